@@ -1,0 +1,245 @@
+/**
+ * The passwordless engine: send, verify (by code or link token) and resend, exactly as
+ * DESIGN.md "The flow" describes. Pure decisions over injected ports; persistence and every
+ * cross-request guarantee live behind `Store`.
+ */
+import {
+  generateId,
+  generateLinkToken,
+  generateOtp,
+  normalizeOtp,
+  type CredentialHasher,
+  type PayloadSealer,
+} from './credentials.js';
+import { SesameError, invalidArgument } from './errors.js';
+import { parseInput, resendInputSchema, sendInputSchema, verifyInputSchema, normalizeEmail } from './input.js';
+import { sealOutboxPayload } from './outbox-payload.js';
+import type { PasswordlessType, Policy, RedirectRule, TemplateType } from './policy.js';
+import type { Clock, RandomSource } from './ports.js';
+import { isRedirectAllowed, parseHttpUrl } from './redirect.js';
+import type { AuthRequestRecord, ConsumeResult, CredentialDigests, NewOutboxEmail, Store } from './store.js';
+
+export interface EngineDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly hasher: CredentialHasher;
+  readonly sealer: PayloadSealer;
+  /** The policy in force; read on every call so a change applies at once. */
+  readonly policy: () => Policy | Promise<Policy>;
+}
+
+/** The API client making the call, as the server authenticated it. */
+export interface CallerClient {
+  readonly id: string;
+  /** Redirect URIs registered for this client, allowed in addition to the policy's list. */
+  readonly redirectUris: readonly RedirectRule[];
+}
+
+export interface SendResult {
+  readonly authRequestId: string;
+  /** Milliseconds since the epoch (the wire carries seconds). */
+  readonly expiresAt: number;
+  /** Seconds from now until the request expires. */
+  readonly expiresIn: number;
+  readonly passwordlessType: PasswordlessType;
+}
+
+export interface VerifyResult {
+  readonly authRequestId: string;
+  readonly email: string;
+  readonly state: string | null;
+  readonly template: TemplateType;
+  readonly passwordlessType: PasswordlessType;
+}
+
+export interface Engine {
+  send(input: unknown, caller: CallerClient): Promise<SendResult>;
+  verify(input: unknown): Promise<VerifyResult>;
+  resend(input: unknown): Promise<SendResult>;
+}
+
+export function createEngine(deps: EngineDeps): Engine {
+  const { store, clock, random, hasher, sealer } = deps;
+
+  async function issueCredentials(
+    policy: Policy,
+    type: PasswordlessType,
+    authRequestId: string,
+    now: number,
+  ): Promise<{ digests: CredentialDigests; email: NewOutboxEmail }> {
+    const otp = type === 'LINK' ? null : generateOtp(random, policy.otpFormat, policy.otpLength);
+    const linkToken = type === 'OTP' ? null : generateLinkToken(random);
+    const [otpHash, linkTokenHash, linkLookup] = await Promise.all([
+      otp === null ? null : hasher.digest('otp', authRequestId, otp),
+      linkToken === null ? null : hasher.digest('link', authRequestId, linkToken),
+      linkToken === null ? null : hasher.digest('link-lookup', '', linkToken),
+    ]);
+    const outboxId = generateId(random);
+    const sealedPayload = await sealOutboxPayload(sealer, outboxId, { otp, linkToken });
+    return {
+      digests: { otpHash, linkTokenHash, linkLookup },
+      email: { id: outboxId, authRequestId, createdAt: now, sealedPayload },
+    };
+  }
+
+  return {
+    async send(rawInput, caller) {
+      const input = parseInput(sendInputSchema, rawInput);
+      const policy = await deps.policy();
+      const type = policy.passwordlessType;
+      const magiclinkAuthUri = input.magiclinkAuthUri ?? null;
+      if (type !== 'OTP' && magiclinkAuthUri === null) {
+        throw invalidArgument([{ field: 'magiclink_auth_uri', description: 'is required when the passwordless type includes a link' }]);
+      }
+      if (magiclinkAuthUri !== null) {
+        if (!parseHttpUrl(magiclinkAuthUri)) {
+          throw invalidArgument([{ field: 'magiclink_auth_uri', description: 'must be an absolute http(s) URL without a fragment' }]);
+        }
+        if (!isRedirectAllowed(magiclinkAuthUri, [...policy.allowedRedirectUris, ...caller.redirectUris])) {
+          throw new SesameError('REDIRECT_URI_NOT_ALLOWED');
+        }
+      }
+
+      const now = clock.now();
+      const expiresIn = input.expiresIn || policy.expirySeconds;
+      const id = generateId(random);
+      const email = normalizeEmail(input.email);
+      const { digests, email: outboxEmail } = await issueCredentials(policy, type, id, now);
+      const created = await store.createAuthRequest({
+        request: {
+          id,
+          clientId: caller.id,
+          email: email.address,
+          emailKey: email.key,
+          template: input.template,
+          type,
+          magiclinkAuthUri,
+          state: input.state ?? null,
+          templateVariables: input.templateVariables ?? {},
+          createdAt: now,
+          expiresAt: now + expiresIn * 1000,
+          ...digests,
+        },
+        email: outboxEmail,
+        sendLimit: policy.emailsPerAddress,
+        now,
+      });
+      if (!created.ok) throw new SesameError('SEND_LIMIT_EXCEEDED', undefined, { retryAfterMs: created.retryAfterMs });
+      return { authRequestId: id, expiresAt: now + expiresIn * 1000, expiresIn, passwordlessType: type };
+    },
+
+    async verify(rawInput) {
+      const input = parseInput(verifyInputSchema, rawInput);
+      const policy = await deps.policy();
+      const now = clock.now();
+
+      if (input.code !== undefined) {
+        // The schema guarantees an auth_request_id with a code: a 6-digit code alone must never
+        // be searchable across requests.
+        const id = input.authRequestId ?? '';
+        const otpHash = await hasher.digest('otp', id, normalizeOtp(input.code, policy.otpFormat));
+        const result = await store.consumeWithOtp({
+          id,
+          otpHash,
+          now,
+          maxAttempts: policy.otpAttemptsPerRequest,
+          addressFailureLimit: policy.failedOtpPerAddress,
+        });
+        return verified(result);
+      }
+
+      const linkToken = input.linkToken ?? '';
+      const lookup = await hasher.digest('link-lookup', '', linkToken);
+      const found = await store.findAuthRequestByLinkLookup(lookup, now);
+      if (!found) throw new SesameError('INVALID_CREDENTIAL');
+      throwIfFinished(found);
+      // Same-browser check before consuming: a failed check must not burn the token.
+      const idGiven = input.authRequestId !== undefined && input.authRequestId !== '';
+      if ((policy.sameBrowserEnforcement || idGiven) && input.authRequestId !== found.id) {
+        throw new SesameError('SAME_BROWSER_REQUIRED');
+      }
+      const linkTokenHash = await hasher.digest('link', found.id, linkToken);
+      return verified(await store.consumeWithLink({ id: found.id, linkTokenHash, now, maxAttempts: policy.otpAttemptsPerRequest }));
+    },
+
+    async resend(rawInput) {
+      const input = parseInput(resendInputSchema, rawInput);
+      const policy = await deps.policy();
+      const now = clock.now();
+      const found = await store.findAuthRequest(input.authRequestId, now);
+      if (!found) throw new SesameError('AUTH_REQUEST_NOT_FOUND');
+      throwIfFinished(found);
+      const { digests, email } = await issueCredentials(policy, found.type, found.id, now);
+      const result = await store.reissueCredentials({ id: found.id, digests, email, sendLimit: policy.emailsPerAddress, now });
+      switch (result.outcome) {
+        case 'reissued':
+          return {
+            authRequestId: found.id,
+            expiresAt: result.request.expiresAt,
+            expiresIn: Math.max(0, Math.ceil((result.request.expiresAt - now) / 1000)),
+            passwordlessType: result.request.type,
+          };
+        case 'send_limited':
+          throw new SesameError('SEND_LIMIT_EXCEEDED', undefined, { retryAfterMs: result.retryAfterMs });
+        default:
+          throw terminalError(result.outcome);
+      }
+    },
+  };
+}
+
+function verified(result: ConsumeResult): VerifyResult {
+  switch (result.outcome) {
+    case 'verified':
+      return {
+        authRequestId: result.request.id,
+        email: result.request.email,
+        state: result.request.state,
+        template: result.request.template,
+        passwordlessType: result.request.type,
+      };
+    case 'invalid_credential':
+      return fail(
+        new SesameError(
+          'INVALID_CREDENTIAL',
+          result.attemptsLeft > 0
+            ? `Invalid code or link token. ${result.attemptsLeft} attempt${result.attemptsLeft === 1 ? '' : 's'} left.`
+            : 'Invalid code or link token. No attempts left: request a new code.',
+        ),
+      );
+    case 'address_limited':
+      return fail(
+        new SesameError('TOO_MANY_ATTEMPTS', 'Too many failed codes for this address; sign in with the link or try later.', {
+          retryAfterMs: result.retryAfterMs,
+        }),
+      );
+    default:
+      return fail(terminalError(result.outcome));
+  }
+}
+
+function fail(error: SesameError): never {
+  throw error;
+}
+
+/** Rejects early, before any credential work, a request that can no longer be verified or resent. */
+function throwIfFinished(request: AuthRequestRecord): void {
+  if (request.status === 'verified') throw terminalError('already_used');
+  if (request.status === 'locked') throw terminalError('locked');
+  if (request.status === 'expired') throw terminalError('expired');
+}
+
+function terminalError(outcome: 'not_found' | 'expired' | 'already_used' | 'locked'): SesameError {
+  switch (outcome) {
+    case 'not_found':
+      return new SesameError('AUTH_REQUEST_NOT_FOUND');
+    case 'expired':
+      return new SesameError('EXPIRED');
+    case 'already_used':
+      return new SesameError('ALREADY_USED');
+    case 'locked':
+      // A locked request stays locked: the way forward is a new send, so no Retry-After.
+      return new SesameError('TOO_MANY_ATTEMPTS', 'Too many wrong codes for this sign-in request; request a new one.');
+  }
+}

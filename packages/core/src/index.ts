@@ -1,0 +1,11 @@
+export * from './errors.js';
+export * from './ports.js';
+export * from './policy.js';
+export * from './credentials.js';
+export * from './input.js';
+export * from './redirect.js';
+export * from './store.js';
+export * from './outbox-payload.js';
+export * from './engine.js';
+export { toBase64Url, fromBase64Url, constantTimeEqual, utf8 } from './encoding.js';
+export { zodViolations, wireName } from './violations.js';

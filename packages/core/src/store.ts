@@ -1,0 +1,237 @@
+/**
+ * The persistence contract. Core decides; a Store persists. Every guarantee that must hold
+ * across processes (single use, attempt caps, per-address limits, outbox claims) is enforced
+ * inside the store, in the database, never by reading and then writing from JavaScript.
+ * All times are milliseconds since the Unix epoch, passed in (stores never read a clock).
+ */
+import type { PasswordlessType, RedirectRule, TemplateType, WindowLimit } from './policy.js';
+
+export type AuthRequestStatus = 'pending' | 'verified' | 'expired' | 'locked';
+
+export interface AuthRequestRecord {
+  readonly id: string;
+  readonly clientId: string;
+  /** As given (trimmed, NFC): used for display and delivery. */
+  readonly email: string;
+  /** Lower-cased key that limits are counted on. */
+  readonly emailKey: string;
+  readonly template: TemplateType;
+  readonly type: PasswordlessType;
+  readonly magiclinkAuthUri: string | null;
+  readonly state: string | null;
+  readonly templateVariables: Readonly<Record<string, string>>;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  /** Failed OTP tries. */
+  readonly attempts: number;
+  /** Emails sent for this request (the first send plus resends). */
+  readonly sends: number;
+  readonly consumedAt: number | null;
+  /** `expired` is derived on read: a pending request whose `expiresAt` has passed. */
+  readonly status: AuthRequestStatus;
+}
+
+/** What a store writes for a new auth request: the record plus the digests of its credentials. */
+export interface NewAuthRequest extends Omit<AuthRequestRecord, 'attempts' | 'sends' | 'consumedAt' | 'status'> {
+  readonly otpHash: Uint8Array | null;
+  readonly linkTokenHash: Uint8Array | null;
+  readonly linkLookup: Uint8Array | null;
+}
+
+/** One email to deliver. The raw code and link travel only inside `sealedPayload` (AES-GCM). */
+export interface NewOutboxEmail {
+  readonly id: string;
+  readonly authRequestId: string;
+  readonly createdAt: number;
+  readonly sealedPayload: Uint8Array;
+}
+
+export interface CredentialDigests {
+  readonly otpHash: Uint8Array | null;
+  readonly linkTokenHash: Uint8Array | null;
+  readonly linkLookup: Uint8Array | null;
+}
+
+export type LimitResult = { readonly ok: true } | { readonly ok: false; readonly retryAfterMs: number };
+
+export interface CreateAuthRequestCommand {
+  readonly request: NewAuthRequest;
+  readonly email: NewOutboxEmail;
+  /** Emails per address (sends and resends together), checked and counted atomically. */
+  readonly sendLimit: WindowLimit;
+  readonly now: number;
+}
+
+export interface ReissueCommand {
+  readonly id: string;
+  readonly digests: CredentialDigests;
+  readonly email: NewOutboxEmail;
+  readonly sendLimit: WindowLimit;
+  readonly now: number;
+}
+
+export type ReissueResult =
+  | { readonly outcome: 'reissued'; readonly request: AuthRequestRecord }
+  | { readonly outcome: 'send_limited'; readonly retryAfterMs: number }
+  | { readonly outcome: 'not_found' | 'expired' | 'already_used' | 'locked' };
+
+export interface ConsumeOtpCommand {
+  readonly id: string;
+  readonly otpHash: Uint8Array;
+  readonly now: number;
+  /** The request locks when its failed tries reach this number. */
+  readonly maxAttempts: number;
+  /** Failed OTP tries per address; at the cap, OTP verify is refused for the address. */
+  readonly addressFailureLimit: WindowLimit;
+}
+
+export interface ConsumeLinkCommand {
+  readonly id: string;
+  readonly linkTokenHash: Uint8Array;
+  readonly now: number;
+  readonly maxAttempts: number;
+}
+
+export type ConsumeResult =
+  | { readonly outcome: 'verified'; readonly request: AuthRequestRecord }
+  /** Wrong credential; `attemptsLeft` is 0 when this failure locked the request. */
+  | { readonly outcome: 'invalid_credential'; readonly attemptsLeft: number }
+  | { readonly outcome: 'address_limited'; readonly retryAfterMs: number }
+  | { readonly outcome: 'not_found' | 'expired' | 'already_used' | 'locked' };
+
+// ---- outbox -------------------------------------------------------------------------------
+
+export type OutboxStatus = 'queued' | 'sent' | 'failed' | 'superseded';
+
+/** A claimed email with what the worker needs to render it. */
+export interface OutboxClaim {
+  readonly id: string;
+  readonly authRequestId: string;
+  readonly sealedPayload: Uint8Array;
+  /** Delivery attempts made before this one. */
+  readonly attempts: number;
+  readonly createdAt: number;
+  readonly request: Pick<
+    AuthRequestRecord,
+    'email' | 'template' | 'type' | 'magiclinkAuthUri' | 'templateVariables' | 'expiresAt' | 'clientId'
+  >;
+}
+
+export interface ClaimOutboxCommand {
+  /** Who holds the lease (worker id); completion calls must present it. */
+  readonly owner: string;
+  readonly now: number;
+  readonly leaseMs: number;
+  readonly limit: number;
+}
+
+export type DeliveryEventKind = 'queued' | 'attempt' | 'sent' | 'retry_scheduled' | 'failed' | 'superseded';
+
+export interface DeliveryEvent {
+  readonly outboxId: string;
+  readonly authRequestId: string;
+  readonly at: number;
+  readonly kind: DeliveryEventKind;
+  /** Attempt number (1-based) for attempt/sent/retry/failed events. */
+  readonly attempt: number | null;
+  /** SMTP reply or error text; never contains credentials. */
+  readonly detail: string | null;
+}
+
+export interface OutboxSettleCommand {
+  readonly id: string;
+  readonly owner: string;
+  readonly now: number;
+  readonly detail: string | null;
+}
+
+export interface OutboxRetryCommand extends OutboxSettleCommand {
+  readonly nextAttemptAt: number;
+}
+
+// ---- dev inbox ----------------------------------------------------------------------------
+
+export interface DevInboxMessage {
+  readonly id: string;
+  readonly outboxId: string | null;
+  readonly to: string;
+  readonly from: string;
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+  readonly createdAt: number;
+}
+
+// ---- API clients, admins, settings ---------------------------------------------------------
+
+export interface ApiClientRecord {
+  readonly id: string;
+  readonly name: string;
+  /** A slow or keyed hash of the client secret; the secret itself is never stored. */
+  readonly secretHash: string;
+  readonly redirectUris: readonly RedirectRule[];
+  readonly createdAt: number;
+  readonly revokedAt: number | null;
+  readonly lastUsedAt: number | null;
+}
+
+export interface AdminRecord {
+  readonly emailKey: string;
+  readonly email: string;
+  readonly createdAt: number;
+}
+
+export interface Store {
+  /** Runs pending migrations; safe to call more than once and from several processes. */
+  migrate(): Promise<void>;
+  /** Reachable and migrated to the version this code expects. */
+  ready(): Promise<boolean>;
+
+  /** Writes the auth request, its outbox email and the send-limit count in one transaction. */
+  createAuthRequest(command: CreateAuthRequestCommand): Promise<LimitResult>;
+  findAuthRequest(id: string, now: number): Promise<AuthRequestRecord | null>;
+  findAuthRequestByLinkLookup(linkLookup: Uint8Array, now: number): Promise<AuthRequestRecord | null>;
+  /** Consumes by code in one atomic statement; a wrong code increments `attempts` in SQL. */
+  consumeWithOtp(command: ConsumeOtpCommand): Promise<ConsumeResult>;
+  /** Consumes by link token digest in one atomic statement; a wrong token burns nothing. */
+  consumeWithLink(command: ConsumeLinkCommand): Promise<ConsumeResult>;
+  /** New credentials for a pending request (old ones stop working) plus a new outbox email. */
+  reissueCredentials(command: ReissueCommand): Promise<ReissueResult>;
+  /** Deletes auth requests that expired before `expiredBefore` (and their outbox rows), at most `batchSize`. */
+  sweepExpired(options: { readonly expiredBefore: number; readonly now: number; readonly batchSize: number }): Promise<number>;
+
+  claimOutbox(command: ClaimOutboxCommand): Promise<OutboxClaim[]>;
+  /** Marks sent and wipes the sealed payload. False when the lease was lost. */
+  markOutboxSent(command: OutboxSettleCommand): Promise<boolean>;
+  markOutboxRetry(command: OutboxRetryCommand): Promise<boolean>;
+  /** Gives up: marks failed and wipes the sealed payload. */
+  markOutboxFailed(command: OutboxSettleCommand): Promise<boolean>;
+  recordDeliveryAttempt(command: OutboxSettleCommand): Promise<void>;
+  deliveryTimeline(authRequestId: string): Promise<DeliveryEvent[]>;
+  /** Undelivered (queued) emails. */
+  outboxDepth(): Promise<number>;
+
+  putDevInboxMessage(message: DevInboxMessage): Promise<void>;
+  listDevInbox(options: { readonly limit: number }): Promise<DevInboxMessage[]>;
+  getDevInboxMessage(id: string): Promise<DevInboxMessage | null>;
+
+  createApiClient(client: ApiClientRecord): Promise<void>;
+  findApiClient(id: string): Promise<ApiClientRecord | null>;
+  listApiClients(): Promise<ApiClientRecord[]>;
+  /** False when no such active client exists. */
+  revokeApiClient(id: string, now: number): Promise<boolean>;
+  /** Replaces the secret hash of an active client (rotation). False when none. */
+  updateApiClientSecret(id: string, secretHash: string): Promise<boolean>;
+  touchApiClient(id: string, now: number): Promise<void>;
+
+  /** Adds (or keeps) an admin; the key is the normalised email. */
+  addAdmin(admin: AdminRecord): Promise<void>;
+  findAdmin(emailKey: string): Promise<AdminRecord | null>;
+  listAdmins(): Promise<AdminRecord[]>;
+
+  /** Small JSON documents: the policy, branding, templates. `null` when never set. */
+  getSetting(key: string): Promise<string | null>;
+  putSetting(key: string, value: string, now: number): Promise<void>;
+
+  close(): Promise<void>;
+}
