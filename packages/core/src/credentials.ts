@@ -25,7 +25,7 @@ export function generateOtp(random: RandomSource, format: OtpFormat, length: num
       if (format === 'NUMERIC') {
         if (byte < 250) out += String(byte % 10);
       } else {
-        out += ALPHANUMERIC_ALPHABET[byte & 31];
+        out += ALPHANUMERIC_ALPHABET.charAt(byte & 31);
       }
     }
   }

@@ -29,7 +29,7 @@ export function normalizeEmail(raw: string): NormalizedEmail {
 const EMAIL_PATTERN = /^[^\s\p{Cc}@<>()[\]\\,;:"]+@[^\s\p{Cc}@<>()[\]\\,;:"_]+\.(?:\p{L}{2,}|xn--[a-z0-9-]{2,})$/iu;
 
 const emailSchema = z
-  .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+  .string()
   .transform((value) => value.trim().normalize('NFC'))
   .pipe(
     z
@@ -43,7 +43,9 @@ const emailSchema = z
 const optionalText = (max: number) => z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).optional();
 
 const templateSchema = z
-  .union([z.enum(TEMPLATE_TYPES), z.literal('UNSPECIFIED'), z.literal(0), z.literal(1), z.literal(2)])
+  .union([z.enum(TEMPLATE_TYPES), z.literal('UNSPECIFIED'), z.literal(0), z.literal(1), z.literal(2)], {
+    error: 'must be SIGNIN or SIGNUP',
+  })
   .optional()
   .transform((value): TemplateType => (value === 'SIGNUP' || value === 2 ? 'SIGNUP' : 'SIGNIN'));
 
@@ -95,7 +97,7 @@ export const verifyInputSchema = z
 
 export const resendInputSchema = z.object({
   authRequestId: z
-    .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+    .string()
     .min(1, 'is required')
     .max(200, 'must be at most 200 characters'),
 });

@@ -40,10 +40,16 @@ export function zodViolations(error: z.ZodError): FieldViolation[] {
   return out;
 }
 
+/**
+ * Our schemas write their own messages in lower case ("must be …", "is required"); zod's
+ * defaults start with a capital ("Invalid input: …"). Keep ours, rewrite zod's into the same
+ * voice, and never include the input value.
+ */
 function describe(issue: z.core.$ZodIssue): string {
+  if (/^[a-z]/.test(issue.message)) return issue.message;
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined ? 'is required' : `must be ${issue.expected}`;
+      return issue.message.endsWith('received undefined') ? 'is required' : `must be ${issue.expected === 'int' ? 'a whole number' : issue.expected}`;
     case 'too_small':
       return issue.origin === 'string'
         ? `must be at least ${String(issue.minimum)} characters`
@@ -60,7 +66,12 @@ function describe(issue: z.core.$ZodIssue): string {
       return `must be one of ${issue.values.map((v) => String(v)).join(', ')}`;
     case 'unrecognized_keys':
       return `unknown field(s): ${issue.keys.map((k) => wireName(k)).join(', ')}`;
+    case 'invalid_key':
+    case 'invalid_element': {
+      const inner = issue.issues[0];
+      return inner ? describe(inner) : 'is invalid';
+    }
     default:
-      return issue.message;
+      return 'is invalid';
   }
 }

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createCredentialHasher,
+  createPayloadSealer,
+  cryptoRandom,
+  fromBase64Url,
+  generateId,
+  generateLinkToken,
+  generateOtp,
+  normalizeOtp,
+  openOutboxPayload,
+  sealOutboxPayload,
+  constantTimeEqual,
+  type RandomSource,
+} from '@sesame/core';
+
+const secret = new Uint8Array(32).fill(7);
+
+describe('codes and tokens', () => {
+  it('makes 6-digit numeric codes with every digit equally likely', () => {
+    const counts = new Array<number>(10).fill(0);
+    for (let i = 0; i < 2000; i++) {
+      const code = generateOtp(cryptoRandom, 'NUMERIC', 6);
+      expect(code).toMatch(/^\d{6}$/);
+      for (const ch of code) counts[Number(ch)]!++;
+    }
+    // 12 000 digits: each expected 1 200; a biased generator (e.g. byte % 10) skews 0–5 by ~2.4%,
+    // a broken one far more. ±15% is > 10 standard deviations for a fair one.
+    for (const c of counts) expect(Math.abs(c - 1200)).toBeLessThan(180);
+  });
+
+  it('rejects biased bytes instead of folding them (no modulo bias)', () => {
+    // Bytes 250..255 would map to 0..5 under plain modulo; they must be skipped.
+    let calls = 0;
+    const random: RandomSource = {
+      bytes(length) {
+        calls++;
+        return new Uint8Array(length).fill(calls === 1 ? 255 : 13);
+      },
+    };
+    expect(generateOtp(random, 'NUMERIC', 6)).toBe('333333');
+  });
+
+  it('makes alphanumeric codes from the unambiguous alphabet, at lengths 6 to 8', () => {
+    for (const length of [6, 7, 8]) {
+      const code = generateOtp(cryptoRandom, 'ALPHANUMERIC', length);
+      expect(code).toMatch(new RegExp(`^[0-9A-HJKMNP-TV-Z]{${length}}$`));
+    }
+  });
+
+  it('normalises typed codes without changing their meaning', () => {
+    expect(normalizeOtp(' 123 456 ', 'NUMERIC')).toBe('123456');
+    expect(normalizeOtp('ab-cd-oi', 'ALPHANUMERIC')).toBe('ABCD01');
+    expect(normalizeOtp('abc', 'NUMERIC')).toBe('abc');
+  });
+
+  it('makes 32-byte base64url link tokens and 128-bit ids', () => {
+    const token = generateLinkToken(cryptoRandom);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(fromBase64Url(token)).toHaveLength(32);
+    expect(fromBase64Url(generateId(cryptoRandom))).toHaveLength(16);
+    expect(generateLinkToken(cryptoRandom)).not.toBe(token);
+  });
+});
+
+describe('credential digests', () => {
+  const hasher = createCredentialHasher(secret);
+
+  it('are keyed: another secret gives another digest', async () => {
+    const other = createCredentialHasher(new Uint8Array(32).fill(8));
+    const a = await hasher.digest('otp', 'req1', '123456');
+    expect(a).toHaveLength(32);
+    expect(constantTimeEqual(a, await other.digest('otp', 'req1', '123456'))).toBe(false);
+    expect(constantTimeEqual(a, await hasher.digest('otp', 'req1', '123456'))).toBe(true);
+  });
+
+  it('are bound to the purpose and the auth request id', async () => {
+    const base = await hasher.digest('otp', 'req1', '123456');
+    expect(constantTimeEqual(base, await hasher.digest('link', 'req1', '123456'))).toBe(false);
+    expect(constantTimeEqual(base, await hasher.digest('otp', 'req2', '123456'))).toBe(false);
+    // No ambiguity between id and value boundaries.
+    expect(constantTimeEqual(await hasher.digest('otp', 'ab', 'c'), await hasher.digest('otp', 'a', 'bc'))).toBe(false);
+  });
+
+  it('refuse a short server secret', () => {
+    expect(() => createCredentialHasher(new Uint8Array(16))).toThrow(/at least 32 bytes/);
+  });
+});
+
+describe('sealed outbox payload', () => {
+  const sealer = createPayloadSealer(secret);
+
+  it('round-trips and does not contain the code in clear', async () => {
+    const sealed = await sealOutboxPayload(sealer, 'out1', { otp: '424242', linkToken: 'tok_abcdefgh' });
+    expect(Buffer.from(sealed).toString('latin1')).not.toContain('424242');
+    expect(Buffer.from(sealed).toString('latin1')).not.toContain('tok_abcdefgh');
+    await expect(openOutboxPayload(sealer, 'out1', sealed)).resolves.toEqual({ otp: '424242', linkToken: 'tok_abcdefgh' });
+  });
+
+  it('refuses a payload moved to another outbox row or tampered with', async () => {
+    const sealed = await sealOutboxPayload(sealer, 'out1', { otp: '424242', linkToken: null });
+    await expect(openOutboxPayload(sealer, 'out2', sealed)).rejects.toThrow();
+    const tampered = sealed.slice();
+    tampered[tampered.length - 1]! ^= 1;
+    await expect(openOutboxPayload(sealer, 'out1', tampered)).rejects.toThrow();
+    await expect(openOutboxPayload(createPayloadSealer(new Uint8Array(32).fill(9)), 'out1', sealed)).rejects.toThrow();
+  });
+});
