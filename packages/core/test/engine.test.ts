@@ -1,0 +1,287 @@
+/**
+ * The engine against the real SQLite store: every security property of DESIGN.md that the
+ * engine decides, end to end through `send` / `verify` / `resend`. Only the clock is fake.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  SesameError,
+  createCredentialHasher,
+  createEngine,
+  createPayloadSealer,
+  cryptoRandom,
+  defaultPolicy,
+  openOutboxPayload,
+  updatePolicy,
+  type CallerClient,
+  type Engine,
+  type OutboxPayload,
+  type Policy,
+  type Store,
+} from '@sesame/core';
+import { openSqliteStore } from '@sesame/storage';
+
+const secret = new Uint8Array(32).fill(42);
+const sealer = createPayloadSealer(secret);
+const client: CallerClient = { id: 'client_test', redirectUris: [{ uri: 'https://app.example.com/auth/verify', match: 'exact' }] };
+const LINK_URI = 'http://localhost:3000/api/auth/verify';
+const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
+
+let dir: string;
+let store: Store;
+let now: number;
+let policy: Policy;
+let engine: Engine;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sesame-engine-'));
+  store = openSqliteStore({ filename: join(dir, 'sesame.db') });
+  await store.migrate();
+  now = T0;
+  policy = defaultPolicy({ production: false });
+  engine = createEngine({
+    store,
+    clock: { now: () => now },
+    random: cryptoRandom,
+    hasher: createCredentialHasher(secret),
+    sealer,
+    policy: () => policy,
+  });
+});
+
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** What the email worker would put in the message: claims the queued rows and opens them. */
+async function mailbox(): Promise<Map<string, OutboxPayload>> {
+  const claims = await store.claimOutbox({ owner: 'test', now, leaseMs: 60_000, limit: 100 });
+  const out = new Map<string, OutboxPayload>();
+  for (const claim of claims) out.set(claim.authRequestId, await openOutboxPayload(sealer, claim.id, claim.sealedPayload));
+  return out;
+}
+
+async function sendAndRead(email = 'ada@example.com', extra: Record<string, unknown> = {}) {
+  const sent = await engine.send({ email, magiclinkAuthUri: LINK_URI, ...extra }, client);
+  const payload = (await mailbox()).get(sent.authRequestId);
+  if (!payload) throw new Error('no email queued');
+  return { sent, otp: payload.otp ?? '', linkToken: payload.linkToken ?? '' };
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<SesameError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof SesameError) return error;
+    throw error;
+  }
+  throw new Error('expected a SesameError');
+}
+
+describe('send', () => {
+  it('answers at once with the id, expiry and type, and queues one email', async () => {
+    const sent = await engine.send({ email: 'Ada@Example.com', magiclinkAuthUri: LINK_URI, state: 's1' }, client);
+    expect(sent.authRequestId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(sent).toMatchObject({ expiresIn: 300, expiresAt: T0 + 300_000, passwordlessType: 'LINK_OTP' });
+    expect(await store.outboxDepth()).toBe(1);
+    const record = await store.findAuthRequest(sent.authRequestId, now);
+    expect(record).toMatchObject({ email: 'Ada@Example.com', emailKey: 'ada@example.com', clientId: 'client_test', status: 'pending', sends: 1 });
+  });
+
+  it('honours expires_in per request', async () => {
+    const sent = await engine.send({ email: 'a@example.com', magiclinkAuthUri: LINK_URI, expiresIn: 60 }, client);
+    expect(sent.expiresIn).toBe(60);
+    expect(sent.expiresAt).toBe(T0 + 60_000);
+  });
+
+  it('refuses a redirect URI outside the policy and the client list, and allows the client one', async () => {
+    expect((await codeOf(engine.send({ email: 'a@example.com', magiclinkAuthUri: 'https://evil.test/verify' }, client))).code).toBe(
+      'REDIRECT_URI_NOT_ALLOWED',
+    );
+    await expect(engine.send({ email: 'a@example.com', magiclinkAuthUri: 'https://app.example.com/auth/verify' }, client)).resolves.toBeDefined();
+    expect(await store.outboxDepth()).toBe(1);
+  });
+
+  it('needs a magic link URI when the type includes a link, but not for OTP', async () => {
+    const error = await codeOf(engine.send({ email: 'a@example.com' }, client));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.fieldViolations[0]?.field).toBe('magiclink_auth_uri');
+    policy = updatePolicy(policy, { passwordlessType: 'OTP' });
+    const { otp, linkToken } = await sendAndRead('b@example.com', { magiclinkAuthUri: undefined });
+    expect(otp).toMatch(/^\d{6}$/);
+    expect(linkToken).toBe('');
+  });
+
+  it('LINK type issues no code', async () => {
+    policy = updatePolicy(policy, { passwordlessType: 'LINK' });
+    const { sent, otp, linkToken } = await sendAndRead();
+    expect(otp).toBe('');
+    expect(linkToken).toHaveLength(43);
+    expect((await codeOf(engine.verify({ code: '000000', authRequestId: sent.authRequestId }))).code).toBe('INVALID_CREDENTIAL');
+  });
+
+  it('limits emails per address (sends and resends together) with a retryAfter, per address key', async () => {
+    const first = await engine.send({ email: 'Limit@Example.com', magiclinkAuthUri: LINK_URI }, client);
+    now += 10_000;
+    await engine.resend({ authRequestId: first.authRequestId });
+    now += 5_000;
+    const limited = await codeOf(engine.send({ email: ' limit@example.COM ', magiclinkAuthUri: LINK_URI }, client));
+    expect(limited.code).toBe('SEND_LIMIT_EXCEEDED');
+    expect(limited.retryAfterMs).toBe(45_000);
+    expect((await codeOf(engine.resend({ authRequestId: first.authRequestId }))).code).toBe('SEND_LIMIT_EXCEEDED');
+    // Another address is not affected; the same one is free again once the window has passed.
+    await expect(engine.send({ email: 'other@example.com', magiclinkAuthUri: LINK_URI }, client)).resolves.toBeDefined();
+    now += 45_000;
+    await expect(engine.send({ email: 'limit@example.com', magiclinkAuthUri: LINK_URI }, client)).resolves.toBeDefined();
+  });
+
+  it('answers every address the same way (no enumeration: Sesame has no users)', async () => {
+    const a = await engine.send({ email: 'known@example.com', magiclinkAuthUri: LINK_URI }, client);
+    const b = await engine.send({ email: 'never-seen@example.com', magiclinkAuthUri: LINK_URI }, client);
+    expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
+    expect({ ...a, authRequestId: '' }).toEqual({ ...b, authRequestId: '' });
+  });
+});
+
+describe('verify by code', () => {
+  it('verifies once, answers the request fields, then ALREADY_USED', async () => {
+    const { sent, otp } = await sendAndRead('ada@example.com', { state: 'st-1', template: 'SIGNUP' });
+    const result = await engine.verify({ code: otp, authRequestId: sent.authRequestId });
+    expect(result).toEqual({
+      authRequestId: sent.authRequestId,
+      email: 'ada@example.com',
+      state: 'st-1',
+      template: 'SIGNUP',
+      passwordlessType: 'LINK_OTP',
+    });
+    expect((await codeOf(engine.verify({ code: otp, authRequestId: sent.authRequestId }))).code).toBe('ALREADY_USED');
+  });
+
+  it('expires at the exact boundary', async () => {
+    const { sent, otp } = await sendAndRead();
+    now = sent.expiresAt;
+    expect((await codeOf(engine.verify({ code: otp, authRequestId: sent.authRequestId }))).code).toBe('EXPIRED');
+    now = sent.expiresAt - 1;
+    await expect(engine.verify({ code: otp, authRequestId: sent.authRequestId })).resolves.toBeDefined();
+  });
+
+  it('locks the request after 5 wrong codes: the right code no longer works', async () => {
+    const { sent, otp } = await sendAndRead();
+    const wrong = otp === '000000' ? '111111' : '000000';
+    for (let left = 4; left >= 0; left--) {
+      const error = await codeOf(engine.verify({ code: wrong, authRequestId: sent.authRequestId }));
+      expect(error.code).toBe('INVALID_CREDENTIAL');
+      expect(error.message).toContain(left > 0 ? `${left} attempt` : 'No attempts left');
+    }
+    expect((await codeOf(engine.verify({ code: otp, authRequestId: sent.authRequestId }))).code).toBe('TOO_MANY_ATTEMPTS');
+    expect((await store.findAuthRequest(sent.authRequestId, now))?.status).toBe('locked');
+    expect((await codeOf(engine.resend({ authRequestId: sent.authRequestId }))).code).toBe('TOO_MANY_ATTEMPTS');
+  });
+
+  it('caps failed codes per address across requests; links still work', async () => {
+    policy = updatePolicy(policy, { failedOtpPerAddress: { max: 3, windowMs: 86_400_000 }, emailsPerAddress: { max: 60, windowMs: 60_000 } });
+    for (let i = 0; i < 3; i++) {
+      const { sent } = await sendAndRead('victim@example.com');
+      expect((await codeOf(engine.verify({ code: 'ABCDEF', authRequestId: sent.authRequestId }))).code).toBe('INVALID_CREDENTIAL');
+      now += 1_000;
+    }
+    const { sent, otp, linkToken } = await sendAndRead('VICTIM@example.com');
+    const capped = await codeOf(engine.verify({ code: otp, authRequestId: sent.authRequestId }));
+    expect(capped.code).toBe('TOO_MANY_ATTEMPTS');
+    expect(capped.retryAfterMs).toBe(86_400_000 - 3_000);
+    await expect(engine.verify({ linkToken, authRequestId: sent.authRequestId })).resolves.toMatchObject({ email: 'VICTIM@example.com' });
+  });
+
+  it('an unknown auth request is AUTH_REQUEST_NOT_FOUND', async () => {
+    expect((await codeOf(engine.verify({ code: '123456', authRequestId: 'nope' }))).code).toBe('AUTH_REQUEST_NOT_FOUND');
+    expect((await codeOf(engine.resend({ authRequestId: 'nope' }))).code).toBe('AUTH_REQUEST_NOT_FOUND');
+  });
+});
+
+describe('verify by link', () => {
+  it('with same-browser enforcement, needs the matching auth_request_id and does not burn the token', async () => {
+    const { sent, linkToken, otp } = await sendAndRead();
+    expect((await codeOf(engine.verify({ linkToken }))).code).toBe('SAME_BROWSER_REQUIRED');
+    expect((await codeOf(engine.verify({ linkToken, authRequestId: 'someone-else' }))).code).toBe('SAME_BROWSER_REQUIRED');
+    const record = await store.findAuthRequest(sent.authRequestId, now);
+    expect(record).toMatchObject({ status: 'pending', attempts: 0 });
+    // Both credentials still work in the original browser.
+    await expect(engine.verify({ linkToken, authRequestId: sent.authRequestId })).resolves.toMatchObject({ email: 'ada@example.com' });
+    expect((await codeOf(engine.verify({ code: otp, authRequestId: sent.authRequestId }))).code).toBe('ALREADY_USED');
+  });
+
+  it('after a failed same-browser check the code still works', async () => {
+    const { sent, linkToken, otp } = await sendAndRead();
+    expect((await codeOf(engine.verify({ linkToken }))).code).toBe('SAME_BROWSER_REQUIRED');
+    await expect(engine.verify({ code: otp, authRequestId: sent.authRequestId })).resolves.toBeDefined();
+  });
+
+  it('without enforcement, the token alone verifies; a re-click says ALREADY_USED', async () => {
+    policy = updatePolicy(policy, { sameBrowserEnforcement: false });
+    const { linkToken } = await sendAndRead();
+    await expect(engine.verify({ linkToken })).resolves.toMatchObject({ email: 'ada@example.com' });
+    expect((await codeOf(engine.verify({ linkToken }))).code).toBe('ALREADY_USED');
+  });
+
+  it('a wrong or unknown token is INVALID_CREDENTIAL and costs the request nothing', async () => {
+    const { sent } = await sendAndRead();
+    const wrong = 'A'.repeat(43);
+    expect((await codeOf(engine.verify({ linkToken: wrong, authRequestId: sent.authRequestId }))).code).toBe('INVALID_CREDENTIAL');
+    expect((await store.findAuthRequest(sent.authRequestId, now))?.attempts).toBe(0);
+  });
+
+  it('expires at the exact boundary', async () => {
+    const { sent, linkToken } = await sendAndRead();
+    now = sent.expiresAt;
+    expect((await codeOf(engine.verify({ linkToken, authRequestId: sent.authRequestId }))).code).toBe('EXPIRED');
+  });
+});
+
+describe('resend', () => {
+  it('issues new credentials for the same id; the old code and link stop working; expiry is unchanged', async () => {
+    const first = await sendAndRead();
+    now += 30_000;
+    const again = await engine.resend({ authRequestId: first.sent.authRequestId });
+    expect(again).toMatchObject({ authRequestId: first.sent.authRequestId, expiresAt: first.sent.expiresAt, expiresIn: 270 });
+    const second = (await mailbox()).get(first.sent.authRequestId);
+    expect(second?.otp).toBeTruthy();
+    expect(second?.linkToken).not.toBe(first.linkToken);
+    const id = first.sent.authRequestId;
+    if (first.otp !== second?.otp) {
+      expect((await codeOf(engine.verify({ code: first.otp, authRequestId: id }))).code).toBe('INVALID_CREDENTIAL');
+    }
+    expect((await codeOf(engine.verify({ linkToken: first.linkToken, authRequestId: id }))).code).toBe('INVALID_CREDENTIAL');
+    await expect(engine.verify({ code: second?.otp, authRequestId: id })).resolves.toMatchObject({ email: 'ada@example.com' });
+    expect((await store.findAuthRequest(id, now))?.sends).toBe(2);
+  });
+
+  it('refuses a verified or expired request', async () => {
+    const { sent, otp } = await sendAndRead();
+    await engine.verify({ code: otp, authRequestId: sent.authRequestId });
+    now += 60_000;
+    expect((await codeOf(engine.resend({ authRequestId: sent.authRequestId }))).code).toBe('ALREADY_USED');
+    const other = await sendAndRead('late@example.com');
+    now = other.sent.expiresAt;
+    expect((await codeOf(engine.resend({ authRequestId: other.sent.authRequestId }))).code).toBe('EXPIRED');
+  });
+});
+
+describe('at rest', () => {
+  it('the database files never hold a raw code or link token', async () => {
+    const issued: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { otp, linkToken } = await sendAndRead(`user${i}@example.com`);
+      issued.push(otp, linkToken);
+    }
+    await store.close();
+    store = openSqliteStore({ filename: join(dir, 'sesame.db') });
+    const bytes = readdirSync(dir)
+      .map((name) => readFileSync(join(dir, name)).toString('latin1'))
+      .join('\n');
+    expect(bytes.length).toBeGreaterThan(1000);
+    for (const value of issued) expect(bytes).not.toContain(value);
+  });
+});
