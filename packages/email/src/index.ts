@@ -1,1 +1,14 @@
-export {};
+export * from './logger.js';
+export * from './template/render.js';
+export * from './template/brand.js';
+export * from './template/defaults.js';
+export * from './template/variables.js';
+export * from './render-email.js';
+export * from './content.js';
+export * from './retry.js';
+export * from './transport/types.js';
+export * from './transport/mail-from.js';
+export * from './transport/smtp.js';
+export * from './transport/dev-inbox.js';
+export * from './transport/from-env.js';
+export * from './worker.js';

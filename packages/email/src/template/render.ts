@@ -1,0 +1,127 @@
+/**
+ * A logic-less template language, the smallest that the default emails need:
+ *
+ *   {{name}}             the variable's value (HTML-escaped in HTML bodies), empty when unset
+ *   {{#name}}…{{/name}}  the enclosed part, only when `name` is set and non-empty
+ *   {{^name}}…{{/name}}  the enclosed part, only when `name` is unset or empty
+ *
+ * No raw (unescaped) output, no expressions, no partials, no loops: a template edited in the
+ * dashboard can place values and hide parts, nothing more. Rendering never throws: a malformed
+ * tag renders literally and an unclosed section closes at the end, so a bad template still
+ * delivers the code; `validateTemplate` reports all of it before a template is saved.
+ */
+
+export type TemplateVariables = Readonly<Record<string, string | undefined>>;
+
+export type RenderMode = 'html' | 'text';
+
+type TemplateNode =
+  | { readonly kind: 'text'; readonly value: string }
+  | { readonly kind: 'variable'; readonly name: string }
+  | { readonly kind: 'section'; readonly name: string; readonly inverted: boolean; readonly children: readonly TemplateNode[] };
+
+export interface ParsedTemplate {
+  readonly nodes: readonly TemplateNode[];
+  /** Human-readable syntax problems (empty for a well-formed template). */
+  readonly problems: readonly string[];
+  /** Every variable or section name the template refers to, in order of first use. */
+  readonly names: readonly string[];
+}
+
+const TAG = /\{\{\s*([#^/]?)\s*([A-Za-z0-9_][A-Za-z0-9_.-]*)\s*\}\}/g;
+
+export function parseTemplate(source: string): ParsedTemplate {
+  const problems: string[] = [];
+  const names = new Set<string>();
+  interface Frame { readonly name: string; readonly inverted: boolean; readonly children: TemplateNode[] }
+  const root: TemplateNode[] = [];
+  const stack: Frame[] = [];
+  const current = (): TemplateNode[] => stack.at(-1)?.children ?? root;
+
+  const pushText = (value: string, offset: number): void => {
+    if (value === '') return;
+    if (value.includes('{{')) problems.push(`malformed tag near position ${offset + value.indexOf('{{')}`);
+    current().push({ kind: 'text', value });
+  };
+
+  let last = 0;
+  for (const match of source.matchAll(TAG)) {
+    const sigil = match[1] ?? '';
+    const name = match[2] ?? '';
+    pushText(source.slice(last, match.index), last);
+    last = match.index + match[0].length;
+    names.add(name);
+    if (sigil === '') {
+      current().push({ kind: 'variable', name });
+    } else if (sigil === '#' || sigil === '^') {
+      stack.push({ name, inverted: sigil === '^', children: [] });
+    } else if (stack.at(-1)?.name === name) {
+      closeSection();
+    } else {
+      problems.push(`{{/${name}}} closes no open section`);
+    }
+  }
+  pushText(source.slice(last), last);
+  while (stack.length > 0) {
+    problems.push(`{{${stack.at(-1)?.inverted ? '^' : '#'}${stack.at(-1)?.name ?? ''}}} is never closed`);
+    closeSection();
+  }
+  return { nodes: root, problems, names: [...names] };
+
+  function closeSection(): void {
+    const frame = stack.pop();
+    if (frame) current().push({ kind: 'section', name: frame.name, inverted: frame.inverted, children: frame.children });
+  }
+}
+
+export function renderTemplate(template: string | ParsedTemplate, variables: TemplateVariables, mode: RenderMode): string {
+  const parsed = typeof template === 'string' ? parseTemplate(template) : template;
+  return renderNodes(parsed.nodes, variables, mode);
+}
+
+function renderNodes(nodes: readonly TemplateNode[], variables: TemplateVariables, mode: RenderMode): string {
+  let out = '';
+  for (const node of nodes) {
+    switch (node.kind) {
+      case 'text':
+        out += node.value;
+        break;
+      case 'variable': {
+        const value = lookup(variables, node.name);
+        out += mode === 'html' ? escapeHtml(value) : value;
+        break;
+      }
+      case 'section':
+        if ((lookup(variables, node.name) !== '') !== node.inverted) out += renderNodes(node.children, variables, mode);
+        break;
+    }
+  }
+  return out;
+}
+
+/** Own properties only: a name such as `constructor` must never reach the prototype. */
+function lookup(variables: TemplateVariables, name: string): string {
+  return Object.hasOwn(variables, name) ? (variables[name] ?? '') : '';
+}
+
+const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
+}
+
+export interface TemplateValidation {
+  readonly ok: boolean;
+  readonly problems: readonly string[];
+  /** Names that are neither built in nor in `knownNames`: they render empty unless a request sets them. */
+  readonly unknownVariables: readonly string[];
+}
+
+/** Checks a template before it is saved (the dashboard shows the result). */
+export function validateTemplate(source: string, knownNames: readonly string[]): TemplateValidation {
+  const parsed = parseTemplate(source);
+  const known = new Set(knownNames);
+  const unknownVariables = parsed.names.filter((name) => !known.has(name));
+  return { ok: parsed.problems.length === 0, problems: parsed.problems, unknownVariables };
+}

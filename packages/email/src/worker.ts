@@ -1,0 +1,270 @@
+/**
+ * The outbox worker (DESIGN.md "Email"). Sends never wait on SMTP: core writes an outbox row in
+ * the send's transaction; this worker claims rows with a lease, renders, delivers, and settles
+ * each row as sent, retry-later or failed, recording every attempt on the auth request's
+ * timeline. The lease is what keeps several workers (or instances) from sending one row at
+ * the same time, and what lets a row held by a crashed worker be claimed again once it lapses.
+ */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import {
+  buildMagicLink,
+  openOutboxPayload,
+  systemClock,
+  type Clock,
+  type OutboxClaim,
+  type OutboxPayload,
+  type PayloadSealer,
+  type Store,
+} from '@sesame/core';
+import { DEFAULT_CONTENT, type EmailContent, type EmailContentSource } from './content.js';
+import { errorText, type EmailLogger } from './logger.js';
+import { renderEmail } from './render-email.js';
+import { resolveRetrySchedule, retryDelayMs, type RetrySchedule } from './retry.js';
+import type { DeliveryResult, MailTransport, OutgoingEmail } from './transport/types.js';
+
+export type OutboxStore = Pick<
+  Store,
+  'claimOutbox' | 'recordDeliveryAttempt' | 'markOutboxSent' | 'markOutboxRetry' | 'markOutboxFailed'
+>;
+
+export interface OutboxWorkerOptions {
+  readonly store: OutboxStore;
+  /** Opens the sealed code and link token: `createPayloadSealer(secret)` with the server secret. */
+  readonly sealer: PayloadSealer;
+  readonly transport: MailTransport;
+  /** Brand and templates, read once per batch (default: built-in brand and templates). */
+  readonly content?: EmailContentSource;
+  readonly clock?: Clock;
+  readonly logger: EmailLogger;
+  /** Unique per process (see `defaultWorkerOwnerId`): the store lets only the lease holder settle a row. */
+  readonly ownerId: string;
+  /** How long a claim holds its rows (default 120 s). */
+  readonly leaseMs?: number;
+  /**
+   * The longest one delivery may take (default: half the lease, at most 60 s). A row is not
+   * sent when less than this is left of its lease, so no send outlives its lease and no other
+   * worker can claim a row while its send is in flight.
+   */
+  readonly sendBudgetMs?: number;
+  /** Rows per claim (default 20). */
+  readonly batchSize?: number;
+  /** Deliveries in flight at once within a batch (default 4, under the SMTP pool's 5 connections). */
+  readonly concurrency?: number;
+  /** Idle wait between claims when nothing nudges the worker (default 5 s). */
+  readonly pollIntervalMs?: number;
+  readonly retry?: Partial<RetrySchedule>;
+  /** [0, 1) source for retry jitter (default Math.random). */
+  readonly random?: () => number;
+}
+
+export interface BatchReport {
+  readonly claimed: number;
+  readonly sent: number;
+  readonly retried: number;
+  readonly failed: number;
+  /** Claimed but left for a later claim (lease too short to finish) or lost to another worker. */
+  readonly skipped: number;
+}
+
+export interface OutboxWorker {
+  /** Starts polling; the first claim runs at once, so rows a crash left behind go out on start-up. */
+  start(): void;
+  /** Stops polling and waits for the batch in flight to settle. */
+  stop(): Promise<void>;
+  /** Claims and delivers one batch now (tests, scripts); runs after any batch in flight. */
+  runOnce(): Promise<BatchReport>;
+  /** Claims at once instead of at the next poll: the server calls it after each send. */
+  nudge(): void;
+}
+
+/** `host:pid:random`: unique per process, readable in the database when debugging a lease. */
+export function defaultWorkerOwnerId(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
+type Outcome = 'sent' | 'retried' | 'failed' | 'skipped';
+
+export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
+  const { store, sealer, transport, logger, ownerId: owner } = options;
+  const clock = options.clock ?? systemClock;
+  const leaseMs = options.leaseMs ?? 120_000;
+  const sendBudgetMs = options.sendBudgetMs ?? Math.min(60_000, leaseMs / 2);
+  const batchSize = options.batchSize ?? 20;
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const pollIntervalMs = options.pollIntervalMs ?? 5_000;
+  const schedule = resolveRetrySchedule(options.retry);
+  const random = options.random ?? Math.random;
+  const loadContent = options.content ?? (() => DEFAULT_CONTENT);
+  if (!(sendBudgetMs < leaseMs)) throw new Error('Outbox worker: sendBudgetMs must be shorter than leaseMs.');
+
+  let loop: Promise<void> | null = null;
+  // An object, not `let`s: `stop()` and `nudge()` change it while the loop awaits a batch.
+  const signal = { running: false, nudged: false };
+  const isRunning = (): boolean => signal.running;
+  const wasNudged = (): boolean => signal.nudged;
+  let wake: (() => void) | null = null;
+  // Batches run one after another, whether started by the loop or by runOnce.
+  let queue: Promise<unknown> = Promise.resolve();
+
+  function runOnce(): Promise<BatchReport> {
+    const batch = queue.then(runBatch);
+    queue = batch.catch(() => undefined);
+    return batch;
+  }
+
+  async function runBatch(): Promise<BatchReport> {
+    const claimedAt = clock.now();
+    const claims = await store.claimOutbox({ owner, now: claimedAt, leaseMs, limit: batchSize });
+    const counts = { claimed: claims.length, sent: 0, retried: 0, failed: 0, skipped: 0 };
+    if (claims.length === 0) return counts;
+    const content = await currentContent();
+    const leaseEnd = claimedAt + leaseMs;
+    let next = 0;
+    const lanes = Array.from({ length: Math.min(concurrency, claims.length) }, async () => {
+      while (next < claims.length) {
+        const claim = claims[next++]!;
+        const outcome = await settle(claim, content, leaseEnd).catch((error: unknown) => {
+          // A store error while settling: the lease lapses and the row is claimed again.
+          logger.error({ outboxId: claim.id, authRequestId: claim.authRequestId, err: errorText(error) }, 'outbox row could not be settled');
+          return 'skipped' as const;
+        });
+        counts[outcome] += 1;
+      }
+    });
+    await Promise.all(lanes);
+    return counts;
+  }
+
+  async function currentContent(): Promise<EmailContent> {
+    try {
+      return await loadContent();
+    } catch (error) {
+      logger.warn({ err: errorText(error) }, 'email brand or templates unreadable; using the defaults');
+      return DEFAULT_CONTENT;
+    }
+  }
+
+  async function settle(claim: OutboxClaim, content: EmailContent, leaseEnd: number): Promise<Outcome> {
+    const ids = { outboxId: claim.id, authRequestId: claim.authRequestId };
+    const attempt = claim.attempts + 1;
+    const now = clock.now();
+    if (now >= claim.request.expiresAt) {
+      return fail(claim, attempt, now, 'not sent: the auth request expired before delivery');
+    }
+    if (now + sendBudgetMs > leaseEnd) return 'skipped';
+
+    let payload: OutboxPayload;
+    try {
+      payload = await openOutboxPayload(sealer, claim.id, claim.sealedPayload);
+    } catch {
+      return fail(claim, attempt, now, 'not sent: the sealed payload could not be opened (was SESAME_SECRET changed?)');
+    }
+    const email = compose(claim, payload, content, now);
+
+    await store.recordDeliveryAttempt({ id: claim.id, owner, now, detail: null });
+    let result: DeliveryResult;
+    try {
+      result = await transport.send(email);
+    } catch (error) {
+      result = { status: 'transient', reply: `transport error: ${errorText(error)}` };
+    }
+    const settledAt = clock.now();
+    const logFields = { ...ids, attempt, transport: transport.kind, reply: result.reply };
+
+    if (result.status === 'sent') {
+      const kept = await store.markOutboxSent({ id: claim.id, owner, now: settledAt, detail: result.reply });
+      if (!kept) logger.warn(logFields, 'email sent, but the outbox lease was lost before it was marked sent');
+      else logger.info(logFields, 'email sent');
+      return 'sent';
+    }
+    if (result.status === 'permanent') return fail(claim, attempt, settledAt, result.reply);
+
+    const nextAttemptAt = settledAt + retryDelayMs(attempt, schedule, random);
+    if (nextAttemptAt > claim.createdAt + schedule.giveUpAfterMs) {
+      return fail(claim, attempt, settledAt, `gave up after ${attempt} attempts; last reply: ${result.reply}`);
+    }
+    if (nextAttemptAt >= claim.request.expiresAt) {
+      return fail(claim, attempt, settledAt, `gave up: the auth request expires before another attempt; last reply: ${result.reply}`);
+    }
+    const kept = await store.markOutboxRetry({ id: claim.id, owner, now: settledAt, detail: result.reply, nextAttemptAt });
+    logger.warn({ ...logFields, retryInMs: nextAttemptAt - settledAt, leaseKept: kept }, 'email not delivered; will retry');
+    return kept ? 'retried' : 'skipped';
+  }
+
+  async function fail(claim: OutboxClaim, attempt: number, now: number, detail: string): Promise<Outcome> {
+    const kept = await store.markOutboxFailed({ id: claim.id, owner, now, detail });
+    logger.warn(
+      { outboxId: claim.id, authRequestId: claim.authRequestId, attempt, transport: transport.kind, reply: detail, leaseKept: kept },
+      'email failed for good',
+    );
+    return kept ? 'failed' : 'skipped';
+  }
+
+  async function pollLoop(): Promise<void> {
+    while (signal.running) {
+      signal.nudged = false;
+      let report: BatchReport | null = null;
+      try {
+        report = await runOnce();
+      } catch (error) {
+        logger.error({ err: errorText(error) }, 'outbox claim failed; retrying at the next poll');
+      }
+      if (!isRunning()) break;
+      // A full batch means more rows may be waiting: claim again without sleeping.
+      if (wasNudged() || (report !== null && report.claimed === batchSize && report.skipped < report.claimed)) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, pollIntervalMs);
+        function done(): void {
+          clearTimeout(timer);
+          wake = null;
+          resolve();
+        }
+        wake = done;
+      });
+    }
+  }
+
+  return {
+    start() {
+      if (signal.running) return;
+      signal.running = true;
+      loop = pollLoop();
+    },
+    async stop() {
+      signal.running = false;
+      wake?.();
+      await loop;
+      loop = null;
+      await queue;
+    },
+    runOnce,
+    nudge() {
+      signal.nudged = true;
+      wake?.();
+    },
+  };
+}
+
+function compose(claim: OutboxClaim, payload: OutboxPayload, content: EmailContent, now: number): OutgoingEmail {
+  const { request } = claim;
+  const link = payload.linkToken !== null && request.magiclinkAuthUri !== null ? buildMagicLink(request.magiclinkAuthUri, payload.linkToken) : null;
+  const rendered = renderEmail({
+    template: request.template,
+    brand: content.brand,
+    templates: content.templates,
+    templateVariables: request.templateVariables,
+    email: request.email,
+    otp: payload.otp,
+    link,
+    expiresAt: request.expiresAt,
+    now,
+  });
+  return {
+    outboxId: claim.id,
+    to: request.email,
+    fromName: content.brand.fromName,
+    fallbackFromName: content.brand.appName,
+    ...rendered,
+  };
+}
