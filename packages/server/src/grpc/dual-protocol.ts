@@ -1,0 +1,88 @@
+/**
+ * One port, two protocols: HTTP/1.1 for REST and HTTP/2 cleartext with prior knowledge for
+ * gRPC (SCALEKIT_WIRE.md "Transport"). A plain `net.Server` accepts each socket, reads only
+ * until the bytes can no longer be the 24-byte HTTP/2 client preface, puts them back with
+ * `unshift`, and hands the socket to the HTTP/2 or the HTTP/1.1 server (neither listens).
+ */
+import http from 'node:http';
+import http2 from 'node:http2';
+import net from 'node:net';
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+export interface DualProtocolOptions {
+  readonly http1: http.Server;
+  readonly http2: http2.Http2Server;
+  /** A socket that sends too few bytes to tell its protocol within this time is closed. */
+  readonly sniffTimeoutMs?: number;
+}
+
+export interface DualProtocolServer {
+  readonly server: net.Server;
+  /** Stops accepting, lets in-flight requests finish, then closes idle connections. */
+  close(graceMs: number): Promise<void>;
+}
+
+export function createDualProtocolServer(options: DualProtocolOptions): DualProtocolServer {
+  const { http1, http2: h2 } = options;
+  const sniffTimeoutMs = options.sniffTimeoutMs ?? 10_000;
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on('session', (session: http2.ServerHttp2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    let seen = Buffer.alloc(0);
+    const done = (): void => {
+      socket.removeListener('readable', onReadable);
+      socket.removeListener('end', onEnd);
+      socket.setTimeout(0);
+      socket.removeListener('timeout', onTimeout);
+    };
+    const onTimeout = (): void => {
+      done();
+      socket.destroy();
+    };
+    const onEnd = (): void => {
+      done();
+      socket.destroy();
+    };
+    const onReadable = (): void => {
+      let chunk: Buffer | null;
+      // Read only while what we have could still be the preface: never consume past a decision.
+      while (seen.length < PREFACE.length && (chunk = socket.read() as Buffer | null) !== null) {
+        seen = Buffer.concat([seen, chunk]);
+      }
+      const comparable = Math.min(seen.length, PREFACE.length);
+      const couldBePreface = seen.subarray(0, comparable).equals(PREFACE.subarray(0, comparable));
+      if (couldBePreface && seen.length < PREFACE.length) return;
+      done();
+      socket.unshift(seen);
+      if (couldBePreface) h2.emit('connection', socket);
+      else http1.emit('connection', socket);
+    };
+    socket.setTimeout(sniffTimeoutMs);
+    socket.on('timeout', onTimeout);
+    socket.on('end', onEnd);
+    socket.on('readable', onReadable);
+    socket.on('error', () => socket.destroy());
+  });
+
+  return {
+    server,
+    close(graceMs) {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        http1.close();
+        http1.closeIdleConnections();
+        for (const session of sessions) session.close();
+        const force = setTimeout(() => {
+          http1.closeAllConnections();
+          for (const session of sessions) session.destroy();
+        }, graceMs);
+        force.unref();
+      });
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { freePort } from './ports.js';
+export { startPostgresCluster, postgresAvailable, POSTGRES_BIN, type PostgresCluster, type PostgresClusterOptions } from './postgres.js';
