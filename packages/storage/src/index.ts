@@ -1,1 +1,4 @@
-export {};
+/** Sesame's Store implementations. The conformance suite lives at `@sesame/storage/conformance`. */
+export { openStore, sqliteFilename } from './open.js';
+export { openSqliteStore, MIGRATIONS, LATEST_VERSION, type SqliteStoreOptions, type Migration } from './sqlite/index.js';
+export { OTP_FAILURE_RETENTION_MS, SEND_LOG_RETENTION_MS } from './retention.js';

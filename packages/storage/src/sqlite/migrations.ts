@@ -1,0 +1,124 @@
+/**
+ * The SQLite schema, as ordered migration steps. A step is never edited once released: a change
+ * is a new step. `schema_migrations` records what ran, so every process agrees on the version.
+ *
+ * Conventions: times are INTEGER milliseconds since the epoch (passed in by core, never read from
+ * SQLite's clock); digests and sealed payloads are BLOBs; no column ever holds a raw credential.
+ */
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'auth requests, outbox, limits, dev inbox, clients, admins, settings',
+    sql: `
+      CREATE TABLE auth_requests (
+        id                 TEXT    NOT NULL PRIMARY KEY,
+        client_id          TEXT    NOT NULL,
+        email              TEXT    NOT NULL,
+        email_key          TEXT    NOT NULL,
+        template           TEXT    NOT NULL CHECK (template IN ('SIGNIN', 'SIGNUP')),
+        type               TEXT    NOT NULL CHECK (type IN ('OTP', 'LINK', 'LINK_OTP')),
+        magiclink_auth_uri TEXT,
+        state              TEXT,
+        template_variables TEXT    NOT NULL,
+        otp_hash           BLOB,
+        link_token_hash    BLOB,
+        link_lookup        BLOB,
+        created_at         INTEGER NOT NULL,
+        expires_at         INTEGER NOT NULL,
+        attempts           INTEGER NOT NULL DEFAULT 0,
+        sends              INTEGER NOT NULL DEFAULT 1,
+        consumed_at        INTEGER,
+        -- 'expired' is never stored: it is derived on read from expires_at.
+        status             TEXT    NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'verified', 'locked'))
+      ) STRICT;
+      -- A link token finds its row by this keyed digest; NULLs (OTP-only requests) do not collide.
+      CREATE UNIQUE INDEX auth_requests_link_lookup ON auth_requests (link_lookup);
+      CREATE INDEX auth_requests_expires_at ON auth_requests (expires_at);
+
+      CREATE TABLE outbox (
+        id              TEXT    NOT NULL PRIMARY KEY,
+        auth_request_id TEXT    NOT NULL REFERENCES auth_requests (id) ON DELETE CASCADE,
+        status          TEXT    NOT NULL CHECK (status IN ('queued', 'sent', 'failed', 'superseded')),
+        -- NULL once the email is settled: the raw code and link must not outlive their use.
+        sealed_payload  BLOB,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        created_at      INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        lease_owner     TEXT,
+        lease_until     INTEGER
+      ) STRICT;
+      CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+      CREATE INDEX outbox_auth_request ON outbox (auth_request_id);
+
+      CREATE TABLE delivery_events (
+        seq             INTEGER NOT NULL PRIMARY KEY,
+        outbox_id       TEXT    NOT NULL,
+        auth_request_id TEXT    NOT NULL REFERENCES auth_requests (id) ON DELETE CASCADE,
+        at              INTEGER NOT NULL,
+        kind            TEXT    NOT NULL CHECK (kind IN ('queued', 'attempt', 'sent', 'retry_scheduled', 'failed', 'superseded')),
+        attempt         INTEGER,
+        detail          TEXT
+      ) STRICT;
+      CREATE INDEX delivery_events_auth_request ON delivery_events (auth_request_id, at);
+
+      -- Sliding windows: one row per counted event. The (key, at) index serves the window count;
+      -- the (at) index serves the bounded prune.
+      CREATE TABLE send_log (
+        email_key TEXT    NOT NULL,
+        at        INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX send_log_key_at ON send_log (email_key, at);
+      CREATE INDEX send_log_at ON send_log (at);
+
+      CREATE TABLE otp_failures (
+        email_key TEXT    NOT NULL,
+        at        INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX otp_failures_key_at ON otp_failures (email_key, at);
+      CREATE INDEX otp_failures_at ON otp_failures (at);
+
+      CREATE TABLE dev_inbox (
+        id           TEXT    NOT NULL PRIMARY KEY,
+        outbox_id    TEXT,
+        to_address   TEXT    NOT NULL,
+        from_address TEXT    NOT NULL,
+        subject      TEXT    NOT NULL,
+        text_body    TEXT    NOT NULL,
+        html_body    TEXT    NOT NULL,
+        created_at   INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX dev_inbox_created_at ON dev_inbox (created_at);
+
+      CREATE TABLE api_clients (
+        id            TEXT    NOT NULL PRIMARY KEY,
+        name          TEXT    NOT NULL,
+        secret_hash   TEXT    NOT NULL,
+        redirect_uris TEXT    NOT NULL,
+        created_at    INTEGER NOT NULL,
+        revoked_at    INTEGER,
+        last_used_at  INTEGER
+      ) STRICT;
+
+      CREATE TABLE admins (
+        email_key  TEXT    NOT NULL PRIMARY KEY,
+        email      TEXT    NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE settings (
+        key        TEXT    NOT NULL PRIMARY KEY,
+        value      TEXT    NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS.reduce((max, step) => Math.max(max, step.version), 0);
