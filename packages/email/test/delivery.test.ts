@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createOutboxWorker, createSmtpTransport, type MailTransport } from '../src/index.js';
+import { captureLogs } from './helpers/logs.js';
+import { credentialsIn, openTestSesame, REDIRECT, type TestSesame } from './helpers/sesame.js';
+import { startSmtpServer, type TestSmtp } from './helpers/smtp-server.js';
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+
+async function setup(): Promise<{ sesame: TestSesame; smtp: TestSmtp; transport: MailTransport }> {
+  const sesame = await openTestSesame();
+  cleanup.push(() => sesame.close());
+  const smtp = await startSmtpServer();
+  cleanup.push(() => smtp.close());
+  const transport = createSmtpTransport({ url: `smtp://127.0.0.1:${smtp.port}`, from: 'Acme <no-reply@acme.test>' });
+  cleanup.push(() => transport.close());
+  return { sesame, smtp, transport };
+}
+
+describe('outbox delivery over SMTP', () => {
+  it('a send produces one message with the right recipient, subject, a working code and link, text and HTML', async () => {
+    const { sesame, smtp, transport } = await setup();
+    const logs = captureLogs();
+    const worker = createOutboxWorker({ store: sesame.store, sealer: sesame.sealer, transport, logger: logs, ownerId: 'w1' });
+
+    const first = await sesame.send('Jane.Doe@example.com');
+    const second = await sesame.send('john@example.com');
+    expect(await worker.runOnce()).toMatchObject({ claimed: 2, sent: 2 });
+    const mails = await smtp.waitFor(2);
+    expect(mails).toHaveLength(2);
+
+    const mail = mails.find((received) => received.envelopeTo[0] === 'Jane.Doe@example.com');
+    const other = mails.find((received) => received.envelopeTo[0] === 'john@example.com');
+    expect(mail!.envelopeTo).toEqual(['Jane.Doe@example.com']);
+    expect(mail!.parsed.to && 'text' in mail!.parsed.to ? mail!.parsed.to.text : '').toBe('Jane.Doe@example.com');
+    expect(mail!.parsed.subject).toBe('Sign in to Sesame');
+    expect(mail!.raw).toMatch(/multipart\/alternative/);
+    const fromText = credentialsIn(mail!.parsed.text ?? '');
+    expect(fromText.otp).toMatch(/^\d{6}$/);
+    expect(fromText.link?.startsWith(`${REDIRECT}?link_token=`)).toBe(true);
+    const html = mail!.parsed.html || '';
+    expect(html).toContain(fromText.otp!);
+    expect(html).toContain(`href="${fromText.link!}"`);
+
+    // The code works for the first request; the link of the second works too.
+    await expect(sesame.engine.verify({ code: fromText.otp, authRequestId: first })).resolves.toMatchObject({ email: 'Jane.Doe@example.com' });
+    const secondCreds = credentialsIn(other!.parsed.text ?? '');
+    await expect(sesame.engine.verify({ linkToken: secondCreds.linkToken, authRequestId: second })).resolves.toMatchObject({ authRequestId: second });
+
+    const timeline = await sesame.store.deliveryTimeline(first);
+    expect(timeline.map((event) => event.kind)).toEqual(['queued', 'attempt', 'sent']);
+    expect(timeline.at(-1)?.detail).toMatch(/^250 /);
+
+    for (const secret of [fromText.otp!, fromText.linkToken!, secondCreds.otp!, secondCreds.linkToken!]) expect(logs.text()).not.toContain(secret);
+    expect(logs.lines.length).toBeGreaterThan(0);
+  });
+});
