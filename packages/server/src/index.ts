@@ -1,1 +1,12 @@
-export {};
+export { createApp, API_BASE, DEFAULT_MAX_BODY_BYTES, type AppOptions, type SesameApp } from './app.js';
+export { startSesame, type RunningSesame, type StartOptions } from './server.js';
+export { loadConfig, environmentHelp, ConfigError, VARIABLES, type Config, type LogLevel } from './config.js';
+export { resolveSecret, SECRET_FILE } from './secret.js';
+export { createClient, authenticateClient, hashClientSecret, type NewClient } from './clients.js';
+export { deriveServerKeys, type ServerKeys } from './keys.js';
+export { createLogger, REDACT_PATHS } from './logging.js';
+export { createMetrics, type Metrics } from './metrics.js';
+export { createTokenService, type TokenService } from './tokens.js';
+export { openApiDocument } from './openapi.js';
+export { errorBody, type ErrorBody, type TransportErrorCode } from './errors.js';
+export { main as cliMain, helpText } from './cli.js';

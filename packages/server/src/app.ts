@@ -1,0 +1,150 @@
+/**
+ * The HTTP application: middleware (request id, logs, metrics, body limit) and the routes.
+ * `createApp` opens no port, so tests drive it with `app.request()`; `server.ts` serves it.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  createCredentialHasher,
+  createEngine,
+  createPayloadSealer,
+  cryptoRandom,
+  systemClock,
+  type Clock,
+  type Engine,
+  type RandomSource,
+  type RedirectRule,
+  type Store,
+} from '@sesame/core';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { routePath } from 'hono/route';
+import type { Logger } from 'pino';
+import { bearerAuth } from './auth.js';
+import type { AppEnv } from './env.js';
+import { TransportError, createErrorHandler, errorBody } from './errors.js';
+import { deriveServerKeys } from './keys.js';
+import { createLogger } from './logging.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
+import { createPolicySource } from './policy-source.js';
+import { devInboxRoutes } from './routes/dev-inbox.js';
+import { healthRoutes } from './routes/health.js';
+import { oauthRoutes } from './routes/oauth.js';
+import { passwordlessRoutes } from './routes/passwordless.js';
+import { createTokenService, type TokenService } from './tokens.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+
+export interface AppOptions {
+  readonly store: Store;
+  /** The server secret (≥ 32 bytes). */
+  readonly secret: Uint8Array;
+  readonly production: boolean;
+  /** Base URL of this server: the token issuer and the OpenAPI server URL. */
+  readonly publicUrl: string;
+  /** Mount the dev inbox routes (no SMTP URL set, not production). */
+  readonly devInbox: boolean;
+  /** SESAME_ALLOWED_REDIRECT_URIS, added to the default policy until one is saved. */
+  readonly seedRedirectUris?: readonly RedirectRule[];
+  readonly maxBodyBytes?: number;
+  readonly tokenTtlSeconds?: number;
+  readonly clock?: Clock;
+  readonly random?: RandomSource;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  /** Called when an email was queued (send, resend): wakes the outbox worker. */
+  readonly onEmailQueued?: () => void;
+}
+
+export interface SesameApp {
+  readonly app: Hono<AppEnv>;
+  readonly engine: Engine;
+  readonly tokens: TokenService;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly clientSecretKey: Uint8Array;
+}
+
+/** The pattern of the route that answered (hono's own), or `*` when only middleware matched. */
+export function lastRoute(c: object): string {
+  return routePath(c as Parameters<typeof routePath>[0], -1);
+}
+
+const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+export const API_BASE = '/api/v1/passwordless/email';
+
+export function createApp(options: AppOptions): SesameApp {
+  const { store, publicUrl } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger('silent');
+  const metrics = options.metrics ?? createMetrics({ outboxDepth: () => store.outboxDepth() });
+  const keys = deriveServerKeys(options.secret);
+  const tokens = createTokenService({ key: keys.accessToken, issuer: publicUrl, ttlSeconds: options.tokenTtlSeconds ?? 3600, clock });
+  const engine = createEngine({
+    store,
+    clock,
+    random: options.random ?? cryptoRandom,
+    hasher: createCredentialHasher(options.secret),
+    sealer: createPayloadSealer(options.secret),
+    policy: createPolicySource(store, { production: options.production, seedRedirectUris: options.seedRedirectUris ?? [] }),
+  });
+
+  const app = new Hono<AppEnv>();
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+
+  // Request id, access log and request metrics, around everything else.
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming !== undefined && INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    c.set('requestId', requestId);
+    c.header('x-request-id', requestId);
+    c.header('X-Content-Type-Options', 'nosniff');
+    await next();
+    const matched = lastRoute(c);
+    const route = matched === '*' || matched === '/*' ? 'unmatched' : matched;
+    const status = String(c.res.status);
+    const seconds = (performance.now() - started) / 1000;
+    metrics.requests.inc({ method: c.req.method, route, status });
+    metrics.requestDuration.observe({ method: c.req.method, route, status }, seconds);
+    logger.info({ requestId, method: c.req.method, route, status: c.res.status, durationMs: Math.round(seconds * 10_000) / 10 }, 'request');
+  });
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: (c) => c.json(errorBody('PAYLOAD_TOO_LARGE', `The request body must be at most ${maxBodyBytes} bytes.`, c.get('requestId') as string), 413),
+    }),
+  );
+
+  app.route('/oauth', oauthRoutes({ store, tokens, clientSecretKey: keys.clientSecret, metrics, now: () => clock.now() }));
+
+  app.use(`${API_BASE}/*`, async (c, next) => {
+    c.header('Cache-Control', 'no-store');
+    await next();
+  });
+  app.use(`${API_BASE}/*`, bearerAuth(store, tokens));
+  app.route(API_BASE, passwordlessRoutes({ engine, metrics, ...(options.onEmailQueued ? { onEmailQueued: options.onEmailQueued } : {}) }));
+
+  app.route('/', healthRoutes(store, logger));
+  app.get('/metrics', async (c) => {
+    const text = await metrics.registry.metrics();
+    return c.body(text, 200, { 'Content-Type': metrics.registry.contentType });
+  });
+  const openapi = openApiDocument({ publicUrl, devInbox: options.devInbox });
+  app.get('/openapi.json', (c) => c.json(openapi));
+
+  if (options.devInbox) {
+    const inbox = devInboxRoutes(store);
+    app.route('/admin/api/dev-inbox', inbox.api);
+    app.route('/dev/inbox', inbox.page);
+  }
+
+  app.notFound((c) => {
+    throw new TransportError(404, 'NOT_FOUND', `No route for ${c.req.method} ${new URL(c.req.url).pathname.slice(0, 200)}.`);
+  });
+  app.onError(createErrorHandler(logger));
+
+  return { app, engine, tokens, metrics, logger, clientSecretKey: keys.clientSecret };
+}

@@ -1,0 +1,23 @@
+/**
+ * Bearer-token middleware for the API routes: a valid access token naming an active (not
+ * revoked) client, else 401 UNAUTHENTICATED. Revocation is read from the store on every call,
+ * so a revoked client stops at once even with an unexpired token.
+ */
+import { SesameError, type Store } from '@sesame/core';
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from './env.js';
+import type { TokenService } from './tokens.js';
+
+export function bearerAuth(store: Store, tokens: TokenService): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer[ ]+([A-Za-z0-9\-_.~+/]+=*)\s*$/i.exec(header);
+    if (!match) throw new SesameError('UNAUTHENTICATED', 'A Bearer access token from /oauth/token is required.');
+    const clientId = await tokens.verify(match[1]!);
+    if (clientId === null) throw new SesameError('UNAUTHENTICATED', 'The access token is invalid or expired.');
+    const client = await store.findApiClient(clientId);
+    if (!client || client.revokedAt !== null) throw new SesameError('UNAUTHENTICATED', 'The client of this access token is not active.');
+    c.set('caller', { id: client.id, redirectUris: client.redirectUris });
+    await next();
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * Request bodies at the HTTP boundary: JSON only (by content type), parsed once; then the wire's
+ * snake_case names (or lowerCamelCase, which SCALEKIT_WIRE.md also accepts) are picked into the
+ * camelCase object core parses. Only known fields are copied, so odd keys such as `__proto__`
+ * never reach an object's prototype.
+ */
+import { invalidArgument } from '@sesame/core';
+import type { Context } from 'hono';
+
+export function isJsonContentType(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  const type = header.split(';', 1)[0]!.trim().toLowerCase();
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
+export async function readJsonBody(c: Context): Promise<unknown> {
+  if (!isJsonContentType(c.req.header('content-type'))) {
+    throw invalidArgument([{ field: 'body', description: 'must be JSON (Content-Type: application/json)' }]);
+  }
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw invalidArgument([{ field: 'body', description: 'is not valid JSON' }]);
+  }
+}
+
+/** wire (snake_case) name → core (camelCase) name. */
+export type FieldMap = Readonly<Record<string, string>>;
+
+export const SEND_FIELDS: FieldMap = {
+  email: 'email',
+  template: 'template',
+  magiclink_auth_uri: 'magiclinkAuthUri',
+  state: 'state',
+  expires_in: 'expiresIn',
+  template_variables: 'templateVariables',
+};
+
+export const VERIFY_FIELDS: FieldMap = { code: 'code', link_token: 'linkToken', auth_request_id: 'authRequestId' };
+
+export const RESEND_FIELDS: FieldMap = { auth_request_id: 'authRequestId' };
+
+/**
+ * Picks the known fields of a JSON object under their core names. `null` counts as absent, as in
+ * proto3's JSON mapping. A non-object body is passed through for core to refuse with its message.
+ */
+export function pickFields(body: unknown, fields: FieldMap): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  const source = body as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [wire, core] of Object.entries(fields)) {
+    const value = Object.hasOwn(source, wire) ? source[wire] : Object.hasOwn(source, core) ? source[core] : undefined;
+    if (value !== undefined && value !== null) out[core] = value;
+  }
+  return out;
+}

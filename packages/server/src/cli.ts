@@ -1,0 +1,256 @@
+/**
+ * The `sesame` command line. Human text by default; with `--json`, exactly one JSON object on
+ * stdout (and nothing else there) so scripts can parse it. Exit codes: 0 ok, 1 failure, 2 usage.
+ */
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { normalizeEmail, sendInputSchema, type Store } from '@sesame/core';
+import { openStore } from '@sesame/storage';
+import { authenticateClient, createClient } from './clients.js';
+import { ConfigError, environmentHelp, loadConfig, type Config } from './config.js';
+import { deriveServerKeys } from './keys.js';
+import { resolveSecret } from './secret.js';
+import { startSesame, type RunningSesame } from './server.js';
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Resolves when the process is asked to stop (SIGTERM/SIGINT); `start` waits on it. */
+  readonly stopSignal?: Promise<string>;
+}
+
+export const USAGE = `Usage: sesame <command> [options]
+
+Commands:
+  start                              migrate the database, then serve the API (and deliver email)
+  dev                                start, plus a development client whose id and secret are printed
+                                     (what \`npm start\` runs; refused when NODE_ENV=production)
+  migrate                            run database migrations and exit
+  clients create --name N [--redirect-uri U]… [--json]
+                                     create an API client; prints its id and secret once
+                                     (--redirect-uri may repeat; a trailing * makes a prefix rule)
+  clients list [--json]              list API clients
+  clients revoke ID [--json]         revoke an API client (its tokens stop working at once)
+  admins add EMAIL [--json]          allow EMAIL to sign in to the admin dashboard
+  --help                             this text
+
+Environment (validated at start):
+`;
+
+export function helpText(): string {
+  return `${USAGE}${environmentHelp()}\n`;
+}
+
+class UsageError extends Error {}
+
+const DEV_CLIENT_FILE = 'dev-client.json';
+
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        json: { type: 'boolean' },
+        name: { type: 'string' },
+        'redirect-uri': { type: 'string', multiple: true },
+      },
+    });
+  } catch (error) {
+    io.stderr(`${error instanceof Error ? error.message : String(error)}\n\n${helpText()}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const json = values.json === true;
+  const [command, sub, ...rest] = positionals;
+  if (values.help === true || command === undefined || command === 'help') {
+    io.stdout(helpText());
+    return command === undefined && values.help !== true ? 2 : 0;
+  }
+
+  try {
+    const config = loadConfig(io.env);
+    switch (command) {
+      case 'start':
+        return await runStart(config, io, false);
+      case 'dev':
+        if (config.production) throw new UsageError('`sesame dev` is for development; use `sesame start` with NODE_ENV=production.');
+        return await runStart(config, io, true);
+      case 'migrate':
+        return await withStore(config, async (store) => {
+          await store.migrate();
+          io.stdout(json ? `${JSON.stringify({ migrated: true })}\n` : 'Database migrated.\n');
+          return 0;
+        });
+      case 'clients':
+        return await clientsCommand(config, io, sub, rest, values.name, values['redirect-uri'] ?? [], json);
+      case 'admins':
+        if (sub !== 'add' || rest.length !== 1) throw new UsageError('Usage: sesame admins add EMAIL');
+        return await adminsAdd(config, io, rest[0]!, json);
+      default:
+        throw new UsageError(`Unknown command: ${command}`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`${error.message}\n\n${helpText()}`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      io.stderr(`${error.message}\n`);
+      return 1;
+    }
+    io.stderr(`sesame: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+async function withStore<T>(config: Config, run: (store: Store) => Promise<T>): Promise<T> {
+  const store = openStore(config.databaseUrl);
+  try {
+    return await run(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function clientsCommand(
+  config: Config,
+  io: CliIo,
+  sub: string | undefined,
+  rest: readonly string[],
+  name: string | undefined,
+  redirectUris: readonly string[],
+  json: boolean,
+): Promise<number> {
+  switch (sub) {
+    case 'create': {
+      if (name === undefined || rest.length > 0) throw new UsageError('Usage: sesame clients create --name N [--redirect-uri U]… [--json]');
+      const key = deriveServerKeys(resolveSecret(config).bytes).clientSecret;
+      return withStore(config, async (store) => {
+        await store.migrate();
+        const client = await createClient(store, { key, name, redirectUris, now: Date.now() });
+        if (json) {
+          io.stdout(`${JSON.stringify({ client_id: client.record.id, client_secret: client.secret })}\n`);
+        } else {
+          io.stdout(
+            `Created client "${client.record.name}".\n  client_id:     ${client.record.id}\n  client_secret: ${client.secret}\n` +
+              'The secret is shown only this once; store it in your app (e.g. SCALEKIT_CLIENT_SECRET).\n',
+          );
+        }
+        return 0;
+      });
+    }
+    case 'list':
+      return withStore(config, async (store) => {
+        await store.migrate();
+        const clients = await store.listApiClients();
+        const rows = clients.map((c) => ({
+          client_id: c.id,
+          name: c.name,
+          redirect_uris: c.redirectUris.map((r) => (r.match === 'prefix' ? `${r.uri}*` : r.uri)),
+          created_at: new Date(c.createdAt).toISOString(),
+          revoked_at: c.revokedAt === null ? null : new Date(c.revokedAt).toISOString(),
+          last_used_at: c.lastUsedAt === null ? null : new Date(c.lastUsedAt).toISOString(),
+        }));
+        if (json) io.stdout(`${JSON.stringify({ clients: rows })}\n`);
+        else if (rows.length === 0) io.stdout('No clients. Create one with `sesame clients create --name NAME`.\n');
+        else
+          io.stdout(
+            `${rows
+              .map((r) => `${r.client_id}  ${r.name}  ${r.revoked_at === null ? 'active' : `revoked ${r.revoked_at}`}  ${r.redirect_uris.join(',')}`)
+              .join('\n')}\n`,
+          );
+        return 0;
+      });
+    case 'revoke': {
+      if (rest.length !== 1) throw new UsageError('Usage: sesame clients revoke ID');
+      const id = rest[0]!;
+      return withStore(config, async (store) => {
+        await store.migrate();
+        const revoked = await store.revokeApiClient(id, Date.now());
+        if (json) io.stdout(`${JSON.stringify({ client_id: id, revoked })}\n`);
+        else io.stdout(revoked ? `Revoked ${id}.\n` : `No active client ${id}.\n`);
+        return revoked ? 0 : 1;
+      });
+    }
+    default:
+      throw new UsageError('Usage: sesame clients create|list|revoke …');
+  }
+}
+
+async function adminsAdd(config: Config, io: CliIo, rawEmail: string, json: boolean): Promise<number> {
+  const checked = sendInputSchema.shape.email.safeParse(rawEmail);
+  if (!checked.success) throw new UsageError(`Not a valid email address: ${rawEmail.slice(0, 320)}`);
+  const email = normalizeEmail(checked.data);
+  return withStore(config, async (store) => {
+    await store.migrate();
+    await store.addAdmin({ emailKey: email.key, email: email.address, createdAt: Date.now() });
+    io.stdout(json ? `${JSON.stringify({ email: email.address, admin: true })}\n` : `${email.address} is an admin.\n`);
+    return 0;
+  });
+}
+
+interface DevClient {
+  readonly client_id: string;
+  readonly client_secret: string;
+}
+
+/** Reuses the development client kept in the data dir while it still authenticates, else makes one. */
+async function ensureDevClient(running: RunningSesame, config: Config): Promise<DevClient> {
+  const file = join(config.dataDir, DEV_CLIENT_FILE);
+  const key = running.sesame.clientSecretKey;
+  try {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<DevClient>;
+    if (typeof saved.client_id === 'string' && typeof saved.client_secret === 'string') {
+      if (await authenticateClient(running.store, key, saved.client_id, saved.client_secret)) {
+        return { client_id: saved.client_id, client_secret: saved.client_secret };
+      }
+    }
+  } catch {
+    // Missing or unreadable: make a new one below.
+  }
+  const client = await createClient(running.store, {
+    key,
+    name: 'development',
+    redirectUris: ['http://localhost:3000/*', 'http://127.0.0.1:3000/*'],
+    now: Date.now(),
+  });
+  const saved: DevClient = { client_id: client.record.id, client_secret: client.secret };
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return saved;
+}
+
+async function runStart(config: Config, io: CliIo, dev: boolean): Promise<number> {
+  const running = await startSesame(config);
+  const lines = [
+    `Sesame is listening on ${running.url}`,
+    `  API        ${running.url}/api/v1/passwordless/email/{send,verify,resend}`,
+    `  Token      ${running.url}/oauth/token`,
+    `  OpenAPI    ${running.url}/openapi.json`,
+    `  Health     ${running.url}/healthz  ${running.url}/readyz  ${running.url}/metrics`,
+  ];
+  if (running.devInbox) lines.push(`  Dev inbox  ${running.url}/dev/inbox  (no SESAME_SMTP_URL: emails stay on this machine)`);
+  if (dev) {
+    const client = await ensureDevClient(running, config);
+    lines.push(
+      '',
+      'Development client (kept in the data directory; use it in your app):',
+      `  SCALEKIT_ENVIRONMENT_URL=${running.url}`,
+      `  SCALEKIT_CLIENT_ID=${client.client_id}`,
+      `  SCALEKIT_CLIENT_SECRET=${client.client_secret}`,
+    );
+  }
+  // Human banner on stderr: stdout carries the JSON log lines.
+  io.stderr(`${lines.join('\n')}\n`);
+  const signal = await (io.stopSignal ?? new Promise<string>(() => undefined));
+  io.stderr(`Received ${signal}, shutting down…\n`);
+  await running.close();
+  return 0;
+}

@@ -1,0 +1,149 @@
+/**
+ * Configuration from the environment (DESIGN.md "Configuration"), validated once at start.
+ * Every variable is declared once in `VARIABLES`, so `sesame --help` and the validation can
+ * never disagree about what exists or what the default is.
+ */
+import { parseRedirectRules, type RedirectRule } from '@sesame/core';
+import { z } from 'zod';
+
+export interface Config {
+  readonly production: boolean;
+  readonly host: string;
+  readonly port: number;
+  readonly publicUrl: string;
+  readonly dataDir: string;
+  readonly databaseUrl: string;
+  /** `undefined` when none is set: generated (development) or refused (production) by `secret.ts`. */
+  readonly secret: string | undefined;
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  readonly logLevel: LogLevel;
+  readonly allowedRedirectUris: readonly RedirectRule[];
+  readonly maxBodyBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly tokenTtlSeconds: number;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+interface Variable {
+  readonly name: string;
+  readonly default: string | undefined;
+  readonly describe: string;
+}
+
+export const VARIABLES: readonly Variable[] = [
+  { name: 'NODE_ENV', default: 'development', describe: '`production` requires SESAME_SECRET and allows no redirect URI by default' },
+  { name: 'HOST', default: '127.0.0.1', describe: 'interface to listen on (0.0.0.0 to expose)' },
+  { name: 'PORT', default: '8080', describe: 'TCP port of the REST API' },
+  { name: 'SESAME_PUBLIC_URL', default: 'http://HOST:PORT', describe: 'public base URL, used in the printed URLs and the OpenAPI document' },
+  { name: 'SESAME_DATA_DIR', default: '.sesame', describe: 'where the development secret (and by default the SQLite file) are kept' },
+  { name: 'SESAME_DATABASE_URL', default: undefined, describe: 'file:PATH for SQLite, postgres://… for PostgreSQL (default: file:./<SESAME_DATA_DIR>/sesame.db)' },
+  { name: 'SESAME_SECRET', default: undefined, describe: 'server secret, at least 32 characters; required in production, generated once in development' },
+  { name: 'SESAME_SMTP_URL', default: undefined, describe: 'smtp(s)://user:pass@host:port; unset = mail goes to the dev inbox' },
+  { name: 'SESAME_MAIL_FROM', default: 'Sesame <no-reply@localhost>', describe: 'From address of sign-in emails' },
+  { name: 'SESAME_LOG_LEVEL', default: 'info', describe: `pino level: ${LOG_LEVELS.join(', ')}` },
+  { name: 'SESAME_ALLOWED_REDIRECT_URIS', default: '', describe: 'comma-separated magic-link URIs added to the policy; a trailing * makes a prefix rule' },
+  { name: 'SESAME_MAX_BODY_BYTES', default: '65536', describe: 'largest request body accepted (413 above)' },
+  { name: 'SESAME_REQUEST_TIMEOUT_MS', default: '15000', describe: 'time allowed to receive a whole request' },
+  { name: 'SESAME_SHUTDOWN_TIMEOUT_MS', default: '10000', describe: 'on SIGTERM, how long in-flight requests may take before connections are cut' },
+  { name: 'SESAME_TOKEN_TTL_SECONDS', default: '3600', describe: 'lifetime of access tokens from /oauth/token' },
+];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nRun \`sesame --help\` for the list of variables.`);
+  }
+}
+
+const integer = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
+
+const httpUrl = (name: string) =>
+  z.string().refine((value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, `${name} must be an absolute http(s) URL`);
+
+const envSchema = z.object({
+  NODE_ENV: z.string(),
+  HOST: z.string().min(1, 'HOST must not be empty'),
+  PORT: integer('PORT', 0, 65535),
+  SESAME_PUBLIC_URL: httpUrl('SESAME_PUBLIC_URL').optional(),
+  SESAME_DATA_DIR: z.string().min(1, 'SESAME_DATA_DIR must not be empty'),
+  SESAME_DATABASE_URL: z
+    .string()
+    .refine((v) => /^(file:|postgres(ql)?:\/\/)/.test(v), 'SESAME_DATABASE_URL must start with file: or postgres://')
+    .optional(),
+  SESAME_SECRET: z.string().min(32, 'SESAME_SECRET must be at least 32 characters').optional(),
+  SESAME_SMTP_URL: z
+    .string()
+    .refine((v) => /^smtps?:\/\/[^\s]+$/.test(v), 'SESAME_SMTP_URL must look like smtp://user:pass@host:port or smtps://…')
+    .optional(),
+  SESAME_MAIL_FROM: z.string().min(3, 'SESAME_MAIL_FROM must be an address such as "App <no-reply@example.com>"'),
+  SESAME_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `SESAME_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }),
+  SESAME_ALLOWED_REDIRECT_URIS: z.string(),
+  SESAME_MAX_BODY_BYTES: integer('SESAME_MAX_BODY_BYTES', 1024, 10 * 1024 * 1024),
+  SESAME_REQUEST_TIMEOUT_MS: integer('SESAME_REQUEST_TIMEOUT_MS', 100, 600_000),
+  SESAME_SHUTDOWN_TIMEOUT_MS: integer('SESAME_SHUTDOWN_TIMEOUT_MS', 0, 600_000),
+  SESAME_TOKEN_TTL_SECONDS: integer('SESAME_TOKEN_TTL_SECONDS', 60, 86_400),
+});
+
+/** Reads and validates the environment; throws `ConfigError` listing every bad value at once. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const raw: Record<string, string | undefined> = {};
+  for (const variable of VARIABLES) {
+    const given = env[variable.name];
+    // An empty variable means "not set": shells and .env files often leave them blank.
+    raw[variable.name] = given === undefined || given === '' ? variable.default : given;
+  }
+  if (raw.SESAME_PUBLIC_URL === 'http://HOST:PORT') raw.SESAME_PUBLIC_URL = undefined;
+
+  const parsed = envSchema.safeParse(raw);
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
+  let allowedRedirectUris: RedirectRule[] = [];
+  try {
+    allowedRedirectUris = parseRedirectRules(raw.SESAME_ALLOWED_REDIRECT_URIS ?? '');
+  } catch (error) {
+    problems.push(`SESAME_ALLOWED_REDIRECT_URIS: ${error instanceof Error ? error.message : 'invalid'}`);
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const hostForUrl = e.HOST === '0.0.0.0' || e.HOST === '::' ? '127.0.0.1' : e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
+  return {
+    production,
+    host: e.HOST,
+    port: e.PORT,
+    publicUrl: (e.SESAME_PUBLIC_URL ?? `http://${hostForUrl}:${e.PORT}`).replace(/\/+$/, ''),
+    dataDir: e.SESAME_DATA_DIR,
+    databaseUrl: e.SESAME_DATABASE_URL ?? `file:${e.SESAME_DATA_DIR.startsWith('/') ? '' : './'}${e.SESAME_DATA_DIR.replace(/\/+$/, '')}/sesame.db`,
+    secret: e.SESAME_SECRET,
+    smtpUrl: e.SESAME_SMTP_URL,
+    mailFrom: e.SESAME_MAIL_FROM,
+    logLevel: e.SESAME_LOG_LEVEL,
+    allowedRedirectUris,
+    maxBodyBytes: e.SESAME_MAX_BODY_BYTES,
+    requestTimeoutMs: e.SESAME_REQUEST_TIMEOUT_MS,
+    shutdownTimeoutMs: e.SESAME_SHUTDOWN_TIMEOUT_MS,
+    tokenTtlSeconds: e.SESAME_TOKEN_TTL_SECONDS,
+  };
+}
+
+/** The environment part of `sesame --help`. */
+export function environmentHelp(): string {
+  const width = Math.max(...VARIABLES.map((v) => v.name.length));
+  return VARIABLES.map((v) => `  ${v.name.padEnd(width)}  ${v.describe}${v.default === undefined ? '' : ` (default: ${v.default === '' ? 'empty' : v.default})`}`).join('\n');
+}

@@ -1,0 +1,58 @@
+/**
+ * One error handler for the whole app (DESIGN.md "Errors"): a `SesameError` becomes the REST
+ * error body with its table status (and `Retry-After` on limits); transport problems the engine
+ * never sees (unknown route, oversized body) get their own stable codes; anything else is a bug:
+ * 500 INTERNAL with the request id and no details, while the log keeps the details.
+ */
+import { ERROR_TABLE, SesameError, type FieldViolation } from '@sesame/core';
+import type { Context } from 'hono';
+import { routePath } from 'hono/route';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Logger } from 'pino';
+import type { AppEnv } from './env.js';
+
+/** Codes that exist only at the HTTP layer, beside core's `ErrorCode`s. */
+export type TransportErrorCode = 'NOT_FOUND' | 'PAYLOAD_TOO_LARGE';
+
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  constructor(
+    readonly status: 404 | 413,
+    readonly code: TransportErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ErrorBody {
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly request_id: string;
+    readonly field_violations: readonly FieldViolation[];
+  };
+}
+
+export function errorBody(code: string, message: string, requestId: string, fieldViolations: readonly FieldViolation[] = []): ErrorBody {
+  return { error: { code, message, request_id: requestId, field_violations: fieldViolations } };
+}
+
+export function createErrorHandler(logger: Logger) {
+  return (error: unknown, c: Context<AppEnv>): Response => {
+    const requestId = c.get('requestId');
+    if (error instanceof SesameError) {
+      const status = ERROR_TABLE[error.code].http;
+      const retryAfter = error.retryAfterSeconds;
+      if (retryAfter !== undefined && status === 429) c.header('Retry-After', String(retryAfter));
+      if (error.code === 'UNAUTHENTICATED') c.header('WWW-Authenticate', 'Bearer realm="sesame"');
+      if (error.code === 'INTERNAL') logger.error({ requestId, err: error }, 'internal error');
+      return c.json(errorBody(error.code, error.message, requestId, error.fieldViolations), status as ContentfulStatusCode);
+    }
+    if (error instanceof TransportError) {
+      return c.json(errorBody(error.code, error.message, requestId), error.status);
+    }
+    logger.error({ requestId, err: error, route: routePath(c as unknown as Parameters<typeof routePath>[0], -1) }, 'unhandled error');
+    return c.json(errorBody('INTERNAL', ERROR_TABLE.INTERNAL.userMessage, requestId), 500);
+  };
+}

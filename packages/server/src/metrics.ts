@@ -1,0 +1,78 @@
+/**
+ * Prometheus metrics, one registry per app instance (tests create many apps; a global registry
+ * would make them collide). Route labels are hono's route patterns, never raw paths, so the
+ * label set stays bounded whatever clients send.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'method' | 'route' | 'status'>;
+  readonly requestDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly sends: Counter<'kind' | 'outcome'>;
+  readonly verifies: Counter<'method' | 'outcome'>;
+  readonly limitHits: Counter<'limit'>;
+  readonly deliveries: Counter<'outcome'>;
+  readonly tokens: Counter<'outcome'>;
+}
+
+export function createMetrics(options: { outboxDepth?: () => Promise<number>; defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics === true) collectDefaultMetrics({ register: registry, prefix: 'sesame_' });
+  const outboxDepth = options.outboxDepth;
+  new Gauge({
+    name: 'sesame_outbox_depth',
+    help: 'Emails queued and not yet delivered.',
+    registers: [registry],
+    async collect() {
+      if (outboxDepth) this.set(await outboxDepth());
+    },
+  });
+  return {
+    registry,
+    requests: new Counter({
+      name: 'sesame_http_requests_total',
+      help: 'HTTP requests by method, route pattern and status.',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    }),
+    requestDuration: new Histogram({
+      name: 'sesame_http_request_duration_seconds',
+      help: 'HTTP request latency by method, route pattern and status.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    sends: new Counter({
+      name: 'sesame_sends_total',
+      help: 'Send and resend calls by outcome (ok or the error code).',
+      labelNames: ['kind', 'outcome'],
+      registers: [registry],
+    }),
+    verifies: new Counter({
+      name: 'sesame_verifies_total',
+      help: 'Verify calls by credential (code or link) and outcome (verified or the error code).',
+      labelNames: ['method', 'outcome'],
+      registers: [registry],
+    }),
+    limitHits: new Counter({
+      name: 'sesame_limit_hits_total',
+      help: 'Requests refused by a limit (send_limit, too_many_attempts).',
+      labelNames: ['limit'],
+      registers: [registry],
+    }),
+    deliveries: new Counter({
+      name: 'sesame_email_deliveries_total',
+      help: 'Email delivery attempts by outcome (sent, retry, failed).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    tokens: new Counter({
+      name: 'sesame_oauth_tokens_total',
+      help: 'Client-credentials token requests by outcome.',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+  };
+}

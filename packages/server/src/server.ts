@@ -1,0 +1,165 @@
+/**
+ * Runs Sesame: store, outbox worker, mail transport and the HTTP server, started in that order
+ * and stopped in reverse. `close()` is the graceful shutdown SIGTERM triggers: stop accepting,
+ * let in-flight requests finish (cut after the shutdown timeout), stop the worker after its
+ * batch in flight, then release the transport and the store.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import { createPayloadSealer, type Clock, type Store } from '@sesame/core';
+import {
+  createMailTransport,
+  createOutboxWorker,
+  defaultWorkerOwnerId,
+  settingsContentSource,
+  type MailTransport,
+  type OutboxWorker,
+} from '@sesame/email';
+import { openStore } from '@sesame/storage';
+import type { Logger } from 'pino';
+import { createApp, type SesameApp } from './app.js';
+import type { Config } from './config.js';
+import { createLogger } from './logging.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { resolveSecret } from './secret.js';
+
+export interface StartOptions {
+  readonly logger?: Logger;
+  /** Replaces the SMTP / dev-inbox transport (the benchmark's capturing transport). */
+  readonly transport?: MailTransport;
+  /** An already opened store (tests); otherwise `SESAME_DATABASE_URL` is opened and migrated. */
+  readonly store?: Store;
+  readonly clock?: Clock;
+  /** Outbox poll interval (tests shorten it). */
+  readonly pollIntervalMs?: number;
+}
+
+export interface RunningSesame {
+  readonly url: string;
+  readonly port: number;
+  readonly store: Store;
+  readonly sesame: SesameApp;
+  readonly worker: OutboxWorker;
+  readonly devInbox: boolean;
+  readonly secretSource: string;
+  /** Graceful shutdown; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+/** Counts delivery outcomes for /metrics without the worker knowing about metrics. */
+function countingTransport(transport: MailTransport, metrics: Metrics): MailTransport {
+  return {
+    kind: transport.kind,
+    verify: () => transport.verify(),
+    close: () => transport.close(),
+    async send(email) {
+      const result = await transport.send(email);
+      metrics.deliveries.inc({ outcome: result.status });
+      return result;
+    },
+  };
+}
+
+export async function startSesame(config: Config, options: StartOptions = {}): Promise<RunningSesame> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const secret = resolveSecret(config);
+  if (secret.source === 'generated') logger.warn({ dataDir: config.dataDir }, 'generated a development server secret in the data directory');
+
+  const store = options.store ?? openStore(config.databaseUrl);
+  try {
+    if (!options.store) await store.migrate();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+
+  const metrics = createMetrics({ outboxDepth: () => store.outboxDepth(), defaultMetrics: true });
+  const baseTransport =
+    options.transport ??
+    createMailTransport({
+      env: { SESAME_SMTP_URL: config.smtpUrl, SESAME_MAIL_FROM: config.mailFrom, SESAME_PUBLIC_URL: config.publicUrl },
+      store,
+      logger,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+  const transport = countingTransport(baseTransport, metrics);
+  const worker = createOutboxWorker({
+    store,
+    sealer: createPayloadSealer(secret.bytes),
+    transport,
+    content: settingsContentSource(store),
+    logger,
+    ownerId: defaultWorkerOwnerId(),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+  });
+
+  // The unauthenticated inbox views would hand out sign-in codes: never in production.
+  const devInbox = baseTransport.kind === 'dev-inbox' && !config.production;
+  if (baseTransport.kind === 'dev-inbox' && config.production) {
+    logger.warn({}, 'NODE_ENV=production without SESAME_SMTP_URL: emails are only kept in the dev inbox store and not served over HTTP');
+  }
+  const sesame = createApp({
+    store,
+    secret: secret.bytes,
+    production: config.production,
+    publicUrl: config.publicUrl,
+    devInbox,
+    seedRedirectUris: config.allowedRedirectUris,
+    maxBodyBytes: config.maxBodyBytes,
+    tokenTtlSeconds: config.tokenTtlSeconds,
+    logger,
+    metrics,
+    onEmailQueued: () => worker.nudge(),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+
+  const server = createAdaptorServer({
+    fetch: sesame.app.fetch,
+    serverOptions: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: Math.min(config.requestTimeoutMs, 10_000),
+      keepAliveTimeout: 5_000,
+    },
+  }) as Server;
+  server.maxHeadersCount = 100;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  worker.start();
+  const port = (server.address() as AddressInfo).port;
+  const url = config.port === 0 ? config.publicUrl.replace(/:0$/, `:${port}`) : config.publicUrl;
+
+  let closing: Promise<void> | null = null;
+  async function shutdown(): Promise<void> {
+    logger.info({}, 'shutting down: no new connections, finishing in-flight requests');
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const cut = setTimeout(() => {
+      logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout: closing remaining connections');
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    await closed;
+    clearTimeout(cut);
+    await worker.stop();
+    await transport.close();
+    if (!options.store) await store.close();
+    logger.info({}, 'stopped');
+  }
+
+  return {
+    url,
+    port,
+    store,
+    sesame,
+    worker,
+    devInbox,
+    secretSource: secret.source,
+    close: () => (closing ??= shutdown()),
+  };
+}

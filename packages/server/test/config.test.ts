@@ -1,0 +1,68 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, VARIABLES, helpText, loadConfig, resolveSecret } from '../src/index.js';
+
+describe('configuration', () => {
+  it('has DESIGN.md defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      production: false,
+      host: '127.0.0.1',
+      port: 8080,
+      publicUrl: 'http://127.0.0.1:8080',
+      databaseUrl: 'file:./.sesame/sesame.db',
+      logLevel: 'info',
+      smtpUrl: undefined,
+      allowedRedirectUris: [],
+    });
+  });
+
+  it('reports every bad value at once, by name', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', SESAME_LOG_LEVEL: 'loud', SESAME_SECRET: 'short', SESAME_ALLOWED_REDIRECT_URIS: 'ftp://x', SESAME_SMTP_URL: 'mail.example.com' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const message = (caught as ConfigError).message;
+    for (const name of ['PORT', 'SESAME_LOG_LEVEL', 'SESAME_SECRET', 'SESAME_ALLOWED_REDIRECT_URIS', 'SESAME_SMTP_URL']) expect(message).toContain(name);
+    expect(message).not.toContain('short');
+  });
+
+  it('parses redirect rules (trailing * = prefix)', () => {
+    const config = loadConfig({ SESAME_ALLOWED_REDIRECT_URIS: 'https://a.example.com/cb, https://b.example.com/auth/*' });
+    expect(config.allowedRedirectUris).toEqual([
+      { uri: 'https://a.example.com/cb', match: 'exact' },
+      { uri: 'https://b.example.com/auth/', match: 'prefix' },
+    ]);
+  });
+
+  it('--help lists every variable with its default', () => {
+    const help = helpText();
+    for (const variable of VARIABLES) expect(help).toContain(variable.name);
+    expect(help).toContain('(default: 8080)');
+    for (const command of ['start', 'migrate', 'clients create', 'clients list', 'clients revoke', 'admins add']) expect(help).toContain(command);
+  });
+});
+
+describe('server secret', () => {
+  it('is generated once in development, 0600, and reused', () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'sesame-secret-')), 'data');
+    const first = resolveSecret({ secret: undefined, production: false, dataDir });
+    expect(first.source).toBe('generated');
+    expect(first.bytes.length).toBeGreaterThanOrEqual(32);
+    expect(statSync(join(dataDir, 'secret')).mode & 0o777).toBe(0o600);
+    const second = resolveSecret({ secret: undefined, production: false, dataDir });
+    expect(second.source).toBe('data-dir');
+    expect(Buffer.from(second.bytes).toString()).toBe(readFileSync(join(dataDir, 'secret'), 'utf8').trim());
+  });
+
+  it('is required in production', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sesame-secret-'));
+    expect(() => resolveSecret({ secret: undefined, production: true, dataDir })).toThrow(/SESAME_SECRET is required/);
+    expect(resolveSecret({ secret: 'x'.repeat(40), production: true, dataDir }).source).toBe('environment');
+  });
+});
