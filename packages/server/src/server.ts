@@ -139,12 +139,16 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   async function shutdown(): Promise<void> {
     logger.info({}, 'shutting down: no new connections, finishing in-flight requests');
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Keep-alive connections become idle as their last request finishes: close each promptly
+    // instead of waiting for its keep-alive timeout.
     server.closeIdleConnections();
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
     const cut = setTimeout(() => {
       logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout: closing remaining connections');
       server.closeAllConnections();
     }, config.shutdownTimeoutMs);
     await closed;
+    clearInterval(sweep);
     clearTimeout(cut);
     await worker.stop();
     await transport.close();
