@@ -13,3 +13,13 @@ export function captureLogs(): CapturedLogs {
   };
   return { lines, info: write('info'), warn: write('warn'), error: write('error'), text: () => lines.join('\n') };
 }
+
+/** Every code, link token and link in the delivered mail: none may appear in any log line. */
+export function secretsIn(texts: readonly string[]): string[] {
+  const secrets = new Set<string>();
+  for (const text of texts) {
+    for (const match of text.matchAll(/code: ([0-9A-Z]{6,8})\b/g)) secrets.add(match[1]!);
+    for (const match of text.matchAll(/link_token=([A-Za-z0-9_-]{20,})/g)) secrets.add(match[1]!);
+  }
+  return [...secrets];
+}

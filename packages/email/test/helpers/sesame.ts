@@ -36,10 +36,10 @@ export interface TestSesame {
   readonly store: Store;
   readonly engine: Engine;
   readonly sealer: PayloadSealer;
-  setType(type: PasswordlessType): void;
+  readonly setType: (type: PasswordlessType) => void;
   /** Queues one email through the engine; returns the auth request id. */
-  send(email: string, extra?: Record<string, unknown>): Promise<string>;
-  close(): Promise<void>;
+  readonly send: (email: string, extra?: Record<string, unknown>) => Promise<string>;
+  readonly close: () => Promise<void>;
 }
 
 export async function openTestSesame(options: { clock?: Clock; dir?: string } = {}): Promise<TestSesame> {
@@ -63,14 +63,14 @@ export async function openTestSesame(options: { clock?: Clock; dir?: string } = 
     store,
     engine,
     sealer,
-    setType(next) {
+    setType: (next) => {
       type = next;
     },
-    async send(email, extra = {}) {
+    send: async (email, extra = {}) => {
       const result = await engine.send({ email, magiclinkAuthUri: REDIRECT, ...extra }, CALLER);
       return result.authRequestId;
     },
-    async close() {
+    close: async () => {
       await store.close();
       if (!options.dir) rmSync(dir, { recursive: true, force: true });
     },

@@ -29,6 +29,8 @@ export interface TestSmtpOptions {
 export interface TestSmtp {
   readonly port: number;
   readonly received: ReceivedMail[];
+  /** Messages whose DATA began (accepted or not yet answered). */
+  dataStarted(): number;
   /** Resolves when `count` messages arrived; rejects after `timeoutMs`. */
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
   close(): Promise<void>;
@@ -46,6 +48,7 @@ export async function freePort(): Promise<number> {
 export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<TestSmtp> {
   const received: ReceivedMail[] = [];
   const waiters: Array<() => void> = [];
+  let started = 0;
   const serverOptions: SMTPServerOptions = {
     secure: options.secure ?? false,
     logger: false,
@@ -67,6 +70,7 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
       else callback();
     },
     onData(stream, session, callback) {
+      started += 1;
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
@@ -94,6 +98,7 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
   return {
     port,
     received,
+    dataStarted: () => started,
     async waitFor(count, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (received.length < count) {

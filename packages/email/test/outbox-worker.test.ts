@@ -1,0 +1,224 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  BRAND_SETTING_KEY,
+  TEMPLATES_SETTING_KEY,
+  createOutboxWorker,
+  createSmtpTransport,
+  settingsContentSource,
+  type MailTransport,
+  type OutboxWorkerOptions,
+} from '../src/index.js';
+import { captureLogs, secretsIn, type CapturedLogs } from './helpers/logs.js';
+import { credentialsIn, openTestSesame, TestClock, type TestSesame } from './helpers/sesame.js';
+import { freePort, startSmtpServer, type ReceivedMail, type TestSmtp } from './helpers/smtp-server.js';
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+
+function later(step: () => Promise<void>): void {
+  cleanup.push(step);
+}
+
+async function sesameWith(clock?: TestClock): Promise<TestSesame> {
+  const sesame = await openTestSesame(clock ? { clock } : {});
+  later(() => sesame.close());
+  return sesame;
+}
+
+async function smtpServer(options: Parameters<typeof startSmtpServer>[0] = {}): Promise<TestSmtp> {
+  const smtp = await startSmtpServer(options);
+  later(() => smtp.close());
+  return smtp;
+}
+
+function smtpTransport(port: number): MailTransport {
+  const transport = createSmtpTransport({ url: `smtp://127.0.0.1:${port}`, from: 'Acme <no-reply@acme.test>', connectionTimeoutMs: 2_000 });
+  later(() => transport.close());
+  return transport;
+}
+
+function worker(sesame: TestSesame, transport: MailTransport, logs: CapturedLogs, extra: Partial<OutboxWorkerOptions> = {}) {
+  return createOutboxWorker({ store: sesame.store, sealer: sesame.sealer, transport, logger: logs, ownerId: 'worker-a', ...extra });
+}
+
+function expectNoSecretsLogged(logs: CapturedLogs, mails: readonly ReceivedMail[]): void {
+  const secrets = secretsIn(mails.map((mail) => mail.parsed.text ?? ''));
+  expect(secrets.length).toBeGreaterThan(0);
+  const text = logs.text();
+  for (const secret of secrets) expect(text).not.toContain(secret);
+  expect(text).not.toContain('link_token');
+}
+
+describe('outbox worker', () => {
+  it('LINK, OTP and LINK_OTP emails carry only what they should', async () => {
+    const sesame = await sesameWith();
+    const smtp = await smtpServer();
+    const logs = captureLogs();
+    const expected = { 'link@example.com': 'LINK', 'otp@example.com': 'OTP', 'both@example.com': 'LINK_OTP' } as const;
+    for (const [address, type] of Object.entries(expected)) {
+      sesame.setType(type);
+      await sesame.send(address);
+    }
+    await worker(sesame, smtpTransport(smtp.port), logs).runOnce();
+    const mails = await smtp.waitFor(3);
+    for (const mail of mails) {
+      const type = expected[mail.envelopeTo[0] as keyof typeof expected];
+      const text = mail.parsed.text ?? '';
+      const html = mail.parsed.html || '';
+      const { otp, linkToken } = credentialsIn(text);
+      expect(otp !== null, `${type} code in text`).toBe(type !== 'LINK');
+      expect(linkToken !== null, `${type} link in text`).toBe(type !== 'OTP');
+      expect(html.includes('link_token='), `${type} link in html`).toBe(type !== 'OTP');
+      expect(/\bcode\b/i.test(html), `${type} code wording in html`).toBe(type !== 'LINK');
+      expect(/monospace/.test(html), `${type} code block in html`).toBe(type !== 'LINK');
+      if (otp) expect(html).toContain(`>${otp}</div>`);
+    }
+    expectNoSecretsLogged(logs, mails);
+  });
+
+  it('escapes template variables: <script> arrives as text', async () => {
+    const sesame = await sesameWith();
+    const smtp = await smtpServer();
+    await sesame.store.putSetting(BRAND_SETTING_KEY, JSON.stringify({ appName: 'Acme', accentColor: '#0f766e' }), Date.now());
+    await sesame.store.putSetting(
+      TEMPLATES_SETTING_KEY,
+      JSON.stringify({ SIGNIN: { subject: 'Welcome to {{team}} on {{app_name}}', html: '<p>Team: {{team}}</p><p>{{otp}}</p>', text: 'Team: {{team}} code: {{otp}}' } }),
+      Date.now(),
+    );
+    await sesame.send('jane@example.com', { templateVariables: { team: '<script>alert("x")</script>' } });
+    const logs = captureLogs();
+    await worker(sesame, smtpTransport(smtp.port), logs, { content: settingsContentSource(sesame.store) }).runOnce();
+    const [mail] = await smtp.waitFor(1);
+    expect(mail!.parsed.subject).toBe('Welcome to <script>alert("x")</script> on Acme');
+    expect(mail!.parsed.html).toContain('<p>Team: &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</p>');
+    expect(mail!.parsed.html).not.toContain('<script>');
+    expect(mail!.parsed.text).toContain('Team: <script>alert("x")</script>');
+  });
+
+  it('SMTP down at send time, up 30 s later: the message arrives once', async () => {
+    const clock = new TestClock();
+    const sesame = await sesameWith(clock);
+    const port = await freePort();
+    const logs = captureLogs();
+    const outbox = worker(sesame, smtpTransport(port), logs, { clock, random: () => 0 });
+    const id = await sesame.send('jane@example.com');
+
+    expect(await outbox.runOnce()).toMatchObject({ claimed: 1, retried: 1 });
+    clock.advance(9_999);
+    expect(await outbox.runOnce()).toMatchObject({ claimed: 0 }); // not due before 10 s
+    clock.advance(1);
+    expect(await outbox.runOnce()).toMatchObject({ claimed: 1, retried: 1 }); // still down; next in 20 s
+    clock.advance(20_000);
+    const smtp = await smtpServer({ port }); // 30 s after the send
+    expect(await outbox.runOnce()).toMatchObject({ claimed: 1, sent: 1 });
+    clock.advance(3_600_000);
+    expect(await outbox.runOnce()).toMatchObject({ claimed: 0 });
+    expect(await smtp.waitFor(1)).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(smtp.received).toHaveLength(1);
+
+    const timeline = await sesame.store.deliveryTimeline(id);
+    expect(timeline.map((event) => event.kind)).toEqual(['queued', 'attempt', 'retry_scheduled', 'attempt', 'retry_scheduled', 'attempt', 'sent']);
+    expect(timeline[2]!.detail).toMatch(/ECONNREFUSED|ECONNECTION|ESOCKET/);
+    expect(timeline.at(-1)).toMatchObject({ attempt: 3, detail: expect.stringMatching(/^250 /) });
+    expect(await sesame.store.outboxDepth()).toBe(0);
+    expectNoSecretsLogged(logs, smtp.received);
+  });
+
+  it('a permanent 550 marks the message failed after one attempt, with the reply on the timeline', async () => {
+    const clock = new TestClock();
+    const sesame = await sesameWith(clock);
+    const smtp = await smtpServer({ rejectRecipient: { code: 550, message: '5.1.1 No such mailbox' } });
+    const logs = captureLogs();
+    const outbox = worker(sesame, smtpTransport(smtp.port), logs, { clock });
+    const id = await sesame.send('nobody@example.com');
+    expect(await outbox.runOnce()).toMatchObject({ claimed: 1, failed: 1 });
+    clock.advance(86_400_000);
+    expect(await outbox.runOnce()).toMatchObject({ claimed: 0 });
+    const timeline = await sesame.store.deliveryTimeline(id);
+    expect(timeline.map((event) => event.kind)).toEqual(['queued', 'attempt', 'failed']);
+    expect(timeline.at(-1)).toMatchObject({ attempt: 1, detail: expect.stringMatching(/^550 5\.1\.1 No such mailbox/) });
+    expect(await sesame.store.outboxDepth()).toBe(0);
+    expect(logs.text()).toContain('550 5.1.1 No such mailbox');
+  });
+
+  it('does not send a code whose auth request has expired, and gives up when a retry would come too late', async () => {
+    const clock = new TestClock();
+    const sesame = await sesameWith(clock);
+    const port = await freePort();
+    const logs = captureLogs();
+    const outbox = worker(sesame, smtpTransport(port), logs, { clock, random: () => 0, retry: { initialDelayMs: 50_000 } });
+    const expired = await sesame.send('late@example.com', { expiresIn: 60 });
+    clock.advance(60_000);
+    expect(await outbox.runOnce()).toMatchObject({ claimed: 1, failed: 1 });
+    expect((await sesame.store.deliveryTimeline(expired)).map((event) => [event.kind, event.detail])).toEqual([
+      ['queued', null],
+      ['failed', 'not sent: the auth request expired before delivery'],
+    ]);
+
+    const soon = await sesame.send('soon@example.com', { expiresIn: 60 });
+    expect(await outbox.runOnce()).toMatchObject({ claimed: 1, retried: 1 }); // retry at +50 s, before expiry
+    clock.advance(50_000);
+    expect(await outbox.runOnce()).toMatchObject({ claimed: 1, failed: 1 }); // next retry (+100 s) is past expiry
+    expect((await sesame.store.deliveryTimeline(soon)).at(-1)?.detail).toMatch(/^gave up: the auth request expires before another attempt/);
+  });
+
+  it('two workers on one database deliver 200 messages exactly once each', async () => {
+    const sesame = await sesameWith();
+    const second = await openTestSesame({ dir: sesame.dir }); // a second connection to the same file
+    later(() => second.close());
+    const smtp = await smtpServer({ delayMs: 1 });
+    const total = 200;
+    for (let i = 0; i < total; i += 1) await sesame.send(`user${i}@example.com`);
+
+    const logs = captureLogs();
+    const transport = smtpTransport(smtp.port);
+    const workers = [
+      worker(sesame, transport, logs, { ownerId: 'worker-a', batchSize: 10 }),
+      createOutboxWorker({ store: second.store, sealer: second.sealer, transport: smtpTransport(smtp.port), logger: logs, ownerId: 'worker-b', batchSize: 10 }),
+    ];
+    const sentBy = await Promise.all(
+      workers.map(async (outbox) => {
+        let sent = 0;
+        for (let round = 0; round < 100; round += 1) {
+          const report = await outbox.runOnce();
+          sent += report.sent;
+          if (report.claimed === 0 && (await sesame.store.outboxDepth()) === 0) break;
+        }
+        return sent;
+      }),
+    );
+    await smtp.waitFor(total, 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const recipients = smtp.received.map((mail) => mail.envelopeTo[0]);
+    expect(recipients).toHaveLength(total);
+    expect(new Set(recipients).size).toBe(total);
+    expect(sentBy[0]! + sentBy[1]!).toBe(total);
+    expect(sentBy[0]).toBeGreaterThan(0);
+    expect(sentBy[1]).toBeGreaterThan(0);
+    expect(await sesame.store.outboxDepth()).toBe(0);
+    expectNoSecretsLogged(logs, smtp.received);
+  });
+
+  it('start() picks up queued rows at once, nudge() delivers within milliseconds, stop() waits for the batch', async () => {
+    const sesame = await sesameWith();
+    const smtp = await smtpServer();
+    const logs = captureLogs();
+    await sesame.send('queued-before-start@example.com');
+    const outbox = worker(sesame, smtpTransport(smtp.port), logs, { pollIntervalMs: 60_000 });
+    outbox.start();
+    later(() => outbox.stop());
+    await smtp.waitFor(1, 5_000);
+
+    await sesame.send('nudged@example.com');
+    const sentAt = Date.now();
+    outbox.nudge();
+    await smtp.waitFor(2, 5_000);
+    expect(Date.now() - sentAt).toBeLessThan(1_000); // the poll interval is a minute
+    await outbox.stop();
+    expect(await sesame.store.outboxDepth()).toBe(0);
+    expectNoSecretsLogged(logs, smtp.received);
+  });
+});
