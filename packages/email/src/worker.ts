@@ -100,9 +100,9 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
 
   let loop: Promise<void> | null = null;
   // An object, not `let`s: `stop()` and `nudge()` change it while the loop awaits a batch.
-  const signal = { running: false, nudged: false };
-  const isRunning = (): boolean => signal.running;
-  const wasNudged = (): boolean => signal.nudged;
+  const state = { running: false, nudged: false };
+  const isRunning = (): boolean => state.running;
+  const wasNudged = (): boolean => state.nudged;
   let wake: (() => void) | null = null;
   // Batches run one after another, whether started by the loop or by runOnce.
   let queue: Promise<unknown> = Promise.resolve();
@@ -165,7 +165,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     await store.recordDeliveryAttempt({ id: claim.id, owner, now, detail: null });
     let result: DeliveryResult;
     try {
-      result = await transport.send(email);
+      result = await transport.send(email, { signal: AbortSignal.timeout(sendBudgetMs) });
     } catch (error) {
       result = { status: 'transient', reply: `transport error: ${errorText(error)}` };
     }
@@ -202,8 +202,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   }
 
   async function pollLoop(): Promise<void> {
-    while (signal.running) {
-      signal.nudged = false;
+    while (state.running) {
+      state.nudged = false;
       let report: BatchReport | null = null;
       try {
         report = await runOnce();
@@ -227,12 +227,12 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
 
   return {
     start() {
-      if (signal.running) return;
-      signal.running = true;
+      if (state.running) return;
+      state.running = true;
       loop = pollLoop();
     },
     async stop() {
-      signal.running = false;
+      state.running = false;
       wake?.();
       await loop;
       loop = null;
@@ -240,7 +240,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     },
     runOnce,
     nudge() {
-      signal.nudged = true;
+      state.nudged = true;
       wake?.();
     },
   };

@@ -165,6 +165,19 @@ describe('outbox worker', () => {
     expect((await sesame.store.deliveryTimeline(soon)).at(-1)?.detail).toMatch(/^gave up: the auth request expires before another attempt/);
   });
 
+  it('aborts a send that would outlive its lease and retries it later', async () => {
+    const clock = new TestClock();
+    const sesame = await sesameWith(clock);
+    const smtp = await smtpServer({ delayMs: 3_000 }); // a server that stalls after the data
+    const logs = captureLogs();
+    const outbox = worker(sesame, smtpTransport(smtp.port), logs, { clock, leaseMs: 1_000, sendBudgetMs: 300, random: () => 0 });
+    const id = await sesame.send('stalled@example.com');
+    const started = Date.now();
+    expect(await outbox.runOnce()).toMatchObject({ claimed: 1, retried: 1 });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect((await sesame.store.deliveryTimeline(id)).at(-1)).toMatchObject({ kind: 'retry_scheduled', detail: expect.stringMatching(/abort/i) });
+  });
+
   it('two workers on one database deliver 200 messages exactly once each', async () => {
     const sesame = await sesameWith();
     const second = await openTestSesame({ dir: sesame.dir }); // a second connection to the same file

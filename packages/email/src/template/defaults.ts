@@ -30,6 +30,11 @@ interface Wording {
 const FONT = "-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif";
 const MONO = "'SFMono-Regular',Menlo,Consolas,'Liberation Mono','Courier New',monospace";
 
+// Singular or plural: "This link expires…", "This code expires…", "The link and the code expire…".
+const EXPIRY =
+  '{{#link}}{{#otp}}The link and the code expire{{/otp}}{{^otp}}This link expires{{/otp}}{{/link}}{{^link}}This code expires{{/link}}' +
+  ' in {{expiry_time_relative}} ({{expire_time}}) and can be used once.';
+
 function heading(wording: Wording): string {
   return `{{#link}}${wording.linkHeading}{{/link}}{{^link}}${wording.codeHeading}{{/link}}`;
 }
@@ -83,7 +88,7 @@ function html(wording: Wording): string {
 </tr>
 {{/otp}}<tr>
 <td style="padding:16px 32px 0;font-family:${FONT};font-size:14px;line-height:22px;color:#374151;">
-This {{#link}}link{{#otp}} and code{{/otp}}{{/link}}{{^link}}code{{/link}} expires in {{expiry_time_relative}} ({{expire_time}}) and works once.
+${EXPIRY}
 </td>
 </tr>
 {{#link}}<tr>
@@ -97,7 +102,7 @@ If the button does not work, copy this link into your browser:<br>
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">
 <tr>
 <td style="border-top:1px solid #e4e4e7;padding-top:16px;font-family:${FONT};font-size:12px;line-height:18px;color:#6b7280;">
-You received this email because ${wording.reason} for {{email}}. If that was not you, you can safely ignore this email: nothing happens without it. Never share this {{^link}}code{{/link}}{{#link}}email{{/link}} with anyone.
+You received this email because ${wording.reason} with {{email}}. If that was not you, you can safely ignore this email: nothing happens without it. Never share this {{^link}}code{{/link}}{{#link}}email{{/link}} with anyone.
 </td>
 </tr>
 </table>
@@ -121,10 +126,10 @@ function text(wording: Wording): string {
 Or enter this code: {{otp}}
 {{/otp}}{{/link}}{{^link}}${wording.action} by entering this code: {{otp}}
 {{/link}}
-This {{#link}}link{{#otp}} and code{{/otp}}{{/link}}{{^link}}code{{/link}} expires in {{expiry_time_relative}} ({{expire_time}}) and works once.
+${EXPIRY}
 
 --
-You received this email because ${wording.reason} for {{email}}. If that was not you, you can safely ignore this email: nothing happens without it.
+You received this email because ${wording.reason} with {{email}}. If that was not you, you can safely ignore this email: nothing happens without it.
 `;
 }
 
@@ -145,6 +150,6 @@ export const DEFAULT_TEMPLATES: EmailTemplates = {
     codeHeading: 'Your {{app_name}} verification code',
     buttonLabel: 'Confirm email address',
     action: 'Finish creating your account',
-    reason: 'someone started creating a {{app_name}} account',
+    reason: 'someone started signing up for {{app_name}}',
   }),
 };

@@ -5,7 +5,7 @@
  */
 import { createTransport } from 'nodemailer';
 import { formatFrom, parseMailFrom, type MailFrom } from './mail-from.js';
-import type { DeliveryResult, MailTransport, OutgoingEmail } from './types.js';
+import type { DeliveryResult, MailTransport, OutgoingEmail, SendOptions } from './types.js';
 
 export interface SmtpTransportOptions {
   /** `smtp://[user:pass@]host[:port]` (STARTTLS when offered) or `smtps://…` (TLS from the start); nodemailer query options such as `?requireTLS=true` or `?tls.rejectUnauthorized=false` pass through. */
@@ -41,9 +41,12 @@ export function createSmtpTransport(options: SmtpTransportOptions): MailTranspor
 
   return {
     kind: 'smtp',
-    async send(email: OutgoingEmail): Promise<DeliveryResult> {
+    async send(email: OutgoingEmail, sendOptions: SendOptions = {}): Promise<DeliveryResult> {
       try {
         const info = await transporter.sendMail({
+          // Nodemailer 10 cancels a queued or in-progress send on abort (a stalling server that
+          // trickles replies is noticed by no socket timeout).
+          ...(sendOptions.signal ? { signal: sendOptions.signal } : {}),
           from: formatFrom(from, email.fromName, email.fallbackFromName),
           to: email.to,
           subject: email.subject,

@@ -24,9 +24,17 @@ export type DeliveryResult =
   /** Will never be accepted as is: a 5xx reply (e.g. 550 no such mailbox). */
   | { readonly status: 'permanent'; readonly reply: string };
 
+export interface SendOptions {
+  readonly signal?: AbortSignal;
+}
+
 export interface MailTransport {
   readonly kind: 'smtp' | 'dev-inbox';
-  send(email: OutgoingEmail): Promise<DeliveryResult>;
+  /**
+   * Delivers one message. An aborted `signal` ends the attempt as `transient` (the server may
+   * still have accepted it: the worker aborts only to keep a send within its lease).
+   */
+  send(email: OutgoingEmail, options?: SendOptions): Promise<DeliveryResult>;
   /** Checks that the transport can deliver now (SMTP: connect, greet, authenticate). */
   verify(): Promise<{ readonly ok: boolean; readonly detail: string }>;
   /** Releases pooled connections. */
