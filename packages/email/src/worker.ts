@@ -96,7 +96,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const schedule = resolveRetrySchedule(options.retry);
   const random = options.random ?? Math.random;
   const loadContent = options.content ?? (() => DEFAULT_CONTENT);
-  if (!(sendBudgetMs < leaseMs)) throw new Error('Outbox worker: sendBudgetMs must be shorter than leaseMs.');
+  if (!(sendBudgetMs > 0 && sendBudgetMs < leaseMs)) throw new Error('Outbox worker: need 0 < sendBudgetMs < leaseMs.');
+  if (!(batchSize >= 1 && pollIntervalMs > 0)) throw new Error('Outbox worker: need batchSize >= 1 and pollIntervalMs > 0.');
 
   let loop: Promise<void> | null = null;
   // An object, not `let`s: `stop()` and `nudge()` change it while the loop awaits a batch.
@@ -174,7 +175,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
 
     if (result.status === 'sent') {
       const kept = await store.markOutboxSent({ id: claim.id, owner, now: settledAt, detail: result.reply });
-      if (!kept) logger.warn(logFields, 'email sent, but the outbox lease was lost before it was marked sent');
+      if (!kept) logger.warn(logFields, 'email sent, but its outbox row was no longer ours to mark (lease taken over, or superseded by a resend)');
       else logger.info(logFields, 'email sent');
       return 'sent';
     }

@@ -74,8 +74,22 @@ export function parseTemplate(source: string): ParsedTemplate {
   }
 }
 
+// Every email renders the same few templates: keep their trees (bounded, oldest evicted first).
+const parsedCache = new Map<string, ParsedTemplate>();
+const PARSED_CACHE_SIZE = 32;
+
+function parseCached(source: string): ParsedTemplate {
+  let parsed = parsedCache.get(source);
+  if (!parsed) {
+    parsed = parseTemplate(source);
+    if (parsedCache.size >= PARSED_CACHE_SIZE) parsedCache.delete(parsedCache.keys().next().value ?? '');
+    parsedCache.set(source, parsed);
+  }
+  return parsed;
+}
+
 export function renderTemplate(template: string | ParsedTemplate, variables: TemplateVariables, mode: RenderMode): string {
-  const parsed = typeof template === 'string' ? parseTemplate(template) : template;
+  const parsed = typeof template === 'string' ? parseCached(template) : template;
   return renderNodes(parsed.nodes, variables, mode);
 }
 
