@@ -1,7 +1,7 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { secretsIn } from './helpers/logs.js';
 import { openTestSesame } from './helpers/sesame.js';
 import { startSmtpServer } from './helpers/smtp-server.js';
@@ -46,11 +46,8 @@ async function startChild(dbFile: string, port: number, ownerId: string): Promis
   return { process: child, output, exited };
 }
 
-beforeAll(() => {
-  // The child runs the compiled package: build packages/email's dist from the current source.
-  execFileSync(process.execPath, [join(packageDir, '../../node_modules/typescript/bin/tsc'), '-p', packageDir], { stdio: 'inherit' });
-}, 60_000);
-
+// The child runs the compiled packages (dist): `npm test` builds every package before vitest
+// starts. Rebuilding here would rewrite dist files that other test files are loading.
 describe('crash recovery', () => {
   it('kill -9 mid-batch: after a restart every message is delivered; only the in-flight one may repeat', async () => {
     const sesame = await openTestSesame();
