@@ -4,27 +4,25 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  createCredentialHasher,
   createEngine,
-  createPayloadSealer,
-  cryptoRandom,
   systemClock,
   type Clock,
   type Engine,
+  type PayloadSealer,
   type RandomSource,
   type RedirectRule,
   type Store,
 } from '@sesame/core';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { routePath } from 'hono/route';
 import type { Logger } from 'pino';
 import { bearerAuth } from './auth.js';
 import type { AppEnv } from './env.js';
-import { TransportError, createErrorHandler, errorBody } from './errors.js';
+import { TransportError, createErrorHandler } from './errors.js';
 import { deriveServerKeys } from './keys.js';
 import { createLogger } from './logging.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { createNodeCredentialHasher, createNodePayloadSealer, createPooledRandom } from './node-crypto.js';
 import { openApiDocument } from './openapi.js';
 import { createPolicySource } from './policy-source.js';
 import { devInboxRoutes } from './routes/dev-inbox.js';
@@ -63,6 +61,8 @@ export interface SesameApp {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly clientSecretKey: Uint8Array;
+  /** Opens what the engine sealed: the outbox worker needs the same one. */
+  readonly sealer: PayloadSealer;
 }
 
 /** The pattern of the route that answered (hono's own), or `*` when only middleware matched. */
@@ -80,12 +80,13 @@ export function createApp(options: AppOptions): SesameApp {
   const metrics = options.metrics ?? createMetrics({ outboxDepth: () => store.outboxDepth() });
   const keys = deriveServerKeys(options.secret);
   const tokens = createTokenService({ key: keys.accessToken, issuer: publicUrl, ttlSeconds: options.tokenTtlSeconds ?? 3600, clock });
+  const sealer = createNodePayloadSealer(options.secret);
   const engine = createEngine({
     store,
     clock,
-    random: options.random ?? cryptoRandom,
-    hasher: createCredentialHasher(options.secret),
-    sealer: createPayloadSealer(options.secret),
+    random: options.random ?? createPooledRandom(),
+    hasher: createNodeCredentialHasher(options.secret),
+    sealer,
     policy: createPolicySource(store, { production: options.production, seedRedirectUris: options.seedRedirectUris ?? [] }),
   });
 
@@ -110,22 +111,14 @@ export function createApp(options: AppOptions): SesameApp {
     logger.info({ requestId, method: c.req.method, route, status: c.res.status, durationMs: Math.round(seconds * 10_000) / 10 }, 'request');
   });
 
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: (c) => c.json(errorBody('PAYLOAD_TOO_LARGE', `The request body must be at most ${maxBodyBytes} bytes.`, c.get('requestId') as string), 413),
-    }),
-  );
-
-  app.route('/oauth', oauthRoutes({ store, tokens, clientSecretKey: keys.clientSecret, metrics, now: () => clock.now() }));
+  app.route('/oauth', oauthRoutes({ store, tokens, clientSecretKey: keys.clientSecret, metrics, now: () => clock.now(), maxBodyBytes }));
 
   app.use(`${API_BASE}/*`, async (c, next) => {
     c.header('Cache-Control', 'no-store');
     await next();
   });
   app.use(`${API_BASE}/*`, bearerAuth(store, tokens));
-  app.route(API_BASE, passwordlessRoutes({ engine, metrics, ...(options.onEmailQueued ? { onEmailQueued: options.onEmailQueued } : {}) }));
+  app.route(API_BASE, passwordlessRoutes({ engine, metrics, maxBodyBytes, ...(options.onEmailQueued ? { onEmailQueued: options.onEmailQueued } : {}) }));
 
   app.route('/', healthRoutes(store, logger));
   app.get('/metrics', async (c) => {
@@ -146,5 +139,5 @@ export function createApp(options: AppOptions): SesameApp {
   });
   app.onError(createErrorHandler(logger));
 
-  return { app, engine, tokens, metrics, logger, clientSecretKey: keys.clientSecret };
+  return { app, engine, tokens, metrics, logger, clientSecretKey: keys.clientSecret, sealer };
 }

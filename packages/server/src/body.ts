@@ -4,8 +4,39 @@
  * camelCase object core parses. Only known fields are copied, so odd keys such as `__proto__`
  * never reach an object's prototype.
  */
+import type { IncomingMessage } from 'node:http';
 import { invalidArgument } from '@sesame/core';
 import type { Context } from 'hono';
+import { TransportError } from './errors.js';
+
+function tooLarge(limit: number): TransportError {
+  return new TransportError(413, 'PAYLOAD_TOO_LARGE', `The request body must be at most ${limit} bytes.`);
+}
+
+/**
+ * The body as UTF-8 text, refused (413) beyond `limit` bytes whether or not a Content-Length was
+ * sent. Under @hono/node-server the Node request stream is read directly: building a WHATWG
+ * Request (AbortController, web stream) just to read a small JSON body costs more than the rest
+ * of a verify.
+ */
+export async function readBodyText(c: Context, limit: number): Promise<string> {
+  const declared = Number(c.req.header('content-length') ?? NaN);
+  if (declared > limit) throw tooLarge(limit);
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const source: AsyncIterable<Uint8Array> | null = incoming ?? c.req.raw.body;
+  if (source === null) return '';
+  for await (const chunk of source) {
+    size += chunk.byteLength;
+    if (size > limit) {
+      incoming?.resume();
+      throw tooLarge(limit);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
 
 export function isJsonContentType(header: string | undefined): boolean {
   if (header === undefined) return false;
@@ -13,11 +44,11 @@ export function isJsonContentType(header: string | undefined): boolean {
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
-export async function readJsonBody(c: Context): Promise<unknown> {
+export async function readJsonBody(c: Context, limit: number): Promise<unknown> {
   if (!isJsonContentType(c.req.header('content-type'))) {
     throw invalidArgument([{ field: 'body', description: 'must be JSON (Content-Type: application/json)' }]);
   }
-  const text = await c.req.text();
+  const text = await readBodyText(c, limit);
   try {
     return JSON.parse(text) as unknown;
   } catch {

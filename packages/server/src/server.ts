@@ -7,7 +7,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
-import { createPayloadSealer, type Clock, type Store } from '@sesame/core';
+import type { Clock, Store } from '@sesame/core';
 import {
   createMailTransport,
   createOutboxWorker,
@@ -22,6 +22,7 @@ import { createApp, type SesameApp } from './app.js';
 import type { Config } from './config.js';
 import { createLogger } from './logging.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { createNodePayloadSealer } from './node-crypto.js';
 import { resolveSecret } from './secret.js';
 
 export interface StartOptions {
@@ -86,7 +87,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const transport = countingTransport(baseTransport, metrics);
   const worker = createOutboxWorker({
     store,
-    sealer: createPayloadSealer(secret.bytes),
+    sealer: createNodePayloadSealer(secret.bytes),
     transport,
     content: settingsContentSource(store),
     logger,

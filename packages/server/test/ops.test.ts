@@ -65,6 +65,30 @@ describe('errors and request ids', () => {
     const res = await h.api('send', { email: 'big@example.com', magiclink_auth_uri: REDIRECT, state: 'x'.repeat(3000) });
     expect(res.status).toBe(413);
     expect((await errorOf(res)).code).toBe('PAYLOAD_TOO_LARGE');
+
+    // Without a Content-Length (a streamed body) the limit still holds.
+    const token = await h.token();
+    const chunk = new TextEncoder().encode(`{"email":"big@example.com","state":"${'y'.repeat(1500)}`);
+    const streamed = await h.request('/api/v1/passwordless/email/send', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(chunk);
+          controller.enqueue(chunk);
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    const oauth = await h.request('/oauth/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=client_credentials&client_secret=${'z'.repeat(3000)}`,
+    });
+    expect(oauth.status).toBe(413);
+    expect((await errorOf(oauth)).code).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('turns an unexpected failure into 500 INTERNAL with a request id and no details', async () => {

@@ -5,7 +5,7 @@
  */
 import type { Store } from '@sesame/core';
 import { Hono, type Context } from 'hono';
-import { isJsonContentType } from '../body.js';
+import { isJsonContentType, readBodyText } from '../body.js';
 import { authenticateClient } from '../clients.js';
 import type { AppEnv } from '../env.js';
 import type { Metrics } from '../metrics.js';
@@ -19,6 +19,7 @@ export interface OAuthRouteDeps {
   readonly clientSecretKey: Uint8Array;
   readonly metrics: Metrics;
   readonly now: () => number;
+  readonly maxBodyBytes: number;
 }
 
 interface TokenRequest {
@@ -45,7 +46,7 @@ export function oauthRoutes(deps: OAuthRouteDeps): Hono<AppEnv> {
     c.header('Cache-Control', 'no-store');
     c.header('Pragma', 'no-cache');
     try {
-      const body = await readTokenRequest(c);
+      const body = await readTokenRequest(c, deps.maxBodyBytes);
       const basic = usedBasic ? parseBasic(c.req.header('authorization') ?? '') : null;
       if (basic && (body.clientId !== undefined || body.clientSecret !== undefined)) {
         throw new OAuthProblem(400, 'invalid_request', 'Send client credentials either in the Authorization header or in the body, not both.');
@@ -77,9 +78,9 @@ export function oauthRoutes(deps: OAuthRouteDeps): Hono<AppEnv> {
   return routes;
 }
 
-async function readTokenRequest(c: Context<AppEnv>): Promise<TokenRequest> {
+async function readTokenRequest(c: Context<AppEnv>, maxBodyBytes: number): Promise<TokenRequest> {
   const contentType = c.req.header('content-type') ?? '';
-  const text = await c.req.text();
+  const text = await readBodyText(c, maxBodyBytes);
   if (/^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType)) {
     const form = new URLSearchParams(text);
     const single = (name: string): string | undefined => {

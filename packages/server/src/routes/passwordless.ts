@@ -47,6 +47,7 @@ export interface PasswordlessRouteDeps {
   readonly metrics: Metrics;
   /** Called after an email was queued, to wake the outbox worker at once. */
   readonly onEmailQueued?: () => void;
+  readonly maxBodyBytes: number;
 }
 
 export function passwordlessRoutes(deps: PasswordlessRouteDeps): Hono<AppEnv> {
@@ -68,21 +69,21 @@ export function passwordlessRoutes(deps: PasswordlessRouteDeps): Hono<AppEnv> {
   }
 
   routes.post('/send', async (c) => {
-    const input = pickFields(await readJsonBody(c), SEND_FIELDS);
+    const input = pickFields(await readJsonBody(c, deps.maxBodyBytes), SEND_FIELDS);
     const result = await counted((outcome) => metrics.sends.inc({ kind: 'send', outcome }), () => engine.send(input, c.get('caller')), 'ok');
     deps.onEmailQueued?.();
     return c.json(toSendResponse(result));
   });
 
   routes.post('/verify', async (c) => {
-    const input = pickFields(await readJsonBody(c), VERIFY_FIELDS);
+    const input = pickFields(await readJsonBody(c, deps.maxBodyBytes), VERIFY_FIELDS);
     const method = typeof input === 'object' && input !== null && 'code' in input ? 'code' : 'link';
     const result = await counted((outcome) => metrics.verifies.inc({ method, outcome }), () => engine.verify(input), 'verified');
     return c.json(toVerifyResponse(result));
   });
 
   routes.post('/resend', async (c) => {
-    const input = pickFields(await readJsonBody(c), RESEND_FIELDS);
+    const input = pickFields(await readJsonBody(c, deps.maxBodyBytes), RESEND_FIELDS);
     const result = await counted((outcome) => metrics.sends.inc({ kind: 'resend', outcome }), () => engine.resend(input), 'ok');
     deps.onEmailQueued?.();
     return c.json(toSendResponse(result));
