@@ -1,0 +1,13 @@
+export {
+  createSesameAuth,
+  type Handler,
+  type ResolvedSettings,
+  type SendActionState,
+  type SesameAuth,
+  type SesameAuthConfig,
+} from './auth.js';
+export { USER_MESSAGES, endsAuthRequest, isKitErrorCode, userMessage, type KitErrorCode } from './messages.js';
+export { safeNextPath } from './next-path.js';
+export { createThrottle, defaultClientIp, type Throttle, type ThrottleDecision, type ThrottleRule } from './throttle.js';
+export { type PendingSignIn, type Session } from './tokens.js';
+export { createAuthMiddleware, type AuthMiddleware, type AuthMiddlewareOptions } from './middleware.js';

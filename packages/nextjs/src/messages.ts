@@ -1,0 +1,47 @@
+/**
+ * What the user reads for each outcome. The texts for Sesame's codes are the `userMessage`s of
+ * `@sesame/core`'s ERROR_TABLE (a test keeps them equal), so the server, the SDKs and the kit say
+ * the same thing; the kit adds `RATE_LIMITED` for its own per-IP throttle.
+ */
+import { isSesameErrorCode, type SesameErrorCode } from '@sesame/client';
+
+export type KitErrorCode = SesameErrorCode | 'RATE_LIMITED';
+
+export const USER_MESSAGES: Readonly<Record<KitErrorCode, string>> = {
+  INVALID_ARGUMENT: 'Some of the information sent is missing or malformed.',
+  UNAUTHENTICATED: 'The request could not be authenticated.',
+  REDIRECT_URI_NOT_ALLOWED: 'This sign-in link destination is not allowed.',
+  AUTH_REQUEST_NOT_FOUND: 'This sign-in request was not found. Please start again.',
+  INVALID_CREDENTIAL: 'That code or link is not valid.',
+  EXPIRED: 'This sign-in code or link has expired. Please request a new one.',
+  ALREADY_USED: 'This sign-in code or link was already used.',
+  SAME_BROWSER_REQUIRED: 'Open the link in the browser where you started signing in, or enter the code there.',
+  TOO_MANY_ATTEMPTS: 'Too many attempts. Please request a new code later.',
+  SEND_LIMIT_EXCEEDED: 'Too many emails were requested. Please wait a moment.',
+  INTERNAL: 'Something went wrong on our side.',
+  RATE_LIMITED: 'Too many requests from your network. Please wait a moment.',
+};
+
+export function isKitErrorCode(value: unknown): value is KitErrorCode {
+  return value === 'RATE_LIMITED' || isSesameErrorCode(value);
+}
+
+/**
+ * The text for a code, with the wait spelled out when one is known. Accepts untrusted input
+ * (a `?error=` query value) and answers `undefined` for anything that is not a known code, so
+ * a crafted URL can never put its own words on the page.
+ */
+export function userMessage(code: unknown, retryAfterSeconds?: number): string | undefined {
+  if (!isKitErrorCode(code)) return undefined;
+  const base = USER_MESSAGES[code];
+  if (retryAfterSeconds === undefined || retryAfterSeconds <= 0) return base;
+  return `${base} You can try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}.`;
+}
+
+/**
+ * Codes after which the auth request cannot succeed any more: the UI goes back to the email
+ * form ("start again") instead of asking for the code again.
+ */
+export function endsAuthRequest(code: KitErrorCode): boolean {
+  return code === 'EXPIRED' || code === 'TOO_MANY_ATTEMPTS' || code === 'ALREADY_USED' || code === 'AUTH_REQUEST_NOT_FOUND';
+}

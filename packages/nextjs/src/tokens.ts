@@ -1,0 +1,112 @@
+/**
+ * The two signed cookies' contents, as jose HS256 JWTs. Each kind has its own audience, so a
+ * session token can never be replayed as an auth-request token or the other way round. Only
+ * Web Crypto is used (through jose): this file runs in the Edge runtime (middleware) too.
+ */
+// Subpath imports keep JWE (and its CompressionStream use) out of the Edge middleware bundle.
+import { SignJWT } from 'jose/jwt/sign';
+import { jwtVerify } from 'jose/jwt/verify';
+
+const ISSUER = 'sesame-nextjs';
+const SESSION_AUDIENCE = 'session';
+const AUTH_REQUEST_AUDIENCE = 'auth-request';
+
+export interface Session {
+  readonly email: string;
+  /** Milliseconds since the epoch. */
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+export interface PendingSignIn {
+  readonly authRequestId: string;
+  readonly email: string;
+  /** The sanitised `next` path to land on after sign-in. */
+  readonly next: string;
+  /** When Sesame's auth request expires (ms since the epoch). */
+  readonly expiresAt: number;
+  /** When the kit allows the next resend (ms since the epoch). */
+  readonly resendAvailableAt: number;
+}
+
+const encoder = new TextEncoder();
+const keyCache = new Map<string, Uint8Array>();
+
+/** Secrets shorter than 32 characters are refused: HS256 keys need 256 bits to mean anything. */
+export const MIN_SECRET_LENGTH = 32;
+
+function keyFor(secret: string): Uint8Array {
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new Error(`The session secret must be at least ${MIN_SECRET_LENGTH} characters.`);
+  }
+  let key = keyCache.get(secret);
+  if (!key) {
+    key = encoder.encode(secret);
+    keyCache.set(secret, key);
+  }
+  return key;
+}
+
+export async function signSession(secret: string, email: string, now: number, maxAgeSeconds: number): Promise<string> {
+  const iat = Math.floor(now / 1000);
+  return new SignJWT({ email })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuer(ISSUER)
+    .setAudience(SESSION_AUDIENCE)
+    .setSubject(email)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + maxAgeSeconds)
+    .sign(keyFor(secret));
+}
+
+/** `null` for anything that is not a valid, unexpired session token: tampered, expired, absent. */
+export async function verifySession(secret: string, token: string | undefined, now: number): Promise<Session | null> {
+  if (token === undefined || token === '') return null;
+  try {
+    const { payload } = await jwtVerify(token, keyFor(secret), {
+      algorithms: ['HS256'],
+      issuer: ISSUER,
+      audience: SESSION_AUDIENCE,
+      currentDate: new Date(now),
+    });
+    if (typeof payload.email !== 'string' || payload.iat === undefined || payload.exp === undefined) return null;
+    return { email: payload.email, issuedAt: payload.iat * 1000, expiresAt: payload.exp * 1000 };
+  } catch {
+    return null;
+  }
+}
+
+export async function signPendingSignIn(secret: string, pending: PendingSignIn, now: number, maxAgeSeconds: number): Promise<string> {
+  const iat = Math.floor(now / 1000);
+  return new SignJWT({
+    ari: pending.authRequestId,
+    email: pending.email,
+    next: pending.next,
+    rxp: pending.expiresAt,
+    rsa: pending.resendAvailableAt,
+  })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuer(ISSUER)
+    .setAudience(AUTH_REQUEST_AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + maxAgeSeconds)
+    .sign(keyFor(secret));
+}
+
+export async function verifyPendingSignIn(secret: string, token: string | undefined, now: number): Promise<PendingSignIn | null> {
+  if (token === undefined || token === '') return null;
+  try {
+    const { payload } = await jwtVerify(token, keyFor(secret), {
+      algorithms: ['HS256'],
+      issuer: ISSUER,
+      audience: AUTH_REQUEST_AUDIENCE,
+      currentDate: new Date(now),
+    });
+    const { ari, email, next, rxp, rsa } = payload;
+    if (typeof ari !== 'string' || typeof email !== 'string' || typeof next !== 'string') return null;
+    if (typeof rxp !== 'number' || typeof rsa !== 'number') return null;
+    return { authRequestId: ari, email, next, expiresAt: rxp, resendAvailableAt: rsa };
+  } catch {
+    return null;
+  }
+}
