@@ -97,7 +97,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr(`${error.message}\n\n${helpText()}`);
+      io.stderr(`${error.message}\nRun \`sesame --help\` for all commands and variables.\n`);
       return 2;
     }
     if (error instanceof ConfigError) {

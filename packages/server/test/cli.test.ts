@@ -1,0 +1,65 @@
+/** The CLI's commands in process (`main(argv, io)`), on a real SQLite file in a temp dir. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cliMain } from '../src/index.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'sesame-cli-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+async function sesame(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await cliMain(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: { SESAME_DATA_DIR: dataDir } });
+  return { code, stdout, stderr };
+}
+
+describe('sesame CLI', () => {
+  it('--help lists commands and variables; unknown commands are usage errors', async () => {
+    const help = await sesame('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('clients create --name N');
+    expect(help.stdout).toContain('SESAME_SMTP_URL');
+    const bogus = await sesame('bogus');
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toContain('Unknown command');
+    expect((await sesame('--nope')).code).toBe(2);
+  });
+
+  it('migrates, creates (one JSON object with --json), lists and revokes clients, adds admins', async () => {
+    expect(await sesame('migrate', '--json')).toMatchObject({ code: 0, stdout: '{"migrated":true}\n' });
+    const created = await sesame('clients', 'create', '--name', 'shop', '--redirect-uri', 'https://shop.example.com/auth/*', '--redirect-uri', 'https://shop.example.com/cb', '--json');
+    expect(created.code).toBe(0);
+    expect(created.stdout.trim().split('\n')).toHaveLength(1);
+    const client = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
+    expect(client.client_id).toMatch(/^skc_/);
+    expect(client.client_secret.length).toBeGreaterThanOrEqual(43);
+
+    const human = await sesame('clients', 'create', '--name', 'other');
+    expect(human.stdout).toMatch(/client_secret: \S{43}/);
+
+    const listed = JSON.parse((await sesame('clients', 'list', '--json')).stdout) as { clients: { client_id: string; redirect_uris: string[]; revoked_at: string | null }[] };
+    const shop = listed.clients.find((c) => c.client_id === client.client_id)!;
+    expect(shop.redirect_uris).toEqual(['https://shop.example.com/auth/*', 'https://shop.example.com/cb']);
+    expect(JSON.stringify(listed)).not.toContain(client.client_secret);
+
+    expect((await sesame('clients', 'revoke', client.client_id)).code).toBe(0);
+    expect(await sesame('clients', 'revoke', client.client_id, '--json')).toMatchObject({ code: 1 });
+    expect((await sesame('clients', 'list')).stdout).toMatch(new RegExp(`${client.client_id}\\s+shop\\s+revoked`));
+
+    expect(await sesame('admins', 'add', 'Ada@Example.com', '--json')).toMatchObject({ code: 0, stdout: '{"email":"Ada@Example.com","admin":true}\n' });
+    expect((await sesame('admins', 'add', 'not-an-email')).code).toBe(2);
+    expect((await sesame('clients', 'create', '--name', 'x', '--redirect-uri', 'ftp://nope')).code).toBe(1);
+  });
+
+  it('refuses to start in production without a secret, and reports bad configuration', async () => {
+    let stderr = '';
+    const code = await cliMain(['start'], { stdout: () => undefined, stderr: (t) => (stderr += t), env: { NODE_ENV: 'production', SESAME_DATA_DIR: dataDir } });
+    expect(code).toBe(1);
+    expect(stderr).toContain('SESAME_SECRET is required');
+    const bad = await cliMain(['start'], { stdout: () => undefined, stderr: (t) => (stderr += t), env: { PORT: '99999', SESAME_DATA_DIR: dataDir } });
+    expect(bad).toBe(1);
+    expect(stderr).toContain('PORT must be at most 65535');
+  });
+});
