@@ -31,7 +31,8 @@ describe('health, metrics, OpenAPI', () => {
     const text = await res.text();
     expect(text).toMatch(/sesame_http_requests_total\{method="POST",route="\/api\/v1\/passwordless\/email\/send",status="200"\} 2/);
     expect(text).toMatch(/sesame_http_requests_total\{method="POST",route="\/api\/v1\/passwordless\/email\/send",status="429"\} 1/);
-    expect(text).toMatch(/sesame_http_request_duration_seconds_bucket\{le="0.05",method="POST",route="\/oauth\/token",status="200"\} 1/);
+    expect(text).toMatch(/sesame_http_request_duration_seconds_count\{method="POST",route="\/oauth\/token",status="200"\} 1/);
+    expect(text).toMatch(/sesame_http_request_duration_seconds_bucket\{le="0.05",method="POST",route="\/oauth\/token",status="200"\} [01]/);
     expect(text).toMatch(/sesame_sends_total\{kind="send",outcome="ok"\} 2/);
     expect(text).toMatch(/sesame_limit_hits_total\{limit="send_limit"\} 1/);
     expect(text).toMatch(/sesame_verifies_total\{method="code",outcome="(INVALID_CREDENTIAL|INVALID_ARGUMENT)"\} 1/);
