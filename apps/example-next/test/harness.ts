@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -237,17 +237,35 @@ function newestMtime(path: string): number {
  * Runs `next build` unless `.next` is newer than every input (app sources, the kit's and the
  * client's built output): one build serves every later run, so the suite stays lean.
  */
+/**
+ * Secret-looking values present in the environment while `next build` runs. A client bundle
+ * that captured server env at build time (a `NEXT_PUBLIC_` rename, `env` in next.config)
+ * would contain them; the tests grep `.next/static` for them.
+ */
+export const BUILD_CANARIES = {
+  SESAME_CLIENT_SECRET: 'canary-client-secret-7c4e1f09b2d8a356',
+  SESSION_SECRET: 'canary-session-secret-e93b7a1d40c6f285-at-least-32-chars',
+} as const;
+
 export async function ensureAppBuilt(): Promise<void> {
   const buildId = join(APP_DIR, '.next', 'BUILD_ID');
+  const marker = join(APP_DIR, '.next', 'built-with-canaries');
   const inputs = [join(APP_DIR, 'src'), join(APP_DIR, 'next.config.mjs'), join(APP_DIR, 'package.json'), join(REPO_DIR, 'packages', 'nextjs', 'dist'), join(REPO_DIR, 'packages', 'client', 'dist')];
-  if (existsSync(buildId)) {
+  if (existsSync(buildId) && existsSync(marker)) {
     const built = statSync(buildId).mtimeMs;
     if (inputs.every((p) => !existsSync(p) || newestMtime(p) < built)) return;
   }
   // Asynchronous on purpose: a minute-long spawnSync would starve the test runner's own messages.
   const started = spawnLogged(process.execPath, [NEXT_BIN, 'build'], {
     cwd: APP_DIR,
-    env: { ...process.env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' },
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      NEXT_TELEMETRY_DISABLED: '1',
+      SESAME_URL: 'http://127.0.0.1:9',
+      SESAME_CLIENT_ID: 'canary-client-id',
+      ...BUILD_CANARIES,
+    },
   });
   const timer = setTimeout(() => {
     if (started.child.pid !== undefined && started.child.exitCode === null) process.kill(started.child.pid, 'SIGKILL');
@@ -255,4 +273,5 @@ export async function ensureAppBuilt(): Promise<void> {
   const code = await new Promise<number | null>((resolve) => started.child.once('exit', (c) => resolve(c)));
   clearTimeout(timer);
   if (code !== 0) throw new Error(`next build failed (${code}):\n${started.output()}`);
+  writeFileSync(marker, `${new Date().toISOString()}\n`);
 }

@@ -608,11 +608,15 @@ async function readBody(request: Request): Promise<Body> {
 }
 
 /**
- * Browsers send `Origin` on every POST; a value naming another host is a cross-site form post.
- * Requests without it (curl, server-to-server) are not browsers, so CSRF does not apply.
+ * Login-CSRF guard. `Sec-Fetch-Site` (sent by every current browser) says whether the request
+ * came from this origin; it is used first because a page with `Referrer-Policy: no-referrer`
+ * (the link confirmation page) makes the browser send `Origin: null` on its own form posts.
+ * Without it, `Origin` must name this host. Requests with neither are not from a browser, so
+ * CSRF does not apply (curl, server-to-server).
  */
 function sameOrigin(request: Request): boolean {
-  if (request.headers.get('sec-fetch-site') === 'cross-site') return false;
+  const site = request.headers.get('sec-fetch-site');
+  if (site !== null) return site === 'same-origin' || site === 'none';
   const origin = request.headers.get('origin');
   if (origin === null) return true;
   let originHost: string;
