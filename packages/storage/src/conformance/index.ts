@@ -811,6 +811,130 @@ export function runStoreConformance(backend: StoreBackend): void {
         expect(ids).toHaveLength(total);
         expect(new Set(ids).size).toBe(total);
       });
+
+      // The same properties again in rounds: in round r every worker runs its operation of that
+      // round, and all workers meet before each round. A race that a free run may miss when its
+      // threads happen not to overlap gets ROUNDS fresh chances here.
+      describe('in lockstep rounds', () => {
+        const ROUNDS = 20;
+
+        /** `ops[r][w]` runs on worker w in round r; answers `results[r][w]`. */
+        async function inRounds(ops: readonly (readonly RaceOp[])[]): Promise<RaceResult[][]> {
+          const perWorker = Array.from({ length: RACE_WORKERS }, (_, w) => ops.map((round) => round[w]!));
+          const results = await race(opened.url, perWorker, { lockstep: true });
+          return ops.map((_, r) => results.map((ofWorker) => ofWorker[r]!));
+        }
+
+        async function rounds(build: (round: number) => Promise<RaceOp[]>): Promise<RaceOp[][]> {
+          const ops: RaceOp[][] = [];
+          for (let round = 0; round < ROUNDS; round++) ops.push(await build(round));
+          return ops;
+        }
+
+        function created(entries: readonly RaceResult[]): number {
+          return entries.filter(
+            (entry) => (entry.kind === 'createAuthRequest' && entry.result.ok) || (entry.kind === 'reissueCredentials' && entry.result.outcome === 'reissued'),
+          ).length;
+        }
+
+        it('one valid code: exactly one success per round', async () => {
+          const requests: NewRequest[] = [];
+          const ops = await rounds(async () => {
+            const request = await create();
+            requests.push(request);
+            const command = await otpCommand(request, request.otp, T0 + 1000);
+            return Array.from({ length: RACE_WORKERS }, (): RaceOp => ({ kind: 'consumeWithOtp', command }));
+          });
+          for (const results of await inRounds(ops)) expect(count(outcomes([results]))).toEqual({ verified: 1, already_used: RACE_WORKERS - 1 });
+          for (const request of requests) expect((await store.findAuthRequest(request.id, T0 + 1000))?.status).toBe('verified');
+        });
+
+        it('wrong codes: attempts stop exactly at the cap every round', async () => {
+          const cap = 3;
+          const requests: NewRequest[] = [];
+          const ops = await rounds(async () => {
+            const request = await create();
+            requests.push(request);
+            const command = await otpCommand(request, wrongCode(request.otp), T0 + 1000, { maxAttempts: cap });
+            return Array.from({ length: RACE_WORKERS }, (): RaceOp => ({ kind: 'consumeWithOtp', command }));
+          });
+          for (const results of await inRounds(ops)) expect(count(outcomes([results]))).toEqual({ invalid_credential: cap, locked: RACE_WORKERS - cap });
+          for (const request of requests) expect((await store.findAuthRequest(request.id, T0 + 1000))?.attempts).toBe(cap);
+        });
+
+        it('failed codes per address: exactly the cap every round', async () => {
+          const limit: WindowLimit = { max: 2, windowMs: DAY };
+          const ops = await rounds(async (round) => {
+            const ofRound: RaceOp[] = [];
+            for (let w = 0; w < RACE_WORKERS; w++) {
+              const request = await create({ email: `cap-${round}@example.com` });
+              ofRound.push({ kind: 'consumeWithOtp', command: await otpCommand(request, wrongCode(request.otp), T0 + 1000, { addressFailureLimit: limit }) });
+            }
+            return ofRound;
+          });
+          for (const results of await inRounds(ops)) {
+            expect(count(outcomes([results]))).toEqual({ invalid_credential: limit.max, address_limited: RACE_WORKERS - limit.max });
+          }
+        });
+
+        it('sends for one address: exactly the limit every round', async () => {
+          const limit: WindowLimit = { max: 2, windowMs: MINUTE };
+          const ops = await rounds(async (round) => {
+            const ofRound: RaceOp[] = [];
+            for (let w = 0; w < RACE_WORKERS; w++) {
+              ofRound.push({ kind: 'createAuthRequest', command: (await newRequest({ email: `send-${round}@example.com`, now: T0 + 1000, sendLimit: limit })).command });
+            }
+            return ofRound;
+          });
+          for (const results of await inRounds(ops)) expect(created(results)).toBe(limit.max);
+          expect(await store.outboxDepth()).toBe(ROUNDS * limit.max);
+        });
+
+        it('claimers: every due row goes to exactly one worker every round', async () => {
+          const perRound = 2;
+          // Round r's rows become due at T0 + r s; earlier rounds' rows are under a live lease by then.
+          const ops = await rounds(async (round) => {
+            for (let i = 0; i < perRound; i++) await create({ now: T0 + round * 1000 });
+            return Array.from({ length: RACE_WORKERS }, (_, w): RaceOp => ({
+              kind: 'claimOutbox',
+              command: { owner: `w${w}`, now: T0 + round * 1000, leaseMs: DAY, limit: 1 },
+            }));
+          });
+          const all: string[] = [];
+          for (const results of await inRounds(ops)) {
+            const ids = results.flatMap((entry) => (entry.kind === 'claimOutbox' ? entry.claims.map((claim) => claim.id) : []));
+            expect(ids).toHaveLength(perRound);
+            all.push(...ids);
+          }
+          expect(new Set(all).size).toBe(ROUNDS * perRound);
+        });
+
+        it('sends and resends for one address: exactly the limit every round', async () => {
+          const limit: WindowLimit = { max: 3, windowMs: MINUTE };
+          const originals: NewRequest[] = [];
+          const ops = await rounds(async (round) => {
+            const email = `mix-${round}@example.com`;
+            const original = await create({ email, now: T0, sendLimit: limit });
+            originals.push(original);
+            const ofRound: RaceOp[] = [];
+            for (let w = 0; w < RACE_WORKERS; w++) {
+              if (w % 2 === 0) {
+                const fresh = await issue(original.id, 'LINK_OTP', T0 + 1000);
+                ofRound.push({ kind: 'reissueCredentials', command: { id: original.id, digests: fresh.digests, email: fresh.email, sendLimit: limit, now: T0 + 1000 } });
+              } else {
+                ofRound.push({ kind: 'createAuthRequest', command: (await newRequest({ email, now: T0 + 1000, sendLimit: limit })).command });
+              }
+            }
+            return ofRound;
+          });
+          const results = await inRounds(ops);
+          for (const [round, ofRound] of results.entries()) {
+            expect(created(ofRound)).toBe(limit.max - 1);
+            const reissued = ofRound.filter((entry) => entry.kind === 'reissueCredentials' && entry.result.outcome === 'reissued').length;
+            expect((await store.findAuthRequest(originals[round]!.id, T0 + 1000))?.sends).toBe(1 + reissued);
+          }
+        });
+      });
     });
   });
 }

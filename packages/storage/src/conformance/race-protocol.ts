@@ -5,6 +5,7 @@ import type {
   ConsumeResult,
   CreateAuthRequestCommand,
   LimitResult,
+  OutboxClaim,
   ReissueCommand,
   ReissueResult,
 } from '@sesame/core';
@@ -14,6 +15,7 @@ export type RaceOp =
   | { readonly kind: 'consumeWithOtp'; readonly command: ConsumeOtpCommand }
   | { readonly kind: 'createAuthRequest'; readonly command: CreateAuthRequestCommand }
   | { readonly kind: 'reissueCredentials'; readonly command: ReissueCommand }
+  | { readonly kind: 'claimOutbox'; readonly command: ClaimOutboxCommand }
   /** Claims with `command` until a claim comes back empty. */
   | { readonly kind: 'drainOutbox'; readonly command: ClaimOutboxCommand };
 
@@ -22,20 +24,24 @@ export type RaceResult =
   | { readonly kind: 'consumeWithOtp'; readonly result: ConsumeResult }
   | { readonly kind: 'createAuthRequest'; readonly result: LimitResult }
   | { readonly kind: 'reissueCredentials'; readonly result: ReissueResult }
+  | { readonly kind: 'claimOutbox'; readonly claims: readonly OutboxClaim[] }
   | { readonly kind: 'drainOutbox'; readonly claimedIds: readonly string[] };
 
 export interface RaceWorkerData {
   /** Opened with `openStore(url)`: each worker has its own connection (or pool). */
   readonly url: string;
   readonly ops: readonly RaceOp[];
+  /**
+   * The start line: one Int32 counting workers that have opened their connection. Each worker
+   * adds itself and spins until all have arrived, so they leave together: waking threads from a
+   * futex or a message staggers them by milliseconds, longer than a worker's whole share of work.
+   */
+  readonly start: SharedArrayBuffer;
+  readonly workers: number;
+  /** Run the operations one at a time, all workers meeting at the line again before each one. */
+  readonly lockstep: boolean;
 }
 
 export type WorkerToMain =
-  | { readonly type: 'ready' }
   | { readonly type: 'done'; readonly results: readonly RaceResult[] }
   | { readonly type: 'error'; readonly message: string };
-
-/** Sent once every worker is ready, so the operations start as close together as possible. */
-export interface MainToWorker {
-  readonly type: 'go';
-}

@@ -18,6 +18,8 @@ async function run(store: Store, op: RaceOp): Promise<RaceResult> {
       return { kind: 'createAuthRequest', result: await store.createAuthRequest(op.command) };
     case 'reissueCredentials':
       return { kind: 'reissueCredentials', result: await store.reissueCredentials(op.command) };
+    case 'claimOutbox':
+      return { kind: 'claimOutbox', claims: await store.claimOutbox(op.command) };
     case 'drainOutbox': {
       const claimedIds: string[] = [];
       for (;;) {
@@ -41,14 +43,53 @@ function main(): void {
     post({ type: 'error', message: describe(error) });
     return;
   }
-  // The only message the main thread sends is the start signal.
-  port.once('message', () => {
-    Promise.all(data.ops.map((op) => run(store, op)))
-      .then((results) => post({ type: 'done', results }))
-      .catch((error: unknown) => post({ type: 'error', message: describe(error) }))
-      .finally(() => void store.close().finally(() => port.close()));
-  });
-  post({ type: 'ready' });
+  warmUp(store, data.ops)
+    .then(async () => {
+      const line = new Int32Array(data.start);
+      if (!data.lockstep) {
+        startLine(line, data.workers);
+        return Promise.all(data.ops.map((op) => run(store, op)));
+      }
+      const results: RaceResult[] = [];
+      for (const [round, op] of data.ops.entries()) {
+        startLine(line, data.workers * (round + 1));
+        results.push(await run(store, op));
+      }
+      return results;
+    })
+    .then((results) => post({ type: 'done', results }))
+    .catch((error: unknown) => post({ type: 'error', message: describe(error) }))
+    .finally(() => void store.close().finally(() => port.close()));
+}
+
+/**
+ * Runs each kind of operation once where it can change nothing (an unknown id, a zero limit), so
+ * connecting, loading the schema and preparing statements happen before the start line and the
+ * racers' first real operations really do overlap.
+ */
+async function warmUp(store: Store, ops: readonly RaceOp[]): Promise<void> {
+  await store.ready();
+  const ghost = '\u0000warm-up';
+  for (const kind of new Set(ops.map((op) => op.kind))) {
+    const op = ops.find((candidate) => candidate.kind === kind);
+    if (op?.kind === 'consumeWithOtp') await store.consumeWithOtp({ ...op.command, id: ghost });
+    if (op?.kind === 'reissueCredentials') await store.reissueCredentials({ ...op.command, id: ghost, email: { ...op.command.email, authRequestId: ghost } });
+    if (op?.kind === 'drainOutbox' || op?.kind === 'claimOutbox') await store.claimOutbox({ ...op.command, limit: 0 });
+  }
+}
+
+const START_LINE_TIMEOUT_MS = 30_000;
+
+/**
+ * Arrives, then busy-waits until `arrivals` arrivals have been counted (every worker, times the
+ * rounds so far). A crashed sibling fails the race instead of hanging it.
+ */
+function startLine(line: Int32Array, arrivals: number): void {
+  Atomics.add(line, 0, 1);
+  const deadline = Date.now() + START_LINE_TIMEOUT_MS;
+  while (Atomics.load(line, 0) < arrivals) {
+    if (Date.now() > deadline) throw new Error('Not every race worker reached the start line.');
+  }
 }
 
 function describe(error: unknown): string {

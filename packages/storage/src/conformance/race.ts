@@ -1,20 +1,27 @@
 /** Runs operations from several worker threads at once, each on its own store connection. */
 import { Worker } from 'node:worker_threads';
-import type { MainToWorker, RaceOp, RaceResult, RaceWorkerData, WorkerToMain } from './race-protocol.js';
+import type { RaceOp, RaceResult, RaceWorkerData, WorkerToMain } from './race-protocol.js';
 
 /**
- * Starts one worker per entry of `opsPerWorker`, waits until every one has opened its
- * connection, then releases them together. Resolves with each worker's results, in order.
+ * Starts one worker per entry of `opsPerWorker`; they open their connections, meet at a start
+ * line and run together (in `lockstep`, meeting again before every operation). Resolves with
+ * each worker's results, in order.
  */
-export async function race(url: string, opsPerWorker: readonly (readonly RaceOp[])[]): Promise<RaceResult[][]> {
+export async function race(
+  url: string,
+  opsPerWorker: readonly (readonly RaceOp[])[],
+  options: { readonly lockstep?: boolean } = {},
+): Promise<RaceResult[][]> {
+  const lockstep = options.lockstep ?? false;
+  if (lockstep && new Set(opsPerWorker.map((ops) => ops.length)).size > 1) throw new Error('Lockstep workers need equally many operations.');
   // Compiled JS beside this file: the suite runs from dist, as a backend's tests import it.
   const script = new URL('./race-worker.js', import.meta.url);
-  const workers = opsPerWorker.map((ops) => new Worker(script, { workerData: { url, ops } satisfies RaceWorkerData }));
+  const start = new SharedArrayBuffer(4);
+  const workers = opsPerWorker.map(
+    (ops) => new Worker(script, { workerData: { url, ops, start, workers: opsPerWorker.length, lockstep } satisfies RaceWorkerData }),
+  );
   try {
-    const ready = workers.map((worker) => nextMessage(worker, 'ready'));
-    await Promise.all(ready);
     const done = workers.map((worker) => nextMessage(worker, 'done'));
-    for (const worker of workers) worker.postMessage({ type: 'go' } satisfies MainToWorker);
     const messages = await Promise.all(done);
     return messages.map((message) => (message.type === 'done' ? [...message.results] : []));
   } finally {
@@ -22,12 +29,11 @@ export async function race(url: string, opsPerWorker: readonly (readonly RaceOp[
   }
 }
 
-function nextMessage(worker: Worker, type: 'ready' | 'done'): Promise<WorkerToMain> {
+function nextMessage(worker: Worker, type: 'done'): Promise<WorkerToMain> {
   return new Promise((resolve, reject) => {
     const onMessage = (message: WorkerToMain): void => {
       cleanup();
       if (message.type === 'error') reject(new Error(`race worker failed: ${message.message}`));
-      else if (message.type !== type) reject(new Error(`race worker said ${message.type}, expected ${type}`));
       else resolve(message);
     };
     const onError = (error: Error): void => {
