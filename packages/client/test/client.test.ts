@@ -127,9 +127,10 @@ describe('SesameClient against a real Sesame', () => {
     expect(missing.status).toBe(404);
 
     const email = address('limit');
-    await client.sendPasswordlessEmail({ email });
-    await client.sendPasswordlessEmail({ email });
-    const limited = await expectApiError(client.sendPasswordlessEmail({ email }));
+    const input = { email, magiclinkAuthUri: sesame.redirectUri };
+    await client.sendPasswordlessEmail(input);
+    await client.sendPasswordlessEmail(input);
+    const limited = await expectApiError(client.sendPasswordlessEmail(input));
     expect(limited.code).toBe('SEND_LIMIT_EXCEEDED');
     expect(limited.status).toBe(429);
     expect(limited.retryAfterSeconds).toBeGreaterThan(0);
@@ -173,7 +174,7 @@ describe('SesameClient against a real Sesame', () => {
     expect(missing.code).toBe('AUTH_REQUEST_NOT_FOUND');
     calls.calls.length = 0;
     calls.staleNextToken();
-    const sent = await client.sendPasswordlessEmail({ email: address('retry') });
+    const sent = await client.sendPasswordlessEmail({ email: address('retry'), magiclinkAuthUri: sesame.redirectUri });
     expect(sent.authRequestId).not.toBe('');
     expect(calls.calls).toEqual(['/api/v1/passwordless/email/send', '/oauth/token', '/api/v1/passwordless/email/send']);
   });

@@ -151,14 +151,15 @@ export function createSesameAuth(config: SesameAuthConfig | (() => SesameAuthCon
   const get = (): Resolved => (resolved ??= resolve(typeof config === 'function' ? config() : config));
 
   const handlers = {
-    send: (request: Request) => guarded(request, get, handleSend),
-    resend: (request: Request) => guarded(request, get, handleResend),
+    // async, so a configuration error surfaces as a rejected promise like any other failure.
+    send: async (request: Request) => guarded(request, get, handleSend),
+    resend: async (request: Request) => guarded(request, get, handleResend),
     verify: {
-      GET: (request: Request) => handleVerifyGet(get(), request),
-      POST: (request: Request) => guarded(request, get, handleVerifyPost),
+      GET: async (request: Request) => handleVerifyGet(get(), request),
+      POST: async (request: Request) => guarded(request, get, handleVerifyPost),
     },
-    session: (request: Request) => handleSession(get(), request),
-    logout: (request: Request) => guarded(request, get, handleLogout),
+    session: async (request: Request) => handleSession(get(), request),
+    logout: async (request: Request) => guarded(request, get, handleLogout),
   };
 
   return {
@@ -597,7 +598,9 @@ async function readBody(request: Request): Promise<Body> {
     try {
       const form = await request.formData();
       const fields: Record<string, unknown> = {};
-      for (const [key, value] of form.entries()) if (typeof value === 'string') fields[key] = value;
+      form.forEach((value, key) => {
+        if (typeof value === 'string') fields[key] = value;
+      });
       return { json: false, fields };
     } catch {
       return { json: false, fields: {} };

@@ -43,7 +43,7 @@ p{margin:.5rem 0 1rem;color:var(--muted)}
 button{width:100%;font:inherit;font-weight:600;padding:.75rem 1rem;border:0;border-radius:10px;background:var(--accent);color:var(--accent-fg);cursor:pointer}
 button:focus-visible,a:focus-visible{outline:3px solid var(--ring);outline-offset:2px}
 a{color:var(--accent)}
-.note{font-size:.9rem;margin-top:1.25rem}
+.note{font-size:.9rem;margin:1rem 0 0}
 `;
 
 export function renderConfirmPage(props: ConfirmPageProps): string {
@@ -66,8 +66,8 @@ export function renderConfirmPage(props: ConfirmPageProps): string {
 <input type="hidden" name="link_token" value="${escapeHtml(props.linkToken)}">
 <button type="submit" autofocus>Continue signing in</button>
 </form>
-<p class="note">Started signing in in another browser? Open the link there, or enter the code from the email in that browser.
-Not you? You can close this page; nothing happens until you press the button. <a href="${escapeHtml(props.loginPath)}">Go to sign-in</a></p>
+<p class="note">Started signing in in another browser? Open this link there, or enter the code from the email in that browser.</p>
+<p class="note">Didn’t ask to sign in? Close this page: nothing happens until the button is pressed. <a href="${escapeHtml(props.loginPath)}">Go to sign-in</a></p>
 </main>
 </body>
 </html>`;

@@ -37,6 +37,8 @@ export function LoginFlow({ initial, next, error, notice }: LoginFlowProps) {
   }
 
   const message = restartMessage ?? (state.status === 'error' ? state.message : fromUrl ? error : undefined);
+  // Only a malformed address is the field's fault; "use the original browser" is not.
+  const emailInvalid = state.status === 'error' && state.code === 'INVALID_ARGUMENT';
   return (
     <>
       <h1>Sign in</h1>
@@ -61,7 +63,7 @@ export function LoginFlow({ initial, next, error, notice }: LoginFlowProps) {
           required
           maxLength={320}
           defaultValue={state.email}
-          aria-invalid={message !== undefined}
+          aria-invalid={emailInvalid}
           aria-describedby={message !== undefined ? 'login-error' : undefined}
           autoFocus
         />
