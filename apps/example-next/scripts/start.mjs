@@ -3,17 +3,18 @@
 // `npm start` at the repository root: Sesame (`sesame dev`, mail kept in its dev inbox) and the
 // reference app's production build (`next start`) together, in one command. Ctrl-C stops both.
 //
-// Environment (all optional): SESAME_PORT (8080), APP_PORT (3000), SESSION_SECRET (generated
-// once and kept in .sesame/), SESAME_SMTP_URL (send real mail instead of the dev inbox).
+// Environment (all optional): SESAME_PORT (8080), APP_PORT (3000), SESAME_DATA_DIR (.sesame),
+// SESSION_SECRET (generated once and kept in the data dir), SESAME_SMTP_URL (real mail instead
+// of the dev inbox).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const APP_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 const REPO_DIR = join(APP_DIR, '..', '..');
-const DATA_DIR = join(REPO_DIR, '.sesame');
+const DATA_DIR = process.env.SESAME_DATA_DIR ?? join(REPO_DIR, '.sesame');
 const NEXT_BIN = join(REPO_DIR, 'node_modules', 'next', 'dist', 'bin', 'next');
 const SESAME_BIN = join(REPO_DIR, 'bin', 'sesame.js');
 const sesamePort = Number(process.env.SESAME_PORT ?? 8080);
@@ -129,6 +130,8 @@ const sesame = start('sesame', process.execPath, [SESAME_BIN, 'dev'], {
     ...process.env,
     PORT: String(sesamePort),
     SESAME_DATA_DIR: DATA_DIR,
+    // Request logs (JSON) would bury the banner; SESAME_LOG_LEVEL=info brings them back.
+    SESAME_LOG_LEVEL: process.env.SESAME_LOG_LEVEL ?? 'warn',
     SESAME_ALLOWED_REDIRECT_URIS: `${appUrl}/*,http://localhost:${appPort}/*`,
   },
 });
@@ -176,7 +179,7 @@ if (!devClient()) {
         '',
         '  Where to look: enter an email on the app, open the message in the dev inbox, then click',
         '  the link in this same browser or type the code. Code: apps/example-next (the app),',
-        '  packages/nextjs (the kit). Data and the dev client: .sesame/. Ctrl-C stops both.',
+        '  `  packages/nextjs (the kit). Data and the dev client: ${relative(REPO_DIR, DATA_DIR) || '.'}/. Ctrl-C stops both.`,
         '',
       ].join('\n'),
     );

@@ -251,7 +251,8 @@ export async function ensureAppBuilt(): Promise<void> {
   const buildId = join(APP_DIR, '.next', 'BUILD_ID');
   const marker = join(APP_DIR, '.next', 'built-with-canaries');
   const inputs = [join(APP_DIR, 'src'), join(APP_DIR, 'next.config.mjs'), join(APP_DIR, 'package.json'), join(REPO_DIR, 'packages', 'nextjs', 'dist'), join(REPO_DIR, 'packages', 'client', 'dist')];
-  if (existsSync(buildId) && existsSync(marker)) {
+  // The marker must be newer than the build: a build made elsewhere (npm start) had no canaries.
+  if (existsSync(buildId) && existsSync(marker) && statSync(marker).mtimeMs >= statSync(buildId).mtimeMs) {
     const built = statSync(buildId).mtimeMs;
     if (inputs.every((p) => !existsSync(p) || newestMtime(p) < built)) return;
   }
