@@ -179,7 +179,7 @@ if (!devClient()) {
         '',
         '  Where to look: enter an email on the app, open the message in the dev inbox, then click',
         '  the link in this same browser or type the code. Code: apps/example-next (the app),',
-        '  `  packages/nextjs (the kit). Data and the dev client: ${relative(REPO_DIR, DATA_DIR) || '.'}/. Ctrl-C stops both.`,
+        `  packages/nextjs (the kit). Data and the dev client: ${relative(REPO_DIR, DATA_DIR) || '.'}/. Ctrl-C stops both.`,
         '',
       ].join('\n'),
     );
