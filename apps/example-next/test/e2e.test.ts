@@ -44,7 +44,7 @@ async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser!.newContext({ baseURL: base });
   contexts.push(context);
   const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
+  page.setDefaultTimeout(30_000);
   return { context, page };
 }
 
@@ -81,7 +81,8 @@ function sessionCookie(cookies: Awaited<ReturnType<BrowserContext['cookies']>>) 
 /** Started first, checked last: a real auth request that really expires meanwhile. */
 const expiring: { page?: Page; linkPage?: Page; sentAt?: number; link?: string; code?: string } = {};
 
-describe('example-next in Chromium against Sesame', () => {
+// Generous per-test limit: the suite shares two cores with every other suite of `npm test`.
+describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     await ensureAppBuilt();
     mail = await startMailCatcher();

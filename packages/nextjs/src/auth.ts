@@ -371,6 +371,8 @@ async function handleVerifyGet(r: Resolved, request: Request): Promise<Response>
   const linkToken = url.searchParams.get('link_token') ?? '';
   const jar = new ResponseJar(request);
   if (linkToken === '' || linkToken.length > 100) return redirectToLogin(r, request, { code: 'INVALID_ARGUMENT' }, undefined);
+  // HEAD (link checkers, Next.js answering HEAD with the GET handler) never consumes either.
+  if (request.method === 'HEAD') return new Response(null, { status: 200, headers: PAGE_HEADERS });
   const pending = await verifyPendingSignIn(r.config.sessionSecret, jar.get(r.signInCookie), r.now());
   if (!pending) {
     const html = renderConfirmPage({ linkToken, action: r.verifyPath, loginPath: r.loginPath, appName: r.appName });

@@ -165,7 +165,8 @@ describe('route handlers', () => {
     });
 
   it('refuses cross-site posts before doing anything', async () => {
-    for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'https://evil.example' }]) {
+    const crossSite: Record<string, string>[] = [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'https://evil.example' }];
+    for (const headers of crossSite) {
       const response = await auth.handlers.send(post('/api/auth/send-passwordless', { email: 'a@b.test' }, headers));
       expect(response.status).toBe(403);
     }
@@ -225,6 +226,20 @@ describe('route handlers', () => {
     expect(html).toContain('method="post" action="/api/auth/verify"');
     expect(html).toContain('value="abc&quot;&gt;&lt;script&gt;"');
     expect(html).not.toContain('<script>');
+  });
+
+  it('HEAD on the link never consumes it, even with this browser cookie', async () => {
+    const pending = await signPendingSignIn(
+      SECRET,
+      { authRequestId: 'ar', email: 'ada@example.test', next: '/dashboard', expiresAt: now + 300_000, resendAvailableAt: now },
+      now,
+      900,
+    );
+    const response = await auth.handlers.verify.GET(
+      new Request(`${ORIGIN}/api/auth/verify?link_token=abc`, { method: 'HEAD', headers: { host: 'app.test', cookie: `sesame_auth_request=${pending}` } }),
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get('set-cookie')).toBeNull();
   });
 
   it('answers the session route and logs out', async () => {
