@@ -9,7 +9,7 @@
  *
  * The race workers run `dist/conformance/race-worker.js`, so build the package first.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   openOutboxPayload,
   type ConsumeOtpCommand,
@@ -34,7 +34,7 @@ import {
   type NewRequest,
 } from './fixtures.js';
 import type { RaceOp, RaceResult } from './race-protocol.js';
-import { race, spread } from './race.js';
+import { createRacePool, spread, type RacePool } from './race.js';
 
 export interface OpenedBackend {
   readonly store: Store;
@@ -64,6 +64,12 @@ export function runStoreConformance(backend: StoreBackend): void {
     let opened: OpenedBackend;
     let store: Store;
     const extra: OpenedBackend[] = [];
+    const pool: RacePool = createRacePool(RACE_WORKERS);
+    const race: RacePool['race'] = (url, opsPerWorker, options) => pool.race(url, opsPerWorker, options);
+
+    afterAll(async () => {
+      await pool.close();
+    });
 
     beforeEach(async () => {
       opened = await backend.open();

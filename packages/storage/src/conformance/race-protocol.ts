@@ -27,7 +27,10 @@ export type RaceResult =
   | { readonly kind: 'claimOutbox'; readonly claims: readonly OutboxClaim[] }
   | { readonly kind: 'drainOutbox'; readonly claimedIds: readonly string[] };
 
-export interface RaceWorkerData {
+/** One race, as one worker of it sees it. Workers live across races; each job opens its own store. */
+export interface RaceJob {
+  /** Echoed in the answer, so a late answer to a failed race is never taken for the next one's. */
+  readonly job: number;
   /** Opened with `openStore(url)`: each worker has its own connection (or pool). */
   readonly url: string;
   readonly ops: readonly RaceOp[];
@@ -43,5 +46,5 @@ export interface RaceWorkerData {
 }
 
 export type WorkerToMain =
-  | { readonly type: 'done'; readonly results: readonly RaceResult[] }
-  | { readonly type: 'error'; readonly message: string };
+  | { readonly type: 'done'; readonly job: number; readonly results: readonly RaceResult[] }
+  | { readonly type: 'error'; readonly job: number; readonly message: string };

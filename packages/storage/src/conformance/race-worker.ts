@@ -1,11 +1,12 @@
 /**
- * A race participant: a worker thread with its own store connection, opened from a URL exactly
- * as a second Sesame process would. Runs its operations concurrently once told to go.
+ * A race participant: a worker thread that, for each job, opens its own store connection from a
+ * URL exactly as a second Sesame process would, and runs its operations once every worker of the
+ * job has reached the start line.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import type { Store } from '@sesame/core';
 import { openStore } from '../open.js';
-import type { RaceOp, RaceResult, RaceWorkerData, WorkerToMain } from './race-protocol.js';
+import type { RaceJob, RaceOp, RaceResult, WorkerToMain } from './race-protocol.js';
 
 async function run(store: Store, op: RaceOp): Promise<RaceResult> {
   switch (op.kind) {
@@ -31,35 +32,36 @@ async function run(store: Store, op: RaceOp): Promise<RaceResult> {
   }
 }
 
+async function runJob(job: RaceJob): Promise<RaceResult[]> {
+  const store = openStore(job.url);
+  try {
+    await warmUp(store, job.ops);
+    const line = new Int32Array(job.start);
+    if (!job.lockstep) {
+      startLine(line, job.workers);
+      return await Promise.all(job.ops.map((op) => run(store, op)));
+    }
+    const results: RaceResult[] = [];
+    for (const [round, op] of job.ops.entries()) {
+      startLine(line, job.workers * (round + 1));
+      results.push(await run(store, op));
+    }
+    return results;
+  } finally {
+    await store.close();
+  }
+}
+
 function main(): void {
   const port = parentPort;
   if (!port) throw new Error('race-worker must run as a worker thread.');
   const post = (message: WorkerToMain): void => port.postMessage(message);
-  const data = workerData as RaceWorkerData;
-  let store: Store;
-  try {
-    store = openStore(data.url);
-  } catch (error) {
-    post({ type: 'error', message: describe(error) });
-    return;
-  }
-  warmUp(store, data.ops)
-    .then(async () => {
-      const line = new Int32Array(data.start);
-      if (!data.lockstep) {
-        startLine(line, data.workers);
-        return Promise.all(data.ops.map((op) => run(store, op)));
-      }
-      const results: RaceResult[] = [];
-      for (const [round, op] of data.ops.entries()) {
-        startLine(line, data.workers * (round + 1));
-        results.push(await run(store, op));
-      }
-      return results;
-    })
-    .then((results) => post({ type: 'done', results }))
-    .catch((error: unknown) => post({ type: 'error', message: describe(error) }))
-    .finally(() => void store.close().finally(() => port.close()));
+  // The main thread sends one job at a time and waits for its answer.
+  port.on('message', (job: RaceJob) => {
+    runJob(job)
+      .then((results) => post({ type: 'done', job: job.job, results }))
+      .catch((error: unknown) => post({ type: 'error', job: job.job, message: describe(error) }));
+  });
 }
 
 /**
