@@ -32,7 +32,7 @@ function readConfig(): SesameAuthConfig {
     clientId: required('SESAME_CLIENT_ID', env.SESAME_CLIENT_ID),
     clientSecret: required('SESAME_CLIENT_SECRET', env.SESAME_CLIENT_SECRET),
     sessionSecret: sessionSecret(),
-    appUrl: env.APP_URL,
+    appUrl: env.APP_URL === '' ? undefined : env.APP_URL,
     appName: 'Sesame example',
     loginPath: '/login',
     verifyPath: '/api/auth/verify',

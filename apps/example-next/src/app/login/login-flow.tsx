@@ -18,13 +18,21 @@ export function LoginFlow({ initial, next, error, notice }: LoginFlowProps) {
   // "Use a different email" applies to the state it was pressed on; a new send shows the inbox again.
   const [editingFor, setEditingFor] = useState<SendActionState | null>(null);
   const [overrideError, setOverrideError] = useState<{ for: SendActionState; message: string } | null>(null);
+  // Each answer of the action is a new sign-in: count them, so the inbox view (and its resend
+  // countdown) starts afresh even when the same address is sent twice.
+  const [seen, setSeen] = useState(state);
+  const [generation, setGeneration] = useState(0);
+  if (seen !== state) {
+    setSeen(state);
+    setGeneration(generation + 1);
+  }
   const fromUrl = state === initial;
   const restartMessage = overrideError?.for === state ? overrideError.message : undefined;
 
   if (state.status === 'sent' && editingFor !== state && restartMessage === undefined) {
     return (
       <CheckInbox
-        key={`${state.email}:${String(state.resendInSeconds)}:${fromUrl ? 'url' : 'action'}`}
+        key={generation}
         state={state}
         error={fromUrl ? error : undefined}
         notice={fromUrl ? notice : undefined}
