@@ -66,6 +66,10 @@ export async function createClient(
 export async function authenticateClient(store: Store, key: Uint8Array, clientId: string, secret: string): Promise<ApiClientRecord | null> {
   if (clientId.length === 0 || clientId.length > 200 || secret.length === 0 || secret.length > 200) return null;
   const client = await store.findApiClient(clientId);
-  if (!client || client.revokedAt !== null) return null;
+  if (!client || client.revokedAt !== null) {
+    // Same work as a real comparison, so timing does not tell unknown ids from wrong secrets.
+    hashClientSecret(key, clientId, secret);
+    return null;
+  }
   return clientSecretMatches(key, client, secret) ? client : null;
 }
