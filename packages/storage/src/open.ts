@@ -4,14 +4,22 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Store } from '@sesame/core';
+import { openPostgresStore } from './postgres/index.js';
 import { openSqliteStore } from './sqlite/index.js';
 
 /**
- * Accepts `file:./relative.db`, `file:/absolute.db`, `file:///absolute.db` and a plain path.
- * `postgres://` and `postgresql://` select PostgreSQL (not in this build yet).
+ * `postgres://` and `postgresql://` select PostgreSQL (one connection pool; several Sesame
+ * instances may share the database). Anything else is SQLite: `file:./relative.db`,
+ * `file:/absolute.db`, `file:///absolute.db` or a plain path.
  */
 export function openStore(databaseUrl: string): Store {
+  if (isPostgresUrl(databaseUrl)) return openPostgresStore({ url: databaseUrl.trim() });
   return openSqliteStore({ filename: sqliteFilename(databaseUrl) });
+}
+
+/** True for `postgres://…` and `postgresql://…` (any case). */
+export function isPostgresUrl(databaseUrl: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(databaseUrl.trim());
 }
 
 /** The SQLite file a database URL names; throws for any other kind of URL. */
@@ -30,7 +38,7 @@ export function sqliteFilename(databaseUrl: string): string {
     return decodeURIComponent(path);
   }
   if (scheme === 'postgres' || scheme === 'postgresql') {
-    throw new Error('PostgreSQL (postgres:// database URLs) is not yet supported by this Sesame build; use a file: URL for SQLite.');
+    throw new Error('This database URL names PostgreSQL, not a SQLite file: open it with openStore(url).');
   }
   throw new Error(`Unsupported database URL scheme "${scheme}:"; use file:./path.db (SQLite) or postgres://…`);
 }

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCredentialHasher, cryptoRandom, generateId, generateLinkToken, generateOtp, DAY_MS, type Store } from '@sesame/core';
-import { LATEST_VERSION, MIGRATIONS, openSqliteStore, openStore, sqliteFilename } from '@sesame/storage';
+import { LATEST_VERSION, MIGRATIONS, isPostgresUrl, openSqliteStore, openStore, sqliteFilename } from '@sesame/storage';
 import { runStoreConformance } from '@sesame/storage/conformance';
 
 const dirs: string[] = [];
@@ -52,10 +52,16 @@ describe('SQLite specifics', () => {
     expect(sqliteFilename('file:///var/lib/sesame%20db.db')).toBe('/var/lib/sesame db.db');
     expect(sqliteFilename('data/sesame.db')).toBe('data/sesame.db');
     expect(sqliteFilename('/abs/sesame.db')).toBe('/abs/sesame.db');
-    expect(() => sqliteFilename('postgres://u:p@localhost/sesame')).toThrow(/PostgreSQL.*not yet supported/);
-    expect(() => sqliteFilename('postgresql://localhost/sesame')).toThrow(/not yet supported/);
+    expect(() => sqliteFilename('postgres://u:p@localhost/sesame')).toThrow(/names PostgreSQL, not a SQLite file/);
+    expect(() => sqliteFilename('postgresql://localhost/sesame')).toThrow(/names PostgreSQL/);
     expect(() => sqliteFilename('mysql://localhost/sesame')).toThrow(/Unsupported database URL scheme "mysql:"/);
     expect(() => sqliteFilename('  ')).toThrow(/empty/);
+    expect([isPostgresUrl('postgres://u@h/db'), isPostgresUrl(' PostgreSQL://h/db'), isPostgresUrl('file:./postgres.db'), isPostgresUrl('postgres.db')]).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
   });
 
   it('opens the same database from a relative file: URL, an absolute one and a plain path, creating the directory', async () => {
@@ -70,7 +76,10 @@ describe('SQLite specifics', () => {
     stores.push(second, third);
     expect(await second.getSetting('k')).toBe('v');
     expect(await third.getSetting('k')).toBe('v');
-    expect(() => openStore('postgres://localhost/sesame')).toThrow(/not yet supported/);
+    // A PostgreSQL URL opens a PostgreSQL store (lazily: nothing connects until it is used).
+    const postgres = openStore('postgres://localhost/sesame');
+    expect(postgres).not.toBe(first);
+    await postgres.close();
   });
 
   it('puts the file in WAL mode and records each migration once', async () => {

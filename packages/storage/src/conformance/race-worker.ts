@@ -71,7 +71,8 @@ function main(): void {
  */
 async function warmUp(store: Store, ops: readonly RaceOp[]): Promise<void> {
   await store.ready();
-  const ghost = '\u0000warm-up';
+  // No real id contains '~' (ids are base64url); a NUL would do too, but PostgreSQL text cannot hold one.
+  const ghost = '~warm-up';
   for (const kind of new Set(ops.map((op) => op.kind))) {
     const op = ops.find((candidate) => candidate.kind === kind);
     if (op?.kind === 'consumeWithOtp') await store.consumeWithOtp({ ...op.command, id: ghost });

@@ -1,0 +1,125 @@
+/**
+ * The PostgreSQL schema, step for step the same as the SQLite one (../sqlite/migrations.ts): same
+ * tables, columns, versions and meaning; only the SQL dialect differs. A step is never edited
+ * once released: a change is a new step, in both folders, under the same version number.
+ *
+ * Conventions: times are BIGINT milliseconds since the epoch (passed in by core, never read from
+ * the database clock); digests and sealed payloads are BYTEA; no column holds a raw credential.
+ * Keys and ids compare bytewise (COLLATE "C"), as SQLite's BINARY collation does, so every
+ * ORDER BY agrees with the SQLite store whatever the database's default locale.
+ */
+import type { Migration } from '../sqlite/migrations.js';
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'auth requests, outbox, limits, dev inbox, clients, admins, settings',
+    sql: `
+      CREATE TABLE auth_requests (
+        id                 TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        client_id          TEXT    NOT NULL,
+        email              TEXT    NOT NULL,
+        email_key          TEXT COLLATE "C" NOT NULL,
+        template           TEXT    NOT NULL CHECK (template IN ('SIGNIN', 'SIGNUP')),
+        type               TEXT    NOT NULL CHECK (type IN ('OTP', 'LINK', 'LINK_OTP')),
+        magiclink_auth_uri TEXT,
+        state              TEXT,
+        template_variables TEXT    NOT NULL,
+        otp_hash           BYTEA,
+        link_token_hash    BYTEA,
+        link_lookup        BYTEA,
+        created_at         BIGINT  NOT NULL,
+        expires_at         BIGINT  NOT NULL,
+        attempts           INTEGER NOT NULL DEFAULT 0,
+        sends              INTEGER NOT NULL DEFAULT 1,
+        consumed_at        BIGINT,
+        -- 'expired' is never stored: it is derived on read from expires_at.
+        status             TEXT    NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'verified', 'locked'))
+      );
+      -- A link token finds its row by this keyed digest; NULLs (OTP-only requests) do not collide.
+      CREATE UNIQUE INDEX auth_requests_link_lookup ON auth_requests (link_lookup);
+      CREATE INDEX auth_requests_expires_at ON auth_requests (expires_at);
+
+      CREATE TABLE outbox (
+        id              TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        auth_request_id TEXT COLLATE "C" NOT NULL REFERENCES auth_requests (id) ON DELETE CASCADE,
+        status          TEXT    NOT NULL CHECK (status IN ('queued', 'sent', 'failed', 'superseded')),
+        -- NULL once the email is settled: the raw code and link must not outlive their use.
+        sealed_payload  BYTEA,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        created_at      BIGINT  NOT NULL,
+        next_attempt_at BIGINT  NOT NULL,
+        lease_owner     TEXT,
+        lease_until     BIGINT
+      );
+      -- Claims scan only undelivered rows, in the order they are handed out.
+      CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE status = 'queued';
+      CREATE INDEX outbox_auth_request ON outbox (auth_request_id);
+
+      CREATE TABLE delivery_events (
+        seq             BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        outbox_id       TEXT COLLATE "C" NOT NULL,
+        auth_request_id TEXT COLLATE "C" NOT NULL REFERENCES auth_requests (id) ON DELETE CASCADE,
+        at              BIGINT  NOT NULL,
+        kind            TEXT    NOT NULL CHECK (kind IN ('queued', 'attempt', 'sent', 'retry_scheduled', 'failed', 'superseded')),
+        attempt         INTEGER,
+        detail          TEXT
+      );
+      CREATE INDEX delivery_events_auth_request ON delivery_events (auth_request_id, at);
+
+      -- Sliding windows: one row per counted event. The (key, at) index serves the window count;
+      -- the (at) index serves the bounded prune.
+      CREATE TABLE send_log (
+        email_key TEXT COLLATE "C" NOT NULL,
+        at        BIGINT  NOT NULL
+      );
+      CREATE INDEX send_log_key_at ON send_log (email_key, at);
+      CREATE INDEX send_log_at ON send_log (at);
+
+      CREATE TABLE otp_failures (
+        email_key TEXT COLLATE "C" NOT NULL,
+        at        BIGINT  NOT NULL
+      );
+      CREATE INDEX otp_failures_key_at ON otp_failures (email_key, at);
+      CREATE INDEX otp_failures_at ON otp_failures (at);
+
+      CREATE TABLE dev_inbox (
+        -- SQLite's rowid: insertion order, the tie-break of the newest-first listing.
+        seq          BIGINT  GENERATED ALWAYS AS IDENTITY,
+        id           TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        outbox_id    TEXT,
+        to_address   TEXT    NOT NULL,
+        from_address TEXT    NOT NULL,
+        subject      TEXT    NOT NULL,
+        text_body    TEXT    NOT NULL,
+        html_body    TEXT    NOT NULL,
+        created_at   BIGINT  NOT NULL
+      );
+      CREATE INDEX dev_inbox_created_at ON dev_inbox (created_at);
+
+      CREATE TABLE api_clients (
+        id            TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        name          TEXT    NOT NULL,
+        secret_hash   TEXT    NOT NULL,
+        redirect_uris TEXT    NOT NULL,
+        created_at    BIGINT  NOT NULL,
+        revoked_at    BIGINT,
+        last_used_at  BIGINT
+      );
+
+      CREATE TABLE admins (
+        email_key  TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        email      TEXT    NOT NULL,
+        created_at BIGINT  NOT NULL
+      );
+
+      CREATE TABLE settings (
+        key        TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        value      TEXT    NOT NULL,
+        updated_at BIGINT  NOT NULL
+      );
+    `,
+  },
+];
+
+export const POSTGRES_LATEST_VERSION = POSTGRES_MIGRATIONS.reduce((max, step) => Math.max(max, step.version), 0);
