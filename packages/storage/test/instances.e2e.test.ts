@@ -51,10 +51,10 @@ async function startInstance(env: NodeJS.ProcessEnv): Promise<Instance> {
   const child = spawn(process.execPath, [BIN, 'start'], { cwd: dataDir, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
   const instance: Instance = { child, base: `http://127.0.0.1:${port}`, output: '' };
   instances.push(instance);
-  child.stdout!.on('data', (d: Buffer) => (instance.output += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (instance.output += d.toString()));
   await new Promise<void>((ready, fail) => {
     const timer = setTimeout(() => fail(new Error(`no start banner: ${instance.output}`)), 30_000);
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       instance.output += d.toString();
       if (instance.output.includes('Sesame is listening')) {
         clearTimeout(timer);
@@ -238,5 +238,81 @@ describe('two sesame instances on one PostgreSQL', () => {
     );
     console.log(`500 emails: sent and delivered in ${elapsed} ms; deliveries per instance (all tests): ${perInstance.join(' + ')}`);
     expect(perInstance.reduce((a, b) => a + b, 0)).toBe(inbox.length);
+  });
+});
+
+describe('the database restarted under light load', () => {
+  it('serves again within seconds, loses no outbox row, and /readyz is unready only while it is down', async () => {
+    const db = cluster!;
+    const accepted: string[] = [];
+    const statuses: Record<string, number> = {};
+    let sends = 0;
+    let stop = false;
+    let lastFailure = 0;
+    // Light load: two clients, one send every ~50 ms each, alternating instances, bounded in count.
+    const load = Array.from({ length: 2 }, async (_, lane) => {
+      while (!stop && sends < 2_000) {
+        const i = sends++;
+        const email = `restart-${i}@example.com`;
+        const result = await api(i + lane, 'send', { email, magiclink_auth_uri: REDIRECT }).catch(() => ({ status: 0, code: 'NETWORK' }));
+        const key = `${result.status}${result.code ? ` ${result.code}` : ''}`;
+        statuses[key] = (statuses[key] ?? 0) + 1;
+        if (result.status === 200) accepted.push(email);
+        else lastFailure = Date.now();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+    const readyz = async (): Promise<number[]> => Promise.all(instances.map(async (instance) => (await fetch(`${instance.base}/readyz`)).status));
+
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await readyz()).toEqual([200, 200]);
+    await db.stopServer();
+    const downAt = Date.now();
+    await new Promise((r) => setTimeout(r, 1_500));
+    const whileDown = await readyz();
+    await db.startServer();
+    const upAt = Date.now();
+    // Back: both ready, and sends succeed again, within seconds.
+    await waitFor(async () => (await readyz()).every((status) => status === 200), 10_000, 'both instances ready again');
+    const accepting = accepted.length;
+    await waitFor(() => accepted.length >= accepting + 4, 10_000, 'sends accepted again');
+    const recoveredMs = Date.now() - upAt;
+    stop = true;
+    await Promise.all(load);
+
+    console.log(
+      `restart: down ${upAt - downAt} ms, service back ${recoveredMs} ms after the database; last failure ${Math.max(0, lastFailure - upAt)} ms after it; answers ${JSON.stringify(statuses)}`,
+    );
+    expect(whileDown).toEqual([503, 503]);
+    expect(recoveredMs).toBeLessThan(10_000);
+    // No 5xx but the store's unavailability (500 until the server maps it to 503, see below).
+    for (const key of Object.keys(statuses)) expect(key).toMatch(/^(200|503 \w+|500 INTERNAL)$/);
+    // Every accepted send is delivered or still queued for delivery: nothing was lost.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const rows = await sql<{ email_key: string; status: string }>(
+      "SELECT a.email_key, o.status FROM outbox o JOIN auth_requests a ON a.id = o.auth_request_id WHERE a.email_key LIKE 'restart-%'",
+    );
+    const byAddress = new Map(rows.map((row) => [row.email_key, row.status]));
+    for (const email of accepted) {
+      const delivered = mailsTo(email).length;
+      expect({ email, delivered: delivered > 0 || byAddress.get(email) === 'queued' }).toEqual({ email, delivered: true });
+      expect(delivered).toBeLessThanOrEqual(1);
+    }
+  });
+
+  // Issue 8 asks for 503 with a stable code while the database is down. The store throws
+  // StoreUnavailableError (code STORE_UNAVAILABLE); the server still answers it as 500 INTERNAL.
+  // Marked `fails` so it turns red, to be unmarked, once the server maps it.
+  it.fails('answers 503 with a stable code while the database is down', async () => {
+    const db = cluster!;
+    await db.stopServer();
+    try {
+      const result = await api(0, 'send', { email: 'down@example.com', magiclink_auth_uri: REDIRECT });
+      expect(result.status).toBe(503);
+      expect(result.code).toMatch(/^[A-Z_]+$/);
+    } finally {
+      await db.startServer();
+      await waitFor(async () => (await fetch(`${instances[0]!.base}/readyz`)).status === 200, 10_000, 'ready again');
+    }
   });
 });

@@ -102,6 +102,25 @@ describe('PostgreSQL specifics', () => {
     expect(POSTGRES_LATEST_VERSION).toBe(POSTGRES_MIGRATIONS.at(-1)!.version);
   });
 
+  it('waits for another instance’s migration beyond the statement timeout', async () => {
+    const url = await database();
+    const store = open(url, { statementTimeoutMs: 200 });
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query("SELECT pg_advisory_xact_lock(hashtextextended('sesame:migrate', 0))");
+      const migrating = store.migrate();
+      await new Promise((r) => setTimeout(r, 600));
+      expect(await store.ready()).toBe(false);
+      await holder.query('COMMIT');
+      await migrating;
+    } finally {
+      await holder.end();
+    }
+    expect(await store.ready()).toBe(true);
+  });
+
   it('is not ready, and refuses to migrate, when the database is newer than the code', async () => {
     const url = await database();
     const store = open(url);

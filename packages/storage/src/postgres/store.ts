@@ -64,11 +64,17 @@ export interface PostgresStoreOptions {
   readonly queryTimeoutMs?: number;
   /** An idle connection is closed after this long. Default 10000. */
   readonly idleTimeoutMs?: number;
+  /**
+   * How long `migrate()` may take, waiting for another instance's migration included; it runs
+   * outside the per-statement limits above, which a schema change on a big table would exceed.
+   * Default 600000 (10 minutes).
+   */
+  readonly migrationTimeoutMs?: number;
   /** Shown in `pg_stat_activity`. Default `sesame`. */
   readonly applicationName?: string;
 }
 
-const DEFAULTS = { poolSize: 10, connectTimeoutMs: 5_000, statementTimeoutMs: 5_000, idleTimeoutMs: 10_000 } as const;
+const DEFAULTS = { poolSize: 10, connectTimeoutMs: 5_000, statementTimeoutMs: 5_000, idleTimeoutMs: 10_000, migrationTimeoutMs: 600_000 } as const;
 /** Deadlocks and serialisation failures abort a transaction whole: running it again is safe. */
 const MAX_TRIES = 3;
 
@@ -155,8 +161,8 @@ interface Session {
   rows<R>(text: string, values?: Values): Promise<R[]>;
   /** Runs one statement and answers how many rows it touched. */
   count(text: string, values?: Values): Promise<number>;
-  /** Runs a script of several statements without parameters (migrations). */
-  script(text: string): Promise<void>;
+  /** Runs a script of several statements without parameters (migrations), with its own client-side time limit. */
+  script(text: string, timeoutMs?: number): Promise<void>;
 }
 
 /** `true` for reads and writes that may run twice (the first run certainly did nothing, or nothing harmful). */
@@ -302,8 +308,14 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
         const result = await client.query({ name: named(text), text, values: [...values] });
         return result.rowCount ?? 0;
       },
-      async script(text: string) {
-        await client.query(text);
+      async script(text: string, timeoutMs?: number) {
+        if (timeoutMs === undefined) {
+          await client.query(text);
+          return;
+        }
+        // node-postgres honours a per-query `query_timeout`; its type declarations omit it.
+        const config: pg.QueryConfig & { query_timeout: number } = { text, query_timeout: timeoutMs };
+        await client.query(config);
       },
     };
   }
@@ -702,10 +714,14 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
 
   // ---- migrations ----------------------------------------------------------------------------
 
+  const migrationTimeoutMs = Math.max(1, Math.trunc(options.migrationTimeoutMs ?? DEFAULTS.migrationTimeoutMs));
+
   async function migrate(): Promise<void> {
     await run(async (s) => {
+      const long = migrationTimeoutMs + 1_000;
+      await s.script(`SET LOCAL statement_timeout = ${migrationTimeoutMs}`);
       // Instances starting together queue here; each sees the work of those before it.
-      await s.script("SELECT pg_advisory_xact_lock(hashtextextended('sesame:migrate', 0))");
+      await s.script("SELECT pg_advisory_xact_lock(hashtextextended('sesame:migrate', 0))", long);
       await s.script(`CREATE TABLE IF NOT EXISTS schema_migrations (
         version    INTEGER NOT NULL PRIMARY KEY,
         name       TEXT    NOT NULL,
@@ -718,7 +734,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
       }
       for (const step of POSTGRES_MIGRATIONS) {
         if (step.version <= version) continue;
-        await s.script(step.sql);
+        await s.script(step.sql, long);
         // The one clock read in the store: bookkeeping, not a domain time.
         await s.count('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1::integer, $2::text, $3::bigint)', [
           step.version,
