@@ -4,9 +4,12 @@
  * let in-flight requests finish (cut after the shutdown timeout), stop the worker after its
  * batch in flight, then release the transport and the store.
  */
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { createAdaptorServer } from '@hono/node-server';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { getRequestListener } from '@hono/node-server';
 import type { Clock, Store } from '@sesame/core';
 import {
   createMailTransport,
@@ -19,6 +22,9 @@ import {
 import { openStore } from '@sesame/storage';
 import type { Logger } from 'pino';
 import { createApp, type SesameApp } from './app.js';
+import { authenticateBearer } from './auth.js';
+import { createDualProtocolServer } from './grpc/dual-protocol.js';
+import { passwordlessGrpcRoutes } from './grpc/service.js';
 import type { Config } from './config.js';
 import { createLogger } from './logging.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -129,15 +135,35 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     ...(options.clock ? { clock: options.clock } : {}),
   });
 
-  const server = createAdaptorServer({
-    fetch: sesame.app.fetch,
-    serverOptions: {
-      requestTimeout: config.requestTimeoutMs,
-      headersTimeout: Math.min(config.requestTimeoutMs, 10_000),
-      keepAliveTimeout: 5_000,
-    },
-  }) as Server;
-  server.maxHeadersCount = 100;
+  // One port, two protocols: HTTP/1.1 for REST; HTTP/2 cleartext for the Scalekit SDK's gRPC,
+  // whose non-gRPC requests (REST over h2c) fall back to the same REST handler.
+  const rest = getRequestListener(sesame.app.fetch);
+  const http1 = http.createServer(
+    { requestTimeout: config.requestTimeoutMs, headersTimeout: Math.min(config.requestTimeoutMs, 10_000), keepAliveTimeout: 5_000 },
+    (request, response) => void rest(request, response),
+  );
+  http1.maxHeadersCount = 100;
+  const grpc = connectNodeAdapter({
+    routes: passwordlessGrpcRoutes({
+      engine: sesame.engine,
+      authenticate: (header) => authenticateBearer(store, sesame.tokens, header),
+      onEmailQueued: wakeWorker,
+      newRequestId: randomUUID,
+      onCall(method, outcome, durationMs) {
+        const labels = { method: 'POST', route: `grpc:${method}`, status: outcome };
+        metrics.requests.inc(labels);
+        metrics.requestDuration.observe(labels, durationMs / 1000);
+        logger.info({ route: `grpc:${method}`, outcome, durationMs: Math.round(durationMs * 10) / 10 }, 'grpc call');
+      },
+    }),
+    // connect-node hands over the HTTP/2 request and response objects themselves; its response
+    // type only narrows `write`'s callback signature, hence the cast.
+    fallback: (request, response) => void rest(request, response as unknown as http2.Http2ServerResponse),
+  });
+  const h2 = http2.createServer({ maxSessionMemory: 10 }, grpc);
+  h2.setTimeout(config.requestTimeoutMs);
+  const listener = createDualProtocolServer({ http1, http2: h2, sniffTimeoutMs: Math.min(config.requestTimeoutMs, 10_000) });
+  const server = listener.server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -154,12 +180,12 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     logger.info({}, 'shutting down: no new connections, finishing in-flight requests');
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Keep-alive connections become idle as their last request finishes: close each promptly
-    // instead of waiting for its keep-alive timeout.
-    server.closeIdleConnections();
-    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    // instead of waiting for its keep-alive timeout. HTTP/2 sessions close gracefully.
+    listener.closeIdle();
+    const sweep = setInterval(() => listener.closeIdle(), 50);
     const cut = setTimeout(() => {
       logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout: closing remaining connections');
-      server.closeAllConnections();
+      listener.closeAll();
     }, config.shutdownTimeoutMs);
     await closed;
     clearInterval(sweep);

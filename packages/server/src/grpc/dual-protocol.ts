@@ -18,9 +18,12 @@ export interface DualProtocolOptions {
 }
 
 export interface DualProtocolServer {
+  /** The listening socket server; `close(cb)` stops accepting and calls back once every connection ended. */
   readonly server: net.Server;
-  /** Stops accepting, lets in-flight requests finish, then closes idle connections. */
-  close(graceMs: number): Promise<void>;
+  /** Closes connections with nothing in flight: idle HTTP/1.1 keep-alives, and HTTP/2 sessions gracefully (open streams finish). */
+  closeIdle(): void;
+  /** Cuts every remaining connection (the end of a shutdown's grace period). */
+  closeAll(): void;
 }
 
 export function createDualProtocolServer(options: DualProtocolOptions): DualProtocolServer {
@@ -71,18 +74,13 @@ export function createDualProtocolServer(options: DualProtocolOptions): DualProt
 
   return {
     server,
-    close(graceMs) {
-      return new Promise((resolve) => {
-        server.close(() => resolve());
-        http1.close();
-        http1.closeIdleConnections();
-        for (const session of sessions) session.close();
-        const force = setTimeout(() => {
-          http1.closeAllConnections();
-          for (const session of sessions) session.destroy();
-        }, graceMs);
-        force.unref();
-      });
+    closeIdle() {
+      http1.closeIdleConnections();
+      for (const session of sessions) session.close();
+    },
+    closeAll() {
+      http1.closeAllConnections();
+      for (const session of sessions) session.destroy();
     },
   };
 }
