@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'SAME_BROWSER_REQUIRED',
   'TOO_MANY_ATTEMPTS',
   'SEND_LIMIT_EXCEEDED',
+  'UNAVAILABLE',
   'INTERNAL',
 ] as const;
 
@@ -49,6 +50,8 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorSpec>> = {
   },
   TOO_MANY_ATTEMPTS: { http: 429, grpc: 8, userMessage: 'Too many attempts. Please request a new code later.' },
   SEND_LIMIT_EXCEEDED: { http: 429, grpc: 8, userMessage: 'Too many emails were requested. Please wait a moment.' },
+  // Only for failures that changed nothing (the database was unreachable): the SDK retries 14.
+  UNAVAILABLE: { http: 503, grpc: 14, userMessage: 'The service is temporarily unavailable. Please try again in a moment.' },
   INTERNAL: { http: 500, grpc: 13, userMessage: 'Something went wrong on our side.' },
 };
 
@@ -115,6 +118,8 @@ function defaultMessage(code: ErrorCode): string {
       return 'Too many failed attempts.';
     case 'SEND_LIMIT_EXCEEDED':
       return 'Too many emails sent to this address; try again later.';
+    case 'UNAVAILABLE':
+      return 'The database is unreachable; nothing was changed. Try again shortly.';
     case 'INTERNAL':
       return 'Internal error.';
   }

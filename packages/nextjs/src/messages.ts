@@ -18,6 +18,7 @@ export const USER_MESSAGES: Readonly<Record<KitErrorCode, string>> = {
   SAME_BROWSER_REQUIRED: 'Open the link in the browser where you started signing in, or enter the code there.',
   TOO_MANY_ATTEMPTS: 'Too many attempts. Please request a new code later.',
   SEND_LIMIT_EXCEEDED: 'Too many emails were requested. Please wait a moment.',
+  UNAVAILABLE: 'The service is temporarily unavailable. Please try again in a moment.',
   INTERNAL: 'Something went wrong on our side.',
   RATE_LIMITED: 'Too many requests from your network. Please wait a moment.',
 };

@@ -5,6 +5,7 @@
  * 500 INTERNAL with the request id and no details, while the log keeps the details.
  */
 import { ERROR_TABLE, SesameError, type FieldViolation } from '@sesame/core';
+import { isStoreUnavailable } from '@sesame/storage';
 import type { Context } from 'hono';
 import { routePath } from 'hono/route';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -38,13 +39,25 @@ export function errorBody(code: string, message: string, requestId: string, fiel
   return { error: { code, message, request_id: requestId, field_violations: fieldViolations } };
 }
 
+/**
+ * The store's "database unreachable" failure becomes UNAVAILABLE (503, gRPC 14, Retry-After):
+ * the store raises it only when the transaction did not commit, so a retry is safe.
+ */
+export function asSesameError(error: unknown): SesameError | null {
+  if (error instanceof SesameError) return error;
+  if (isStoreUnavailable(error)) return new SesameError('UNAVAILABLE', undefined, { retryAfterMs: 1_000, cause: error });
+  return null;
+}
+
 export function createErrorHandler(logger: Logger) {
-  return (error: unknown, c: Context<AppEnv>): Response => {
+  return (thrown: unknown, c: Context<AppEnv>): Response => {
     const requestId = c.get('requestId');
+    const error = asSesameError(thrown) ?? thrown;
     if (error instanceof SesameError) {
       const status = ERROR_TABLE[error.code].http;
       const retryAfter = error.retryAfterSeconds;
-      if (retryAfter !== undefined && status === 429) c.header('Retry-After', String(retryAfter));
+      if (retryAfter !== undefined && (status === 429 || status === 503)) c.header('Retry-After', String(retryAfter));
+      if (error.code === 'UNAVAILABLE') logger.warn({ requestId, err: error.cause }, 'store unavailable');
       if (error.code === 'UNAUTHENTICATED') c.header('WWW-Authenticate', 'Bearer realm="sesame"');
       if (error.code === 'INTERNAL') logger.error({ requestId, err: error }, 'internal error');
       return c.json(errorBody(error.code, error.message, requestId, error.fieldViolations), status as ContentfulStatusCode);

@@ -6,12 +6,13 @@
  */
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { ERROR_TABLE, SesameError, type ErrorCode } from '@sesame/core';
+import { ERROR_TABLE, type ErrorCode } from '@sesame/core';
+import { asSesameError } from '../errors.js';
 import { ErrorInfoSchema, ValidationErrorInfo_FieldViolationSchema, ValidationErrorInfoSchema } from '../gen/scalekit/v1/errdetails/errdetails_pb.js';
 
 export function toConnectError(error: unknown, requestId: string): ConnectError {
   if (error instanceof ConnectError) return error;
-  const sesame = error instanceof SesameError ? error : null;
+  const sesame = asSesameError(error);
   const code: ErrorCode = sesame?.code ?? 'INTERNAL';
   const message = sesame && code !== 'INTERNAL' ? sesame.message : `Internal error (request ${requestId}).`;
   const headers = new Headers({ 'x-request-id': requestId });

@@ -6,7 +6,8 @@
  */
 import { create } from '@bufbuild/protobuf';
 import type { ConnectRouter, HandlerContext } from '@connectrpc/connect';
-import { SesameError, type CallerClient, type Engine, type SendResult } from '@sesame/core';
+import type { CallerClient, Engine, SendResult } from '@sesame/core';
+import { asSesameError } from '../errors.js';
 import {
   PasswordlessService,
   PasswordlessType,
@@ -51,7 +52,7 @@ export function passwordlessGrpcRoutes(deps: GrpcServiceDeps): (router: ConnectR
       deps.onCall?.(method, 'OK', performance.now() - started);
       return value;
     } catch (error) {
-      deps.onCall?.(method, error instanceof SesameError ? error.code : 'INTERNAL', performance.now() - started);
+      deps.onCall?.(method, asSesameError(error)?.code ?? 'INTERNAL', performance.now() - started);
       throw toConnectError(error, requestId);
     }
   }
