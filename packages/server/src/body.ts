@@ -25,15 +25,31 @@ export async function readBodyText(c: Context, limit: number): Promise<string> {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const source: AsyncIterable<Uint8Array> | null = incoming ?? c.req.raw.body;
-  if (source === null) return '';
-  for await (const chunk of source) {
+  const add = (chunk: Uint8Array): void => {
     size += chunk.byteLength;
-    if (size > limit) {
-      incoming?.resume();
-      throw tooLarge(limit);
-    }
+    if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
+  };
+  if (incoming) {
+    try {
+      for await (const chunk of incoming) add(chunk as Uint8Array);
+    } catch (error) {
+      incoming.resume();
+      throw error;
+    }
+  } else {
+    const reader = c.req.raw.body?.getReader();
+    if (!reader) return '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      try {
+        add(value);
+      } catch (error) {
+        await reader.cancel();
+        throw error;
+      }
+    }
   }
   return Buffer.concat(chunks, size).toString('utf8');
 }

@@ -171,6 +171,10 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       resolve();
     });
   });
+  // node:http starts tracking connections (the requestTimeout / headersTimeout checks and
+  // closeIdleConnections) on its own 'listening' event; http1 never listens itself (the dual
+  // protocol server hands it sockets), so start that tracking explicitly.
+  http1.emit('listening');
   worker.start();
   const port = (server.address() as AddressInfo).port;
   const url = config.port === 0 ? config.publicUrl.replace(/:0$/, `:${port}`) : config.publicUrl;
@@ -189,6 +193,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     }, config.shutdownTimeoutMs);
     await closed;
     clearInterval(sweep);
+    // Stops http1's connection-checking interval (it never listened, so this only runs its close hooks).
+    http1.close();
     clearTimeout(cut);
     if (wakeTimer) clearTimeout(wakeTimer);
     await worker.stop();
