@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-/* global process, fetch, setTimeout, AbortSignal -- Node 20 globals; this script runs only under Node. */
 // `npm start` at the repository root: Sesame (`sesame dev`, mail kept in its dev inbox) and the
 // reference app's production build (`next start`) together, in one command. Ctrl-C stops both.
 //
