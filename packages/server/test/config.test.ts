@@ -32,6 +32,13 @@ describe('configuration', () => {
     expect(message).not.toContain('short');
   });
 
+  it('validates SESAME_OUTBOX_LEASE_MS (default 120 s, 1 s to 1 h)', () => {
+    expect(loadConfig({}).outboxLeaseMs).toBe(120_000);
+    expect(loadConfig({ SESAME_OUTBOX_LEASE_MS: '3000' }).outboxLeaseMs).toBe(3000);
+    for (const bad of ['999', '3600001', '2s']) expect(() => loadConfig({ SESAME_OUTBOX_LEASE_MS: bad })).toThrow(/SESAME_OUTBOX_LEASE_MS/);
+    expect(VARIABLES.find((v) => v.name === 'SESAME_OUTBOX_LEASE_MS')?.default).toBe('120000');
+  });
+
   it('parses redirect rules (trailing * = prefix)', () => {
     const config = loadConfig({ SESAME_ALLOWED_REDIRECT_URIS: 'https://a.example.com/cb, https://b.example.com/auth/*' });
     expect(config.allowedRedirectUris).toEqual([

@@ -23,7 +23,7 @@ afterAll(() => {
 it('the Scalekit SDK example runs against sesame dev', async () => {
   dir = mkdtempSync(join(tmpdir(), 'sesame-example-'));
   const port = await freePort();
-  const env = { ...process.env, NODE_ENV: 'development', PORT: String(port), SESAME_LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', PORT: String(port), SESAME_LOG_LEVEL: 'warn' };
   delete env.SESAME_SMTP_URL;
   child = spawn(process.execPath, [join(ROOT, 'bin/sesame.js'), 'dev'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((ready, fail) => {

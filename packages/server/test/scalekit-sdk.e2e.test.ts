@@ -146,8 +146,10 @@ describe('the official Scalekit SDK against Sesame', () => {
       Date.now(),
     );
     const email = address(`${template}-${type}`.toLowerCase());
+    type SdkTemplate = NonNullable<Parameters<typeof sdk.passwordless.sendPasswordlessEmail>[1]>['template'];
     const sent = await sdk.passwordless.sendPasswordlessEmail(email, {
-      template,
+      // The SDK takes template names at run time (as Scalekit's docs write them); its types name only the enum.
+      template: template as unknown as SdkTemplate,
       magiclinkAuthUri: LINK_URI,
       state: `state-${template}-${type}`,
       expiresIn: 300,
