@@ -24,23 +24,17 @@
  */
 import pg from 'pg';
 import type {
-  AdminRecord,
-  ApiClientRecord,
-  AuthRequestRecord,
   ClaimOutboxCommand,
   ConsumeLinkCommand,
   ConsumeOtpCommand,
   ConsumeResult,
   CreateAuthRequestCommand,
   DeliveryEvent,
-  DeliveryEventKind,
-  DevInboxMessage,
   LimitResult,
   OutboxClaim,
   OutboxRetryCommand,
   OutboxSettleCommand,
   PasswordlessType,
-  RedirectRule,
   ReissueCommand,
   ReissueResult,
   Store,
@@ -50,6 +44,7 @@ import type {
 import { StoreUnavailableError } from '../errors.js';
 import { OTP_FAILURE_RETENTION_MS, SEND_LOG_RETENTION_MS } from '../retention.js';
 import { POSTGRES_LATEST_VERSION, POSTGRES_MIGRATIONS } from './migrations.js';
+import { AUTH_REQUEST_COLUMNS, toAdmin, toApiClient, toDevInboxMessage, toRecord, parseVariables, type AdminRow, type ApiClientRow, type AuthRequestRow, type DeliveryEventRow, type DevInboxRow } from '../rows.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database?…`; libpq-style query parameters are honoured. */
@@ -78,24 +73,6 @@ const DEFAULTS = { poolSize: 10, connectTimeoutMs: 5_000, statementTimeoutMs: 5_
 /** Deadlocks and serialisation failures abort a transaction whole: running it again is safe. */
 const MAX_TRIES = 3;
 
-interface AuthRequestRow {
-  id: string;
-  client_id: string;
-  email: string;
-  email_key: string;
-  template: TemplateType;
-  type: PasswordlessType;
-  magiclink_auth_uri: string | null;
-  state: string | null;
-  template_variables: string;
-  created_at: number;
-  expires_at: number;
-  attempts: number;
-  sends: number;
-  consumed_at: number | null;
-  status: 'pending' | 'verified' | 'locked';
-}
-
 interface ClaimRow {
   id: string;
   auth_request_id: string;
@@ -111,45 +88,6 @@ interface ClaimRow {
   expires_at: number;
   client_id: string;
 }
-
-interface DeliveryEventRow {
-  outbox_id: string;
-  auth_request_id: string;
-  at: number;
-  kind: DeliveryEventKind;
-  attempt: number | null;
-  detail: string | null;
-}
-
-interface DevInboxRow {
-  id: string;
-  outbox_id: string | null;
-  to_address: string;
-  from_address: string;
-  subject: string;
-  text_body: string;
-  html_body: string;
-  created_at: number;
-}
-
-interface ApiClientRow {
-  id: string;
-  name: string;
-  secret_hash: string;
-  redirect_uris: string;
-  created_at: number;
-  revoked_at: number | null;
-  last_used_at: number | null;
-}
-
-interface AdminRow {
-  email_key: string;
-  email: string;
-  created_at: number;
-}
-
-const AUTH_REQUEST_COLUMNS = `id, client_id, email, email_key, template, type, magiclink_auth_uri, state,
-  template_variables, created_at, expires_at, attempts, sends, consumed_at, status`;
 
 /** The terminal outcomes a failed consume or reissue is classified into. */
 type Terminal = 'not_found' | 'expired' | 'already_used' | 'locked';
@@ -915,56 +853,3 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
   };
 }
 
-function toRecord(row: AuthRequestRow, now: number): AuthRequestRecord {
-  return {
-    id: row.id,
-    clientId: row.client_id,
-    email: row.email,
-    emailKey: row.email_key,
-    template: row.template,
-    type: row.type,
-    magiclinkAuthUri: row.magiclink_auth_uri,
-    state: row.state,
-    templateVariables: parseVariables(row.template_variables),
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    attempts: row.attempts,
-    sends: row.sends,
-    consumedAt: row.consumed_at,
-    // Valid while now < expiresAt: at the instant itself the request has expired.
-    status: row.status === 'pending' && row.expires_at <= now ? 'expired' : row.status,
-  };
-}
-
-function parseVariables(json: string): Readonly<Record<string, string>> {
-  return JSON.parse(json) as Record<string, string>;
-}
-
-function toDevInboxMessage(row: DevInboxRow): DevInboxMessage {
-  return {
-    id: row.id,
-    outboxId: row.outbox_id,
-    to: row.to_address,
-    from: row.from_address,
-    subject: row.subject,
-    text: row.text_body,
-    html: row.html_body,
-    createdAt: row.created_at,
-  };
-}
-
-function toApiClient(row: ApiClientRow): ApiClientRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    secretHash: row.secret_hash,
-    redirectUris: JSON.parse(row.redirect_uris) as RedirectRule[],
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-    lastUsedAt: row.last_used_at,
-  };
-}
-
-function toAdmin(row: AdminRow): AdminRecord {
-  return { emailKey: row.email_key, email: row.email, createdAt: row.created_at };
-}
