@@ -5,68 +5,32 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import { freePort, startSmtpCapture, type SmtpCapture } from '@sesame/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BIN = join(ROOT, 'bin/sesame.js');
 const run = promisify(execFile);
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((done) => probe.close(() => done()));
-  return port;
-}
-
 let dataDir: string;
-let smtp: SMTPServer;
-let smtpPort: number;
-const inbox: ParsedMail[] = [];
+let smtp: SmtpCapture;
 let child: ChildProcess | undefined;
 
 beforeAll(async () => {
   // The launcher runs the built server; make sure it is current (fast when nothing changed).
   await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/server'], { cwd: ROOT });
   dataDir = mkdtempSync(join(tmpdir(), 'sesame-e2e-'));
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, _session, callback) {
-      simpleParser(stream)
-        .then((mail) => {
-          inbox.push(mail);
-          callback();
-        })
-        .catch((error: unknown) => callback(error as Error));
-    },
-  });
-  await new Promise<void>((done) => smtp.listen(0, '127.0.0.1', done));
-  smtpPort = (smtp.server.address() as AddressInfo).port;
+  smtp = await startSmtpCapture();
 });
 
 afterAll(async () => {
   if (child?.pid !== undefined && child.exitCode === null) child.kill('SIGKILL');
-  await new Promise<void>((done) => smtp.close(() => done()));
+  await smtp.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-async function waitForMail(to: string, count: number, timeoutMs = 10_000): Promise<ParsedMail> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const mails = inbox.filter((m) => m.to !== undefined && JSON.stringify(m.to).includes(to));
-    if (mails.length >= count) return mails[count - 1]!;
-    if (Date.now() > deadline) throw new Error(`no mail #${count} to ${to} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('sesame CLI end to end', () => {
   it('creates a client, starts, delivers over SMTP, verifies once, and limits sends', async () => {
@@ -74,7 +38,7 @@ describe('sesame CLI end to end', () => {
       ...process.env,
       NODE_ENV: 'development',
       SESAME_DATA_DIR: dataDir,
-      SESAME_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      SESAME_SMTP_URL: smtp.url,
       SESAME_MAIL_FROM: 'Acme <no-reply@acme.test>',
       SESAME_LOG_LEVEL: 'info',
     };
@@ -127,7 +91,7 @@ describe('sesame CLI end to end', () => {
     expect(sendRes.status).toBe(200);
     const sent = (await sendRes.json()) as { auth_request_id: string };
 
-    const mail = await waitForMail(email, 1);
+    const mail = await smtp.waitForMail(email, 1);
     expect(mail.subject).toBeTruthy();
     expect(mail.from?.text).toContain('no-reply@acme.test');
     expect(mail.html).toBeTruthy();
@@ -153,7 +117,7 @@ describe('sesame CLI end to end', () => {
     const limited = (await third.json()) as { error: { code: string; request_id: string } };
     expect(limited.error.code).toBe('SEND_LIMIT_EXCEEDED');
     expect(limited.error.request_id).toBe(third.headers.get('x-request-id'));
-    await waitForMail(email, 2);
+    await smtp.waitForMail(email, 2);
 
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/sesame_email_deliveries_total\{outcome="sent"\} 2/);

@@ -27,9 +27,8 @@ import {
   type Store,
 } from '@sesame/core';
 import { openStore } from '@sesame/storage';
-import { freePort } from '@sesame/testkit';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import { freePort, startSmtpCapture, type SmtpCapture } from '@sesame/testkit';
+import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -39,8 +38,7 @@ const LINK_URI = 'https://app.example.com/auth/verify';
 const SECRET = randomBytes(32).toString('base64url');
 
 let dataDir: string;
-let smtp: SMTPServer;
-const inbox: ParsedMail[] = [];
+let smtp: SmtpCapture;
 let child: ChildProcess | undefined;
 let base: string;
 let client: { client_id: string; client_secret: string };
@@ -52,18 +50,10 @@ async function setPolicy(change: Partial<Policy>): Promise<void> {
   await store.putSetting('policy', JSON.stringify(policy), Date.now());
 }
 
-async function mailTo(to: string, count = 1, timeoutMs = 10_000): Promise<{ code: string | null; linkToken: string | null; mail: ParsedMail }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const mails = inbox.filter((m) => JSON.stringify(m.to ?? '').includes(to));
-    const mail = mails[count - 1];
-    if (mail) {
-      const text = mail.text ?? '';
-      return { mail, code: /\b(\d{6})\b/.exec(text)?.[1] ?? null, linkToken: /link_token=([A-Za-z0-9_-]+)/.exec(text)?.[1] ?? null };
-    }
-    if (Date.now() > deadline) throw new Error(`no mail #${count} to ${to} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+async function mailTo(to: string, count = 1): Promise<{ code: string | null; linkToken: string | null; mail: ParsedMail }> {
+  const mail = await smtp.waitForMail(to, count);
+  const text = mail.text ?? '';
+  return { mail, code: /\b(\d{6})\b/.exec(text)?.[1] ?? null, linkToken: /link_token=([A-Za-z0-9_-]+)/.exec(text)?.[1] ?? null };
 }
 
 let seq = 0;
@@ -71,27 +61,13 @@ const address = (tag: string) => `${tag}-${++seq}-${Date.now()}@example.com`;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'sesame-sdk-'));
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, _session, callback) {
-      simpleParser(stream)
-        .then((mail) => {
-          inbox.push(mail);
-          callback();
-        })
-        .catch((error: unknown) => callback(error as Error));
-    },
-  });
-  await new Promise<void>((done) => smtp.listen(0, '127.0.0.1', done));
-  const smtpPort = (smtp.server.address() as { port: number }).port;
+  smtp = await startSmtpCapture();
   const env = {
     ...process.env,
     NODE_ENV: 'development',
     SESAME_DATA_DIR: dataDir,
     SESAME_SECRET: SECRET,
-    SESAME_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+    SESAME_SMTP_URL: smtp.url,
     SESAME_MAIL_FROM: 'Acme <no-reply@acme.test>',
     SESAME_LOG_LEVEL: 'warn',
   };
@@ -120,7 +96,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await store.close();
   if (child?.pid !== undefined && child.exitCode === null) child.kill('SIGTERM');
-  await new Promise<void>((done) => smtp.close(() => done()));
+  await smtp.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 

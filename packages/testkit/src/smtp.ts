@@ -1,0 +1,56 @@
+/**
+ * A real SMTP server on 127.0.0.1 (smtp-server) that keeps every message it receives, parsed
+ * with mailparser: the mailbox the end-to-end tests read codes and links from.
+ */
+import type { AddressInfo } from 'node:net';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+
+export interface SmtpCapture {
+  readonly port: number;
+  /** `smtp://127.0.0.1:PORT`, for SESAME_SMTP_URL. */
+  readonly url: string;
+  /** Every message received so far, in arrival order. */
+  readonly mails: readonly ParsedMail[];
+  /** Messages whose To header names `to`. */
+  mailsTo(to: string): ParsedMail[];
+  /** Waits (bounded) for the `count`-th message to `to` and returns it. */
+  waitForMail(to: string, count?: number, timeoutMs?: number): Promise<ParsedMail>;
+  close(): Promise<void>;
+}
+
+export async function startSmtpCapture(): Promise<SmtpCapture> {
+  const mails: ParsedMail[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, _session, callback) {
+      simpleParser(stream)
+        .then((mail) => {
+          mails.push(mail);
+          callback();
+        })
+        .catch((error: unknown) => callback(error as Error));
+    },
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const port = (server.server.address() as AddressInfo).port;
+  const mailsTo = (to: string): ParsedMail[] => mails.filter((m) => JSON.stringify(m.to ?? '').includes(to));
+  return {
+    port,
+    url: `smtp://127.0.0.1:${port}`,
+    mails,
+    mailsTo,
+    async waitForMail(to, count = 1, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const mail = mailsTo(to)[count - 1];
+        if (mail) return mail;
+        if (Date.now() > deadline) throw new Error(`no mail #${count} to ${to} within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
+}
