@@ -23,6 +23,8 @@ export interface Config {
   readonly requestTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly tokenTtlSeconds: number;
+  /** How long an outbox claim holds its rows; a crashed instance's rows go out again once it lapses. */
+  readonly outboxLeaseMs: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -50,6 +52,11 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'SESAME_REQUEST_TIMEOUT_MS', default: '15000', describe: 'time allowed to receive a whole request' },
   { name: 'SESAME_SHUTDOWN_TIMEOUT_MS', default: '10000', describe: 'on SIGTERM, how long in-flight requests may take before connections are cut' },
   { name: 'SESAME_TOKEN_TTL_SECONDS', default: '3600', describe: 'lifetime of access tokens from /oauth/token' },
+  {
+    name: 'SESAME_OUTBOX_LEASE_MS',
+    default: '120000',
+    describe: 'how long an outbox worker holds the emails it claimed; mail claimed by a crashed instance is sent by another once this lapses (one send may take half of it, at most 60 s)',
+  },
 ];
 
 export class ConfigError extends Error {
@@ -98,6 +105,7 @@ const envSchema = z.object({
   SESAME_REQUEST_TIMEOUT_MS: integer('SESAME_REQUEST_TIMEOUT_MS', 100, 600_000),
   SESAME_SHUTDOWN_TIMEOUT_MS: integer('SESAME_SHUTDOWN_TIMEOUT_MS', 0, 600_000),
   SESAME_TOKEN_TTL_SECONDS: integer('SESAME_TOKEN_TTL_SECONDS', 60, 86_400),
+  SESAME_OUTBOX_LEASE_MS: integer('SESAME_OUTBOX_LEASE_MS', 1_000, 3_600_000),
 });
 
 /** Reads and validates the environment; throws `ConfigError` listing every bad value at once. */
@@ -139,6 +147,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     requestTimeoutMs: e.SESAME_REQUEST_TIMEOUT_MS,
     shutdownTimeoutMs: e.SESAME_SHUTDOWN_TIMEOUT_MS,
     tokenTtlSeconds: e.SESAME_TOKEN_TTL_SECONDS,
+    outboxLeaseMs: e.SESAME_OUTBOX_LEASE_MS,
   };
 }
 

@@ -101,6 +101,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     content: settingsContentSource(store),
     logger,
     ownerId: defaultWorkerOwnerId(),
+    // The send budget follows from the lease (half of it, at most 60 s), so no send outlives its claim.
+    leaseMs: config.outboxLeaseMs,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
   });

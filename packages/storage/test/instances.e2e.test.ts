@@ -35,9 +35,13 @@ let smtp: SMTPServer | undefined;
 const inbox: ParsedMail[] = [];
 const instances: Instance[] = [];
 let tokens: string[] = [];
+/** The environment both instances share (the kill test derives its own from it). */
+let baseEnv: NodeJS.ProcessEnv = {};
+/** Every process this file started, whichever test started it: afterAll kills what is left. */
+const started: ChildProcess[] = [];
 
-async function sql<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: databaseUrl });
+async function sql<R extends pg.QueryResultRow>(text: string, values: unknown[] = [], url = databaseUrl): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return (await client.query<R>(text, values)).rows;
@@ -46,11 +50,12 @@ async function sql<R extends pg.QueryResultRow>(text: string, values: unknown[] 
   }
 }
 
-async function startInstance(env: NodeJS.ProcessEnv): Promise<Instance> {
+async function startInstance(env: NodeJS.ProcessEnv, into: Instance[] = instances): Promise<Instance> {
   const port = await freePort();
   const child = spawn(process.execPath, [BIN, 'start'], { cwd: dataDir, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
   const instance: Instance = { child, base: `http://127.0.0.1:${port}`, output: '' };
-  instances.push(instance);
+  into.push(instance);
   child.stdout.on('data', (d: Buffer) => (instance.output += d.toString()));
   await new Promise<void>((ready, fail) => {
     const timer = setTimeout(() => fail(new Error(`no start banner: ${instance.output}`)), 30_000);
@@ -104,6 +109,7 @@ beforeAll(async () => {
     SESAME_ALLOWED_REDIRECT_URIS: 'https://app.example.com/auth/*',
     SESAME_LOG_LEVEL: 'warn',
   };
+  baseEnv = env;
   await run(process.execPath, [BIN, 'migrate'], { cwd: dataDir, env });
   const created = await run(process.execPath, [BIN, 'clients', 'create', '--name', 'instances', '--json'], { cwd: dataDir, env });
   const client = JSON.parse(created.stdout.trim()) as { client_id: string; client_secret: string };
@@ -123,8 +129,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const instance of instances) {
-    if (instance.child.pid !== undefined && instance.child.exitCode === null) instance.child.kill('SIGKILL');
+  for (const child of started) {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
   const server = smtp;
   if (server) await new Promise<void>((done) => server.close(() => done()));
@@ -312,6 +318,129 @@ describe('the database restarted under light load', () => {
     } finally {
       await db.startServer();
       await waitFor(async () => (await fetch(`${instances[0]!.base}/readyz`)).status === 200, 10_000, 'ready again');
+    }
+  });
+});
+
+describe('kill -9 of one instance mid-delivery', () => {
+  // A private database and SMTP server, so the two instances above neither claim these rows
+  // nor count these mails. The SMTP server answers each DATA only after DELAY_MS, with the mail
+  // already recorded: an instance killed while waiting for that answer has delivered mail it
+  // never marked sent, which is the one kind of duplicate a lease allows.
+  const LEASE_MS = 3_000;
+  const DELAY_MS = 300;
+  const TOTAL = 40;
+  // The outbox worker's default concurrency: at most this many deliveries of A were in flight.
+  const WORKER_CONCURRENCY = 4;
+
+  it('the other instance delivers what the killed one had claimed once the lease expires', async () => {
+    const db = cluster!;
+    const url = await db.createDatabase('sesame_kill');
+    const received: ParsedMail[] = [];
+    const slow = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onData(stream, _session, callback) {
+        simpleParser(stream)
+          .then((mail) => {
+            received.push(mail);
+            setTimeout(() => callback(), DELAY_MS);
+          })
+          .catch((error: unknown) => callback(error as Error));
+      },
+    });
+    // A connection cut by the kill is an error on the server side; it is expected here.
+    slow.on('error', () => undefined);
+    await new Promise<void>((done) => slow.listen(0, '127.0.0.1', done));
+    const pair: Instance[] = [];
+    try {
+      const env = {
+        ...baseEnv,
+        SESAME_DATABASE_URL: url,
+        SESAME_SMTP_URL: `smtp://127.0.0.1:${(slow.server.address() as AddressInfo).port}`,
+        SESAME_OUTBOX_LEASE_MS: String(LEASE_MS),
+      };
+      await run(process.execPath, [BIN, 'migrate'], { cwd: dataDir, env });
+      const created = await run(process.execPath, [BIN, 'clients', 'create', '--name', 'kill', '--json'], { cwd: dataDir, env });
+      const client = JSON.parse(created.stdout.trim()) as { client_id: string; client_secret: string };
+      const [a, b] = [await startInstance(env, pair), await startInstance(env, pair)];
+      const tokenOf = async (instance: Instance): Promise<string> => {
+        const response = await fetch(`${instance.base}/oauth/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret }),
+        });
+        expect(response.status).toBe(200);
+        return ((await response.json()) as { access_token: string }).access_token;
+      };
+      const token = await tokenOf(a);
+      const pidA = a.child.pid!;
+
+      // Every send goes to A, so A's worker is nudged and claims them; B only polls.
+      const addresses = Array.from({ length: TOTAL }, (_, i) => `killed-${i}@example.com`);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next < TOTAL) {
+            const email = addresses[next++];
+            const response = await fetch(`${a.base}/api/v1/passwordless/email/send`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+              body: JSON.stringify({ email, magiclink_auth_uri: REDIRECT }),
+            });
+            expect(response.status).toBe(200);
+          }
+        }),
+      );
+
+      // Mid-delivery: A has delivered at least one mail and still holds a live lease on a full
+      // round of queued rows (its first claims are small while the sends still arrive).
+      const heldByA = async (): Promise<{ id: string; lease_until: string }[]> =>
+        sql<{ id: string; lease_until: string }>('SELECT id, lease_until FROM outbox WHERE status = $1 AND lease_owner LIKE $2 AND lease_until > $3', [
+          'queued',
+          `%:${pidA}:%`,
+          Date.now(),
+        ], url);
+      let held: { id: string; lease_until: string }[] = [];
+      await waitFor(async () => received.length > 0 && (held = await heldByA()).length >= 2 * WORKER_CONCURRENCY, 20_000, 'A mid-delivery').catch(async (error: unknown) => {
+        const rows = await sql('SELECT status, lease_owner, lease_until FROM outbox', [], url);
+        throw new Error(`${String(error)}; pid ${pidA}, ${received.length} received, now ${Date.now()}: ${JSON.stringify(rows.slice(0, 5))}; ${a.output}`);
+      });
+      a.child.kill('SIGKILL');
+      const killedAt = Date.now();
+      const deliveredBeforeKill = received.length;
+      await new Promise<void>((done) => (a.child.exitCode !== null || a.child.signalCode !== null ? done() : a.child.once('exit', () => done())));
+
+      // B claims A's rows once their lease lapses (at most LEASE_MS, plus B's 5 s poll) and sends them.
+      const to = (mail: ParsedMail): string | undefined => /killed-\d+@example\.com/.exec(JSON.stringify(mail.to ?? ''))?.[0];
+      await waitFor(() => new Set(received.map(to)).size >= TOTAL, 30_000, `all ${TOTAL} mails after the kill`);
+      const recoveredMs = Date.now() - killedAt;
+      await waitFor(async () => Number((await sql<{ n: string }>("SELECT count(*) AS n FROM outbox WHERE status = 'queued'", [], url))[0]!.n) === 0, 10_000, 'an empty outbox');
+      await new Promise((r) => setTimeout(r, 500));
+
+      const recipients = received.map(to);
+      const duplicates = recipients.length - new Set(recipients).size;
+      console.log(
+        `kill -9: A held ${held.length} leased rows with ${deliveredBeforeKill} mails delivered; all ${TOTAL} delivered ${recoveredMs} ms after the kill; ${duplicates} duplicate(s)`,
+      );
+      expect(new Set(recipients)).toEqual(new Set(addresses));
+      // Only a delivery A had in flight when it died can go out twice.
+      expect(duplicates).toBeLessThanOrEqual(WORKER_CONCURRENCY);
+      // Every row A held is sent, and only after its lease lapsed: by B, since A was dead.
+      const ids = held.map((row) => row.id);
+      const rows = await sql<{ id: string; status: string }>('SELECT id, status FROM outbox WHERE id = ANY($1) ORDER BY id', [ids], url);
+      expect(rows.map((row) => row.status)).toEqual(ids.map(() => 'sent'));
+      const sentAt = await sql<{ outbox_id: string; at: string }>("SELECT outbox_id, max(at) AS at FROM delivery_events WHERE kind = 'sent' AND outbox_id = ANY($1) GROUP BY outbox_id", [ids], url);
+      expect(sentAt).toHaveLength(ids.length);
+      const leaseEnd = new Map(held.map((row) => [row.id, Number(row.lease_until)]));
+      for (const event of sentAt) expect(Number(event.at)).toBeGreaterThanOrEqual(leaseEnd.get(event.outbox_id)!);
+      expect(b.child.exitCode).toBeNull();
+    } finally {
+      for (const instance of pair) {
+        if (instance.child.exitCode === null && instance.child.signalCode === null) instance.child.kill('SIGKILL');
+      }
+      await new Promise<void>((done) => slow.close(() => done()));
     }
   });
 });
