@@ -1,4 +1,7 @@
-/** Test wiring: the real app on a real SQLite store in a temp dir; only the clock is ours. */
+/**
+ * Test wiring: the real app on a real store (SQLite in a temp dir, or a fresh database in a
+ * private PostgreSQL cluster); only the clock is ours.
+ */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,11 +9,35 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createPayloadSealer, type Clock, type Store } from '@sesame/core';
 import { createDevInboxTransport, createOutboxWorker, silentLogger, type OutboxWorker } from '@sesame/email';
-import { openSqliteStore } from '@sesame/storage';
+import { openStore } from '@sesame/storage';
+import { startPostgresCluster, type PostgresCluster } from '@sesame/testkit';
 import { createApp, createClient, createLogger, type SesameApp } from '../src/index.js';
 
 export const START = Date.parse('2026-03-01T12:00:00Z');
 export const REDIRECT = 'https://app.example.com/auth/verify';
+
+export type Backend = 'sqlite' | 'postgres';
+/** For `describe.each(BACKENDS)`: one test body, both stores. */
+export const BACKENDS: readonly Backend[] = ['sqlite', 'postgres'];
+
+// One private cluster per test file (vitest runs each file in its own process), started on first
+// use; every PostgreSQL harness gets a database of its own in it. Files call `stopPostgres` in afterAll.
+let cluster: Promise<PostgresCluster> | undefined;
+let databases = 0;
+
+/** Stops and removes this file's PostgreSQL cluster, if a harness started one. */
+export async function stopPostgres(): Promise<void> {
+  const started = cluster;
+  cluster = undefined;
+  if (started) await (await started).stop();
+}
+
+async function postgresUrl(): Promise<string> {
+  cluster ??= startPostgresCluster();
+  const running = await cluster;
+  databases += 1;
+  return running.createDatabase(`harness_${databases}`);
+}
 
 export interface MovableClock extends Clock {
   advance(ms: number): void;
@@ -37,9 +64,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(options: { devInbox?: boolean; maxBodyBytes?: number; seedRedirectUris?: string[] } = {}): Promise<Harness> {
+export async function harness(
+  options: { backend?: Backend; devInbox?: boolean; maxBodyBytes?: number; seedRedirectUris?: string[] } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-server-test-'));
-  const store = openSqliteStore({ filename: join(dir, 'sesame.db') });
+  const store = openStore(options.backend === 'postgres' ? await postgresUrl() : `file:${join(dir, 'sesame.db')}`);
   await store.migrate();
   const clock = movableClock();
   const secret = randomBytes(32);
