@@ -1,0 +1,458 @@
+/**
+ * One vs two Sesame instances on one PostgreSQL (issue 8): send and verify by code, with the
+ * CPU each side spends per request.
+ *
+ *   npm run bench:instances
+ *
+ * - A private PostgreSQL (durable settings: fsync and synchronous_commit on), a real SMTP server
+ *   capturing every mail, `sesame start` processes launched through bin/sesame.js, all on
+ *   127.0.0.1.
+ * - Per phase ("one instance", then "two instances": the same database, a second process added):
+ *   send (a distinct address per request), then verify by code on the auth requests that send
+ *   created, topped up by untimed sends to VERIFY_POOL (codes read from the captured mail; each
+ *   verified exactly once). Closed loop: 50
+ *   workers in this process, requests spread round-robin over the instances, WARM_UP_MS then
+ *   MEASURE_MS, bounded by MAX_REQUESTS (and, for verify, by the codes at hand).
+ * - CPU over each measured window, from /proc/<pid>/stat (utime+stime, in clock ticks): the Sesame
+ *   processes; the PostgreSQL postmaster and every child of it (plus the children it has reaped,
+ *   cutime+cstime); this process (load generator and SMTP capture); and the whole machine, so a
+ *   concurrent CI run shows up as "other".
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { defaultPolicy, type Policy } from '@sesame/core';
+import { openStore } from '@sesame/storage';
+import { freePort, startPostgresCluster, startSmtpCapture, type PostgresCluster, type SmtpCapture } from '@sesame/testkit';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin/sesame.js');
+const run = promisify(execFile);
+const REDIRECT = 'https://app.example.com/auth/verify';
+
+const CONCURRENCY = 50;
+const WARM_UP_MS = 2_000;
+const MEASURE_MS = 8_000;
+const MAX_REQUESTS = 40_000;
+/** Codes wanted before a verify phase; sent (untimed, bounded by FILL_MS) when short. */
+const VERIFY_POOL = 3_500;
+const FILL_MS = 15_000;
+/** Waiting for the outbox to deliver what a send phase queued. */
+const DRAIN_MS = 25_000;
+/** The whole run is killed past this. */
+const HARD_LIMIT_MS = 145_000;
+const CLK_TCK = 100;
+
+interface Instance {
+  readonly child: ChildProcess;
+  readonly base: string;
+  token: string;
+  output: string;
+}
+
+interface CpuSample {
+  readonly at: number;
+  readonly node: number;
+  readonly pg: number;
+  readonly bench: number;
+  readonly machineBusy: number;
+}
+
+interface Row {
+  readonly phase: string;
+  readonly workload: string;
+  readonly requests: number;
+  readonly seconds: number;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+  readonly nodeMsPerReq: number;
+  readonly pgMsPerReq: number;
+  readonly benchMsPerReq: number;
+  readonly otherCores: number;
+}
+
+const started: ChildProcess[] = [];
+const instances: Instance[] = [];
+let cluster: PostgresCluster | undefined;
+let smtp: SmtpCapture | undefined;
+let dataDir: string | undefined;
+
+// ---- /proc ------------------------------------------------------------------------------------
+
+/** utime, stime, cutime, cstime (ticks) and ppid of a process, or null if it is gone. */
+function procStat(pid: number): { ppid: number; self: number; children: number } | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name is in parentheses and may hold spaces: split after the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state): field n is fields[n - 3].
+  const num = (n: number) => Number(fields[n - 3]);
+  return { ppid: num(4), self: num(14) + num(15), children: num(16) + num(17) };
+}
+
+function allPids(): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number);
+}
+
+/** The cluster's postmaster: a `postgres` process started with `-p <port>`. */
+function findPostmaster(port: number): number {
+  for (const pid of allPids()) {
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!args[0]?.endsWith('/postgres')) continue;
+    const p = args.indexOf('-p');
+    if (p >= 0 && args[p + 1] === String(port)) return pid;
+  }
+  throw new Error(`no postmaster with -p ${port} in /proc`);
+}
+
+/** CPU ticks of the postmaster, its live children, and the children it has already reaped. */
+function postgresTicks(postmaster: number): number {
+  const root = procStat(postmaster);
+  if (!root) return 0;
+  let ticks = root.self + root.children;
+  for (const pid of allPids()) {
+    const stat = procStat(pid);
+    if (stat?.ppid === postmaster) ticks += stat.self;
+  }
+  return ticks;
+}
+
+function machineBusyTicks(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return user! + nice! + system! + irq! + softirq! + steal!;
+}
+
+function sampleCpu(postmaster: number): CpuSample {
+  const nodeTicks = instances.reduce((sum, instance) => sum + (procStat(instance.child.pid!)?.self ?? 0), 0);
+  const usage = process.cpuUsage();
+  return {
+    at: performance.now(),
+    node: (nodeTicks * 1000) / CLK_TCK,
+    pg: (postgresTicks(postmaster) * 1000) / CLK_TCK,
+    bench: (usage.user + usage.system) / 1000,
+    machineBusy: (machineBusyTicks() * 1000) / CLK_TCK,
+  };
+}
+
+// ---- processes --------------------------------------------------------------------------------
+
+async function startInstance(env: NodeJS.ProcessEnv): Promise<Instance> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, 'start'], { cwd: dataDir, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
+  const instance: Instance = { child, base: `http://127.0.0.1:${port}`, token: '', output: '' };
+  const keep = (d: Buffer) => (instance.output = (instance.output + d.toString()).slice(-4_000));
+  child.stdout.on('data', keep);
+  await new Promise<void>((ready, fail) => {
+    const timer = setTimeout(() => fail(new Error(`no start banner: ${instance.output}`)), 30_000);
+    child.stderr.on('data', (d: Buffer) => {
+      keep(d);
+      if (instance.output.includes('Sesame is listening')) {
+        clearTimeout(timer);
+        ready();
+      }
+    });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      fail(new Error(`exited early: ${instance.output}`));
+    });
+  });
+  return instance;
+}
+
+async function tokenFor(instance: Instance, client: { client_id: string; client_secret: string }): Promise<string> {
+  const response = await fetch(`${instance.base}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret }),
+  });
+  if (response.status !== 200) throw new Error(`token: HTTP ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+async function cleanup(): Promise<void> {
+  for (const child of started) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  await smtp?.close().catch(() => undefined);
+  await cluster?.stop().catch((error: unknown) => console.error('cluster stop:', error));
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+}
+
+// ---- load -------------------------------------------------------------------------------------
+
+let sequence = 0;
+/** Auth requests sent and not yet verified, by address. */
+const pending = new Map<string, string>();
+/** Codes read from mail, ready to verify once. */
+const codes: { id: string; code: string }[] = [];
+let mailsSeen = 0;
+
+/** Moves newly captured mails into `codes`. */
+function harvest(): void {
+  const mails = smtp!.mails;
+  const end = Math.min(mails.length, mailsSeen + 100_000);
+  for (; mailsSeen < end; mailsSeen++) {
+    const mail = mails[mailsSeen]!;
+    const to = /bench-\d+-\d+@example\.com/.exec(JSON.stringify(mail.to ?? ''))?.[0];
+    const code = /\b(\d{6})\b/.exec(mail.text ?? '')?.[1];
+    const id = to === undefined ? undefined : pending.get(to);
+    if (to !== undefined && id !== undefined && code !== undefined) {
+      pending.delete(to);
+      codes.push({ id, code });
+    }
+  }
+}
+
+type Op = (i: number) => Promise<boolean>;
+
+function post(i: number, action: string, body: unknown): Promise<Response> {
+  const instance = instances[i % instances.length]!;
+  return fetch(`${instance.base}/api/v1/passwordless/email/${action}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${instance.token}` },
+    body: JSON.stringify(body),
+  });
+}
+
+const send: Op = async (i) => {
+  const email = `bench-${process.pid}-${++sequence}@example.com`;
+  const response = await post(i, 'send', { email, magiclink_auth_uri: REDIRECT });
+  if (response.status !== 200) {
+    await response.arrayBuffer();
+    return false;
+  }
+  const json = (await response.json()) as { auth_request_id: string };
+  pending.set(email, json.auth_request_id);
+  return true;
+};
+
+/** Verify by code; throws OutOfCodes when none is left (the phase ends). */
+function verifyOp(): Op {
+  return async (i) => {
+    const next = codes.shift();
+    if (!next) throw new OutOfCodes();
+    const response = await post(i, 'verify', { code: next.code, auth_request_id: next.id });
+    await response.arrayBuffer();
+    return response.status === 200;
+  };
+}
+
+class OutOfCodes extends Error {}
+
+async function phase(name: string, workload: string, op: Op, postmaster: number): Promise<Row> {
+  const start = performance.now();
+  const measureFrom = start + WARM_UP_MS;
+  const deadline = measureFrom + MEASURE_MS;
+  let issued = 0;
+  // Set from callbacks: an object, so the checks below are not narrowed to the initial values.
+  const state: { before: CpuSample | undefined; exhausted: boolean } = { before: undefined, exhausted: false };
+  const latencies: number[] = [];
+  let errors = 0;
+  let lastEnd = measureFrom;
+
+  const cpuTimer = setTimeout(() => (state.before = sampleCpu(postmaster)), WARM_UP_MS);
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (!state.exhausted && issued < MAX_REQUESTS && performance.now() < deadline) {
+        const i = issued++;
+        const t0 = performance.now();
+        let ok: boolean;
+        try {
+          ok = await op(i);
+        } catch (error) {
+          if (error instanceof OutOfCodes) {
+            state.exhausted = true;
+            break;
+          }
+          ok = false;
+        }
+        const t1 = performance.now();
+        if (t0 >= measureFrom && t1 <= deadline) {
+          latencies.push(t1 - t0);
+          if (!ok) errors++;
+          lastEnd = Math.max(lastEnd, t1);
+        }
+      }
+    }),
+  );
+  clearTimeout(cpuTimer);
+  const after = sampleCpu(postmaster);
+  const from = state.before ?? after;
+  // Ran out of codes: the window ends with the last measured request.
+  const seconds = (Math.min(state.exhausted ? lastEnd : deadline, after.at) - measureFrom) / 1000;
+  const n = latencies.length;
+  latencies.sort((a, b) => a - b);
+  const pct = (q: number) => (n === 0 ? NaN : latencies[Math.min(n - 1, Math.floor(q * n))]!);
+  const wall = (after.at - from.at) || 1;
+  const perReq = (ms: number) => (n === 0 ? NaN : ms / n);
+  const node = after.node - from.node;
+  const pg = after.pg - from.pg;
+  const bench = after.bench - from.bench;
+  const other = after.machineBusy - from.machineBusy - node - pg - bench;
+  if (state.exhausted) console.log(`  (${name} ${workload}: ran out of codes after ${seconds.toFixed(1)} s measured)`);
+  return {
+    phase: name,
+    workload,
+    requests: n,
+    seconds,
+    rps: seconds > 0 ? n / seconds : NaN,
+    p50: pct(0.5),
+    p99: pct(0.99),
+    errors,
+    nodeMsPerReq: perReq(node),
+    pgMsPerReq: perReq(pg),
+    benchMsPerReq: perReq(bench),
+    otherCores: Math.max(0, other) / wall,
+  };
+}
+
+/** Waits (bounded) until the mails for every accepted send have arrived, and harvests codes. */
+async function drain(): Promise<void> {
+  const deadline = Date.now() + DRAIN_MS;
+  while (Date.now() < deadline) {
+    harvest();
+    if (pending.size === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  harvest();
+  console.log(`  (drain: ${pending.size} mails still undelivered after ${DRAIN_MS} ms; verifying the ${codes.length} at hand)`);
+}
+
+/** Untimed sends until VERIFY_POOL codes are at hand (bounded by FILL_MS), then drains. */
+async function fill(): Promise<void> {
+  const deadline = Date.now() + FILL_MS;
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (codes.length + pending.size < VERIFY_POOL && Date.now() < deadline && i < VERIFY_POOL) {
+        await send(i++).catch(() => false);
+      }
+    }),
+  );
+  await drain();
+}
+
+// ---- main -------------------------------------------------------------------------------------
+
+function fmt(value: number, digits = 1): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : '-';
+}
+
+function printTable(rows: readonly Row[]): void {
+  const header = ['phase', 'workload', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'Node CPU ms/req', 'PostgreSQL CPU ms/req', 'bench CPU ms/req', 'other load (cores)', 'requests'];
+  const lines = rows.map((r) => [
+    r.phase,
+    r.workload,
+    fmt(r.rps, 0),
+    fmt(r.p50),
+    fmt(r.p99),
+    String(r.errors),
+    fmt(r.nodeMsPerReq, 2),
+    fmt(r.pgMsPerReq, 2),
+    fmt(r.benchMsPerReq, 2),
+    fmt(r.otherCores, 2),
+    String(r.requests),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const row = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(row(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const l of lines) console.log(row(l));
+}
+
+async function main(): Promise<void> {
+  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  cluster = await startPostgresCluster({ fast: false });
+  const databaseUrl = await cluster.createDatabase('sesame_bench_instances');
+  const postmaster = findPostmaster(cluster.port);
+  smtp = await startSmtpCapture();
+  dataDir = mkdtempSync(join(tmpdir(), 'sesame-bench-instances-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'development',
+    SESAME_DATA_DIR: dataDir,
+    SESAME_DATABASE_URL: databaseUrl,
+    SESAME_SECRET: 'bench-instances-secret-0123456789abcdef-0123456789',
+    SESAME_SMTP_URL: smtp.url,
+    SESAME_MAIL_FROM: 'Acme <no-reply@acme.test>',
+    SESAME_ALLOWED_REDIRECT_URIS: 'https://app.example.com/auth/*',
+    SESAME_LOG_LEVEL: 'warn',
+  };
+  await run(process.execPath, [BIN, 'migrate'], { cwd: dataDir, env });
+  const created = await run(process.execPath, [BIN, 'clients', 'create', '--name', 'bench', '--redirect-uri', 'https://app.example.com/auth/*', '--json'], {
+    cwd: dataDir,
+    env,
+  });
+  const client = JSON.parse(created.stdout.trim()) as { client_id: string; client_secret: string };
+  // Every send goes to its own address; the raised limits and the longest expiry only make sure
+  // no limit or expiry decides a result in the verify phase.
+  const store = openStore(databaseUrl);
+  try {
+    const policy: Policy = {
+      ...defaultPolicy({ production: false }),
+      expirySeconds: 3600,
+      emailsPerAddress: { max: 60, windowMs: 60_000 },
+      failedOtpPerAddress: { max: 10_000, windowMs: 60_000 },
+      allowedRedirectUris: [{ uri: 'https://app.example.com/auth/', match: 'prefix' }],
+    };
+    await store.putSetting('policy', JSON.stringify(policy), Date.now());
+  } finally {
+    await store.close();
+  }
+
+  const rows: Row[] = [];
+  for (const name of ['one instance', 'two instances']) {
+    const instance = await startInstance(env);
+    instance.token = await tokenFor(instance, client);
+    instances.push(instance);
+    console.log(`${name}: ${instances.length} process(es) ${instances.map((i) => i.child.pid).join(', ')}, postmaster ${postmaster}`);
+    rows.push(await phase(name, 'send', send, postmaster));
+    await drain();
+    await fill();
+    console.log(`  ${codes.length} codes to verify`);
+    rows.push(await phase(name, 'verify', verifyOp(), postmaster));
+  }
+
+  console.log('');
+  printTable(rows);
+  const ratio = (workload: string) => {
+    const [one, two] = ['one instance', 'two instances'].map((p) => rows.find((r) => r.phase === p && r.workload === workload)!);
+    return two!.rps / one!.rps;
+  };
+  console.log('');
+  console.log(`two ÷ one instances, req/s: send ${fmt(ratio('send'), 2)}, verify ${fmt(ratio('verify'), 2)}`);
+  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+const hard = setTimeout(() => {
+  console.error(`bench:instances: hard limit of ${HARD_LIMIT_MS} ms reached; stopping`);
+  void cleanup().finally(() => process.exit(2));
+}, HARD_LIMIT_MS);
+
+try {
+  await main();
+} catch (error) {
+  console.error(error);
+  for (const instance of instances) if (instance.output.trim()) console.error(`instance ${instance.base}:\n${instance.output}`);
+  process.exitCode = 1;
+} finally {
+  clearTimeout(hard);
+  await cleanup();
+}
