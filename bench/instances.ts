@@ -37,7 +37,7 @@ const WARM_UP_MS = 2_000;
 const MEASURE_MS = 8_000;
 const MAX_REQUESTS = 40_000;
 /** Codes wanted before a verify phase; sent (untimed, bounded by FILL_MS) when short. */
-const VERIFY_POOL = 3_500;
+const VERIFY_POOL = 5_000;
 const FILL_MS = 15_000;
 /** Waiting for the outbox to deliver what a send phase queued. */
 const DRAIN_MS = 25_000;
