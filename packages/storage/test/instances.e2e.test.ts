@@ -10,12 +10,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import type { AddressInfo } from 'node:net';
-import { simpleParser, type ParsedMail } from 'mailparser';
+import type { ParsedMail } from 'mailparser';
 import pg from 'pg';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startPostgresCluster, type PostgresCluster } from '@sesame/testkit';
+import { freePort, startPostgresCluster, startSmtpCapture, type PostgresCluster, type SmtpCapture } from '@sesame/testkit';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BIN = join(ROOT, 'bin/sesame.js');
@@ -31,8 +29,7 @@ interface Instance {
 let cluster: PostgresCluster | undefined;
 let databaseUrl: string;
 let dataDir: string | undefined;
-let smtp: SMTPServer | undefined;
-const inbox: ParsedMail[] = [];
+let smtp: SmtpCapture | undefined;
 const instances: Instance[] = [];
 let tokens: string[] = [];
 /** The environment both instances share (the kill test derives its own from it). */
@@ -80,22 +77,7 @@ beforeAll(async () => {
   cluster = await startPostgresCluster();
   databaseUrl = await cluster.createDatabase('sesame_instances');
   dataDir = mkdtempSync(join(tmpdir(), 'sesame-instances-'));
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, _session, callback) {
-      simpleParser(stream)
-        .then((mail) => {
-          inbox.push(mail);
-          callback();
-        })
-        .catch((error: unknown) => callback(error as Error));
-    },
-  });
-  smtp = server;
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const smtpPort = (server.server.address() as AddressInfo).port;
+  smtp = await startSmtpCapture();
 
   const env = {
     ...process.env,
@@ -104,7 +86,7 @@ beforeAll(async () => {
     SESAME_DATABASE_URL: databaseUrl,
     // Both instances sign and check tokens and digests with the same secret.
     SESAME_SECRET: 'instances-test-secret-0123456789abcdef-0123456789',
-    SESAME_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+    SESAME_SMTP_URL: smtp.url,
     SESAME_MAIL_FROM: 'Acme <no-reply@acme.test>',
     SESAME_ALLOWED_REDIRECT_URIS: 'https://app.example.com/auth/*',
     SESAME_LOG_LEVEL: 'warn',
@@ -132,8 +114,7 @@ afterAll(async () => {
   for (const child of started) {
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
-  const server = smtp;
-  if (server) await new Promise<void>((done) => server.close(() => done()));
+  await smtp?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   await cluster?.stop();
 });
@@ -152,7 +133,7 @@ async function api(i: number, action: string, body: unknown): Promise<{ status: 
 }
 
 function mailsTo(address: string): ParsedMail[] {
-  return inbox.filter((mail) => JSON.stringify(mail.to ?? '').includes(address));
+  return smtp!.mailsTo(address);
 }
 
 async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -224,7 +205,7 @@ describe('two sesame instances on one PostgreSQL', () => {
         }
       }),
     );
-    const bulk = (): ParsedMail[] => inbox.filter((mail) => JSON.stringify(mail.to ?? '').includes('bulk-'));
+    const bulk = (): ParsedMail[] => smtp!.mailsTo('bulk-');
     await waitFor(() => bulk().length >= total, 90_000, `${total} bulk mails`);
     const elapsed = Date.now() - started;
     // Let any duplicate that a double claim would cause arrive before counting.
@@ -243,7 +224,7 @@ describe('two sesame instances on one PostgreSQL', () => {
       }),
     );
     console.log(`500 emails: sent and delivered in ${elapsed} ms; deliveries per instance (all tests): ${perInstance.join(' + ')}`);
-    expect(perInstance.reduce((a, b) => a + b, 0)).toBe(inbox.length);
+    expect(perInstance.reduce((a, b) => a + b, 0)).toBe(smtp!.mails.length);
   });
 });
 
@@ -336,29 +317,14 @@ describe('kill -9 of one instance mid-delivery', () => {
   it('the other instance delivers what the killed one had claimed once the lease expires', async () => {
     const db = cluster!;
     const url = await db.createDatabase('sesame_kill');
-    const received: ParsedMail[] = [];
-    const slow = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData(stream, _session, callback) {
-        simpleParser(stream)
-          .then((mail) => {
-            received.push(mail);
-            setTimeout(() => callback(), DELAY_MS);
-          })
-          .catch((error: unknown) => callback(error as Error));
-      },
-    });
-    // A connection cut by the kill is an error on the server side; it is expected here.
-    slow.on('error', () => undefined);
-    await new Promise<void>((done) => slow.listen(0, '127.0.0.1', done));
+    const slow = await startSmtpCapture({ replyDelayMs: DELAY_MS });
+    const received = slow.mails;
     const pair: Instance[] = [];
     try {
       const env = {
         ...baseEnv,
         SESAME_DATABASE_URL: url,
-        SESAME_SMTP_URL: `smtp://127.0.0.1:${(slow.server.address() as AddressInfo).port}`,
+        SESAME_SMTP_URL: slow.url,
         SESAME_OUTBOX_LEASE_MS: String(LEASE_MS),
       };
       await run(process.execPath, [BIN, 'migrate'], { cwd: dataDir, env });
@@ -440,7 +406,7 @@ describe('kill -9 of one instance mid-delivery', () => {
       for (const instance of pair) {
         if (instance.child.exitCode === null && instance.child.signalCode === null) instance.child.kill('SIGKILL');
       }
-      await new Promise<void>((done) => slow.close(() => done()));
+      await slow.close();
     }
   });
 });

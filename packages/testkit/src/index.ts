@@ -1,3 +1,3 @@
 export { freePort } from './ports.js';
 export { startPostgresCluster, postgresAvailable, POSTGRES_BIN, type PostgresCluster, type PostgresClusterOptions } from './postgres.js';
-export { startSmtpCapture, type SmtpCapture } from './smtp.js';
+export { startSmtpCapture, type SmtpCapture, type SmtpCaptureOptions } from './smtp.js';

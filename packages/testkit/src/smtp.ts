@@ -19,8 +19,14 @@ export interface SmtpCapture {
   close(): Promise<void>;
 }
 
-export async function startSmtpCapture(): Promise<SmtpCapture> {
+export interface SmtpCaptureOptions {
+  /** Answer each DATA only this long after the message was recorded (a slow server). */
+  readonly replyDelayMs?: number;
+}
+
+export async function startSmtpCapture(options: SmtpCaptureOptions = {}): Promise<SmtpCapture> {
   const mails: ParsedMail[] = [];
+  const delay = options.replyDelayMs ?? 0;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -29,11 +35,14 @@ export async function startSmtpCapture(): Promise<SmtpCapture> {
       simpleParser(stream)
         .then((mail) => {
           mails.push(mail);
-          callback();
+          if (delay > 0) setTimeout(() => callback(), delay);
+          else callback();
         })
         .catch((error: unknown) => callback(error as Error));
     },
   });
+  // A client killed mid-session is a socket error on our side: expected in crash tests.
+  server.on('error', () => undefined);
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const port = (server.server.address() as AddressInfo).port;
   const mailsTo = (to: string): ParsedMail[] => mails.filter((m) => JSON.stringify(m.to ?? '').includes(to));
