@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
@@ -94,6 +94,14 @@ describe('SQLite specifics', () => {
       raw.close();
     }
     expect(await store.ready()).toBe(true);
+  });
+
+  it('creates the database and its WAL readable by the owner only', async () => {
+    const filename = join(tempDir(), 'sesame.db');
+    const store = await migrated(filename);
+    await store.putSetting('k', 'v', 1);
+    expect(statSync(filename).mode & 0o777).toBe(0o600);
+    expect(statSync(`${filename}-wal`).mode & 0o777).toBe(0o600);
   });
 
   it('is not ready, and refuses to migrate, when the database is newer than the code', async () => {

@@ -6,7 +6,7 @@
  * IMMEDIATE takes the write lock first, so concurrent processes queue on `busy_timeout` instead,
  * and a limit check and the write it guards see the same database.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type {
@@ -68,7 +68,12 @@ type Terminal = 'not_found' | 'expired' | 'already_used' | 'locked';
 
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const { filename } = options;
-  if (filename !== ':memory:' && filename !== '') mkdirSync(dirname(filename), { recursive: true });
+  if (filename !== ':memory:' && filename !== '') {
+    mkdirSync(dirname(filename), { recursive: true });
+    // Create a new database file readable by its owner only: it holds credential digests,
+    // sealed payloads and client-secret hashes. SQLite gives the -wal and -shm files the same mode.
+    closeSync(openSync(filename, 'a', 0o600));
+  }
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   const db = new Database(filename, { timeout: busyTimeoutMs });
   // busy_timeout first, so that switching a fresh file to WAL waits for a concurrent opener.
