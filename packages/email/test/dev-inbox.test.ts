@@ -22,7 +22,7 @@ describe('dev inbox', () => {
     expect(transport.kind).toBe('dev-inbox');
     expect(logs.lines[0]).toContain(devInboxStartupMessage());
     expect(devInboxStartupMessage('http://127.0.0.1:8080/')).toBe(
-      'SESAME_SMTP_URL is not set: emails are not delivered, they go to the dev inbox (dashboard, or http://127.0.0.1:8080/admin/api/dev-inbox).',
+      'SESAME_SMTP_URL is not set: emails are not delivered, they go to the dev inbox (http://127.0.0.1:8080/dev/inbox, JSON at http://127.0.0.1:8080/admin/api/dev-inbox).',
     );
 
     const worker = createOutboxWorker({ store, sealer, transport, logger: logs, ownerId: 'dev' });

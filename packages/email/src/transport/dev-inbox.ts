@@ -47,6 +47,6 @@ export function createDevInboxTransport(options: DevInboxTransportOptions): Mail
 
 /** The start-up log line when no SMTP URL is configured. */
 export function devInboxStartupMessage(publicUrl?: string): string {
-  const where = publicUrl ? `${publicUrl.replace(/\/+$/, '')}/admin/api/dev-inbox` : '/admin/api/dev-inbox';
-  return `SESAME_SMTP_URL is not set: emails are not delivered, they go to the dev inbox (dashboard, or ${where}).`;
+  const base = publicUrl ? publicUrl.replace(/\/+$/, '') : '';
+  return `SESAME_SMTP_URL is not set: emails are not delivered, they go to the dev inbox (${base}/dev/inbox, JSON at ${base}/admin/api/dev-inbox).`;
 }
