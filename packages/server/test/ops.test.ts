@@ -124,7 +124,10 @@ describe('errors and request ids', () => {
 describe('dev inbox', () => {
   it('lists and reads messages as JSON and renders them, newest first, in sandboxed iframes', async () => {
     h = await harness();
+    // Deliver each before the next send: one batch delivers concurrently, in no fixed order, and
+    // the dev inbox orders by delivery time.
     await h.api('send', { email: 'first@example.com', magiclink_auth_uri: REDIRECT, template_variables: { team: '<b>Acme</b>' } });
+    await h.worker.runOnce();
     h.clock.advance(1000);
     await h.api('send', { email: 'second@example.com', magiclink_auth_uri: REDIRECT });
     await h.worker.runOnce();
