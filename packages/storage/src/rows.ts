@@ -6,6 +6,7 @@ import type {
   AdminRecord,
   ApiClientRecord,
   AuthRequestRecord,
+  DeliveryEvent,
   DeliveryEventKind,
   DevInboxMessage,
   PasswordlessType,
@@ -122,4 +123,15 @@ export function toApiClient(row: ApiClientRow): ApiClientRecord {
 
 export function toAdmin(row: AdminRow): AdminRecord {
   return { emailKey: row.email_key, email: row.email, createdAt: row.created_at };
+}
+
+export function toDeliveryEvent(row: DeliveryEventRow): DeliveryEvent {
+  return {
+    outboxId: row.outbox_id,
+    authRequestId: row.auth_request_id,
+    at: row.at,
+    kind: row.kind,
+    attempt: row.attempt,
+    detail: row.detail,
+  };
 }

@@ -29,7 +29,6 @@ import type {
   ConsumeOtpCommand,
   ConsumeResult,
   CreateAuthRequestCommand,
-  DeliveryEvent,
   LimitResult,
   OutboxClaim,
   OutboxRetryCommand,
@@ -44,7 +43,7 @@ import type {
 import { StoreUnavailableError } from '../errors.js';
 import { OTP_FAILURE_RETENTION_MS, SEND_LOG_RETENTION_MS } from '../retention.js';
 import { POSTGRES_LATEST_VERSION, POSTGRES_MIGRATIONS } from './migrations.js';
-import { AUTH_REQUEST_COLUMNS, toAdmin, toApiClient, toDevInboxMessage, toRecord, parseVariables, type AdminRow, type ApiClientRow, type AuthRequestRow, type DeliveryEventRow, type DevInboxRow } from '../rows.js';
+import { AUTH_REQUEST_COLUMNS, toAdmin, toDeliveryEvent, toApiClient, toDevInboxMessage, toRecord, parseVariables, type AdminRow, type ApiClientRow, type AuthRequestRow, type DeliveryEventRow, type DevInboxRow } from '../rows.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database?…`; libpq-style query parameters are honoured. */
@@ -730,16 +729,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
           [authRequestId],
         ),
       );
-      return rows.map(
-        (row): DeliveryEvent => ({
-          outboxId: row.outbox_id,
-          authRequestId: row.auth_request_id,
-          at: row.at,
-          kind: row.kind,
-          attempt: row.attempt,
-          detail: row.detail,
-        }),
-      );
+      return rows.map(toDeliveryEvent);
     },
     async outboxDepth() {
       const [row] = await read((s) => s.rows<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE status = 'queued'"));

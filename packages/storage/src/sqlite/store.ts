@@ -15,7 +15,6 @@ import type {
   ConsumeOtpCommand,
   ConsumeResult,
   CreateAuthRequestCommand,
-  DeliveryEvent,
   DeliveryEventKind,
   LimitResult,
   NewOutboxEmail,
@@ -31,7 +30,7 @@ import type {
 } from '@sesame/core';
 import { OTP_FAILURE_RETENTION_MS, SEND_LOG_RETENTION_MS } from '../retention.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
-import { AUTH_REQUEST_COLUMNS, toAdmin, toApiClient, toDevInboxMessage, toRecord, parseVariables, type AdminRow, type ApiClientRow, type AuthRequestRow, type DeliveryEventRow, type DevInboxRow } from '../rows.js';
+import { AUTH_REQUEST_COLUMNS, toAdmin, toDeliveryEvent, toApiClient, toDevInboxMessage, toRecord, parseVariables, type AdminRow, type ApiClientRow, type AuthRequestRow, type DeliveryEventRow, type DevInboxRow } from '../rows.js';
 
 export interface SqliteStoreOptions {
   /** Path of the database file; its directory is created when missing. `:memory:` works for one connection. */
@@ -480,18 +479,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
          WHERE auth_request_id = @authRequestId ORDER BY at, seq`,
         { authRequestId },
       ) as DeliveryEventRow[];
-      return Promise.resolve(
-        rows.map(
-          (row): DeliveryEvent => ({
-            outboxId: row.outbox_id,
-            authRequestId: row.auth_request_id,
-            at: row.at,
-            kind: row.kind,
-            attempt: row.attempt,
-            detail: row.detail,
-          }),
-        ),
-      );
+      return Promise.resolve(rows.map(toDeliveryEvent));
     },
     async outboxDepth() {
       const row = get("SELECT count(*) AS n FROM outbox WHERE status = 'queued'") as { n: number };
