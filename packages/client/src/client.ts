@@ -187,7 +187,8 @@ export class SesameClient {
       return await this.#fetch(url, { ...init, signal: controller.signal, cache: 'no-store' });
     } catch (error) {
       const timedOut = controller.signal.aborted;
-      throw new SesameApiError('INTERNAL', timedOut ? 'Sesame did not answer in time.' : 'Sesame could not be reached.', {
+      // Nothing answered: the service is unavailable (retry later), not broken.
+      throw new SesameApiError('UNAVAILABLE', timedOut ? 'Sesame did not answer in time.' : 'Sesame could not be reached.', {
         status: 0,
         cause: error,
       });

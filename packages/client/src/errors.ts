@@ -70,6 +70,8 @@ export function codeForStatus(status: number): SesameErrorCode {
   if (status === 401 || status === 403) return 'UNAUTHENTICATED';
   if (status === 404) return 'AUTH_REQUEST_NOT_FOUND';
   if (status === 400 || status === 413 || status === 415 || status === 422) return 'INVALID_ARGUMENT';
+  // A proxy in front of Sesame saying the upstream is down or slow.
+  if (status === 502 || status === 503 || status === 504) return 'UNAVAILABLE';
   return 'INTERNAL';
 }
 

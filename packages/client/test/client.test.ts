@@ -4,6 +4,8 @@
  * except where a test says it stands in for a token the server no longer accepts.
  */
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ERROR_CODES, ERROR_TABLE } from '@sesame/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESAME_ERROR_CODES, SesameApiError, SesameClient } from '../src/index.js';
@@ -143,11 +145,28 @@ describe('SesameClient against a real Sesame', () => {
     expect(error.status).toBe(401);
   });
 
-  it('reports an unreachable server as INTERNAL with status 0', async () => {
+  it('reports an unreachable server as UNAVAILABLE with status 0', async () => {
     const client = new SesameClient({ baseUrl: 'http://127.0.0.1:9', clientId: 'x', clientSecret: 'y', timeoutMs: 2_000 });
     const error = await expectApiError(client.sendPasswordlessEmail({ email: address('down') }));
-    expect(error.code).toBe('INTERNAL');
+    expect(error.code).toBe('UNAVAILABLE');
     expect(error.status).toBe(0);
+  });
+
+  it('reports a proxy\'s 502/503/504 without a Sesame body as UNAVAILABLE', async () => {
+    // A real HTTP server standing where a load balancer would, whose upstream is down.
+    const proxy = http.createServer((_request, response) => {
+      response.writeHead(503, { 'content-type': 'text/html' }).end('<h1>503 Service Unavailable</h1>');
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = proxy.address() as AddressInfo;
+      const client = new SesameClient({ baseUrl: `http://127.0.0.1:${port}`, clientId: 'x', clientSecret: 'y', timeoutMs: 2_000 });
+      const error = await expectApiError(client.sendPasswordlessEmail({ email: address('proxy') }));
+      expect(error.code).toBe('UNAVAILABLE');
+      expect(error.status).toBe(503);
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
   });
 
   it('caches the token until shortly before it expires, and shares one fetch between concurrent calls', async () => {
