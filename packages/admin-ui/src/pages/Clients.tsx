@@ -1,0 +1,198 @@
+/** API clients: create (secret shown once), list with last use, rotate (new secret once), revoke (confirmed). */
+import { useCallback, useEffect, useState, type SyntheticEvent } from 'react';
+import { api, type Client } from '../api.js';
+import { Alert, ConfirmDialog, Field, SecretBox, Time, errorMessage } from '../ui.js';
+
+type Pending = { kind: 'rotate' | 'revoke'; client: Client } | undefined;
+
+export function ClientsPage() {
+  const [clients, setClients] = useState<readonly Client[] | undefined>();
+  const [name, setName] = useState('');
+  const [uris, setUris] = useState('');
+  const [nameError, setNameError] = useState<string | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [secret, setSecret] = useState<{ client: Client; secret: string; rotated: boolean } | undefined>();
+  const [message, setMessage] = useState<string | undefined>();
+  const [pending, setPending] = useState<Pending>();
+  const [busy, setBusy] = useState(false);
+
+  const load = useCallback(async (): Promise<void> => {
+    try {
+      setClients((await api.clients()).clients);
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  }, []);
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const create = async (event: SyntheticEvent): Promise<void> => {
+    event.preventDefault();
+    setError(undefined);
+    setMessage(undefined);
+    setNameError(undefined);
+    if (name.trim() === '') {
+      setNameError('Give the client a name, such as the app that will use it.');
+      return;
+    }
+    setBusy(true);
+    try {
+      const redirectUris = uris
+        .split(/\s+/)
+        .map((u) => u.trim())
+        .filter((u) => u !== '');
+      const created = await api.createClient(name.trim(), redirectUris);
+      setSecret({ client: created.client, secret: created.client_secret, rotated: false });
+      setName('');
+      setUris('');
+      await load();
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const confirm = async (): Promise<void> => {
+    if (!pending) return;
+    const { kind, client } = pending;
+    setPending(undefined);
+    setBusy(true);
+    setError(undefined);
+    setMessage(undefined);
+    try {
+      if (kind === 'rotate') {
+        const rotated = await api.rotateClient(client.id);
+        setSecret({ client: rotated.client, secret: rotated.client_secret, rotated: true });
+      } else {
+        await api.revokeClient(client.id);
+        if (secret?.client.id === client.id) setSecret(undefined);
+        setMessage(`Client “${client.name}” is revoked: its tokens no longer work.`);
+      }
+      await load();
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section>
+      <div className="page-head">
+        <h1>API clients</h1>
+        <p className="muted">
+          Apps call Sesame with a client id and secret (OAuth2 client credentials at <code>/oauth/token</code>).
+        </p>
+      </div>
+      {error !== undefined && <Alert kind="error">{error}</Alert>}
+      {message !== undefined && <Alert kind="success">{message}</Alert>}
+      {secret && (
+        <div className="card card-highlight" aria-labelledby="secret-title">
+          <h2 id="secret-title">{secret.rotated ? `New secret for “${secret.client.name}”` : `Client “${secret.client.name}” created`}</h2>
+          <p>
+            Copy the secret now: Sesame keeps only a hash of it and will not show it again.
+            {secret.rotated ? ' The old secret has stopped working.' : ''}
+          </p>
+          <SecretBox label="Client ID" value={secret.client.id} />
+          <SecretBox label="Client secret" value={secret.secret} />
+          <button type="button" className="button secondary small" onClick={() => setSecret(undefined)}>
+            I have copied it
+          </button>
+        </div>
+      )}
+      <form className="card" onSubmit={(e) => void create(e)} noValidate aria-labelledby="create-title">
+        <h2 id="create-title">Create a client</h2>
+        <div className="grid">
+          <Field label="Client name" error={nameError}>
+            {(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />}
+          </Field>
+          <Field label="Redirect URIs (optional)" hint="One per line: where this client's magic links may point.">
+            {(props) => <textarea {...props} className="mono" rows={2} value={uris} onChange={(e) => setUris(e.target.value)} spellCheck={false} />}
+          </Field>
+        </div>
+        <div className="actions">
+          <button type="submit" className="button primary" disabled={busy}>
+            Create client
+          </button>
+        </div>
+      </form>
+      <div className="card">
+        <h2>Clients</h2>
+        {clients === undefined ? (
+          <p className="muted">Loading…</p>
+        ) : clients.length === 0 ? (
+          <p className="muted">No clients yet.</p>
+        ) : (
+          <table className="table" aria-label="Clients">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Client ID</th>
+                <th scope="col">Created</th>
+                <th scope="col">Last used</th>
+                <th scope="col">Status</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {clients.map((client) => (
+                <tr key={client.id} data-client-id={client.id}>
+                  <th scope="row">
+                    {client.name}
+                    {client.redirect_uris.length > 0 && <div className="hint mono">{client.redirect_uris.join(' ')}</div>}
+                  </th>
+                  <td className="mono small">{client.id}</td>
+                  <td>
+                    <Time value={client.created_at} />
+                  </td>
+                  <td>
+                    <Time value={client.last_used_at} fallback="never" />
+                  </td>
+                  <td>
+                    {client.revoked_at === null ? (
+                      <span className="pill pill-ok">active</span>
+                    ) : (
+                      <span className="pill pill-bad" title={client.revoked_at}>
+                        revoked
+                      </span>
+                    )}
+                  </td>
+                  <td className="row-actions">
+                    {client.revoked_at === null && (
+                      <>
+                        <button type="button" className="button secondary small" disabled={busy} onClick={() => setPending({ kind: 'rotate', client })}>
+                          Rotate secret<span className="visually-hidden"> of {client.name}</span>
+                        </button>
+                        <button type="button" className="button danger small" disabled={busy} onClick={() => setPending({ kind: 'revoke', client })}>
+                          Revoke<span className="visually-hidden"> {client.name}</span>
+                        </button>
+                      </>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </div>
+      <ConfirmDialog
+        open={pending !== undefined}
+        title={pending?.kind === 'revoke' ? `Revoke “${pending.client.name}”?` : `Rotate the secret of “${pending?.client.name ?? ''}”?`}
+        confirmLabel={pending?.kind === 'revoke' ? 'Revoke client' : 'Rotate secret'}
+        danger={pending?.kind === 'revoke'}
+        onConfirm={() => void confirm()}
+        onCancel={() => setPending(undefined)}
+      >
+        {pending?.kind === 'revoke' ? (
+          <p>Its access tokens stop working at once and it can no longer get new ones. This cannot be undone.</p>
+        ) : (
+          <p>A new secret is made and shown once; the current secret stops working at once.</p>
+        )}
+      </ConfirmDialog>
+    </section>
+  );
+}

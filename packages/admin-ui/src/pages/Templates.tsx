@@ -1,0 +1,356 @@
+/**
+ * Templates and branding: SIGNIN/SIGNUP subject, HTML and text, with a live preview rendered by
+ * the server (debounced POST preview) and shown in a sandboxed iframe that allows no scripts.
+ */
+import { useEffect, useRef, useState, type SyntheticEvent } from 'react';
+import { ApiError, api, violationFor, type Brand, type FieldViolation, type Rendered, type Template, type TemplateType } from '../api.js';
+import { Alert, ConfirmDialog, Field, errorMessage, useDebounced } from '../ui.js';
+
+const TYPES: readonly TemplateType[] = ['SIGNIN', 'SIGNUP'];
+
+export function TemplatesPage({ email }: { email: string }) {
+  return (
+    <section>
+      <div className="page-head">
+        <h1>Templates &amp; branding</h1>
+        <p className="muted">The emails Sesame sends. Variables are written {'{{like_this}}'} and HTML-escaped.</p>
+      </div>
+      <TemplateEditor email={email} />
+      <BrandForm />
+    </section>
+  );
+}
+
+function violationsOf(error: unknown): FieldViolation[] {
+  return error instanceof ApiError ? [...error.fieldViolations] : [];
+}
+
+/** "html: unknown variable {{nmae}}" — the server's words, field by field. */
+function templateProblem(error: unknown): string {
+  if (error instanceof ApiError && error.code === 'INVALID_ARGUMENT') {
+    const lines = error.fieldViolations.map((v) => `${v.field}: ${v.description}`);
+    return lines.length > 0 ? `This template is not valid — ${lines.join('; ')}` : `This template is not valid — ${error.message}`;
+  }
+  return errorMessage(error);
+}
+
+function TemplateEditor({ email }: { email: string }) {
+  const [type, setType] = useState<TemplateType>('SIGNIN');
+  const [saved, setSaved] = useState<Record<TemplateType, Template> | undefined>();
+  const [drafts, setDrafts] = useState<Record<TemplateType, Template> | undefined>();
+  const [variables, setVariables] = useState<readonly string[]>([]);
+  const [preview, setPreview] = useState<Rendered | undefined>();
+  const [previewError, setPreviewError] = useState<string | undefined>();
+  const [violations, setViolations] = useState<FieldViolation[]>([]);
+  const [error, setError] = useState<string | undefined>();
+  const [message, setMessage] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const [confirmReset, setConfirmReset] = useState(false);
+  const previewSeq = useRef(0);
+
+  const load = async (): Promise<void> => {
+    try {
+      const answer = await api.templates();
+      setSaved(answer.templates);
+      setDrafts({ SIGNIN: { ...answer.templates.SIGNIN }, SIGNUP: { ...answer.templates.SIGNUP } });
+      setVariables(answer.variables);
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  };
+
+  useEffect(() => {
+    void load();
+  }, []);
+
+  const draft = drafts?.[type];
+  const debounced = useDebounced(draft, 350);
+
+  useEffect(() => {
+    if (!debounced) return;
+    const seq = ++previewSeq.current;
+    api
+      .preview(type, debounced)
+      .then((rendered) => {
+        if (seq !== previewSeq.current) return;
+        setPreview(rendered);
+        setPreviewError(undefined);
+      })
+      .catch((e: unknown) => {
+        if (seq !== previewSeq.current) return;
+        setPreviewError(templateProblem(e));
+      });
+  }, [debounced, type]);
+
+  if (!drafts || !saved || !draft) {
+    return <div className="card">{error !== undefined ? <Alert kind="error">{error}</Alert> : <p className="muted">Loading…</p>}</div>;
+  }
+
+  const edit = (patch: Partial<Template>): void => {
+    setDrafts({ ...drafts, [type]: { ...draft, ...patch } });
+    setMessage(undefined);
+  };
+  const dirty = draft.subject !== saved[type].subject || draft.html !== saved[type].html || draft.text !== saved[type].text;
+  const v = (field: string): string | undefined => violationFor(violations, field);
+
+  const save = async (event: SyntheticEvent): Promise<void> => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    setMessage(undefined);
+    try {
+      await api.saveTemplate(type, draft);
+      setViolations([]);
+      const answer = await api.templates();
+      setSaved(answer.templates);
+      setDrafts({ ...drafts, [type]: { ...answer.templates[type] } });
+      setMessage(`${type} template saved. The next ${type} email uses it.`);
+    } catch (e) {
+      setViolations(violationsOf(e));
+      setError(templateProblem(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const reset = async (): Promise<void> => {
+    setConfirmReset(false);
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api.resetTemplate(type);
+      const answer = await api.templates();
+      setSaved(answer.templates);
+      setDrafts({ ...drafts, [type]: { ...answer.templates[type] } });
+      setViolations([]);
+      setMessage(`${type} template is back to the default.`);
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const sendTest = async (): Promise<void> => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api.testEmail(type);
+      setMessage(`A test email with the saved ${type} template is on its way to ${email}. Its delivery shows in Activity.`);
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="card">
+      <div className="tabs" role="group" aria-label="Template">
+        {TYPES.map((t) => (
+          <button
+            key={t}
+            type="button"
+            className={`tab${t === type ? ' active' : ''}`}
+            aria-pressed={t === type}
+            onClick={() => {
+              setType(t);
+              setViolations([]);
+              setError(undefined);
+              setMessage(undefined);
+              setPreview(undefined);
+            }}
+          >
+            {t === 'SIGNIN' ? 'Sign-in (SIGNIN)' : 'Sign-up (SIGNUP)'}
+          </button>
+        ))}
+        <span className="badge" aria-label="Template status">
+          {saved[type].is_default === true ? 'default' : 'customized'}
+          {dirty ? ' · unsaved changes' : ''}
+        </span>
+      </div>
+      {error !== undefined && <Alert kind="error">{error}</Alert>}
+      {message !== undefined && <Alert kind="success">{message}</Alert>}
+      <div className="editor">
+        <form onSubmit={(e) => void save(e)} noValidate aria-label={`${type} template`}>
+          <Field label="Subject" error={v('subject')}>
+            {(props) => <input {...props} value={draft.subject} onChange={(e) => edit({ subject: e.target.value })} spellCheck={false} />}
+          </Field>
+          <Field label="HTML body" error={v('html')}>
+            {(props) => <textarea {...props} className="mono" rows={14} value={draft.html} onChange={(e) => edit({ html: e.target.value })} spellCheck={false} />}
+          </Field>
+          <Field label="Text body" error={v('text')}>
+            {(props) => <textarea {...props} className="mono" rows={7} value={draft.text} onChange={(e) => edit({ text: e.target.value })} spellCheck={false} />}
+          </Field>
+          <p className="hint">
+            Variables:{' '}
+            {variables.map((name, i) => (
+              <span key={name}>
+                {i > 0 && ' '}
+                <code>{`{{${name}}}`}</code>
+              </span>
+            ))}
+          </p>
+          <div className="actions">
+            <button type="button" className="button secondary" disabled={busy || saved[type].is_default === true} onClick={() => setConfirmReset(true)}>
+              Reset to default
+            </button>
+            <button type="button" className="button secondary" disabled={busy} onClick={() => void sendTest()}>
+              Send a test email to me
+            </button>
+            <button type="submit" className="button primary" disabled={busy}>
+              {busy ? 'Saving…' : 'Save template'}
+            </button>
+          </div>
+        </form>
+        <div className="preview" aria-labelledby="preview-title">
+          <h2 id="preview-title">Preview</h2>
+          <p className="hint">Rendered by Sesame with sample values (code 123456, a sample link, your email). Nothing is sent.</p>
+          {previewError !== undefined && (
+            <div className="alert alert-error" role="alert" data-testid="preview-error">
+              {previewError}
+            </div>
+          )}
+          {preview && (
+            <div className={previewError !== undefined ? 'stale' : undefined}>
+              <p className="preview-subject">
+                <span className="muted">Subject:</span> <strong data-testid="preview-subject">{preview.subject}</strong>
+              </p>
+              <iframe title="HTML preview" sandbox="" referrerPolicy="no-referrer" srcDoc={preview.html} className="preview-frame" />
+              <details>
+                <summary>Text version</summary>
+                <pre className="preview-text" data-testid="preview-text">
+                  {preview.text}
+                </pre>
+              </details>
+            </div>
+          )}
+        </div>
+      </div>
+      <ConfirmDialog
+        open={confirmReset}
+        title={`Reset the ${type} template?`}
+        confirmLabel="Reset to default"
+        danger
+        onConfirm={() => void reset()}
+        onCancel={() => setConfirmReset(false)}
+      >
+        <p>The saved subject, HTML and text are replaced by Sesame&apos;s built-in template.</p>
+      </ConfirmDialog>
+    </div>
+  );
+}
+
+interface BrandDraft {
+  app_name: string;
+  logo_url: string;
+  accent_color: string;
+  from_name: string;
+}
+
+const toDraft = (b: Brand): BrandDraft => ({ app_name: b.app_name, logo_url: b.logo_url ?? '', accent_color: b.accent_color, from_name: b.from_name });
+
+function BrandForm() {
+  const [draft, setDraft] = useState<BrandDraft | undefined>();
+  const [isDefault, setIsDefault] = useState(true);
+  const [violations, setViolations] = useState<FieldViolation[]>([]);
+  const [error, setError] = useState<string | undefined>();
+  const [message, setMessage] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const [confirmReset, setConfirmReset] = useState(false);
+
+  const load = async (): Promise<void> => {
+    try {
+      const answer = await api.brand();
+      setDraft(toDraft(answer.brand));
+      setIsDefault(answer.is_default);
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  };
+  useEffect(() => {
+    void load();
+  }, []);
+
+  if (!draft) {
+    return <div className="card">{error !== undefined ? <Alert kind="error">{error}</Alert> : <p className="muted">Loading…</p>}</div>;
+  }
+  const v = (field: string): string | undefined => violationFor(violations, field);
+  const set = (patch: Partial<BrandDraft>): void => {
+    setDraft({ ...draft, ...patch });
+    setMessage(undefined);
+  };
+
+  const save = async (event: SyntheticEvent): Promise<void> => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api.saveBrand({ app_name: draft.app_name, logo_url: draft.logo_url.trim() === '' ? null : draft.logo_url.trim(), accent_color: draft.accent_color, from_name: draft.from_name });
+      setViolations([]);
+      await load();
+      setMessage('Branding saved.');
+    } catch (e) {
+      setViolations(violationsOf(e));
+      setError(violationsOf(e).length > 0 ? 'Some fields need attention: see below.' : errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const reset = async (): Promise<void> => {
+    setConfirmReset(false);
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api.resetBrand();
+      setViolations([]);
+      await load();
+      setMessage('Branding is back to the default.');
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const colorOk = /^#[0-9a-fA-F]{6}$/.test(draft.accent_color);
+  return (
+    <form className="card" onSubmit={(e) => void save(e)} noValidate aria-labelledby="brand-title">
+      <h2 id="brand-title">Branding</h2>
+      <p className="muted">Used by every template ({'{{app_name}}'}, the logo and colour) and in the From header.</p>
+      {error !== undefined && <Alert kind="error">{error}</Alert>}
+      {message !== undefined && <Alert kind="success">{message}</Alert>}
+      <div className="grid">
+        <Field label="App name" error={v('app_name')}>
+          {(props) => <input {...props} value={draft.app_name} onChange={(e) => set({ app_name: e.target.value })} />}
+        </Field>
+        <Field label="From name" hint="Shown as the sender's name." error={v('from_name')}>
+          {(props) => <input {...props} value={draft.from_name} onChange={(e) => set({ from_name: e.target.value })} />}
+        </Field>
+        <Field label="Logo URL" hint="https://… — leave empty for no logo." error={v('logo_url')}>
+          {(props) => <input {...props} type="url" className="mono" value={draft.logo_url} onChange={(e) => set({ logo_url: e.target.value })} />}
+        </Field>
+        <Field label="Accent colour" hint="A hex colour such as #4f46e5." error={v('accent_color')}>
+          {(props) => (
+            <div className="color-row">
+              <input {...props} className="mono" value={draft.accent_color} onChange={(e) => set({ accent_color: e.target.value })} />
+              <span className="swatch" aria-hidden="true" style={{ background: colorOk ? draft.accent_color : 'transparent' }} />
+            </div>
+          )}
+        </Field>
+      </div>
+      <div className="actions">
+        <button type="button" className="button secondary" disabled={busy || isDefault} onClick={() => setConfirmReset(true)}>
+          Reset branding
+        </button>
+        <button type="submit" className="button primary" disabled={busy}>
+          {busy ? 'Saving…' : 'Save branding'}
+        </button>
+      </div>
+      <ConfirmDialog open={confirmReset} title="Reset the branding?" confirmLabel="Reset branding" danger onConfirm={() => void reset()} onCancel={() => setConfirmReset(false)}>
+        <p>App name, logo, colour and from-name go back to Sesame&apos;s defaults.</p>
+      </ConfirmDialog>
+    </form>
+  );
+}
