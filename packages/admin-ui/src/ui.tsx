@@ -148,7 +148,7 @@ export function SecretBox({ label, value, children }: { label: string; value: st
     }
   };
   return (
-    <div className="secret-box" role="region" aria-label={label}>
+    <div className="secret-box">
       <label htmlFor={id}>{label}</label>
       <div className="secret-row">
         <input id={id} className="mono" readOnly value={value} onFocus={(e) => e.currentTarget.select()} spellCheck={false} />

@@ -104,7 +104,7 @@ export function ClientsPage() {
       )}
       <form className="card" onSubmit={(e) => void create(e)} noValidate aria-labelledby="create-title">
         <h2 id="create-title">Create a client</h2>
-        <div className="grid">
+        <div className="grid-2">
           <Field label="Client name" error={nameError}>
             {(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />}
           </Field>
@@ -163,14 +163,14 @@ export function ClientsPage() {
                   </td>
                   <td className="row-actions">
                     {client.revoked_at === null && (
-                      <>
+                      <div>
                         <button type="button" className="button secondary small" disabled={busy} onClick={() => setPending({ kind: 'rotate', client })}>
                           Rotate secret<span className="visually-hidden"> of {client.name}</span>
                         </button>
                         <button type="button" className="button danger small" disabled={busy} onClick={() => setPending({ kind: 'revoke', client })}>
                           Revoke<span className="visually-hidden"> {client.name}</span>
                         </button>
-                      </>
+                      </div>
                     )}
                   </td>
                 </tr>

@@ -77,8 +77,8 @@ function rangeHint(ranges: unknown, field: string, unit = '', fallback?: string)
   return fallback;
 }
 
-function withDefault(hint: string | undefined, def: string | number | boolean | undefined): string | undefined {
-  const parts = [hint !== undefined ? `Range ${hint}` : undefined, def !== undefined ? `default ${String(def)}` : undefined].filter(Boolean);
+function withDefault(hint: string | undefined, def: string | number | boolean | undefined, kind = 'Range'): string | undefined {
+  const parts = [hint !== undefined ? `${kind} ${hint}` : undefined, def !== undefined ? `default ${String(def)}` : undefined].filter(Boolean);
   return parts.length > 0 ? `${parts.join(' · ')}.` : undefined;
 }
 
@@ -189,7 +189,7 @@ export function PolicyPage() {
         <fieldset>
           <legend>Credentials</legend>
           <div className="grid">
-            <Field label="Passwordless type" hint={withDefault('OTP, LINK or LINK_OTP (link and code)', defaults.passwordless_type)} error={v('passwordless_type')}>
+            <Field label="Passwordless type" hint={withDefault('OTP, LINK or LINK_OTP', defaults.passwordless_type, 'One of')} error={v('passwordless_type')}>
               {(props) => (
                 <select {...props} value={form.passwordless_type} onChange={(e) => set('passwordless_type', e.target.value as Policy['passwordless_type'])}>
                   <option value="LINK_OTP">LINK_OTP — link and code</option>
@@ -201,7 +201,7 @@ export function PolicyPage() {
             <Field label="Expiry (seconds)" hint={withDefault(rangeHint(ranges, 'expiry_seconds', ' s', '60–3600 s'), defaults.expiry_seconds)} error={v('expiry_seconds')}>
               {(props) => <input {...props} type="number" inputMode="numeric" value={form.expiry_seconds} onChange={(e) => set('expiry_seconds', e.target.value)} />}
             </Field>
-            <Field label="OTP format" hint={withDefault('NUMERIC or ALPHANUMERIC', defaults.otp_format)} error={v('otp_format')}>
+            <Field label="OTP format" hint={withDefault('NUMERIC or ALPHANUMERIC', defaults.otp_format, 'One of')} error={v('otp_format')}>
               {(props) => (
                 <select {...props} value={form.otp_format} onChange={(e) => set('otp_format', e.target.value as Policy['otp_format'])}>
                   <option value="NUMERIC">NUMERIC</option>
@@ -249,21 +249,21 @@ export function PolicyPage() {
               {(props) => <input {...props} type="number" inputMode="numeric" value={form.emails_max} onChange={(e) => set('emails_max', e.target.value)} />}
             </Field>
             <Field
-              label="…within (seconds)"
+              label="Email window (seconds)"
               hint={withDefault(rangeHint(ranges, 'emails_per_address.window_seconds', ' s'), defaults.emails_per_address.window_seconds)}
               error={v('emails_per_address.window_seconds')}
             >
               {(props) => <input {...props} type="number" inputMode="numeric" value={form.emails_window} onChange={(e) => set('emails_window', e.target.value)} />}
             </Field>
             <Field
-              label="Failed OTP attempts per address"
+              label="Failed OTP per address"
               hint={withDefault(rangeHint(ranges, 'failed_otp_per_address.max'), defaults.failed_otp_per_address.max)}
               error={v('failed_otp_per_address.max')}
             >
               {(props) => <input {...props} type="number" inputMode="numeric" value={form.failed_max} onChange={(e) => set('failed_max', e.target.value)} />}
             </Field>
             <Field
-              label="…within (seconds) "
+              label="Failed OTP window (seconds)"
               hint={withDefault(rangeHint(ranges, 'failed_otp_per_address.window_seconds', ' s'), defaults.failed_otp_per_address.window_seconds)}
               error={v('failed_otp_per_address.window_seconds')}
             >
