@@ -181,6 +181,68 @@ export interface AdminRecord {
   readonly createdAt: number;
 }
 
+// ---- admin: activity, audit, settings with their change record --------------------------------
+
+export interface ListAuthRequestsQuery {
+  /** Only requests of this normalised address. */
+  readonly emailKey?: string;
+  /** Only requests in this status (`expired` and `pending` are told apart with `now`). */
+  readonly status?: AuthRequestStatus;
+  /** A `nextCursor` from the previous page: only requests older than it. */
+  readonly cursor?: string;
+  readonly limit: number;
+  readonly now: number;
+}
+
+/** One auth request as the admin activity view shows it, with its delivery history inline. */
+export interface AuthRequestActivity {
+  readonly request: AuthRequestRecord;
+  /** Status of its newest outbox email, or null when it has none left (swept). */
+  readonly delivery: OutboxStatus | null;
+  /** Every delivery event of the request, oldest first. */
+  readonly timeline: readonly DeliveryEvent[];
+}
+
+/** The shape of an activity cursor (`createdAt.position`): checked at the edge before a store sees it. */
+export const ACTIVITY_CURSOR_PATTERN = /^(\d{1,16})\.(\d{1,19})$/;
+
+export interface AuthRequestActivityPage {
+  /** Newest first (`createdAt`, then insertion order). */
+  readonly items: readonly AuthRequestActivity[];
+  /** Opaque, carries no auth request id; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+export interface NewAuditEntry {
+  readonly at: number;
+  /** Who made the change (an admin's email). */
+  readonly actor: string;
+  /** What changed, e.g. `policy.update`, `client.revoke`. */
+  readonly action: string;
+  /** JSON documents of the state before and after (never a secret); null when there is none. */
+  readonly before: string | null;
+  readonly after: string | null;
+}
+
+export interface AuditEntry extends NewAuditEntry {
+  /** Increasing with insertion order. */
+  readonly id: number;
+}
+
+export interface SettingEntry {
+  readonly value: string;
+  readonly updatedAt: number;
+}
+
+export interface ChangeSettingCommand {
+  readonly key: string;
+  /** The new JSON document, or null to remove the setting (back to the default). */
+  readonly value: string | null;
+  readonly now: number;
+  /** Recorded in the same transaction as the change. */
+  readonly audit: NewAuditEntry;
+}
+
 export interface Store {
   /** Runs pending migrations; safe to call more than once and from several processes. */
   migrate(): Promise<void>;
@@ -232,6 +294,16 @@ export interface Store {
   /** Small JSON documents: the policy, branding, templates. `null` when never set. */
   getSetting(key: string): Promise<string | null>;
   putSetting(key: string, value: string, now: number): Promise<void>;
+  /** A setting with the time it was last written. */
+  getSettingEntry(key: string): Promise<SettingEntry | null>;
+  /** Writes (or removes) a setting and appends its audit entry, in one transaction. */
+  changeSetting(command: ChangeSettingCommand): Promise<void>;
+
+  /** Auth requests for the admin activity view: one page, newest first, one query. */
+  listAuthRequests(query: ListAuthRequestsQuery): Promise<AuthRequestActivityPage>;
+  appendAudit(entry: NewAuditEntry): Promise<void>;
+  /** Newest first; `beforeId` pages back (entries with a smaller id). */
+  listAudit(options: { readonly limit: number; readonly beforeId?: number }): Promise<AuditEntry[]>;
 
   close(): Promise<void>;
 }

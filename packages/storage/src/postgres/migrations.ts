@@ -120,6 +120,27 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'admin: activity indexes, audit log',
+    sql: `
+      -- SQLite's rowid: insertion order, the tie-break of the newest-first activity listing.
+      ALTER TABLE auth_requests ADD COLUMN seq BIGINT GENERATED ALWAYS AS IDENTITY;
+      -- The activity view lists newest first, for everyone or for one address.
+      CREATE INDEX auth_requests_created_at ON auth_requests (created_at, seq);
+      CREATE INDEX auth_requests_email_key_created_at ON auth_requests (email_key, created_at, seq);
+
+      -- Every change made through the admin API: who, when, what, and the documents before and after.
+      CREATE TABLE audit_log (
+        id          BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at          BIGINT  NOT NULL,
+        actor       TEXT    NOT NULL,
+        action      TEXT    NOT NULL,
+        before_json TEXT,
+        after_json  TEXT
+      );
+    `,
+  },
 ];
 
 export const POSTGRES_LATEST_VERSION = POSTGRES_MIGRATIONS.reduce((max, step) => Math.max(max, step.version), 0);

@@ -42,6 +42,7 @@ import type {
 } from '@sesame/core';
 import { StoreUnavailableError } from '../errors.js';
 import { OTP_FAILURE_RETENTION_MS, SEND_LOG_RETENTION_MS } from '../retention.js';
+import { postgresAdminMethods } from './admin.js';
 import { POSTGRES_LATEST_VERSION, POSTGRES_MIGRATIONS } from './migrations.js';
 import { AUTH_REQUEST_COLUMNS, toAdmin, toDeliveryEvent, toApiClient, toDevInboxMessage, toRecord, parseVariables, type AdminRow, type ApiClientRow, type AuthRequestRow, type DeliveryEventRow, type DevInboxRow } from '../rows.js';
 
@@ -686,6 +687,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
   const write = <T>(work: (s: Session) => Promise<T>): Promise<T> => run(work, WRITE);
 
   return {
+    ...postgresAdminMethods({ read, write, transaction: (work) => run(work, TX) }),
     migrate,
     async ready() {
       if (closed) return false;

@@ -119,6 +119,25 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'admin: activity indexes, audit log',
+    sql: `
+      -- The activity view lists newest first, for everyone or for one address.
+      CREATE INDEX auth_requests_created_at ON auth_requests (created_at);
+      CREATE INDEX auth_requests_email_key_created_at ON auth_requests (email_key, created_at);
+
+      -- Every change made through the admin API: who, when, what, and the documents before and after.
+      CREATE TABLE audit_log (
+        id          INTEGER NOT NULL PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        actor       TEXT    NOT NULL,
+        action      TEXT    NOT NULL,
+        before_json TEXT,
+        after_json  TEXT
+      ) STRICT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, step) => Math.max(max, step.version), 0);

@@ -29,6 +29,7 @@ import type {
   WindowLimit,
 } from '@sesame/core';
 import { OTP_FAILURE_RETENTION_MS, SEND_LOG_RETENTION_MS } from '../retention.js';
+import { sqliteAdminMethods } from './admin.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 import { AUTH_REQUEST_COLUMNS, toAdmin, toDeliveryEvent, toApiClient, toDevInboxMessage, toRecord, parseVariables, type AdminRow, type ApiClientRow, type AuthRequestRow, type DeliveryEventRow, type DevInboxRow } from '../rows.js';
 
@@ -415,6 +416,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   });
 
   return {
+    ...sqliteAdminMethods(db),
     async migrate() {
       migrate();
       return Promise.resolve();
