@@ -47,6 +47,14 @@ function newestMtime(path) {
 // 1. Build what is stale: the TypeScript packages (incremental), then the app.
 say('start: building the packages (tsc -b)…');
 run(process.execPath, [join(REPO_DIR, 'node_modules', 'typescript', 'bin', 'tsc'), '-b'], { cwd: REPO_DIR });
+// The admin dashboard (packages/admin-ui, served by Sesame at /admin): vite build when stale.
+const ADMIN_DIR = join(REPO_DIR, 'packages', 'admin-ui');
+const adminIndex = join(ADMIN_DIR, 'dist', 'index.html');
+const adminInputs = [join(ADMIN_DIR, 'src'), join(ADMIN_DIR, 'index.html'), join(ADMIN_DIR, 'vite.config.js')];
+if (!existsSync(adminIndex) || adminInputs.some((p) => existsSync(p) && newestMtime(p) >= statSync(adminIndex).mtimeMs)) {
+  say('start: building the admin dashboard (vite build)…');
+  run('npm', ['run', '--silent', 'build', '-w', '@sesame/admin-ui', '--', '--logLevel', 'warn'], { cwd: REPO_DIR });
+}
 const buildId = join(APP_DIR, '.next', 'BUILD_ID');
 const inputs = [join(APP_DIR, 'src'), join(APP_DIR, 'next.config.mjs'), join(REPO_DIR, 'packages', 'nextjs', 'dist'), join(REPO_DIR, 'packages', 'client', 'dist')];
 if (!existsSync(buildId) || inputs.some((p) => existsSync(p) && newestMtime(p) >= statSync(buildId).mtimeMs)) {
@@ -175,6 +183,7 @@ if (!devClient()) {
         `  App          ${appUrl}/login        (sign in with any email address)`,
         `  Dev inbox    ${inbox}`,
         `  Sesame API   ${sesameUrl}            (OpenAPI: ${sesameUrl}/openapi.json)`,
+        `  Dashboard    ${sesameUrl}/admin      (first: npx sesame admins add you@example.com)`,
         '',
         '  Where to look: enter an email on the app, open the message in the dev inbox, then click',
         '  the link in this same browser or type the code. Code: apps/example-next (the app),',

@@ -17,9 +17,8 @@ function kindLabel(kind: string): string {
       return 'Queued';
     case 'attempt':
       return 'Delivery attempt';
-    case 'attempt_failed':
-    case 'retry':
-      return 'Attempt failed';
+    case 'retry_scheduled':
+      return 'Not delivered, retry scheduled';
     case 'sent':
       return 'Sent';
     case 'failed':

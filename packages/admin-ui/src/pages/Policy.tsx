@@ -332,7 +332,19 @@ export function PolicyPage() {
   );
 }
 
-function summarize(before: unknown, after: unknown): string[] {
+/** Before/after may come as JSON text or as values. */
+function parsed(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+function summarize(beforeValue: unknown, afterValue: unknown): string[] {
+  const before = parsed(beforeValue);
+  const after = parsed(afterValue);
   const flat = (value: unknown, prefix = '', out: Record<string, string> = {}): Record<string, string> => {
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
       for (const [k, v] of Object.entries(value)) flat(v, prefix === '' ? k : `${prefix}.${k}`, out);
