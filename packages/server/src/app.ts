@@ -16,6 +16,7 @@ import {
 import { Hono } from 'hono';
 import { routePath } from 'hono/route';
 import type { Logger } from 'pino';
+import { mountAdminApi, mountAdminStatic } from './admin/index.js';
 import { bearerAuth } from './auth.js';
 import type { AppEnv } from './env.js';
 import { TransportError, createErrorHandler } from './errors.js';
@@ -24,7 +25,7 @@ import { createLogger } from './logging.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createNodeCredentialHasher, createNodePayloadSealer, createPooledRandom } from './node-crypto.js';
 import { openApiDocument } from './openapi.js';
-import { createPolicySource } from './policy-source.js';
+import { createPolicySource, seededDefaultPolicy } from './policy-source.js';
 import { devInboxRoutes } from './routes/dev-inbox.js';
 import { healthRoutes } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
@@ -52,6 +53,8 @@ export interface AppOptions {
   readonly metrics?: Metrics;
   /** Called when an email was queued (send, resend): wakes the outbox worker. */
   readonly onEmailQueued?: () => void;
+  /** The admin UI's built files; default: `@sesame/admin-ui`'s dist/ (null: none, /admin says how to build). */
+  readonly adminUiDist?: string | null;
 }
 
 export interface SesameApp {
@@ -81,13 +84,15 @@ export function createApp(options: AppOptions): SesameApp {
   const keys = deriveServerKeys(options.secret);
   const tokens = createTokenService({ key: keys.accessToken, issuer: publicUrl, ttlSeconds: options.tokenTtlSeconds ?? 3600, clock });
   const sealer = createNodePayloadSealer(options.secret);
+  const policyOptions = { production: options.production, seedRedirectUris: options.seedRedirectUris ?? [] };
+  const policy = createPolicySource(store, policyOptions);
   const engine = createEngine({
     store,
     clock,
     random: options.random ?? createPooledRandom(),
     hasher: createNodeCredentialHasher(options.secret),
     sealer,
-    policy: createPolicySource(store, { production: options.production, seedRedirectUris: options.seedRedirectUris ?? [] }),
+    policy,
   });
 
   const app = new Hono<AppEnv>();
@@ -128,11 +133,26 @@ export function createApp(options: AppOptions): SesameApp {
   const openapi = openApiDocument({ publicUrl, devInbox: options.devInbox });
   app.get('/openapi.json', (c) => c.json(openapi));
 
+  mountAdminApi(app, {
+    store,
+    engine,
+    clock,
+    keys,
+    publicUrl,
+    policy,
+    defaultPolicy: seededDefaultPolicy(policyOptions.production, policyOptions.seedRedirectUris),
+    devInbox: options.devInbox,
+    maxBodyBytes,
+    ...(options.onEmailQueued ? { onEmailQueued: options.onEmailQueued } : {}),
+  });
+
   if (options.devInbox) {
     const inbox = devInboxRoutes(store);
     app.route('/admin/api/dev-inbox', inbox.api);
     app.route('/dev/inbox', inbox.page);
   }
+
+  mountAdminStatic(app, options.adminUiDist === undefined ? {} : { distDir: options.adminUiDist });
 
   app.notFound((c) => {
     throw new TransportError(404, 'NOT_FOUND', `No route for ${c.req.method} ${new URL(c.req.url).pathname.slice(0, 200)}.`);

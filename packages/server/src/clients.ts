@@ -73,3 +73,13 @@ export async function authenticateClient(store: Store, key: Uint8Array, clientId
   }
   return clientSecretMatches(key, client, secret) ? client : null;
 }
+
+/** A new secret for an active client; the old one stops working at once. `null` when there is no such active client. */
+export async function rotateClientSecret(store: Store, options: { key: Uint8Array; clientId: string }): Promise<NewClient | null> {
+  const client = await store.findApiClient(options.clientId);
+  if (!client || client.revokedAt !== null) return null;
+  const secret = randomBytes(32).toString('base64url');
+  const secretHash = hashClientSecret(options.key, client.id, secret);
+  if (!(await store.updateApiClientSecret(client.id, secretHash))) return null;
+  return { secret, record: { ...client, secretHash } };
+}

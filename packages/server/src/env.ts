@@ -6,5 +6,7 @@ export interface AppEnv {
     requestId: string;
     /** Set by the bearer-token middleware on the API routes. */
     caller: CallerClient;
+    /** Set by the admin session middleware on /admin/api: the signed-in admin's email. */
+    adminEmail: string;
   };
 }

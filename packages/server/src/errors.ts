@@ -13,12 +13,12 @@ import type { Logger } from 'pino';
 import type { AppEnv } from './env.js';
 
 /** Codes that exist only at the HTTP layer, beside core's `ErrorCode`s. */
-export type TransportErrorCode = 'NOT_FOUND' | 'PAYLOAD_TOO_LARGE';
+export type TransportErrorCode = 'NOT_FOUND' | 'PAYLOAD_TOO_LARGE' | 'CSRF_REJECTED';
 
 export class TransportError extends Error {
   override readonly name = 'TransportError';
   constructor(
-    readonly status: 404 | 413,
+    readonly status: 403 | 404 | 413,
     readonly code: TransportErrorCode,
     message: string,
   ) {

@@ -10,10 +10,22 @@ export interface ServerKeys {
   readonly accessToken: Uint8Array;
   /** HMAC key for client-secret hashes. */
   readonly clientSecret: Uint8Array;
+  /** HS256 key for admin dashboard session cookies. */
+  readonly adminSession: Uint8Array;
+  /** HMAC key binding a CSRF token to its cookie. */
+  readonly csrf: Uint8Array;
+  /** HMAC key of the short references the activity view shows instead of auth request ids. */
+  readonly activityRef: Uint8Array;
 }
 
 export function deriveServerKeys(secret: Uint8Array): ServerKeys {
   if (secret.length < 32) throw new Error('The server secret must be at least 32 bytes.');
   const derive = (info: string) => new Uint8Array(hkdfSync('sha256', secret, 'sesame/server/v1', info, 32));
-  return { accessToken: derive('sesame access token'), clientSecret: derive('sesame client secret') };
+  return {
+    accessToken: derive('sesame access token'),
+    clientSecret: derive('sesame client secret'),
+    adminSession: derive('sesame admin session'),
+    csrf: derive('sesame admin csrf'),
+    activityRef: derive('sesame admin activity ref'),
+  };
 }

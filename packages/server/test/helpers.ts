@@ -56,6 +56,8 @@ export interface Harness {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly logs: string[];
+  /** The database this harness's store is on (`file:…` or `postgres://…`), for a second instance. */
+  readonly databaseUrl: string;
   token(): Promise<string>;
   request(path: string, init?: RequestInit): Promise<Response>;
   api(action: 'send' | 'verify' | 'resend', body: unknown, token?: string): Promise<Response>;
@@ -68,7 +70,8 @@ export async function harness(
   options: { backend?: Backend; devInbox?: boolean; maxBodyBytes?: number; seedRedirectUris?: string[] } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-server-test-'));
-  const store = openStore(options.backend === 'postgres' ? await postgresUrl() : `file:${join(dir, 'sesame.db')}`);
+  const databaseUrl = options.backend === 'postgres' ? await postgresUrl() : `file:${join(dir, 'sesame.db')}`;
+  const store = openStore(databaseUrl);
   await store.migrate();
   const clock = movableClock();
   const secret = randomBytes(32);
@@ -120,6 +123,7 @@ export async function harness(
     clientId: client.record.id,
     clientSecret: client.secret,
     logs,
+    databaseUrl,
     token,
     request,
     async api(action, body, explicitToken) {

@@ -39,16 +39,16 @@ export function toActivity(row: ActivityRow, now: number): AuthRequestActivity {
   const timeline: DeliveryEvent[] = tuples.map(([, outboxId, at, kind, attempt, detail]) => ({
     outboxId,
     authRequestId: row.id,
-    at: Number(at),
+    at,
     kind,
-    attempt: attempt === null ? null : Number(attempt),
+    attempt,
     detail,
   }));
   return { request: toRecord(row, now), delivery: row.delivery, timeline };
 }
 
 export function toAuditEntry(row: AuditRow): AuditEntry {
-  return { id: Number(row.id), at: Number(row.at), actor: row.actor, action: row.action, before: row.before_json, after: row.after_json };
+  return { id: row.id, at: row.at, actor: row.actor, action: row.action, before: row.before_json, after: row.after_json };
 }
 
 export function parseActivityCursor(cursor: string | undefined): { createdAt: number; position: number } | null {
@@ -59,7 +59,7 @@ export function parseActivityCursor(cursor: string | undefined): { createdAt: nu
 }
 
 export function activityCursor(row: Pick<ActivityRow, 'created_at' | 'position'>): string {
-  return `${Number(row.created_at)}.${Number(row.position)}`;
+  return `${row.created_at}.${row.position}`;
 }
 
 /**

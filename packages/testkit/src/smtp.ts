@@ -22,16 +22,26 @@ export interface SmtpCapture {
 export interface SmtpCaptureOptions {
   /** Answer each DATA only this long after the message was recorded (a slow server). */
   readonly replyDelayMs?: number;
+  /** Refuse the first N messages with `451 4.3.0 Try again later` (a greylisting server); they are not kept. */
+  readonly refuseFirst?: number;
 }
 
 export async function startSmtpCapture(options: SmtpCaptureOptions = {}): Promise<SmtpCapture> {
   const mails: ParsedMail[] = [];
   const delay = options.replyDelayMs ?? 0;
+  const refuseFirst = options.refuseFirst ?? 0;
+  let refused = 0;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
     onData(stream, _session, callback) {
+      if (refused < refuseFirst) {
+        refused += 1;
+        stream.on('end', () => callback(Object.assign(new Error('4.3.0 Try again later'), { responseCode: 451 })));
+        stream.resume();
+        return;
+      }
       simpleParser(stream)
         .then((mail) => {
           mails.push(mail);

@@ -38,7 +38,7 @@ export function postgresAdminMethods(runners: AdminRunners): AdminMethods {
     async getSettingEntry(key) {
       if (unstorable(key)) return null;
       const [row] = await runners.read((s) => s.rows<{ value: string; updated_at: number }>('SELECT value, updated_at FROM settings WHERE key = $1::text', [key]));
-      return row ? { value: row.value, updatedAt: Number(row.updated_at) } : null;
+      return row ? { value: row.value, updatedAt: row.updated_at } : null;
     },
 
     async changeSetting(command) {

@@ -1,0 +1,46 @@
+/** The audit log of admin changes (docs/ADMIN_API.md "Policy"): who changed what, before and after. */
+import { invalidArgument } from '@sesame/core';
+import { Hono } from 'hono';
+import type { AppEnv } from '../env.js';
+import { iso, parseJsonOrNull, queryInt, type AdminDeps } from './common.js';
+
+export type AuditAction =
+  | 'policy.update'
+  | 'template.update'
+  | 'template.reset'
+  | 'brand.update'
+  | 'brand.reset'
+  | 'client.create'
+  | 'client.rotate'
+  | 'client.revoke';
+
+/** A document for the audit log, or null. */
+export function auditJson(value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
+}
+
+export function auditRoutes(deps: Pick<AdminDeps, 'store'>): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+  routes.get('/', async (c) => {
+    const limit = queryInt(c.req.query('limit'), 'limit', 1, 100, 50);
+    const beforeText = c.req.query('before');
+    let beforeId: number | undefined;
+    if (beforeText !== undefined && beforeText !== '') {
+      if (!/^\d{1,15}$/.test(beforeText)) throw invalidArgument([{ field: 'before', description: 'must be an entry id' }]);
+      beforeId = Number(beforeText);
+    }
+    const entries = await deps.store.listAudit({ limit, ...(beforeId === undefined ? {} : { beforeId }) });
+    return c.json({
+      entries: entries.map((entry) => ({
+        id: String(entry.id),
+        at: iso(entry.at),
+        actor: entry.actor,
+        action: entry.action,
+        before: parseJsonOrNull(entry.before),
+        after: parseJsonOrNull(entry.after),
+      })),
+      next_before: entries.length === limit ? String(entries.at(-1)!.id) : null,
+    });
+  });
+  return routes;
+}

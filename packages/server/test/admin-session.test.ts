@@ -1,0 +1,124 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BACKENDS, REDIRECT, harness, stopPostgres, type Harness } from './helpers.js';
+import { AdminBrowser, addAdmin, errorCode, signIn, startSignIn } from './admin-helpers.js';
+
+let h: Harness;
+afterAll(stopPostgres);
+
+const ADMIN = 'root@example.com';
+
+describe.each(BACKENDS)('%s', (backend) => {
+  beforeEach(async () => {
+    h = await harness({ backend });
+    await addAdmin(h, ADMIN);
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('setup says whether admins exist and whether the dev inbox is on', async () => {
+    const browser = new AdminBrowser(h);
+    expect(await browser.json('/admin/api/setup')).toEqual({ admins_exist: true, dev_inbox: true });
+  });
+
+  it('signs an admin in by the code from the real email, then GET session answers with a CSRF token', async () => {
+    const browser = new AdminBrowser(h);
+    const started = await startSignIn(browser, 'Root@Example.com');
+    expect(started).toEqual({ status: 'check_inbox', expires_in: 300 });
+    const pending = browser.setCookies.find((line) => line.startsWith('sesame_admin_pending='))!;
+    expect(pending).toMatch(/HttpOnly/);
+    expect(pending).toMatch(/SameSite=Strict/);
+    expect(pending).toMatch(/Path=\/admin/);
+    const mail = await h.latestMail(ADMIN);
+    expect(mail.text).toContain('http://127.0.0.1:8080/admin/verify?link_token=');
+    const verified = await browser.json<{ email: string; csrf_token: string }>('/admin/api/session/verify', { json: { code: mail.code } });
+    expect(verified).toEqual({ email: ADMIN, csrf_token: await browser.csrf() });
+    const session = browser.setCookies.find((line) => line.startsWith('sesame_admin='))!;
+    expect(session).toMatch(/HttpOnly/);
+    expect(session).toMatch(/SameSite=Strict/);
+    expect(session).toMatch(/Path=\/admin/);
+    expect(session).toMatch(/Max-Age=28800/);
+    expect(session).not.toMatch(/Secure/);
+    expect(browser.cookies.has('sesame_admin_pending')).toBe(false);
+    expect(await browser.json('/admin/api/session')).toEqual({ email: ADMIN, csrf_token: await browser.csrf() });
+  });
+
+  it('signs an admin in by the link from the real email, only in the browser that started', async () => {
+    const browser = new AdminBrowser(h);
+    await startSignIn(browser, ADMIN);
+    const mail = await h.latestMail(ADMIN);
+    const other = new AdminBrowser(h);
+    const elsewhere = await other.fetch('/admin/api/session/verify', { json: { link_token: mail.linkToken } });
+    expect(elsewhere.status).toBe(400);
+    expect(await errorCode(elsewhere)).toBe('SAME_BROWSER_REQUIRED');
+    expect(await browser.json('/admin/api/session/verify', { json: { link_token: mail.linkToken } })).toMatchObject({ email: ADMIN });
+    expect((await browser.fetch('/admin/api/session')).status).toBe(200);
+    // Used once.
+    const again = await browser.fetch('/admin/api/session/verify', { json: { link_token: mail.linkToken } });
+    expect(again.status).toBe(400);
+  });
+
+  it('answers a non-admin exactly like an admin, sends nothing, and never makes a session', async () => {
+    const admin = new AdminBrowser(h);
+    const stranger = new AdminBrowser(h);
+    const a = await admin.fetch('/admin/api/session/start', { json: { email: ADMIN } });
+    const s = await stranger.fetch('/admin/api/session/start', { json: { email: 'mallory@example.com' } });
+    expect(s.status).toBe(a.status);
+    expect(s.status).toBe(202);
+    expect(await s.json()).toEqual(await a.json());
+    const shape = (browser: AdminBrowser) =>
+      browser.setCookies
+        .filter((line) => line.startsWith('sesame_admin_pending='))
+        .map((line) => line.replace(/^sesame_admin_pending=[A-Za-z0-9_-]+/, 'sesame_admin_pending=X'));
+    expect(shape(stranger)).toEqual(shape(admin));
+    expect(admin.cookies.get('sesame_admin_pending')!.length).toBe(stranger.cookies.get('sesame_admin_pending')!.length);
+
+    await h.worker.runOnce();
+    const inbox = await h.store.listDevInbox({ limit: 50 });
+    expect(inbox.map((m) => m.to)).toEqual([ADMIN]);
+    expect((await h.store.listAuthRequests({ limit: 10, now: h.clock.now(), emailKey: 'mallory@example.com' })).items).toEqual([]);
+    const devInbox = (await (await h.request('/admin/api/dev-inbox')).json()) as { messages: { to: string }[] };
+    expect(devInbox.messages.map((m) => m.to)).toEqual([ADMIN]);
+
+    // Guessing codes gets the same answer an admin's wrong code gets, and never a session.
+    const adminWrong = await admin.fetch('/admin/api/session/verify', { json: { code: '000000' } });
+    for (const guess of ['000000', '123456', '999999', '111111', '222222', '333333']) {
+      const res = await stranger.fetch('/admin/api/session/verify', { json: { code: guess } });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { code: 'INVALID_CREDENTIAL', message: ((await adminWrong.clone().json()) as { error: { message: string } }).error.message } });
+    }
+    expect(stranger.cookies.has('sesame_admin')).toBe(false);
+    expect((await stranger.fetch('/admin/api/session')).status).toBe(401);
+  });
+
+  it('a code of an auth request some API client created (even for an admin’s address) makes no session', async () => {
+    const sent = await h.api('send', { email: ADMIN, magiclink_auth_uri: REDIRECT });
+    const { auth_request_id } = (await sent.json()) as { auth_request_id: string };
+    const mail = await h.latestMail(ADMIN);
+    const browser = new AdminBrowser(h);
+    await browser.csrf();
+    browser.cookies.set('sesame_admin_pending', auth_request_id);
+    const res = await browser.fetch('/admin/api/session/verify', { json: { code: mail.code } });
+    expect(res.status).toBe(400);
+    expect(await errorCode(res)).toBe('INVALID_CREDENTIAL');
+    expect(browser.cookies.has('sesame_admin')).toBe(false);
+    // The app's request is untouched: its own verify still works.
+    expect((await h.api('verify', { code: mail.code, auth_request_id })).status).toBe(200);
+  });
+
+  it('answers 202 to an admin over the send limit, sending nothing more', async () => {
+    const browser = new AdminBrowser(h);
+    for (let i = 0; i < 3; i++) await startSignIn(browser, ADMIN);
+    await h.worker.runOnce();
+    expect((await h.store.listDevInbox({ limit: 50 })).filter((m) => m.to === ADMIN)).toHaveLength(2);
+  });
+
+  it('logout clears the session cookie', async () => {
+    const browser = new AdminBrowser(h);
+    await signIn(h, browser, ADMIN);
+    const res = await browser.fetch('/admin/api/session/logout', { method: 'POST' });
+    expect(res.status).toBe(204);
+    expect(browser.cookies.has('sesame_admin')).toBe(false);
+    expect((await browser.fetch('/admin/api/session')).status).toBe(401);
+  });
+});
