@@ -85,7 +85,18 @@ export interface Template {
   subject: string;
   html: string;
   text: string;
+  /** Names of request `template_variables` this template may use (beyond the built-ins). */
+  custom_variables?: string[];
   is_default?: boolean;
+}
+
+function templateBody(template: Template): Record<string, unknown> {
+  return {
+    subject: template.subject,
+    html: template.html,
+    text: template.text,
+    ...(template.custom_variables && template.custom_variables.length > 0 ? { custom_variables: template.custom_variables } : {}),
+  };
 }
 
 export interface TemplatesAnswer {
@@ -266,17 +277,10 @@ export const api = {
   audit: (before?: string | number | null) => request<AuditPage>('GET', `/audit${query({ limit: 20, before })}`),
 
   templates: () => request<TemplatesAnswer>('GET', '/templates'),
-  saveTemplate: (type: TemplateType, template: Template) =>
-    request<unknown>('PUT', `/templates/${type}`, { subject: template.subject, html: template.html, text: template.text }),
+  saveTemplate: (type: TemplateType, template: Template) => request<unknown>('PUT', `/templates/${type}`, templateBody(template)),
   resetTemplate: (type: TemplateType) => request<unknown>('DELETE', `/templates/${type}`),
   preview: (type: TemplateType, template: Template, brand?: Brand) =>
-    request<Rendered>('POST', '/templates/preview', {
-      template: type,
-      subject: template.subject,
-      html: template.html,
-      text: template.text,
-      ...(brand ? { brand } : {}),
-    }),
+    request<Rendered>('POST', '/templates/preview', { template: type, ...templateBody(template), ...(brand ? { brand } : {}) }),
   testEmail: (type: TemplateType) => request<unknown>('POST', '/templates/test-email', { template: type }),
   brand: () => request<BrandAnswer>('GET', '/brand'),
   saveBrand: (brand: Partial<Brand>) => request<unknown>('PUT', '/brand', brand),

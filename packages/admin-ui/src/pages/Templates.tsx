@@ -47,12 +47,24 @@ function TemplateEditor({ email }: { email: string }) {
   const [busy, setBusy] = useState(false);
   const [confirmReset, setConfirmReset] = useState(false);
   const previewSeq = useRef(0);
+  // What the admin typed in "Custom variables" (the draft keeps the parsed names).
+  const [customRaw, setCustomRaw] = useState<Record<TemplateType, string>>({ SIGNIN: '', SIGNUP: '' });
+  const adopt = (templates: Record<TemplateType, Template>, only?: TemplateType): void => {
+    setSaved(templates);
+    setDrafts((old) => ({
+      SIGNIN: only === 'SIGNUP' && old ? old.SIGNIN : { ...templates.SIGNIN },
+      SIGNUP: only === 'SIGNIN' && old ? old.SIGNUP : { ...templates.SIGNUP },
+    }));
+    setCustomRaw((old) => ({
+      SIGNIN: only === 'SIGNUP' ? old.SIGNIN : (templates.SIGNIN.custom_variables ?? []).join(', '),
+      SIGNUP: only === 'SIGNIN' ? old.SIGNUP : (templates.SIGNUP.custom_variables ?? []).join(', '),
+    }));
+  };
 
   const load = async (): Promise<void> => {
     try {
       const answer = await api.templates();
-      setSaved(answer.templates);
-      setDrafts({ SIGNIN: { ...answer.templates.SIGNIN }, SIGNUP: { ...answer.templates.SIGNUP } });
+      adopt(answer.templates);
       setVariables(answer.variables);
     } catch (e) {
       setError(errorMessage(e));
@@ -90,7 +102,9 @@ function TemplateEditor({ email }: { email: string }) {
     setDrafts({ ...drafts, [type]: { ...draft, ...patch } });
     setMessage(undefined);
   };
-  const dirty = draft.subject !== saved[type].subject || draft.html !== saved[type].html || draft.text !== saved[type].text;
+  const customText = (t: Template): string => (t.custom_variables ?? []).join(', ');
+  const dirty =
+    draft.subject !== saved[type].subject || draft.html !== saved[type].html || draft.text !== saved[type].text || customText(draft) !== customText(saved[type]);
   const v = (field: string): string | undefined => violationFor(violations, field);
 
   const save = async (event: SyntheticEvent): Promise<void> => {
@@ -101,9 +115,7 @@ function TemplateEditor({ email }: { email: string }) {
     try {
       await api.saveTemplate(type, draft);
       setViolations([]);
-      const answer = await api.templates();
-      setSaved(answer.templates);
-      setDrafts({ ...drafts, [type]: { ...answer.templates[type] } });
+      adopt((await api.templates()).templates, type);
       setMessage(`${type} template saved. The next ${type} email uses it.`);
     } catch (e) {
       setViolations(violationsOf(e));
@@ -119,9 +131,7 @@ function TemplateEditor({ email }: { email: string }) {
     setError(undefined);
     try {
       await api.resetTemplate(type);
-      const answer = await api.templates();
-      setSaved(answer.templates);
-      setDrafts({ ...drafts, [type]: { ...answer.templates[type] } });
+      adopt((await api.templates()).templates, type);
       setViolations([]);
       setMessage(`${type} template is back to the default.`);
     } catch (e) {
@@ -182,8 +192,27 @@ function TemplateEditor({ email }: { email: string }) {
           <Field label="Text body" error={v('text')}>
             {(props) => <textarea {...props} className="mono" rows={7} value={draft.text} onChange={(e) => edit({ text: e.target.value })} spellCheck={false} />}
           </Field>
+          <Field label="Custom variables (optional)" hint="Names of template_variables your app sends, comma-separated; usable as {{name}}." error={v('custom_variables')}>
+            {(props) => (
+              <input
+                {...props}
+                className="mono"
+                value={customRaw[type]}
+                onChange={(e) => {
+                  setCustomRaw({ ...customRaw, [type]: e.target.value });
+                  edit({
+                    custom_variables: e.target.value
+                      .split(',')
+                      .map((n) => n.trim())
+                      .filter((n) => n !== ''),
+                  });
+                }}
+                spellCheck={false}
+              />
+            )}
+          </Field>
           <p className="hint">
-            Variables:{' '}
+            Built-in variables:{' '}
             {variables.map((name, i) => (
               <span key={name}>
                 {i > 0 && ' '}
