@@ -260,7 +260,7 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 60_000 }
     await expect.poll(() => admin.getByTestId('preview-subject').innerText()).toMatch(new RegExp(`^E2E subject ${run} for \\S`));
     const frame = admin.locator('iframe[title="HTML preview"]');
     await expect.poll(() => frame.getAttribute('sandbox')).toBe('');
-    await expect.poll(() => admin.frameLocator('iframe[title="HTML preview"]').locator('h1').innerText()).toMatch(`E2E heading ${run}`);
+    await expect.poll(() => admin.frameLocator('iframe[title="HTML preview"]').locator('h1').first().innerText()).toMatch(`E2E heading ${run}`);
     await expect.poll(() => admin.frameLocator('iframe[title="HTML preview"]').locator('body').innerText()).toContain('123456');
 
     await admin.getByRole('button', { name: 'Save template' }).click();
@@ -284,9 +284,11 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 60_000 }
     await html.fill(`<p>Hello {{nmae}}</p>${await html.inputValue()}`);
     await expect.poll(() => admin.getByTestId('preview-error').innerText()).toContain('{{nmae}}');
     await admin.getByRole('button', { name: 'Save template' }).click();
+    // Two alerts say it: the preview's, and the refused save's (above the editor).
     const refusal = admin.getByRole('alert').filter({ hasText: 'This template is not valid' });
-    await expect.poll(() => refusal.innerText()).toContain('html');
-    await expect.poll(() => refusal.innerText()).toContain('{{nmae}}');
+    await expect.poll(() => refusal.count()).toBe(2);
+    const saveRefusal = admin.locator('.card > .alert-error');
+    await expect.poll(() => saveRefusal.innerText()).toContain('html: unknown variable {{nmae}}');
     await expect.poll(() => html.getAttribute('aria-invalid')).toBe('true');
     await shot(admin, 'templates-invalid');
     // Nothing was saved: the next email still has the good template.

@@ -162,7 +162,6 @@ export async function startSesame(options: { smtpUrl?: string; redirectUri: stri
     if (result.status !== 0) throw new Error(`sesame ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
     return result.stdout;
   };
-  cli(['migrate']);
   const child = spawn(process.execPath, [SESAME_BIN, 'start'], { cwd: REPO_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const keep = (chunk: Buffer): void => {
