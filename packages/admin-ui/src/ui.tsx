@@ -20,7 +20,7 @@ export function errorMessage(error: unknown): string {
       case 'AUTH_REQUEST_NOT_FOUND':
         return 'This sign-in is no longer known. Request a new email.';
       case 'CSRF_REJECTED':
-        return 'The request was refused (CSRF check). Reload the page and try again.';
+        return `Refused by the CSRF check (${error.message}). Open the dashboard at Sesame's public URL (SESAME_PUBLIC_URL), reload, and try again.`;
       case 'UNAUTHENTICATED':
         return 'Your session has ended. Sign in again.';
       default: {

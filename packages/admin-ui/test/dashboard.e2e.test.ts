@@ -253,6 +253,8 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 60_000 }
     await subject.waitFor();
     const html = admin.getByLabel('HTML body');
     const text = admin.getByLabel('Text body');
+    await admin.getByTestId('preview-subject').waitFor();
+    await shot(admin, 'templates');
     await subject.fill(`E2E subject ${run} for {{app_name}}`);
     await html.fill(`<h1>E2E heading ${run}</h1>${await html.inputValue()}`);
     await text.fill(`E2E text ${run}\n${await text.inputValue()}`);
@@ -265,7 +267,6 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 60_000 }
 
     await admin.getByRole('button', { name: 'Save template' }).click();
     await admin.getByText('SIGNIN template saved.').waitFor();
-    await shot(admin, 'templates');
 
     const email = address('template');
     const sent = await send(sesame!.url, await restToken(), { email, template: 'SIGNIN', magiclink_auth_uri: redirectUri });
@@ -290,6 +291,7 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 60_000 }
     const saveRefusal = admin.locator('.card > .alert-error');
     await expect.poll(() => saveRefusal.innerText()).toContain('html: unknown variable {{nmae}}');
     await expect.poll(() => html.getAttribute('aria-invalid')).toBe('true');
+    await html.evaluate((element) => (element.scrollTop = 0));
     await shot(admin, 'templates-invalid');
     // Nothing was saved: the next email still has the good template.
     const again = address('template-again');

@@ -108,7 +108,7 @@ export function ClientsPage() {
           <Field label="Client name" error={nameError}>
             {(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />}
           </Field>
-          <Field label="Redirect URIs (optional)" hint="One per line: where this client's magic links may point.">
+          <Field label="Redirect URIs (optional)" hint="One per line: where this client's magic links may point. End one with * for a prefix rule.">
             {(props) => <textarea {...props} className="mono" rows={2} value={uris} onChange={(e) => setUris(e.target.value)} spellCheck={false} />}
           </Field>
         </div>
