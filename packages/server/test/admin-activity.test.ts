@@ -136,6 +136,8 @@ describe.each(BACKENDS)('%s', (backend) => {
     expect(new Set(seen.map((r) => r.ref)).size).toBe(6);
 
     expect((await browser.json<Page>('/admin/api/activity?status=verified')).auth_requests).toHaveLength(2);
+    expect((await browser.json<Page>('/admin/api/activity?status=pending')).auth_requests).toHaveLength(4);
+    expect((await browser.json<Page>('/admin/api/activity?status=expired')).auth_requests).toHaveLength(0);
     h.clock.advance(600_000);
     expect((await browser.json<Page>('/admin/api/activity?status=expired')).auth_requests).toHaveLength(4);
     expect((await browser.json<Page>('/admin/api/activity?status=pending')).auth_requests).toHaveLength(0);
