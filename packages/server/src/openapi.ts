@@ -1,5 +1,6 @@
 /** The OpenAPI 3.1 description of every route this server answers (served at /openapi.json). */
 import { ERROR_CODES } from '@sesame/core';
+import { ADMIN_SCHEMAS, ADMIN_SECURITY_SCHEMES, adminOpenApiPaths } from './admin/openapi.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -79,6 +80,7 @@ export function openApiDocument(options: { publicUrl: string; devInbox: boolean 
     },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'Text exposition format', content: { 'text/plain': {} } } } } },
     '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } } },
+    ...adminOpenApiPaths(),
   };
   if (options.devInbox) {
     paths['/admin/api/dev-inbox'] = {
@@ -107,8 +109,10 @@ export function openApiDocument(options: { publicUrl: string; devInbox: boolean 
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
         clientBasic: { type: 'http', scheme: 'basic' },
+        ...ADMIN_SECURITY_SCHEMES,
       },
       schemas: {
+        ...ADMIN_SCHEMAS,
         TokenRequest: {
           type: 'object',
           required: ['grant_type'],
@@ -175,7 +179,7 @@ export function openApiDocument(options: { publicUrl: string; devInbox: boolean 
               type: 'object',
               required: ['code', 'message', 'request_id', 'field_violations'],
               properties: {
-                code: { enum: [...ERROR_CODES, 'NOT_FOUND', 'PAYLOAD_TOO_LARGE'] },
+                code: { enum: [...ERROR_CODES, 'NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'CSRF_REJECTED'] },
                 message: { type: 'string' },
                 request_id: { type: 'string' },
                 field_violations: {
