@@ -202,6 +202,28 @@ describe.each(BACKENDS)('%s', (backend) => {
     }
   });
 
+  it('marks every admin cookie Secure when the public URL is https', async () => {
+    const { app } = createApp({ store: h.store, secret: randomBytes(32), production: false, publicUrl: 'https://sesame.example.com', devInbox: false, clock: h.clock, adminUiDist: null });
+    const csrf = await app.request('/admin/api/csrf');
+    const csrfCookie = csrf.headers.getSetCookie()[0]!;
+    expect(csrfCookie).toMatch(/; Secure/);
+    const { csrf_token } = (await csrf.json()) as { csrf_token: string };
+    const start = await app.request('/admin/api/session/start', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf_token, cookie: csrfCookie.split(';')[0]!, origin: 'https://sesame.example.com' },
+      body: JSON.stringify({ email: ADMIN }),
+    });
+    expect(start.status).toBe(202);
+    expect(start.headers.getSetCookie().find((line) => line.startsWith('sesame_admin_pending='))).toMatch(/; Secure/);
+    // The http origin of the same host is another origin.
+    const plain = await app.request('/admin/api/session/start', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf_token, cookie: csrfCookie.split(';')[0]!, origin: 'http://sesame.example.com' },
+      body: JSON.stringify({ email: ADMIN }),
+    });
+    expect(plain.status).toBe(403);
+  });
+
   it('without a built dashboard /admin says how to build it', async () => {
     const { app } = createApp({ store: h.store, secret: randomBytes(32), production: false, publicUrl: ORIGIN, devInbox: false, adminUiDist: null });
     const res = await app.request('/admin');
