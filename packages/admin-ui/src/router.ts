@@ -39,5 +39,7 @@ export function onLinkClick(to: string) {
     if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
     event.preventDefault();
     navigate(to);
+    // As after a page load, the new page's content is where keyboard and screen reader users go on.
+    requestAnimationFrame(() => document.getElementById('content')?.focus({ preventScroll: true }));
   };
 }

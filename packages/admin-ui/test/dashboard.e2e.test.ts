@@ -14,7 +14,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import {
   CHROMIUM_ARGS,
   CHROMIUM_PATH,
@@ -49,11 +49,18 @@ let restClient: { client_id: string; client_secret: string };
 let elsewhere: Server | undefined;
 const contexts: BrowserContext[] = [];
 
+/** Every CSP violation and uncaught error any dashboard page reported (checked at the end). */
+const pageProblems: string[] = [];
+
 async function newPage(base: string): Promise<Page> {
   const context = await browser!.newContext({ baseURL: base, viewport: { width: 1280, height: 860 } });
   contexts.push(context);
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) pageProblems.push(message.text());
+  });
+  page.on('pageerror', (error) => pageProblems.push(String(error)));
   return page;
 }
 
@@ -89,6 +96,19 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 60_000 }
     restClient = JSON.parse(sesame.cli(['clients', 'create', '--name', 'e2e-rest', '--redirect-uri', redirectUri, '--json'])) as typeof restClient;
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });
   }, 120_000);
+
+  // On a failure, say what each open page showed: a browser test's timeout alone tells little.
+  beforeEach(() => {
+    onTestFailed(async () => {
+      for (const context of contexts) {
+        for (const page of context.pages()) {
+          const text = await page.locator('body').innerText({ timeout: 2_000 }).catch((error: unknown) => `(no text: ${String(error)})`);
+          process.stderr.write(`--- ${page.url()}\n${text.slice(0, 1_500)}\n`);
+        }
+      }
+      process.stderr.write(`--- sesame output:\n${sesame?.output().slice(-3_000) ?? ''}\n`);
+    });
+  });
 
   afterAll(async () => {
     for (const context of contexts) await context.close().catch(() => undefined);
@@ -372,14 +392,19 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 60_000 }
     expect((await admin.request.get('/admin/api/policy')).status()).toBe(401);
   });
 
-  it('without SMTP: the admin signs in with the code from the dev inbox, which the dashboard shows', async () => {
+  it('without SMTP, keyboard only: the admin signs in with the code from the dev inbox, which the dashboard shows', async () => {
     devSesame = await startSesame({ redirectUri });
     const setup = (await (await fetch(`${devSesame.url}/admin/api/setup`)).json()) as { admins_exist: boolean; dev_inbox: boolean };
     expect(setup).toEqual({ admins_exist: false, dev_inbox: true });
     devSesame.cli(['admins', 'add', ADMIN]);
     const page = await newPage(devSesame.url);
     await page.goto('/admin/');
-    await requestSignIn(page, ADMIN);
+    // No mouse from here on: the email field has focus, Enter submits, Tab moves.
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('type'))).toBe('email');
+    await page.keyboard.type(ADMIN);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Check your inbox' }).waitFor();
     const inbox = await waitUntil(
       'the sign-in email in the dev inbox',
       async () => {
@@ -390,13 +415,30 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 60_000 }
     );
     const code = /code:\s*([A-Za-z0-9]{4,12})/.exec(inbox.text)?.[1];
     expect(code).toBeDefined();
-    await page.getByLabel('One-time code').fill(code!);
-    await page.getByRole('button', { name: 'Sign in with code' }).click();
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('autocomplete'))).toBe('one-time-code');
+    await page.keyboard.type(code!);
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Policy', level: 1 }).waitFor();
-    await page.getByRole('link', { name: 'Dev inbox' }).click();
+    // Tab through the header to the Dev inbox link; each stop shows a focus ring.
+    let reached = false;
+    for (let i = 0; i < 12 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(() => {
+        const element = document.activeElement as HTMLElement | null;
+        return { text: element?.textContent ?? '', outline: element ? getComputedStyle(element).outlineStyle : 'none' };
+      });
+      expect(focused.outline, `focus ring on "${focused.text}"`).not.toBe('none');
+      reached = focused.text === 'Dev inbox';
+    }
+    expect(reached).toBe(true);
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Dev inbox' }).waitFor();
     await expect.poll(() => page.locator('article').count()).toBe(1);
     await expect.poll(() => page.locator('article').innerText()).toContain(ADMIN);
     await shot(page, 'dev-inbox');
+  });
+
+  it('no page of the dashboard broke its CSP or threw', () => {
+    expect(pageProblems).toEqual([]);
   });
 });
