@@ -53,7 +53,7 @@ const adminIndex = join(ADMIN_DIR, 'dist', 'index.html');
 const adminInputs = [join(ADMIN_DIR, 'src'), join(ADMIN_DIR, 'index.html'), join(ADMIN_DIR, 'vite.config.js')];
 if (!existsSync(adminIndex) || adminInputs.some((p) => existsSync(p) && newestMtime(p) >= statSync(adminIndex).mtimeMs)) {
   say('start: building the admin dashboard (vite build)…');
-  run('npm', ['run', '--silent', 'build', '-w', '@sesame/admin-ui', '--', '--logLevel', 'warn'], { cwd: REPO_DIR });
+  run('npm', ['run', '--silent', 'build', '-w', '@sesame/admin-ui', '--', '--quiet'], { cwd: REPO_DIR });
 }
 const buildId = join(APP_DIR, '.next', 'BUILD_ID');
 const inputs = [join(APP_DIR, 'src'), join(APP_DIR, 'next.config.mjs'), join(REPO_DIR, 'packages', 'nextjs', 'dist'), join(REPO_DIR, 'packages', 'client', 'dist')];
