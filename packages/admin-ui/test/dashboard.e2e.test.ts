@@ -301,6 +301,15 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 60_000 }
     await admin.getByText('A test email with the saved SIGNIN template is on its way').waitFor();
     expect((await mail.mail(ADMIN, 2)).subject).toContain(`E2E subject ${run}`);
 
+    // Branding: a new app name shows in the preview at once, and in the next email.
+    await admin.getByLabel('App name').fill(`Acme ${run}`);
+    await admin.getByRole('button', { name: 'Save branding' }).click();
+    await admin.getByText('Branding saved.').waitFor();
+    await expect.poll(() => admin.getByTestId('preview-subject').innerText()).toBe(`E2E subject ${run} for Acme ${run}`);
+    const branded = address('branded');
+    expect((await send(sesame!.url, await restToken(), { email: branded, template: 'SIGNIN', magiclink_auth_uri: redirectUri })).status).toBe(200);
+    expect((await mail.mail(branded)).subject).toBe(`E2E subject ${run} for Acme ${run}`);
+
     // An unknown variable: the preview says so, and saving is refused with the field and the name.
     await html.fill(`<p>Hello {{nmae}}</p>${await html.inputValue()}`);
     await expect.poll(() => admin.getByTestId('preview-error').innerText()).toContain('{{nmae}}');

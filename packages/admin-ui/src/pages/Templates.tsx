@@ -9,14 +9,16 @@ import { Alert, ConfirmDialog, Field, errorMessage, useDebounced } from '../ui.j
 const TYPES: readonly TemplateType[] = ['SIGNIN', 'SIGNUP'];
 
 export function TemplatesPage({ email }: { email: string }) {
+  // Bumped when the branding is saved or reset: the preview renders again with it.
+  const [brandVersion, setBrandVersion] = useState(0);
   return (
     <section>
       <div className="page-head">
         <h1>Templates &amp; branding</h1>
         <p className="muted">The emails Sesame sends. Variables are written {'{{like_this}}'} and HTML-escaped.</p>
       </div>
-      <TemplateEditor email={email} />
-      <BrandForm />
+      <TemplateEditor email={email} brandVersion={brandVersion} />
+      <BrandForm onChanged={() => setBrandVersion((v) => v + 1)} />
     </section>
   );
 }
@@ -34,7 +36,7 @@ function templateProblem(error: unknown): string {
   return errorMessage(error);
 }
 
-function TemplateEditor({ email }: { email: string }) {
+function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: number }) {
   const [type, setType] = useState<TemplateType>('SIGNIN');
   const [saved, setSaved] = useState<Record<TemplateType, Template> | undefined>();
   const [drafts, setDrafts] = useState<Record<TemplateType, Template> | undefined>();
@@ -92,7 +94,7 @@ function TemplateEditor({ email }: { email: string }) {
         if (seq !== previewSeq.current) return;
         setPreviewError(templateProblem(e));
       });
-  }, [debounced, type]);
+  }, [debounced, type, brandVersion]);
 
   if (!drafts || !saved || !draft) {
     return <div className="card">{error !== undefined ? <Alert kind="error">{error}</Alert> : <p className="muted">Loading…</p>}</div>;
@@ -279,7 +281,7 @@ interface BrandDraft {
 
 const toDraft = (b: Brand): BrandDraft => ({ app_name: b.app_name, logo_url: b.logo_url ?? '', accent_color: b.accent_color, from_name: b.from_name });
 
-function BrandForm() {
+function BrandForm({ onChanged }: { onChanged: () => void }) {
   const [draft, setDraft] = useState<BrandDraft | undefined>();
   const [isDefault, setIsDefault] = useState(true);
   const [violations, setViolations] = useState<FieldViolation[]>([]);
@@ -319,6 +321,7 @@ function BrandForm() {
       setViolations([]);
       await load();
       setMessage('Branding saved.');
+      onChanged();
     } catch (e) {
       setViolations(violationsOf(e));
       setError(violationsOf(e).length > 0 ? 'Some fields need attention: see below.' : errorMessage(e));
@@ -336,6 +339,7 @@ function BrandForm() {
       setViolations([]);
       await load();
       setMessage('Branding is back to the default.');
+      onChanged();
     } catch (e) {
       setError(errorMessage(e));
     } finally {
