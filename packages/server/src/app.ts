@@ -20,7 +20,7 @@ import { mountAdminApi, mountAdminStatic } from './admin/index.js';
 import { bearerAuth } from './auth.js';
 import type { AppEnv } from './env.js';
 import { TransportError, createErrorHandler } from './errors.js';
-import { deriveServerKeys } from './keys.js';
+import { deriveServerKeys, type ServerKeys } from './keys.js';
 import { createLogger } from './logging.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createNodeCredentialHasher, createNodePayloadSealer, createPooledRandom } from './node-crypto.js';
@@ -64,6 +64,8 @@ export interface SesameApp {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly clientSecretKey: Uint8Array;
+  /** Every key derived from the server secret (admin sessions, CSRF, …). */
+  readonly keys: ServerKeys;
   /** Opens what the engine sealed: the outbox worker needs the same one. */
   readonly sealer: PayloadSealer;
 }
@@ -159,5 +161,5 @@ export function createApp(options: AppOptions): SesameApp {
   });
   app.onError(createErrorHandler(logger));
 
-  return { app, engine, tokens, metrics, logger, clientSecretKey: keys.clientSecret, sealer };
+  return { app, engine, tokens, metrics, logger, clientSecretKey: keys.clientSecret, keys, sealer };
 }

@@ -12,6 +12,8 @@ export interface ServerKeys {
   readonly clientSecret: Uint8Array;
   /** HS256 key for admin dashboard session cookies. */
   readonly adminSession: Uint8Array;
+  /** AES-256-GCM key of the admin sign-in pending cookie (it carries the auth request id). */
+  readonly adminPending: Uint8Array;
   /** HMAC key binding a CSRF token to its cookie. */
   readonly csrf: Uint8Array;
   /** HMAC key of the short references the activity view shows instead of auth request ids. */
@@ -25,6 +27,7 @@ export function deriveServerKeys(secret: Uint8Array): ServerKeys {
     accessToken: derive('sesame access token'),
     clientSecret: derive('sesame client secret'),
     adminSession: derive('sesame admin session'),
+    adminPending: derive('sesame admin pending'),
     csrf: derive('sesame admin csrf'),
     activityRef: derive('sesame admin activity ref'),
   };

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BACKENDS, REDIRECT, harness, stopPostgres, type Harness } from './helpers.js';
+import { sealPending } from '../src/admin/session.js';
 import { AdminBrowser, addAdmin, errorCode, signIn, startSignIn } from './admin-helpers.js';
 
 let h: Harness;
@@ -97,7 +98,7 @@ describe.each(BACKENDS)('%s', (backend) => {
     const mail = await h.latestMail(ADMIN);
     const browser = new AdminBrowser(h);
     await browser.csrf();
-    browser.cookies.set('sesame_admin_pending', auth_request_id);
+    browser.cookies.set('sesame_admin_pending', sealPending(h.sesame.keys.adminPending, auth_request_id));
     const res = await browser.fetch('/admin/api/session/verify', { json: { code: mail.code } });
     expect(res.status).toBe(400);
     expect(await errorCode(res)).toBe('INVALID_CREDENTIAL');
@@ -106,11 +107,38 @@ describe.each(BACKENDS)('%s', (backend) => {
     expect((await h.api('verify', { code: mail.code, auth_request_id })).status).toBe(200);
   });
 
-  it('answers 202 to an admin over the send limit, sending nothing more', async () => {
+  it('answers 202 to an admin over the send limit, sends nothing more, and keeps the browser on its earlier email', async () => {
     const browser = new AdminBrowser(h);
-    for (let i = 0; i < 3; i++) await startSignIn(browser, ADMIN);
+    const values: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      expect(await startSignIn(browser, ADMIN)).toEqual({ status: 'check_inbox', expires_in: 300 });
+      values.push(browser.cookies.get('sesame_admin_pending')!);
+      // Deliver each email at its own instant, so "the latest" is well defined.
+      await h.worker.runOnce();
+      h.clock.advance(1);
+    }
+    // Every start sets a new opaque value, limited or not.
+    expect(new Set(values).size).toBe(3);
     await h.worker.runOnce();
     expect((await h.store.listDevInbox({ limit: 50 })).filter((m) => m.to === ADMIN)).toHaveLength(2);
+    const mail = await h.latestMail(ADMIN);
+    expect(await browser.json('/admin/api/session/verify', { json: { code: mail.code } })).toMatchObject({ email: ADMIN });
+  });
+
+  it('refuses a malformed verify body alike with or without a real pending request', async () => {
+    for (const email of [ADMIN, 'mallory@example.com']) {
+      const browser = new AdminBrowser(h);
+      await startSignIn(browser, email);
+      const res = await browser.fetch('/admin/api/session/verify', { json: { code: '123456', link_token: 'abc' } });
+      expect(res.status, email).toBe(400);
+      expect(await errorCode(res)).toBe('INVALID_ARGUMENT');
+      const tampered = await browser.fetch('/admin/api/session/verify', { json: { code: '123456' }, headers: { cookie: browser.cookieHeader().replace(/sesame_admin_pending=[^;]+/, `sesame_admin_pending=${'A'.repeat(67)}`) } });
+      expect(tampered.status).toBe(400);
+      expect(await errorCode(tampered)).toBe('INVALID_CREDENTIAL');
+    }
+    const none = new AdminBrowser(h);
+    const res = await none.fetch('/admin/api/session/verify', { json: { code: '123456' } });
+    expect(await errorCode(res)).toBe('SAME_BROWSER_REQUIRED');
   });
 
   it('logout clears the session cookie', async () => {

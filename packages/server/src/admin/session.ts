@@ -6,8 +6,8 @@
  * re-checks that the address is an admin, and sets `sesame_admin`: an HS256 JWT (8 h) under its
  * own key. Every request re-checks the admin list, so removing an admin ends their sessions.
  */
-import { randomBytes } from 'node:crypto';
-import { SesameError, normalizeEmail, parseInput, sendInputSchema } from '@sesame/core';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { SesameError, generateId, cryptoRandom, normalizeEmail, parseInput, sendInputSchema, verifyInputSchema } from '@sesame/core';
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { Hono } from 'hono';
@@ -23,7 +23,35 @@ export const SESSION_AUDIENCE = 'sesame-admin';
 /** Routes of /admin/api that answer without a session. */
 export const OPEN_ADMIN_ROUTES = ['/admin/api/csrf', '/admin/api/setup', '/admin/api/session/start', '/admin/api/session/verify'];
 
-const PENDING_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
+const PENDING_PATTERN = /^[A-Za-z0-9_-]{40,200}$/;
+const PENDING_AAD = Buffer.from('sesame admin pending v1');
+
+/**
+ * The pending cookie: the auth request id sealed with AES-256-GCM under a fresh IV, so every
+ * start sets a new, same-length, opaque value whether it names a new request, an admin's earlier
+ * one (send limit reached) or, for a non-admin, a random id that names nothing.
+ */
+export function sealPending(key: Uint8Array, authRequestId: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(PENDING_AAD);
+  const sealed = Buffer.concat([cipher.update(authRequestId, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
+}
+
+export function openPending(key: Uint8Array, value: string | undefined): string | null {
+  if (value === undefined || !PENDING_PATTERN.test(value)) return null;
+  const bytes = Buffer.from(value, 'base64url');
+  if (bytes.length < 12 + 16 + 1) return null;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
+    decipher.setAAD(PENDING_AAD);
+    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+    return Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString('utf8');
+  } catch {
+    return null;
+  }
+}
 const UNIFORM_FAILURES = new Set(['INVALID_CREDENTIAL', 'TOO_MANY_ATTEMPTS', 'AUTH_REQUEST_NOT_FOUND']);
 
 function notValid(): SesameError {
@@ -110,37 +138,48 @@ export function sessionRoutes(deps: AdminDeps, sessions: AdminSessions): Hono<Ap
     const body = await readObject(c, deps);
     const { email } = parseInput(sendInputSchema.pick({ email: true }), { email: body.email });
     const policy = await deps.policy();
-    let pending = randomBytes(16).toString('base64url');
+    const key = normalizeEmail(email).key;
+    // A non-admin's cookie names a random id: same shape, same length, nothing behind it.
+    let pendingId = generateId(cryptoRandom);
     let expiresIn = policy.expirySeconds;
-    const admin = await store.findAdmin(normalizeEmail(email).key);
+    const admin = await store.findAdmin(key);
     if (admin) {
       try {
         const sent = await engine.send({ email: admin.email, template: 'SIGNIN', magiclinkAuthUri: adminVerifyUrl(publicUrl) }, caller);
-        pending = sent.authRequestId;
+        pendingId = sent.authRequestId;
         expiresIn = sent.expiresIn;
         deps.onEmailQueued?.();
       } catch (error) {
-        // A send-limit hit answers like any other start: the earlier email is still good.
         if (!(error instanceof SesameError && error.code === 'SEND_LIMIT_EXCEEDED')) throw error;
+        // Over the send limit: answer as always, and keep this browser on its earlier email.
+        const earlierId = openPending(deps.keys.adminPending, getCookie(c, PENDING_COOKIE));
+        const earlier = earlierId === null ? null : await store.findAuthRequest(earlierId, deps.clock.now());
+        if (earlier && earlier.clientId === ADMIN_CLIENT_ID && earlier.emailKey === key && earlier.status === 'pending') {
+          pendingId = earlier.id;
+        }
       }
     }
-    setCookie(c, PENDING_COOKIE, pending, cookieOptions(publicUrl, expiresIn));
+    setCookie(c, PENDING_COOKIE, sealPending(deps.keys.adminPending, pendingId), cookieOptions(publicUrl, expiresIn));
     return c.json({ status: 'check_inbox', expires_in: expiresIn }, 202);
   });
 
   routes.post('/session/verify', async (c) => {
     const body = await readObject(c, deps);
-    const pending = getCookie(c, PENDING_COOKIE);
-    if (pending === undefined || !PENDING_PATTERN.test(pending)) throw new SesameError('SAME_BROWSER_REQUIRED');
+    const cookie = getCookie(c, PENDING_COOKIE);
+    if (cookie === undefined) throw new SesameError('SAME_BROWSER_REQUIRED');
+    const input = { code: body.code ?? undefined, linkToken: body.link_token ?? body.linkToken ?? undefined, authRequestId: '' };
+    // The body's shape first, so a malformed one is refused alike for everyone.
+    parseInput(verifyInputSchema, { ...input, authRequestId: 'x' });
+    const pending = openPending(deps.keys.adminPending, cookie);
+    if (pending === null) throw notValid();
     // Only a request this flow created can sign an admin in. A wrong code, a locked request and a
     // pending cookie of a non-admin (no request at all) answer alike, with no attempts count, so
     // the answers never tell whether an address is an admin.
     const request = await store.findAuthRequest(pending, deps.clock.now());
     if (!request || request.clientId !== ADMIN_CLIENT_ID) throw notValid();
-    const input = { code: body.code ?? undefined, linkToken: body.link_token ?? body.linkToken ?? undefined, authRequestId: pending };
     let verified;
     try {
-      verified = await engine.verify(input);
+      verified = await engine.verify({ ...input, authRequestId: pending });
     } catch (error) {
       if (error instanceof SesameError && UNIFORM_FAILURES.has(error.code)) throw notValid();
       throw error;
