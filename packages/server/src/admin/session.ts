@@ -25,6 +25,12 @@ export const OPEN_ADMIN_ROUTES = ['/admin/api/csrf', '/admin/api/setup', '/admin
 
 const PENDING_PATTERN = /^[A-Za-z0-9_-]{40,200}$/;
 const PENDING_AAD = Buffer.from('sesame admin pending v1');
+/**
+ * session/start answers no sooner than this after it began, admin or not: an admin's start
+ * writes an auth request and an email, a non-admin's does nothing, and the time taken must not
+ * tell the two apart (wall-clock time: the injected clock is the domain's, not the network's).
+ */
+export const START_FLOOR_MS = 120;
 
 /**
  * The pending cookie: the auth request id sealed with AES-256-GCM under a fresh IV, so every
@@ -135,6 +141,7 @@ export function sessionRoutes(deps: AdminDeps, sessions: AdminSessions): Hono<Ap
   });
 
   routes.post('/session/start', async (c) => {
+    const began = performance.now();
     const body = await readObject(c, deps);
     const { email } = parseInput(sendInputSchema.pick({ email: true }), { email: body.email });
     const policy = await deps.policy();
@@ -160,6 +167,8 @@ export function sessionRoutes(deps: AdminDeps, sessions: AdminSessions): Hono<Ap
       }
     }
     setCookie(c, PENDING_COOKIE, sealPending(deps.keys.adminPending, pendingId), cookieOptions(publicUrl, expiresIn));
+    const wait = START_FLOOR_MS - (performance.now() - began);
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     return c.json({ status: 'check_inbox', expires_in: expiresIn }, 202);
   });
 
