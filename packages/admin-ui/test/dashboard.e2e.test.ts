@@ -92,9 +92,23 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 60_000 }
   beforeAll(async () => {
     mail = await startMailbox();
     redirectUri = 'http://127.0.0.1:3999/auth/verify';
-    sesame = await startSesame({ smtpUrl: mail.url, redirectUri });
-    restClient = JSON.parse(sesame.cli(['clients', 'create', '--name', 'e2e-rest', '--redirect-uri', redirectUri, '--json'])) as typeof restClient;
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });
+    // The instance without SMTP (the last test's) starts alongside: set-up time is shared.
+    // Settled, not all: whatever did start is kept, so afterAll stops it even when one part failed.
+    const [main, dev, chromiumStarted] = await Promise.allSettled([
+      startSesame({ smtpUrl: mail.url, redirectUri }),
+      startSesame({ redirectUri }),
+      chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 }),
+    ]);
+    if (main.status === 'fulfilled') sesame = main.value;
+    if (dev.status === 'fulfilled') devSesame = dev.value;
+    if (chromiumStarted.status === 'fulfilled') browser = chromiumStarted.value;
+    for (const started of [main, dev, chromiumStarted]) if (started.status === 'rejected') throw started.reason;
+    if (!sesame) throw new Error('sesame did not start');
+    const [created] = await Promise.all([
+      sesame.cli(['clients', 'create', '--name', 'e2e-rest', '--redirect-uri', redirectUri, '--json']),
+      sesame.cli(['admins', 'add', ADMIN]),
+    ]);
+    restClient = JSON.parse(created) as typeof restClient;
   }, 120_000);
 
   // On a failure, say what each open page showed: a browser test's timeout alone tells little.
@@ -133,7 +147,8 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 60_000 }
       expect(response.status, path).toBe(401);
       expect(((await response.json()) as { error: { code: string } }).error.code, path).toBe('UNAUTHENTICATED');
     }
-    const page = await newPage(sesame!.url);
+    // The instance without SMTP has no admin yet: its sign-in page says how to add one.
+    const page = await newPage(devSesame!.url);
     await page.goto('/admin');
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await page.getByText('npx sesame admins add you@example.com').waitFor();
@@ -141,10 +156,10 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 60_000 }
   });
 
   it('a non-admin gets the same "check your inbox" answer, but no email and no access', async () => {
-    sesame!.cli(['admins', 'add', ADMIN]);
     const page = await newPage(sesame!.url);
     await page.goto('/admin/');
-    await expect.poll(() => page.getByText('npx sesame admins add').count()).toBe(0);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await page.getByText('npx sesame admins add').count()).toBe(0);
     await requestSignIn(page, STRANGER);
     await shot(page, 'check-inbox');
     // A code guessed for the stranger's pending sign-in gets nowhere either.
@@ -402,11 +417,11 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 60_000 }
   });
 
   it('without SMTP, keyboard only: the admin signs in with the code from the dev inbox, which the dashboard shows', async () => {
-    devSesame = await startSesame({ redirectUri });
-    const setup = (await (await fetch(`${devSesame.url}/admin/api/setup`)).json()) as { admins_exist: boolean; dev_inbox: boolean };
+    const dev = devSesame!;
+    const setup = (await (await fetch(`${dev.url}/admin/api/setup`)).json()) as { admins_exist: boolean; dev_inbox: boolean };
     expect(setup).toEqual({ admins_exist: false, dev_inbox: true });
-    devSesame.cli(['admins', 'add', ADMIN]);
-    const page = await newPage(devSesame.url);
+    await dev.cli(['admins', 'add', ADMIN]);
+    const page = await newPage(dev.url);
     await page.goto('/admin/');
     // No mouse from here on: the email field has focus, Enter submits, Tab moves.
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
@@ -417,7 +432,7 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 60_000 }
     const inbox = await waitUntil(
       'the sign-in email in the dev inbox',
       async () => {
-        const answer = (await (await fetch(`${devSesame!.url}/admin/api/dev-inbox`)).json()) as { messages: { to: string; text: string }[] };
+        const answer = (await (await fetch(`${dev.url}/admin/api/dev-inbox`)).json()) as { messages: { to: string; text: string }[] };
         return answer.messages.find((m) => m.to.includes(ADMIN));
       },
       15_000,

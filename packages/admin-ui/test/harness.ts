@@ -4,7 +4,7 @@
  * every message, parsed with mailparser), `sesame` CLI calls and `sesame start` children, and
  * Debian's Chromium. Every process is started here and stopped by its PID; every wait is bounded.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -129,8 +129,8 @@ export interface Sesame {
   readonly url: string;
   readonly child: ChildProcess;
   readonly output: () => string;
-  /** Runs `sesame …` against this instance's database; returns stdout. */
-  cli(args: string[]): string;
+  /** Runs `sesame …` against this instance's database; resolves to stdout. */
+  cli(args: string[]): Promise<string>;
 }
 
 export async function startSesame(options: { smtpUrl?: string; redirectUri: string }): Promise<Sesame> {
@@ -157,11 +157,22 @@ export async function startSesame(options: { smtpUrl?: string; redirectUri: stri
     SESAME_LOG_LEVEL: 'warn',
     ...(options.smtpUrl !== undefined ? { SESAME_SMTP_URL: options.smtpUrl } : {}),
   };
-  const cli = (args: string[]): string => {
-    const result = spawnSync(process.execPath, [SESAME_BIN, ...args], { cwd: REPO_DIR, env, encoding: 'utf8', timeout: 30_000 });
-    if (result.status !== 0) throw new Error(`sesame ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
-    return result.stdout;
-  };
+  // Asynchronous, so two instances' set-up can overlap and the test runner keeps its messages.
+  const cli = (args: string[]): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const run = spawn(process.execPath, [SESAME_BIN, ...args], { cwd: REPO_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      run.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      run.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      const timer = setTimeout(() => run.kill('SIGKILL'), 30_000);
+      run.once('error', reject);
+      run.once('exit', (code) => {
+        clearTimeout(timer);
+        if (code === 0) resolve(stdout);
+        else reject(new Error(`sesame ${args.join(' ')} failed (${code}): ${stderr}`));
+      });
+    });
   const child = spawn(process.execPath, [SESAME_BIN, 'start'], { cwd: REPO_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const keep = (chunk: Buffer): void => {
