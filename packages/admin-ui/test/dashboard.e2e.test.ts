@@ -56,7 +56,7 @@ async function newPage(base: string): Promise<Page> {
   const context = await browser!.newContext({ baseURL: base, viewport: { width: 1280, height: 860 } });
   contexts.push(context);
   const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
+  page.setDefaultTimeout(20_000);
   page.on('console', (message) => {
     if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) pageProblems.push(message.text());
   });
@@ -88,7 +88,8 @@ async function requestSignIn(page: Page, email: string): Promise<void> {
   await page.getByRole('heading', { name: 'Check your inbox' }).waitFor();
 }
 
-describe('admin dashboard in Chromium against sesame start', { timeout: 60_000 }, () => {
+// Generous per-test limit: in `npm test` this suite shares two cores with every other suite.
+describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     mail = await startMailbox();
     redirectUri = 'http://127.0.0.1:3999/auth/verify';
