@@ -353,6 +353,11 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     const clientId = await admin.getByRole('textbox', { name: 'Client ID' }).inputValue();
     const secret = await secretBox.inputValue();
     expect(secret.length).toBeGreaterThan(16);
+    // "Copy" puts it on the clipboard.
+    await admin.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: sesame!.url });
+    await admin.getByRole('button', { name: 'Copy' }).nth(1).click();
+    await admin.getByText('Copied to the clipboard.').waitFor();
+    expect(await admin.evaluate(() => navigator.clipboard.readText())).toBe(secret);
     await shot(admin, 'clients');
 
     const first = await accessToken(sesame!.url, clientId, secret);
