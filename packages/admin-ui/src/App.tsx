@@ -62,6 +62,14 @@ export function App() {
     document.title = `${page} · Sesame admin`;
   }, [path]);
 
+  // Signed in on /verify, /, or an unknown path: the policy page is home.
+  const signedInNow = boot.state === 'ready' && boot.session !== null;
+  const devInbox = boot.state === 'ready' && boot.setup.dev_inbox;
+  const needsHome = signedInNow && !PAGES.some((p) => p.path === path) && !(devInbox && path === '/inbox');
+  useEffect(() => {
+    if (needsHome) navigate('/policy', { replace: true });
+  }, [needsHome]);
+
   if (boot.state === 'loading') {
     return (
       <div className="boot" aria-busy="true">
@@ -109,10 +117,6 @@ export function App() {
 
   const nav: NavItem[] = [...PAGES, ...(setup.dev_inbox ? [{ path: '/inbox', label: 'Dev inbox' }] : [])];
   const active = nav.find((item) => item.path === path)?.path ?? '/policy';
-  if (path === '/verify' || !nav.some((item) => item.path === path)) {
-    // Signed in already (or an unknown path): the policy page is home.
-    queueMicrotask(() => navigate('/policy', { replace: true }));
-  }
 
   return (
     <div className="layout">
