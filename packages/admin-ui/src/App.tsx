@@ -94,7 +94,8 @@ export function App() {
     setCsrfToken(s.csrf_token);
     setNotice(undefined);
     setBoot({ state: 'ready', setup: { ...setup, admins_exist: true }, session: s });
-    navigate('/policy', { replace: true });
+    // Signed in again after a lapsed session: the page the admin was on stays (the effect above
+    // takes /verify and unknown paths home).
   };
 
   if (path === '/verify' && session === null) {
