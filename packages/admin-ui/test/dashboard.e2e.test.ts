@@ -407,8 +407,16 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     await expect.poll(() => timeline.innerText()).toContain(GREYLIST_REPLY);
     await expect.poll(() => timeline.locator('li').last().innerText()).toContain('Sent');
 
-    // Unfiltered, newest first, with the other requests of this run.
+    // By status: the admin's own sign-in is the one verified request of this instance.
     await admin.getByLabel('Email address').fill('');
+    await admin.getByLabel('Status').selectOption('verified');
+    await admin.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => rows.count()).toBe(1);
+    await expect.poll(() => rows.first().innerText()).toContain('a***@example.test');
+    expect(await rows.first().locator('.pill').first().innerText()).toBe('verified');
+
+    // Unfiltered, newest first, with the other requests of this run.
+    await admin.getByLabel('Status').selectOption('');
     await admin.getByRole('button', { name: 'Apply filters' }).click();
     await rows.nth(1).waitFor();
     await rows.filter({ hasText: 'f***@example.test' }).first().getByRole('button', { name: /Timeline of/ }).click();
