@@ -9,7 +9,7 @@
  * (`npm run screenshots -w @sesame/admin-ui`), to a temporary directory otherwise.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ import {
   send,
   startMailbox,
   startSesame,
-  stopProcess,
+  stopSesame,
   waitUntil,
   type Mailbox,
   type Sesame,
@@ -36,7 +36,8 @@ const ADMIN = address('admin');
 const STRANGER = address('stranger');
 const FLAKY = address('flaky');
 
-const SHOTS_DIR = process.env.ADMIN_SCREENSHOTS === '1' ? join(REPO_DIR, 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'admin-shots-'));
+const KEEP_SHOTS = process.env.ADMIN_SCREENSHOTS === '1';
+const SHOTS_DIR = KEEP_SHOTS ? join(REPO_DIR, 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'admin-shots-'));
 mkdirSync(SHOTS_DIR, { recursive: true });
 
 let mail: Mailbox;
@@ -128,10 +129,11 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
   afterAll(async () => {
     for (const context of contexts) await context.close().catch(() => undefined);
     await browser?.close().catch(() => undefined);
-    await stopProcess(sesame?.child);
-    await stopProcess(devSesame?.child);
+    await stopSesame(sesame);
+    await stopSesame(devSesame);
     await new Promise<void>((done) => (elsewhere ? elsewhere.close(() => done()) : done()));
     await mail.close();
+    if (!KEEP_SHOTS) rmSync(SHOTS_DIR, { recursive: true, force: true });
   }, 30_000);
 
   it('starts a send whose first SMTP attempt is refused (checked last, in the activity list)', async () => {

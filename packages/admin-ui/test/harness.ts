@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -128,6 +128,7 @@ export async function startMailbox(): Promise<Mailbox> {
 export interface Sesame {
   readonly url: string;
   readonly child: ChildProcess;
+  readonly dataDir: string;
   readonly output: () => string;
   /** Runs `sesame …` against this instance's database; resolves to stdout. */
   cli(args: string[]): Promise<string>;
@@ -191,7 +192,14 @@ export async function startSesame(options: { smtpUrl?: string; redirectUri: stri
     30_000,
     100,
   );
-  return { url, child, output: () => log, cli };
+  return { url, child, dataDir, output: () => log, cli };
+}
+
+/** Stops the instance (by PID) and removes its data directory. */
+export async function stopSesame(sesame: Sesame | undefined): Promise<void> {
+  if (!sesame) return;
+  await stopProcess(sesame.child);
+  rmSync(sesame.dataDir, { recursive: true, force: true });
 }
 
 /** SIGTERM by PID, SIGKILL if it has not exited within the grace period. */
