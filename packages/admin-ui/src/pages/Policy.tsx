@@ -77,6 +77,12 @@ function rangeHint(ranges: unknown, field: string, unit = '', fallback?: string)
   return fallback;
 }
 
+function maxItems(ranges: unknown, field: string): number | undefined {
+  const node = typeof ranges === 'object' && ranges !== null ? (ranges as Record<string, unknown>)[field] : undefined;
+  const max = typeof node === 'object' && node !== null ? (node as { max_items?: unknown }).max_items : undefined;
+  return typeof max === 'number' ? max : undefined;
+}
+
 function withDefault(hint: string | undefined, def: string | number | boolean | undefined, kind = 'Range'): string | undefined {
   const parts = [hint !== undefined ? `${kind} ${hint}` : undefined, def !== undefined ? `default ${String(def)}` : undefined].filter(Boolean);
   return parts.length > 0 ? `${parts.join(' · ')}.` : undefined;
@@ -158,6 +164,7 @@ export function PolicyPage() {
   const unplaced = violations.filter((x) => !known.some((k) => x.field === k || x.field.includes(k)));
 
   const uris = form.allowed_redirect_uris;
+  const maxUris = maxItems(ranges, 'allowed_redirect_uris');
   const setUri = (index: number, patch: Partial<RedirectUri>): void =>
     set(
       'allowed_redirect_uris',
@@ -276,6 +283,7 @@ export function PolicyPage() {
           <legend>Allowed redirect URIs</legend>
           <p className="hint">
             Magic links may only point at these (plus each client&apos;s registered URIs). Prefix match allows any path below the URI.
+            {maxUris !== undefined ? ` Up to ${maxUris} entries.` : ''}
           </p>
           {v('allowed_redirect_uris') !== undefined && <p className="field-error">{v('allowed_redirect_uris')}</p>}
           <ul className="uri-list">
