@@ -186,8 +186,11 @@ describe('route handlers', () => {
   it('throttles send per IP with Retry-After, in JSON and for forms', async () => {
     const ip = { 'x-forwarded-for': '198.51.100.3' };
     const first = await auth.handlers.send(post('/api/auth/send-passwordless', { email: 'a@b.test' }, ip));
-    expect(first.status).toBe(500); // Sesame is down: the user reads a generic message
-    expect(((await first.json()) as { error: { message: string } }).error.message).toBe('Something went wrong on our side.');
+    expect(first.status).toBe(503); // Sesame is down: the user is told to try again shortly
+    expect(((await first.json()) as { error: { code: string; message: string } }).error).toEqual({
+      code: 'UNAVAILABLE',
+      message: ERROR_TABLE.UNAVAILABLE.userMessage,
+    });
     now += 15_000;
     const second = await auth.handlers.send(post('/api/auth/send-passwordless', { email: 'a@b.test' }, ip));
     expect(second.status).toBe(429);
@@ -201,7 +204,7 @@ describe('route handlers', () => {
     expect(asForm.headers.get('retry-after')).toBe('45');
     // Another address is not affected.
     const other = await auth.handlers.send(post('/api/auth/send-passwordless', { email: 'a@b.test' }, { 'x-forwarded-for': '198.51.100.4' }));
-    expect(other.status).toBe(500);
+    expect(other.status).toBe(503);
   });
 
   it('throttles verify per IP', async () => {
