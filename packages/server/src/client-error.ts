@@ -1,0 +1,78 @@
+/**
+ * Requests that never reach a route still get the REST error body with a stable code and a
+ * request id, instead of Node's or @hono/node-server's bare status line:
+ * - Node's HTTP parser refuses the bytes (`clientError`): malformed → 400 BAD_REQUEST, headers
+ *   over the limit → 431 HEADERS_TOO_LARGE, request not received within the request timeout
+ *   (slowloris) → 408 REQUEST_TIMEOUT. The connection is closed after the answer.
+ * - @hono/node-server cannot build a URL from the request (bad Host header, a backslash in the
+ *   path) → 400 BAD_REQUEST.
+ * - CONNECT (Node hands it to a `connect` listener, and closes the socket silently without one)
+ *   → 404 NOT_FOUND.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { errorBody, type TransportErrorCode } from './errors.js';
+
+const ANSWERS: Readonly<Record<string, readonly [number, string, TransportErrorCode, string]>> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'HEADERS_TOO_LARGE', 'The request headers are too large.'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'REQUEST_TIMEOUT', 'The request was not received in time.'],
+};
+const MALFORMED = [400, 'Bad Request', 'BAD_REQUEST', 'The request is not valid HTTP.'] as const;
+
+/** An HTTP/1.1 response as raw bytes, for a socket no response object owns. */
+function rawResponse(status: number, reason: string, code: TransportErrorCode, message: string): string {
+  const requestId = randomUUID();
+  const body = JSON.stringify(errorBody(code, message, requestId));
+  return [
+    `HTTP/1.1 ${status} ${reason}`,
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `x-request-id: ${requestId}`,
+    'X-Content-Type-Options: nosniff',
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n');
+}
+
+/** The `clientError` listener of the HTTP/1.1 server. */
+export function answerClientError(logger: Logger): (error: Error & { code?: string }, socket: Duplex) => void {
+  return (error, socket) => {
+    // A response already under way on this socket (Node's private field, as its own default
+    // handler checks it): the status line is gone, only cutting the connection is left.
+    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, code, message] = ANSWERS[error.code ?? ''] ?? MALFORMED;
+    logger.info({ status, parserError: error.code ?? 'unknown' }, 'refused a malformed or incomplete request');
+    socket.end(rawResponse(status, reason, code, message));
+    // Whatever the client still sends is not read: close even if it never reads our answer.
+    setTimeout(() => socket.destroy(), 1_000).unref();
+  };
+}
+
+/** The `connect` listener: Sesame is no proxy; a CONNECT gets 404 NOT_FOUND rather than a silent close. */
+export function answerConnect(_request: unknown, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(rawResponse(404, 'Not Found', 'NOT_FOUND', 'CONNECT is not supported.'));
+  setTimeout(() => socket.destroy(), 1_000).unref();
+}
+
+/** `getRequestListener`'s `errorHandler`: the request could not even be turned into a `Request`. */
+export function requestErrorResponse(error: unknown): Response {
+  const requestId = randomUUID();
+  const named = error instanceof Error && error.name === 'RequestError';
+  const [status, code, message] = named
+    ? ([400, 'BAD_REQUEST', `The request is not valid: ${error.message}.`] as const)
+    : ([500, 'INTERNAL', `Internal error (request ${requestId}).`] as const);
+  return new Response(JSON.stringify(errorBody(code, message, requestId)), {
+    status,
+    headers: { 'content-type': 'application/json', 'x-request-id': requestId, 'x-content-type-options': 'nosniff', connection: 'close' },
+  });
+}
