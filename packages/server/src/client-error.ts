@@ -6,10 +6,13 @@
  *   (slowloris) → 408 REQUEST_TIMEOUT. The connection is closed after the answer.
  * - @hono/node-server cannot build a URL from the request (bad Host header, a backslash in the
  *   path) → 400 BAD_REQUEST.
+ * - An HTTP/2 stream whose request is not received whole within the request timeout → 408
+ *   REQUEST_TIMEOUT (HTTP/2's own timeout is per idle session).
  * - CONNECT (Node hands it to a `connect` listener, and closes the socket silently without one)
  *   → 404 NOT_FOUND.
  */
 import { randomUUID } from 'node:crypto';
+import http2, { type ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { errorBody, type TransportErrorCode } from './errors.js';
@@ -39,10 +42,9 @@ function rawResponse(status: number, reason: string, code: TransportErrorCode, m
 /** The `clientError` listener of the HTTP/1.1 server. */
 export function answerClientError(logger: Logger): (error: Error & { code?: string }, socket: Duplex) => void {
   return (error, socket) => {
-    // A response already under way on this socket (Node's private field, as its own default
-    // handler checks it): the status line is gone, only cutting the connection is left.
-    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
-    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
+    // Something was already answered on this socket (as in Node's own default handler): a status
+    // line now could be read as part of that answer; only cutting the connection is left.
+    if (error.code === 'ECONNRESET' || !socket.writable || (socket as Duplex & { bytesWritten?: number }).bytesWritten !== 0) {
       socket.destroy();
       return;
     }
@@ -62,6 +64,32 @@ export function answerConnect(_request: unknown, socket: Duplex): void {
   }
   socket.end(rawResponse(404, 'Not Found', 'NOT_FOUND', 'CONNECT is not supported.'));
   setTimeout(() => socket.destroy(), 1_000).unref();
+}
+
+/**
+ * Ends an HTTP/2 stream whose request has not been received whole `timeoutMs` after it opened:
+ * 408 REQUEST_TIMEOUT when no answer has started, then RST_STREAM CANCEL.
+ */
+export function cutSlowStream(stream: ServerHttp2Stream, timeoutMs: number): void {
+  const timer = setTimeout(() => {
+    if (stream.closed || stream.destroyed) return;
+    let receivedWhole = false;
+    try {
+      receivedWhole = stream.state.remoteClose !== 0;
+    } catch {
+      receivedWhole = false;
+    }
+    if (receivedWhole) return;
+    const cancel = (): void => {
+      if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    };
+    if (stream.headersSent) return cancel();
+    const requestId = randomUUID();
+    stream.respond({ ':status': 408, 'content-type': 'application/json', 'x-request-id': requestId });
+    stream.end(JSON.stringify(errorBody('REQUEST_TIMEOUT', 'The request was not received in time.', requestId)), cancel);
+  }, timeoutMs);
+  timer.unref();
+  stream.once('close', () => clearTimeout(timer));
 }
 
 /** `getRequestListener`'s `errorHandler`: the request could not even be turned into a `Request`. */

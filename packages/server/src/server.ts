@@ -23,7 +23,7 @@ import { openStore } from '@sesame/storage';
 import type { Logger } from 'pino';
 import { createApp, type SesameApp } from './app.js';
 import { authenticateBearer } from './auth.js';
-import { answerClientError, answerConnect, requestErrorResponse } from './client-error.js';
+import { answerClientError, answerConnect, cutSlowStream, requestErrorResponse } from './client-error.js';
 import { createDualProtocolServer } from './grpc/dual-protocol.js';
 import { passwordlessGrpcRoutes } from './grpc/service.js';
 import type { Config } from './config.js';
@@ -178,6 +178,9 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   });
   const h2 = http2.createServer({ maxSessionMemory: 10 }, grpc);
   h2.setTimeout(config.requestTimeoutMs);
+  // HTTP/2's timeout above is per idle session: a stream whose body trickles in would never be
+  // cut. As HTTP/1.1's requestTimeout, a request not received whole in time gets 408.
+  h2.on('stream', (stream) => cutSlowStream(stream, config.requestTimeoutMs));
   const listener = createDualProtocolServer({ http1, http2: h2, sniffTimeoutMs: Math.min(config.requestTimeoutMs, 10_000) });
   const server = listener.server;
   await new Promise<void>((resolve, reject) => {
