@@ -42,9 +42,10 @@ function rawResponse(status: number, reason: string, code: TransportErrorCode, m
 /** The `clientError` listener of the HTTP/1.1 server. */
 export function answerClientError(logger: Logger): (error: Error & { code?: string }, socket: Duplex) => void {
   return (error, socket) => {
-    // Something was already answered on this socket (as in Node's own default handler): a status
-    // line now could be read as part of that answer; only cutting the connection is left.
-    if (error.code === 'ECONNRESET' || !socket.writable || (socket as Duplex & { bytesWritten?: number }).bytesWritten !== 0) {
+    // A response already under way on this socket (Node's private field, checked as its own
+    // default handler does): a status line now would corrupt it; only cutting is left.
+    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
       socket.destroy();
       return;
     }
