@@ -121,8 +121,9 @@ describe('kill -9 under load', () => {
 
       const stopAt = performance.now() + 300 + random() * 1200;
       const controller = new AbortController();
-      const worker = async (w: number): Promise<void> => {
-        while (performance.now() < stopAt && !controller.signal.aborted) {
+      const aborted = (): boolean => controller.signal.aborted;
+      const worker = async (): Promise<void> => {
+        while (performance.now() < stopAt && !aborted()) {
           try {
             // Verify a delivered, not yet verified request when there is one; else send.
             const candidate = [...accepted].find(([address, id]) => !tried.has(id) && mailsFor(address).length > 0);
@@ -158,7 +159,7 @@ describe('kill -9 under load', () => {
               else throw new Error(`send answered ${answer.status} ${JSON.stringify(answer.body)}`);
             }
           } catch (error) {
-            if (controller.signal.aborted || (error instanceof TypeError && /fetch failed/.test(error.message))) {
+            if (aborted() || (error instanceof TypeError && /fetch failed/.test(error.message))) {
               cutMidRequest += 1; // in flight at the kill: its outcome is unknown, and that is allowed
               return;
             }
@@ -166,7 +167,7 @@ describe('kill -9 under load', () => {
           }
         }
       };
-      const load = Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)));
+      const load = Promise.all(Array.from({ length: WORKERS }, () => worker()));
       await sleep(Math.max(0, stopAt - performance.now() - 50));
       await killChild(child); // SIGKILL while the workers are still sending and verifying
       controller.abort();

@@ -168,7 +168,7 @@ const contentTypes = fc.constantFrom(
 
 function bodyFor(row: RouteRow): fc.Arbitrary<Buffer | null> {
   return fc.oneof(
-    { weight: 5, arbitrary: jsonBody(row.fields).map((value) => Buffer.from(JSON.stringify(value) ?? 'null')) },
+    { weight: 5, arbitrary: jsonBody(row.fields).map((value) => Buffer.from((JSON.stringify(value) as string | undefined) ?? 'null')) },
     { weight: 1, arbitrary: fc.constant(null) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)) },
     {
@@ -297,7 +297,7 @@ function rawRequest(port: number, bytes: Buffer): Promise<Answer> {
         const colon = line.indexOf(':');
         if (colon > 0) headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
       }
-      let body = split < 0 ? Buffer.alloc(0) : text.subarray(split + 4);
+      let body: Buffer = split < 0 ? Buffer.alloc(0) : text.subarray(split + 4);
       if (/chunked/i.test(String(headers['transfer-encoding']))) body = dechunk(body);
       resolve({ status, headers, body });
     });

@@ -54,7 +54,9 @@ async function representativeRun(running: RunningSesame, logLines: string[], sen
 
   async function record(response: Response, keep = true): Promise<string> {
     const text = await response.text();
-    const headers = [...response.headers].map(([k, v]) => `${k}: ${v}`).join('\n');
+    const lines: string[] = [];
+    response.headers.forEach((value, name) => lines.push(`${name}: ${value}`));
+    const headers = lines.join('\n');
     if (keep) responses.push(`${response.status}\n${headers}\n${text}`);
     return text;
   }
@@ -83,11 +85,12 @@ async function representativeRun(running: RunningSesame, logLines: string[], sen
   secrets.set('Basic credentials', basic);
   const wrongBasic = Buffer.from(`${client.record.id}:${wrongSecret}`).toString('base64');
   secrets.set('wrong Basic credentials', wrongBasic);
-  for (const init of [
+  const refusedRequests: RequestInit[] = [
     { body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.record.id, client_secret: wrongSecret }) },
     { headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${wrongBasic}` }, body: 'grant_type=client_credentials' },
     { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grant_type: 'password', client_id: client.record.id, client_secret: wrongSecret }) },
-  ]) {
+  ];
+  for (const init of refusedRequests) {
     const response = await fetch(`${base}/oauth/token`, { method: 'POST', ...init });
     expect(response.status).toBeGreaterThanOrEqual(400);
     await record(response);
