@@ -16,7 +16,7 @@ import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ERROR_CODES } from '@sesame/core';
+import { ERROR_CODES, normalizeEmail } from '@sesame/core';
 import { startPostgresCluster, type PostgresCluster } from '@sesame/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,7 +33,7 @@ const MAX_BODY_BYTES = 65_536;
 const API_CODES: ReadonlySet<string> = new Set<string>([...ERROR_CODES, ...TRANSPORT_ERROR_CODES]);
 const OAUTH_CODES: ReadonlySet<string> = new Set(['invalid_request', 'invalid_client', 'unsupported_grant_type']);
 
-type Auth = 'bearer' | 'none';
+type Auth = 'bearer' | 'admin' | 'none';
 type Style = 'api' | 'oauth' | 'open';
 
 interface RouteRow {
@@ -48,6 +48,37 @@ interface RouteRow {
   readonly extraCodes?: readonly string[];
 }
 
+function admin(method: RouteRow['method'], path: string, fields: readonly string[] = []): RouteRow {
+  return { method, path, auth: 'admin', style: 'api', fields, extraCodes: ['CSRF_REJECTED'] };
+}
+const POLICY_FIELDS = ['passwordless_type', 'expiry_seconds', 'otp_format', 'otp_length', 'same_browser_enforcement', 'otp_attempts_per_request', 'emails_per_address', 'failed_otp_per_address', 'allowed_redirect_uris'];
+const TEMPLATE_FIELDS = ['subject', 'html', 'text', 'template', 'brand'];
+export const ADMIN_ROUTES: readonly RouteRow[] = [
+  admin('GET', '/admin/api/csrf'),
+  admin('GET', '/admin/api/setup'),
+  admin('POST', '/admin/api/session/start', ['email']),
+  admin('POST', '/admin/api/session/verify', ['code', 'link_token']),
+  admin('GET', '/admin/api/session'),
+  admin('GET', '/admin/api/policy'),
+  admin('PUT', '/admin/api/policy', POLICY_FIELDS),
+  admin('GET', '/admin/api/audit'),
+  admin('GET', '/admin/api/templates'),
+  admin('PUT', '/admin/api/templates/SIGNIN', TEMPLATE_FIELDS),
+  admin('DELETE', '/admin/api/templates/SIGNUP'),
+  admin('POST', '/admin/api/templates/preview', TEMPLATE_FIELDS),
+  admin('POST', '/admin/api/templates/test-email', ['template']),
+  admin('GET', '/admin/api/brand'),
+  admin('PUT', '/admin/api/brand', ['app_name', 'logo_url', 'accent_color', 'from_name']),
+  admin('DELETE', '/admin/api/brand'),
+  admin('GET', '/admin/api/clients'),
+  admin('POST', '/admin/api/clients', ['name', 'redirect_uris']),
+  admin('POST', '/admin/api/clients/skc_no_such_client/rotate'),
+  admin('POST', '/admin/api/clients/skc_no_such_client/revoke'),
+  admin('GET', '/admin/api/activity', ['email', 'status', 'cursor', 'limit']),
+  { method: 'GET', path: '/admin', auth: 'admin', style: 'open', fields: [] },
+  { method: 'GET', path: '/admin/verify', auth: 'admin', style: 'open', fields: [] },
+];
+
 const P = '/api/v1/passwordless/email';
 export const ROUTES: readonly RouteRow[] = [
   { method: 'POST', path: `${P}/send`, auth: 'bearer', style: 'api', fields: ['email', 'template', 'magiclink_auth_uri', 'state', 'expires_in', 'template_variables'] },
@@ -59,12 +90,21 @@ export const ROUTES: readonly RouteRow[] = [
   { method: 'GET', path: '/metrics', auth: 'none', style: 'open', fields: [] },
   { method: 'GET', path: '/openapi.json', auth: 'none', style: 'open', fields: [] },
   { method: 'GET', path: '/admin/api/dev-inbox', auth: 'none', style: 'open', fields: [] },
+  // The admin API (docs/ADMIN_API.md), fuzzed signed in as an admin (session cookie and CSRF
+  // token drawn valid, wrong or absent). Not session/logout: it would end the fuzzer's session.
+  ...ADMIN_ROUTES,
   // Unknown routes, including the gRPC path spoken over HTTP/1.1 and near-misses of real ones.
   { method: 'POST', path: '/scalekit.v1.auth.passwordless.PasswordlessService/SendPasswordlessEmail', auth: 'bearer', style: 'api', fields: [] },
   { method: 'POST', path: `${P}/send/`, auth: 'bearer', style: 'api', fields: [] },
   { method: 'GET', path: '/admin/api/nothing', auth: 'none', style: 'api', fields: [] },
   { method: 'GET', path: '/', auth: 'none', style: 'api', fields: [] },
 ];
+
+/** The fuzzer's admin browser: its cookies and CSRF token. */
+interface AdminSession {
+  readonly cookie: string;
+  readonly csrf: string;
+}
 
 let cluster: PostgresCluster | undefined;
 afterAll(async () => {
@@ -188,7 +228,7 @@ const queryString = fc.oneof(
   fc.constantFrom('?limit=-1', '?limit=abc', '?limit=1e9', '?%FF%FE=%C3%28', '?a=%', '?a[]=1&a[]=2', `?x=${'y'.repeat(4000)}`, '?__proto__[x]=1'),
 );
 
-function drawFor(row: RouteRow, token: string): fc.Arbitrary<Draw> {
+function drawFor(row: RouteRow, token: string, session: AdminSession): fc.Arbitrary<Draw> {
   return fc
     .record({
       method: fc.oneof({ weight: 6, arbitrary: fc.constant(row.method) }, { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD') }),
@@ -201,10 +241,18 @@ function drawFor(row: RouteRow, token: string): fc.Arbitrary<Draw> {
       ),
       requestId: fc.option(fc.oneof(fc.uuid(), fc.constantFrom('', ' ', 'x'.repeat(300), '../etc', 'a\tb')), { nil: undefined }),
       extra: fc.constantFrom<Record<string, string>>({}, { accept: 'application/grpc' }, { 'content-encoding': 'gzip' }, { expect: '100-continue' }, { 'transfer-encoding': 'chunked' }),
+      adminCookie: fc.oneof({ weight: 4, arbitrary: fc.constant(session.cookie) }, { weight: 1, arbitrary: fc.constantFrom('', 'sesame_admin=forged', `${session.cookie}; sesame_admin=x`, 'sesame_csrf=other') }),
+      csrf: fc.oneof({ weight: 4, arbitrary: fc.constant(session.csrf) }, { weight: 1, arbitrary: fc.constantFrom('', 'wrong', session.csrf.slice(0, -2)) }),
+      origin: fc.constantFrom(undefined, undefined, undefined, 'https://evil.example', 'null'),
       body: bodyFor(row),
     })
-    .map(({ method, query, contentType, authorization, requestId, extra, body }) => {
+    .map(({ method, query, contentType, authorization, requestId, extra, adminCookie, csrf, origin, body }) => {
       const headers: Record<string, string> = { ...extra };
+      if (row.auth === 'admin') {
+        if (adminCookie !== '') headers.cookie = adminCookie;
+        if (csrf !== '') headers['x-csrf-token'] = csrf;
+        if (origin !== undefined) headers.origin = origin;
+      }
       if (contentType !== undefined) headers['content-type'] = contentType;
       if (authorization !== '' && (row.auth === 'bearer' || authorization.startsWith('Basic'))) headers.authorization = authorization;
       if (requestId !== undefined) headers['x-request-id'] = requestId;
@@ -215,9 +263,11 @@ function drawFor(row: RouteRow, token: string): fc.Arbitrary<Draw> {
 }
 
 /** The fixed worst cases, for every route. */
-function edgeCases(row: RouteRow, token: string): Draw[] {
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
-  const json = (text: string | Buffer): Draw => ({ method: 'POST', path: row.path, headers, body: Buffer.isBuffer(text) ? text : Buffer.from(text) });
+function edgeCases(row: RouteRow, token: string, session: AdminSession): Draw[] {
+  const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  if (row.auth === 'admin') Object.assign(headers, { cookie: session.cookie, 'x-csrf-token': session.csrf });
+  const bodyMethod = row.method === 'GET' ? 'POST' : row.method;
+  const json = (text: string | Buffer): Draw => ({ method: bodyMethod, path: row.path, headers, body: Buffer.isBuffer(text) ? text : Buffer.from(text) });
   const nested = (depth: number, open: string, close: string): string => `${open.repeat(depth)}${close.repeat(depth)}`;
   const field = row.fields[0] ?? 'x';
   return [
@@ -236,9 +286,9 @@ function edgeCases(row: RouteRow, token: string): Draw[] {
     json('null'),
     json('1e999999'),
     json(`"${'\\u0000'.repeat(1000)}"`),
-    { method: 'POST', path: row.path, headers: { ...headers, 'content-type': 'text/plain' }, body: Buffer.from('{}') },
-    { method: 'POST', path: row.path, headers: { authorization: `Bearer ${token}` }, body: Buffer.from('{}') },
-    { method: 'POST', path: row.path, headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from('a=%FF%FE&b=%') },
+    { method: bodyMethod, path: row.path, headers: { ...headers, 'content-type': 'text/plain' }, body: Buffer.from('{}') },
+    { method: bodyMethod, path: row.path, headers: { ...headers, 'content-type': '' }, body: Buffer.from('{}') },
+    { method: bodyMethod, path: row.path, headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from('a=%FF%FE&b=%') },
     { method: 'GET', path: `${row.path}?%FF%FE=%C3%28&x=${'%'.repeat(10)}`, headers, body: null },
     { method: 'DELETE', path: row.path, headers, body: null },
     { method: 'OPTIONS', path: row.path, headers, body: null },
@@ -318,10 +368,49 @@ function dechunk(body: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
+/** Signs an admin in through the real flow over HTTP: CSRF cookie and token, session/start, the code from the dev inbox, session/verify. */
+async function adminSignIn(running: RunningSesame): Promise<AdminSession> {
+  const email = 'fuzz.admin@example.com';
+  const normalized = normalizeEmail(email);
+  await running.store.addAdmin({ emailKey: normalized.key, email: normalized.address, createdAt: Date.now() });
+  const cookies = new Map<string, string>();
+  const call = async (method: string, path: string, body?: unknown, csrf?: string): Promise<Response> => {
+    const response = await fetch(`${running.url}${path}`, {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(csrf === undefined ? {} : { 'x-csrf-token': csrf }),
+        cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair!.indexOf('=');
+      cookies.set(pair!.slice(0, eq).trim(), pair!.slice(eq + 1).trim());
+    }
+    return response;
+  };
+  const csrf = ((await (await call('GET', '/admin/api/csrf')).json()) as { csrf_token: string }).csrf_token;
+  expect((await call('POST', '/admin/api/session/start', { email }, csrf)).status).toBe(202);
+  let code: string | undefined;
+  for (let i = 0; i < 200 && code === undefined; i += 1) {
+    const mail = (await running.store.listDevInbox({ limit: 10 })).find((message) => message.to === email);
+    code = mail ? /\b(\d{6})\b/.exec(mail.text)?.[1] : undefined;
+    if (code === undefined) await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  const verified = await call('POST', '/admin/api/session/verify', { code }, csrf);
+  expect(verified.status, await verified.clone().text()).toBe(200);
+  const token = ((await verified.json()) as { csrf_token: string }).csrf_token;
+  expect(cookies.get('sesame_admin')).toBeTruthy();
+  return { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '), csrf: token };
+}
+
 describe.each(['sqlite', 'postgres'] as const)('fuzzing every public route on %s', (backend) => {
   let dir: string;
   let running: RunningSesame;
   let token: string;
+  let session: AdminSession;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), `sesame-fuzz-${backend}-`));
@@ -346,6 +435,7 @@ describe.each(['sqlite', 'postgres'] as const)('fuzzing every public route on %s
       body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.record.id, client_secret: client.secret }),
     });
     token = ((await response.json()) as { access_token: string }).access_token;
+    session = await adminSignIn(running);
   });
   afterAll(async () => {
     await running.close();
@@ -355,12 +445,15 @@ describe.each(['sqlite', 'postgres'] as const)('fuzzing every public route on %s
   it('the worst cases on every route: no 5xx, no hang, stable codes', async () => {
     let count = 0;
     for (const row of ROUTES) {
-      for (const draw of edgeCases(row, token)) {
+      for (const draw of edgeCases(row, token, session)) {
         check(row, draw, await request(running.port, draw));
         count += 1;
       }
     }
     expect(count).toBeGreaterThan(ROUTES.length * 20);
+    // The admin rows were fuzzed signed in: the session still opens the API.
+    const policy = await request(running.port, { method: 'GET', path: '/admin/api/policy', headers: { cookie: session.cookie }, body: null });
+    expect(policy.status).toBe(200);
 
     // What node:http's client will not send: smuggling shapes, CONNECT, upgrades, huge headers.
     const raw: Array<[string, number, string]> = [
@@ -386,7 +479,7 @@ describe.each(['sqlite', 'postgres'] as const)('fuzzing every public route on %s
   });
 
   it(`${RUNS} random requests over the route table: no 5xx, no hang, stable codes`, async () => {
-    const draws = fc.oneof(...ROUTES.map((row) => drawFor(row, token).map((draw) => [row, draw] as const)));
+    const draws = fc.oneof(...ROUTES.map((row) => drawFor(row, token, session).map((draw) => [row, draw] as const)));
     await fc.assert(
       fc.asyncProperty(draws, async ([row, draw]) => {
         check(row, draw, await request(running.port, draw));
