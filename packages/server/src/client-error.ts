@@ -102,6 +102,6 @@ export function requestErrorResponse(error: unknown): Response {
     : ([500, 'INTERNAL', `Internal error (request ${requestId}).`] as const);
   return new Response(JSON.stringify(errorBody(code, message, requestId)), {
     status,
-    headers: { 'content-type': 'application/json', 'x-request-id': requestId, 'x-content-type-options': 'nosniff', connection: 'close' },
+    headers: { 'content-type': 'application/json', 'x-request-id': requestId, 'x-content-type-options': 'nosniff' },
   });
 }

@@ -68,8 +68,10 @@ export function createErrorHandler(logger: Logger) {
       return c.json(errorBody(error.code, error.message, requestId, error.fieldViolations), status as ContentfulStatusCode);
     }
     if (error instanceof TransportError) {
-      // A refused body is not read any further: close rather than drain it for keep-alive.
-      if (error.status === 413) c.header('Connection', 'close');
+      // A refused body is not read any further: close rather than drain it for keep-alive
+      // (HTTP/1.x only: HTTP/2 has no Connection header; its stream simply ends).
+      const incoming = (c.env as { incoming?: { httpVersionMajor?: number } } | undefined)?.incoming;
+      if (error.status === 413 && incoming?.httpVersionMajor === 1) c.header('Connection', 'close');
       return c.json(errorBody(error.code, error.message, requestId), error.status);
     }
     logger.error({ requestId, err: error, route: routePath(c as unknown as Parameters<typeof routePath>[0], -1) }, 'unhandled error');
