@@ -8,10 +8,12 @@
  *   path) → 400 BAD_REQUEST.
  * - An HTTP/2 stream whose request is not received whole within the request timeout → 408
  *   REQUEST_TIMEOUT (HTTP/2's own timeout is per idle session).
+ * - An `Expect` header other than 100-continue → 417 BAD_REQUEST.
  * - CONNECT (Node hands it to a `connect` listener, and closes the socket silently without one)
  *   → 404 NOT_FOUND.
  */
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import http2, { type ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -65,6 +67,20 @@ export function answerConnect(_request: unknown, socket: Duplex): void {
   }
   socket.end(rawResponse(404, 'Not Found', 'NOT_FOUND', 'CONNECT is not supported.'));
   setTimeout(() => socket.destroy(), 1_000).unref();
+}
+
+/** The `checkExpectation` listener: an `Expect` other than 100-continue gets 417 with the error body, not Node's bare 417. */
+export function answerExpectation(_request: unknown, response: ServerResponse): void {
+  const requestId = randomUUID();
+  const body = JSON.stringify(errorBody('BAD_REQUEST', 'Only "Expect: 100-continue" is supported.', requestId));
+  response.writeHead(417, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-request-id': requestId,
+    'x-content-type-options': 'nosniff',
+    connection: 'close',
+  });
+  response.end(body);
 }
 
 /**

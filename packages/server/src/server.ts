@@ -23,7 +23,7 @@ import { openStore } from '@sesame/storage';
 import type { Logger } from 'pino';
 import { createApp, type SesameApp } from './app.js';
 import { authenticateBearer } from './auth.js';
-import { answerClientError, answerConnect, cutSlowStream, requestErrorResponse } from './client-error.js';
+import { answerClientError, answerConnect, answerExpectation, cutSlowStream, requestErrorResponse } from './client-error.js';
 import { createDualProtocolServer } from './grpc/dual-protocol.js';
 import { passwordlessGrpcRoutes } from './grpc/service.js';
 import type { Config } from './config.js';
@@ -159,6 +159,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   http1.maxHeadersCount = 100;
   http1.on('clientError', answerClientError(logger));
   http1.on('connect', answerConnect);
+  http1.on('checkExpectation', answerExpectation);
   const grpc = connectNodeAdapter({
     routes: passwordlessGrpcRoutes({
       engine: sesame.engine,

@@ -468,6 +468,7 @@ describe.each(['sqlite', 'postgres'] as const)('fuzzing every public route on %s
       ['GET /a\\b HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'BAD_REQUEST'],
       ['GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', 200, ''],
       ['GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n', 400, 'BAD_REQUEST'],
+      ['POST /oauth/token HTTP/1.1\r\nHost: x\r\nExpect: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}', 417, 'BAD_REQUEST'],
       ['\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n', 400, 'BAD_REQUEST'], // a TLS ClientHello on the plain port
     ];
     for (const [text, status, code] of raw) {
