@@ -54,10 +54,13 @@ export interface Child {
 }
 
 const children = new Set<ChildProcess>();
+/** Set by `stopChildren`: a test body still running after its timeout must not start more. */
+let stopped = false;
 
 /** `sesame start` on a free port (or `port`); resolves once it prints that it is listening. */
 export async function startChild(env: NodeJS.ProcessEnv, cwd: string, port?: number): Promise<Child> {
   const listenOn = port ?? (await freePort());
+  if (stopped) throw new Error('the test file is finished: no new sesame processes');
   const child = spawn(process.execPath, [BIN, 'start'], { cwd, env: { ...env, PORT: String(listenOn) }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
@@ -102,6 +105,7 @@ export async function killChild(child: Child, signal: NodeJS.Signals = 'SIGKILL'
 
 /** Kills (by PID) whatever this file started that is still running. */
 export async function stopChildren(): Promise<void> {
+  stopped = true;
   const left = [...children];
   for (const child of left) {
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
