@@ -35,7 +35,9 @@ export async function readBodyText(c: Context, limit: number): Promise<string> {
       for await (const chunk of incoming) add(chunk as Uint8Array);
     } catch (error) {
       incoming.resume();
-      throw error;
+      if (error instanceof TransportError) throw error;
+      // The client went away, or the request timeout cut it, mid-body: a client problem, not a bug.
+      throw new TransportError(400, 'BAD_REQUEST', 'The request body was not received whole.');
     }
   } else {
     const reader = c.req.raw.body?.getReader();

@@ -12,13 +12,18 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { AppEnv } from './env.js';
 
-/** Codes that exist only at the HTTP layer, beside core's `ErrorCode`s. */
-export type TransportErrorCode = 'NOT_FOUND' | 'PAYLOAD_TOO_LARGE' | 'CSRF_REJECTED';
+/**
+ * Codes that exist only at the HTTP layer, beside core's `ErrorCode`s: unknown route, oversized
+ * body, the admin API's CSRF refusal, and requests refused before any route sees them
+ * (`client-error.ts`): malformed (400), too slow to arrive (408), headers too large (431).
+ */
+export const TRANSPORT_ERROR_CODES = ['NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'CSRF_REJECTED', 'BAD_REQUEST', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE'] as const;
+export type TransportErrorCode = (typeof TRANSPORT_ERROR_CODES)[number];
 
 export class TransportError extends Error {
   override readonly name = 'TransportError';
   constructor(
-    readonly status: 403 | 404 | 413,
+    readonly status: 400 | 403 | 404 | 408 | 413 | 431,
     readonly code: TransportErrorCode,
     message: string,
   ) {
@@ -63,6 +68,10 @@ export function createErrorHandler(logger: Logger) {
       return c.json(errorBody(error.code, error.message, requestId, error.fieldViolations), status as ContentfulStatusCode);
     }
     if (error instanceof TransportError) {
+      // A refused body is not read any further: close rather than drain it for keep-alive
+      // (HTTP/1.x only: HTTP/2 has no Connection header; its stream simply ends).
+      const incoming = (c.env as { incoming?: { httpVersionMajor?: number } } | undefined)?.incoming;
+      if (error.status === 413 && incoming?.httpVersionMajor === 1) c.header('Connection', 'close');
       return c.json(errorBody(error.code, error.message, requestId), error.status);
     }
     logger.error({ requestId, err: error, route: routePath(c as unknown as Parameters<typeof routePath>[0], -1) }, 'unhandled error');

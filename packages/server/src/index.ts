@@ -8,5 +8,5 @@ export { createLogger, REDACT_PATHS } from './logging.js';
 export { createMetrics, type Metrics } from './metrics.js';
 export { createTokenService, type TokenService } from './tokens.js';
 export { openApiDocument } from './openapi.js';
-export { errorBody, type ErrorBody, type TransportErrorCode } from './errors.js';
+export { errorBody, TRANSPORT_ERROR_CODES, type ErrorBody, type TransportErrorCode } from './errors.js';
 export { main as cliMain, helpText } from './cli.js';

@@ -1,6 +1,7 @@
 /** The OpenAPI 3.1 description of every route this server answers (served at /openapi.json). */
 import { ERROR_CODES } from '@sesame/core';
 import { ADMIN_SCHEMAS, ADMIN_SECURITY_SCHEMES, adminOpenApiPaths } from './admin/openapi.js';
+import { TRANSPORT_ERROR_CODES } from './errors.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -179,7 +180,7 @@ export function openApiDocument(options: { publicUrl: string; devInbox: boolean 
               type: 'object',
               required: ['code', 'message', 'request_id', 'field_violations'],
               properties: {
-                code: { enum: [...ERROR_CODES, 'NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'CSRF_REJECTED'] },
+                code: { enum: [...ERROR_CODES, ...TRANSPORT_ERROR_CODES] },
                 message: { type: 'string' },
                 request_id: { type: 'string' },
                 field_violations: {

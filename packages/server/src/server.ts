@@ -23,6 +23,7 @@ import { openStore } from '@sesame/storage';
 import type { Logger } from 'pino';
 import { createApp, type SesameApp } from './app.js';
 import { authenticateBearer } from './auth.js';
+import { answerClientError, answerConnect, answerExpectation, cutSlowStream, requestErrorResponse } from './client-error.js';
 import { createDualProtocolServer } from './grpc/dual-protocol.js';
 import { passwordlessGrpcRoutes } from './grpc/service.js';
 import type { Config } from './config.js';
@@ -139,12 +140,26 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
 
   // One port, two protocols: HTTP/1.1 for REST; HTTP/2 cleartext for the Scalekit SDK's gRPC,
   // whose non-gRPC requests (REST over h2c) fall back to the same REST handler.
-  const rest = getRequestListener(sesame.app.fetch);
+  const rest = getRequestListener(sesame.app.fetch, { errorHandler: requestErrorResponse });
+  const headersTimeout = Math.min(config.requestTimeoutMs, 10_000);
   const http1 = http.createServer(
-    { requestTimeout: config.requestTimeoutMs, headersTimeout: Math.min(config.requestTimeoutMs, 10_000), keepAliveTimeout: 5_000 },
+    {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout,
+      keepAliveTimeout: 5_000,
+      // Node checks the two timeouts above only this often (30 s by default): a slow client would
+      // otherwise hold its connection up to 30 s past them.
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(headersTimeout / 4))),
+      // A request without Host is still refused (400 BAD_REQUEST, by `requestErrorResponse`), but
+      // with the error body rather than Node's empty 400.
+      requireHostHeader: false,
+    },
     (request, response) => void rest(request, response),
   );
   http1.maxHeadersCount = 100;
+  http1.on('clientError', answerClientError(logger));
+  http1.on('connect', answerConnect);
+  http1.on('checkExpectation', answerExpectation);
   const grpc = connectNodeAdapter({
     routes: passwordlessGrpcRoutes({
       engine: sesame.engine,
@@ -164,6 +179,9 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   });
   const h2 = http2.createServer({ maxSessionMemory: 10 }, grpc);
   h2.setTimeout(config.requestTimeoutMs);
+  // HTTP/2's timeout above is per idle session: a stream whose body trickles in would never be
+  // cut. As HTTP/1.1's requestTimeout, a request not received whole in time gets 408.
+  h2.on('stream', (stream) => cutSlowStream(stream, config.requestTimeoutMs));
   const listener = createDualProtocolServer({ http1, http2: h2, sniffTimeoutMs: Math.min(config.requestTimeoutMs, 10_000) });
   const server = listener.server;
   await new Promise<void>((resolve, reject) => {

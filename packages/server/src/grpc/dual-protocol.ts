@@ -13,7 +13,7 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 export interface DualProtocolOptions {
   readonly http1: http.Server;
   readonly http2: http2.Http2Server;
-  /** A socket that sends too few bytes to tell its protocol within this time is closed. */
+  /** A socket that has not sent enough bytes to tell its protocol this long after connecting is closed. */
   readonly sniffTimeoutMs?: number;
 }
 
@@ -40,8 +40,7 @@ export function createDualProtocolServer(options: DualProtocolOptions): DualProt
     const done = (): void => {
       socket.removeListener('readable', onReadable);
       socket.removeListener('end', onEnd);
-      socket.setTimeout(0);
-      socket.removeListener('timeout', onTimeout);
+      clearTimeout(deadline);
     };
     const onTimeout = (): void => {
       done();
@@ -65,8 +64,9 @@ export function createDualProtocolServer(options: DualProtocolOptions): DualProt
       if (couldBePreface) h2.emit('connection', socket);
       else http1.emit('connection', socket);
     };
-    socket.setTimeout(sniffTimeoutMs);
-    socket.on('timeout', onTimeout);
+    // A deadline, not an idle timeout: a client trickling the 24-byte preface one byte at a time
+    // must not hold the connection for 24 idle periods.
+    const deadline = setTimeout(onTimeout, sniffTimeoutMs);
     socket.on('end', onEnd);
     socket.on('readable', onReadable);
     socket.on('error', () => socket.destroy());
