@@ -32,6 +32,7 @@ import type {
 } from '@sesame/core';
 import { OTP_FAILURE_RETENTION_MS, SEND_LOG_RETENTION_MS } from '../retention.js';
 import { sqliteAdminMethods } from './admin.js';
+import { startCheckpointer, type CheckpointOptions } from './checkpointer.js';
 import { createGroupCommit } from './group-commit.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 import { AUTH_REQUEST_COLUMNS, toAdmin, toDeliveryEvent, toApiClient, toDevInboxMessage, toRecord, parseVariables, type AdminRow, type ApiClientRow, type AuthRequestRow, type DeliveryEventRow, type DevInboxRow } from '../rows.js';
@@ -41,6 +42,11 @@ export interface SqliteStoreOptions {
   readonly filename: string;
   /** How long a writer waits for another connection's transaction before failing. Default 5000. */
   readonly busyTimeoutMs?: number;
+  /**
+   * Who checkpoints the WAL of a database file: a background thread (default; see
+   * ./checkpointer.ts), or `'on-commit'`, SQLite's default of the committing connection itself.
+   */
+  readonly checkpoint?: CheckpointOptions | 'on-commit';
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
@@ -85,6 +91,12 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   // NORMAL in WAL: a commit survives a process crash; only an OS crash may lose the last commits.
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
+  // Credential digests, ids and addresses are random keys: every insert lands on a different
+  // index page. SQLite's default 2 MiB page cache then rereads most of them from the OS on each
+  // send; 64 MiB (taken only as the database grows) keeps a busy server's working set in memory.
+  db.pragma('cache_size = -65536');
+  const onDisk = filename !== ':memory:' && filename !== '';
+  const checkpointer = onDisk && options.checkpoint !== 'on-commit' ? startCheckpointer(db, filename, busyTimeoutMs, options.checkpoint) : null;
 
   // Prepared lazily: statements over tables that do not exist yet cannot be prepared before migrate().
   const statements = new Map<string, Database.Statement>();
@@ -581,6 +593,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     async close() {
       // Commands already queued commit (or fail) before the connection goes.
       if (db.open) group.flushNow();
+      await checkpointer?.stop();
       if (db.open) db.close();
       return Promise.resolve();
     },
