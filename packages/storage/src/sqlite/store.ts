@@ -95,6 +95,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   // index page. SQLite's default 2 MiB page cache then rereads most of them from the OS on each
   // send; 64 MiB (taken only as the database grows) keeps a busy server's working set in memory.
   db.pragma('cache_size = -65536');
+  // Savepoints (one per group-committed command) journal the pages they touch in a
+  // sub-journal that SQLite spills to a temp file past 64 KiB, and a spilled one is never
+  // truncated: every journaled page was then two pwrite(2)s, ~30 per send. In memory it is
+  // dropped at each batch's end; its size is bounded by one batch's pages.
+  db.pragma('temp_store = MEMORY');
   const onDisk = filename !== ':memory:' && filename !== '';
   const checkpointer = onDisk && options.checkpoint !== 'on-commit' ? startCheckpointer(db, filename, busyTimeoutMs, options.checkpoint) : null;
 
