@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import type { Store } from '@sesame/core';
 import { activityCursor, parseActivityCursor, statusCondition, toActivity, toAuditEntry, type ActivityRow, type AuditRow } from '../admin-rows.js';
 import { AUTH_REQUEST_COLUMNS } from '../rows.js';
+import { statementCache } from './statements.js';
 
 type AdminMethods = Pick<Store, 'getSettingEntry' | 'changeSetting' | 'listAuthRequests' | 'appendAudit' | 'listAudit'>;
 type Params = Record<string, unknown>;
@@ -15,15 +16,7 @@ const QUALIFIED_COLUMNS = AUTH_REQUEST_COLUMNS.split(',')
   .join(', ');
 
 export function sqliteAdminMethods(db: Database.Database): AdminMethods {
-  const statements = new Map<string, Database.Statement>();
-  function sql(source: string): Database.Statement {
-    let statement = statements.get(source);
-    if (!statement) {
-      statement = db.prepare(source);
-      statements.set(source, statement);
-    }
-    return statement;
-  }
+  const sql = statementCache(db);
 
   function insertAudit(entry: Parameters<Store['appendAudit']>[0]): void {
     sql(

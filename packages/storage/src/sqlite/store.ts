@@ -36,6 +36,7 @@ import { startCheckpointer, type CheckpointOptions } from './checkpointer.js';
 import { createGroupCommit } from './group-commit.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 import { AUTH_REQUEST_COLUMNS, toAdmin, toDeliveryEvent, toApiClient, toDevInboxMessage, toRecord, parseVariables, type AdminRow, type ApiClientRow, type AuthRequestRow, type DeliveryEventRow, type DevInboxRow } from '../rows.js';
+import { statementCache } from './statements.js';
 
 export interface SqliteStoreOptions {
   /** Path of the database file; its directory is created when missing. `:memory:` works for one connection. */
@@ -103,16 +104,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   const onDisk = filename !== ':memory:' && filename !== '';
   const checkpointer = onDisk && options.checkpoint !== 'on-commit' ? startCheckpointer(db, filename, busyTimeoutMs, options.checkpoint) : null;
 
-  // Prepared lazily: statements over tables that do not exist yet cannot be prepared before migrate().
-  const statements = new Map<string, Database.Statement>();
-  function sql(source: string): Database.Statement {
-    let statement = statements.get(source);
-    if (!statement) {
-      statement = db.prepare(source);
-      statements.set(source, statement);
-    }
-    return statement;
-  }
+  const sql = statementCache(db);
   const get = (source: string, params: Params = {}): unknown => sql(source).get(params);
   const all = (source: string, params: Params = {}): unknown[] => sql(source).all(params);
   const run = (source: string, params: Params = {}): Database.RunResult => sql(source).run(params);
