@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOutboxWorker, createSmtpTransport, silentLogger, type MailTransport, type OutboxWorker } from '@sesame/email';
 import { startSmtpCapture, type SmtpCapture } from '@sesame/testkit';
-import { BACKENDS, REDIRECT, harness, stopPostgres, type Harness } from './helpers.js';
-import { AdminBrowser, addAdmin, signIn } from './admin-helpers.js';
+import { BACKENDS, REDIRECT, stopPostgres, type Harness } from './helpers.js';
+import { AdminBrowser, signedInAdmin } from './admin-helpers.js';
 
 let h: Harness;
 let browser: AdminBrowser;
@@ -41,10 +41,7 @@ async function send(email: string): Promise<string> {
 
 describe.each(BACKENDS)('%s', (backend) => {
   beforeEach(async () => {
-    h = await harness({ backend });
-    await addAdmin(h, ADMIN);
-    browser = new AdminBrowser(h);
-    await signIn(h, browser, ADMIN);
+    ({ h, browser } = await signedInAdmin(backend, ADMIN));
     // A real SMTP server that refuses the first message with 451 (greylisting), then accepts.
     smtp = await startSmtpCapture({ refuseFirst: 1 });
     transport = createSmtpTransport({ url: smtp.url, from: 'Sesame <no-reply@example.com>' });

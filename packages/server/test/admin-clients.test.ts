@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BACKENDS, REDIRECT, harness, stopPostgres, type Harness } from './helpers.js';
-import { AdminBrowser, addAdmin, errorCode, signIn } from './admin-helpers.js';
+import { BACKENDS, REDIRECT, stopPostgres, type Harness } from './helpers.js';
+import { AdminBrowser, errorCode, signedInAdmin } from './admin-helpers.js';
 
 let h: Harness;
 let browser: AdminBrowser;
@@ -38,10 +38,7 @@ async function token(id: string, secret: string): Promise<string> {
 
 describe.each(BACKENDS)('%s', (backend) => {
   beforeEach(async () => {
-    h = await harness({ backend });
-    await addAdmin(h, ADMIN);
-    browser = new AdminBrowser(h);
-    await signIn(h, browser, ADMIN);
+    ({ h, browser } = await signedInAdmin(backend, ADMIN));
   });
   afterEach(async () => {
     await h.close();

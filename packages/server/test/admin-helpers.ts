@@ -4,7 +4,7 @@
  */
 import { expect } from 'vitest';
 import { normalizeEmail } from '@sesame/core';
-import type { Harness } from './helpers.js';
+import { harness, type Backend, type Harness } from './helpers.js';
 
 export const ORIGIN = 'http://127.0.0.1:8080';
 
@@ -90,6 +90,15 @@ export async function signIn(h: Harness, browser: AdminBrowser, email: string): 
   const mail = await h.latestMail(email);
   expect(mail.code).toMatch(/^\d{6}$/);
   return browser.json('/admin/api/session/verify', { json: { code: mail.code } });
+}
+
+/** A fresh harness on `backend` with `email` listed as an admin and signed in through the real flow. */
+export async function signedInAdmin(backend: Backend, email: string): Promise<{ h: Harness; browser: AdminBrowser }> {
+  const h = await harness({ backend });
+  await addAdmin(h, email);
+  const browser = new AdminBrowser(h);
+  await signIn(h, browser, email);
+  return { h, browser };
 }
 
 export async function errorCode(res: Response): Promise<string> {

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '@sesame/storage';
 import { createApp, createClient } from '../src/index.js';
-import { BACKENDS, REDIRECT, harness, stopPostgres, type Harness } from './helpers.js';
-import { AdminBrowser, addAdmin, errorCode, signIn } from './admin-helpers.js';
+import { BACKENDS, REDIRECT, stopPostgres, type Harness } from './helpers.js';
+import { AdminBrowser, errorCode, signedInAdmin } from './admin-helpers.js';
 
 let h: Harness;
 let browser: AdminBrowser;
@@ -37,10 +37,7 @@ interface AuditAnswer {
 
 describe.each(BACKENDS)('%s', (backend) => {
   beforeEach(async () => {
-    h = await harness({ backend });
-    await addAdmin(h, ADMIN);
-    browser = new AdminBrowser(h);
-    await signIn(h, browser, ADMIN);
+    ({ h, browser } = await signedInAdmin(backend, ADMIN));
   });
   afterEach(async () => {
     await h.close();

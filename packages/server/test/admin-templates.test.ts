@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDevInboxTransport, createOutboxWorker, settingsContentSource, silentLogger, type OutboxWorker } from '@sesame/email';
-import { BACKENDS, REDIRECT, harness, stopPostgres, type Harness } from './helpers.js';
-import { AdminBrowser, addAdmin, signIn } from './admin-helpers.js';
+import { BACKENDS, REDIRECT, stopPostgres, type Harness } from './helpers.js';
+import { AdminBrowser, signedInAdmin } from './admin-helpers.js';
 
 let h: Harness;
 let browser: AdminBrowser;
@@ -27,10 +27,7 @@ async function deliveredTo(to: string) {
 
 describe.each(BACKENDS)('%s', (backend) => {
   beforeEach(async () => {
-    h = await harness({ backend });
-    await addAdmin(h, ADMIN);
-    browser = new AdminBrowser(h);
-    await signIn(h, browser, ADMIN);
+    ({ h, browser } = await signedInAdmin(backend, ADMIN));
     worker = createOutboxWorker({
       store: h.store,
       sealer: h.sesame.sealer,
