@@ -4,7 +4,7 @@
  * cross-request guarantee live behind `Store`.
  */
 import {
-  generateId,
+  generateTimeOrderedId,
   generateLinkToken,
   generateOtp,
   normalizeOtp,
@@ -75,7 +75,7 @@ export function createEngine(deps: EngineDeps): Engine {
       linkToken === null ? null : hasher.digest('link', authRequestId, linkToken),
       linkToken === null ? null : hasher.digest('link-lookup', '', linkToken),
     ]);
-    const outboxId = generateId(random);
+    const outboxId = generateTimeOrderedId(random, now);
     const sealedPayload = await sealOutboxPayload(sealer, outboxId, { otp, linkToken });
     return {
       digests: { otpHash, linkTokenHash, linkLookup },
@@ -101,9 +101,9 @@ export function createEngine(deps: EngineDeps): Engine {
         }
       }
 
-      const now = clock.now();
       const expiresIn = input.expiresIn || policy.expirySeconds;
-      const id = generateId(random);
+      const now = clock.now();
+      const id = generateTimeOrderedId(random, now);
       const email = normalizeEmail(input.email);
       const { digests, email: outboxEmail } = await issueCredentials(policy, type, id, now);
       const created = await store.createAuthRequest({

@@ -5,6 +5,7 @@ import {
   cryptoRandom,
   fromBase64Url,
   generateId,
+  generateTimeOrderedId,
   generateLinkToken,
   generateOtp,
   normalizeOtp,
@@ -60,6 +61,23 @@ describe('codes and tokens', () => {
     expect(fromBase64Url(token)).toHaveLength(32);
     expect(fromBase64Url(generateId(cryptoRandom))).toHaveLength(16);
     expect(generateLinkToken(cryptoRandom)).not.toBe(token);
+  });
+
+  it('makes time-ordered ids: sortable by creation time, 128 random bits after the prefix', () => {
+    const times = [0, 1, 31, 32, 1_700_000_000_000, 1_700_000_000_001, 1_764_000_000_000, 2 ** 48 - 1];
+    const ids = times.map((t) => generateTimeOrderedId(cryptoRandom, t));
+    for (const id of ids) {
+      expect(id).toMatch(/^[0-9A-HJKMNP-TV-Z]{10}[A-Za-z0-9_-]{22}$/);
+      expect(fromBase64Url(id.slice(10))).toHaveLength(16);
+    }
+    // Byte order (what a B-tree index compares) is creation order.
+    expect([...ids].sort()).toEqual(ids);
+    expect(ids[0]!.slice(0, 10)).toBe('0000000000');
+    expect(ids[3]!.slice(0, 10)).toBe('0000000010');
+    // Same millisecond: same prefix, different ids.
+    const a = generateTimeOrderedId(cryptoRandom, 1_764_000_000_000);
+    expect(a.slice(0, 10)).toBe(ids[6]!.slice(0, 10));
+    expect(a).not.toBe(ids[6]);
   });
 });
 

@@ -30,12 +30,13 @@ export function createNodeCredentialHasher(secret: Uint8Array): CredentialHasher
   };
 }
 
-export function createNodePayloadSealer(secret: Uint8Array): PayloadSealer {
+/** `random` supplies the IVs; the default draws them from a pool like the engine's (see below). */
+export function createNodePayloadSealer(secret: Uint8Array, random: RandomSource = createPooledRandom()): PayloadSealer {
   assertSecret(secret);
   const key = deriveKey(secret, 'sesame outbox seal');
   return {
     seal(associatedData, plaintext) {
-      const iv = randomFillSync(Buffer.alloc(IV_BYTES));
+      const iv = random.bytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', key, iv);
       cipher.setAAD(Buffer.from(associatedData, 'utf8'));
       const body = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);

@@ -131,7 +131,7 @@ describe('the official Scalekit SDK against Sesame', () => {
       expiresIn: 300,
       templateVariables: { team: 'Acme Rockets' },
     });
-    expect(sent.authRequestId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(sent.authRequestId).toMatch(/^[0-9A-HJKMNP-TV-Z]{10}[A-Za-z0-9_-]{22}$/);
     expect(sent.expiresIn).toBe(300);
     expect(Number(sent.expiresAt)).toBeGreaterThan(Date.now() / 1000 + 290);
     expect(sent.passwordlessType).toBe({ OTP: 1, LINK: 2, LINK_OTP: 3 }[type]);

@@ -33,6 +33,7 @@ import {
   wrongCode,
   type NewRequest,
 } from './fixtures.js';
+import { openStore } from '../open.js';
 import type { RaceOp, RaceResult } from './race-protocol.js';
 import { createRacePool, spread, type RacePool } from './race.js';
 
@@ -690,6 +691,29 @@ export function runStoreConformance(backend: StoreBackend): void {
         expect(await store.updateApiClientSecret('nope', 'hash-3')).toBe(false);
         expect(await store.findApiClient('c1')).toMatchObject({ secretHash: 'hash-2', revokedAt: T0 + 100 });
         expect(await store.findApiClient('c2')).toMatchObject({ revokedAt: null, redirectUris: [] });
+      });
+
+      it('sees a client or setting changed through another connection at the next read', async () => {
+        // A backend may memoise these reads (every API call makes them); a change committed
+        // elsewhere, such as `sesame clients revoke` in another process, must still apply at once.
+        const other = openStore(opened.url);
+        try {
+          await store.createApiClient({ id: 'c1', name: 'App', secretHash: 'h', redirectUris: [], createdAt: T0, revokedAt: null, lastUsedAt: null });
+          await store.putSetting('policy', '{"a":1}', T0);
+          expect(await store.findApiClient('c1')).toMatchObject({ revokedAt: null });
+          expect(await store.findApiClient('c1')).toMatchObject({ revokedAt: null });
+          expect(await store.getSetting('policy')).toBe('{"a":1}');
+          expect(await store.getSetting('policy')).toBe('{"a":1}');
+          expect(await other.revokeApiClient('c1', T0 + 1)).toBe(true);
+          await other.putSetting('policy', '{"a":2}', T0 + 1);
+          expect(await store.findApiClient('c1')).toMatchObject({ revokedAt: T0 + 1 });
+          expect(await store.getSetting('policy')).toBe('{"a":2}');
+          expect(await store.findApiClient('c2')).toBeNull();
+          await other.createApiClient({ id: 'c2', name: 'Later', secretHash: 'h', redirectUris: [], createdAt: T0, revokedAt: null, lastUsedAt: null });
+          expect(await store.findApiClient('c2')).toMatchObject({ name: 'Later' });
+        } finally {
+          await other.close();
+        }
       });
 
       it('adds admins once, keyed by the normalised email', async () => {

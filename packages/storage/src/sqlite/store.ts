@@ -33,6 +33,7 @@ import type {
 import { OTP_FAILURE_RETENTION_MS, SEND_LOG_RETENTION_MS } from '../retention.js';
 import { sqliteAdminMethods } from './admin.js';
 import { startCheckpointer, type CheckpointOptions } from './checkpointer.js';
+import { createConfigReadCache } from './config-cache.js';
 import { createGroupCommit } from './group-commit.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 import { AUTH_REQUEST_COLUMNS, toAdmin, toDeliveryEvent, toApiClient, toDevInboxMessage, toRecord, parseVariables, type AdminRow, type ApiClientRow, type AuthRequestRow, type DeliveryEventRow, type DevInboxRow } from '../rows.js';
@@ -117,6 +118,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   // The domain's write transactions go through group commit (./group-commit.ts): those asked for
   // in one turn of the event loop share one BEGIN IMMEDIATE … COMMIT, each in its own savepoint.
   const group = createGroupCommit(db);
+  // Clients and settings are read on every API call and almost never written (./config-cache.ts).
+  const memo = createConfigReadCache(db, ['api_clients', 'settings']);
   function grouped<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => Promise<R> {
     return (...args: A) => group.run(() => fn(...args));
   }
@@ -437,6 +440,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   return {
     ...sqliteAdminMethods(db),
     async migrate() {
+      memo.reset();
       migrate();
       return Promise.resolve();
     },
@@ -537,8 +541,15 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       return Promise.resolve();
     },
     async findApiClient(id) {
-      const row = get('SELECT * FROM api_clients WHERE id = @id', { id }) as ApiClientRow | undefined;
-      return Promise.resolve(row ? toApiClient(row) : null);
+      return Promise.resolve(
+        memo.read(`client:${id}`, () => {
+          const row = get('SELECT * FROM api_clients WHERE id = @id', { id }) as ApiClientRow | undefined;
+          if (!row) return null;
+          // Frozen: every caller shares the memoised record.
+          const client = toApiClient(row);
+          return Object.freeze({ ...client, redirectUris: Object.freeze(client.redirectUris.map((rule) => Object.freeze(rule))) });
+        }),
+      );
     },
     async listApiClients() {
       const rows = all('SELECT * FROM api_clients ORDER BY created_at, id') as ApiClientRow[];
@@ -575,8 +586,12 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     async getSetting(key) {
-      const row = get('SELECT value FROM settings WHERE key = @key', { key }) as { value: string } | undefined;
-      return Promise.resolve(row ? row.value : null);
+      return Promise.resolve(
+        memo.read(`setting:${key}`, () => {
+          const row = get('SELECT value FROM settings WHERE key = @key', { key }) as { value: string } | undefined;
+          return row ? row.value : null;
+        }),
+      );
     },
     async putSetting(key, value, now) {
       run(
