@@ -693,9 +693,11 @@ export function runStoreConformance(backend: StoreBackend): void {
         expect(await store.findApiClient('c2')).toMatchObject({ revokedAt: null, redirectUris: [] });
       });
 
-      it('sees a client or setting changed through another connection at the next read', async () => {
+      it('sees a client or setting changed through another connection from the next turn of the event loop', async () => {
         // A backend may memoise these reads (every API call makes them); a change committed
-        // elsewhere, such as `sesame clients revoke` in another process, must still apply at once.
+        // elsewhere, such as `sesame clients revoke` in another process, must still apply to
+        // every request that arrives after it, i.e. to reads in any later turn of the event loop.
+        const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
         const other = openStore(opened.url);
         try {
           await store.createApiClient({ id: 'c1', name: 'App', secretHash: 'h', redirectUris: [], createdAt: T0, revokedAt: null, lastUsedAt: null });
@@ -706,10 +708,12 @@ export function runStoreConformance(backend: StoreBackend): void {
           expect(await store.getSetting('policy')).toBe('{"a":1}');
           expect(await other.revokeApiClient('c1', T0 + 1)).toBe(true);
           await other.putSetting('policy', '{"a":2}', T0 + 1);
+          await nextTurn();
           expect(await store.findApiClient('c1')).toMatchObject({ revokedAt: T0 + 1 });
           expect(await store.getSetting('policy')).toBe('{"a":2}');
           expect(await store.findApiClient('c2')).toBeNull();
           await other.createApiClient({ id: 'c2', name: 'Later', secretHash: 'h', redirectUris: [], createdAt: T0, revokedAt: null, lastUsedAt: null });
+          await nextTurn();
           expect(await store.findApiClient('c2')).toMatchObject({ name: 'Later' });
         } finally {
           await other.close();

@@ -6,7 +6,10 @@
  * answer with a row that has changed, since revoking a client stops it at once. Two signals
  * cover every writer:
  * - another connection (a second process, the CLI's `clients revoke`, another store on the same
- *   file): SQLite's `PRAGMA data_version` changes whenever another connection commits;
+ *   file): SQLite's `PRAGMA data_version` changes whenever another connection commits. Asking
+ *   costs a read transaction, as much as the read it saves, so it is asked once per turn of the
+ *   event loop: a change committed elsewhere applies to every request read from the network
+ *   after it (a request is read in a later turn than the one that checked);
  * - this connection: TEMP triggers on the cached tables (they see only this connection's
  *   writes, by any code path) empty the memo as the row changes.
  * Reads inside an open transaction bypass the memo, so a value written and then rolled back
@@ -47,15 +50,23 @@ export function createConfigReadCache(db: Database.Database, tables: readonly st
   }
 
   const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  let checkedThisTurn = false;
+  const nextTurn = (): void => {
+    checkedThisTurn = false;
+  };
 
   return {
     read<T>(key: string, load: () => T): T {
       if (db.inTransaction) return load();
       if (!installed) install();
-      const version = dataVersion.get();
-      if (version !== seenVersion) {
-        entries.clear();
-        seenVersion = version;
+      if (!checkedThisTurn) {
+        checkedThisTurn = true;
+        setImmediate(nextTurn);
+        const version = dataVersion.get();
+        if (version !== seenVersion) {
+          entries.clear();
+          seenVersion = version;
+        }
       }
       if (entries.has(key)) return entries.get(key) as T;
       const value = load();
