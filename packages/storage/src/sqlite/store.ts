@@ -342,12 +342,20 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ) as OutboxRow[];
     // RETURNING has no defined order.
     rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    // The auth requests of the whole batch in one statement, not one lookup per row.
+    const requests = new Map(
+      (
+        all(
+          `SELECT id, email, template, type, magiclink_auth_uri, template_variables, expires_at, client_id
+           FROM auth_requests WHERE id IN (SELECT value FROM json_each(@ids))`,
+          { ids: JSON.stringify(rows.map((row) => row.auth_request_id)) },
+        ) as (ClaimRequestRow & { id: string })[]
+      ).map((request) => [request.id, request]),
+    );
     return rows.map((row) => {
-      const request = get(
-        `SELECT email, template, type, magiclink_auth_uri, template_variables, expires_at, client_id
-         FROM auth_requests WHERE id = @id`,
-        { id: row.auth_request_id },
-      ) as ClaimRequestRow;
+      const request = requests.get(row.auth_request_id);
+      // outbox.auth_request_id references auth_requests (foreign keys on): it cannot be missing.
+      if (!request) throw new Error(`Outbox row ${row.id} has no auth request.`);
       return {
         id: row.id,
         authRequestId: row.auth_request_id,
