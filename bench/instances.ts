@@ -356,7 +356,7 @@ function fmt(value: number, digits = 1): string {
 }
 
 function printTable(rows: readonly Row[]): void {
-  const header = ['phase', 'workload', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'Node CPU ms/req', 'PostgreSQL CPU ms/req', 'bench CPU ms/req', 'other load (cores)', 'requests'];
+  const header = ['phase', 'workload', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'Node CPU ms/req', 'PostgreSQL CPU ms/req', 'DB share of server CPU', 'bench CPU ms/req', 'other load (cores)', 'requests'];
   const lines = rows.map((r) => [
     r.phase,
     r.workload,
@@ -366,6 +366,8 @@ function printTable(rows: readonly Row[]): void {
     String(r.errors),
     fmt(r.nodeMsPerReq, 2),
     fmt(r.pgMsPerReq, 2),
+    // Where a request's server-side time goes: PostgreSQL's CPU over Sesame's plus PostgreSQL's.
+    `${fmt((100 * r.pgMsPerReq) / (r.nodeMsPerReq + r.pgMsPerReq), 0)} %`,
     fmt(r.benchMsPerReq, 2),
     fmt(r.otherCores, 2),
     String(r.requests),
