@@ -25,6 +25,10 @@ export interface Config {
   readonly tokenTtlSeconds: number;
   /** How long an outbox claim holds its rows; a crashed instance's rows go out again once it lapses. */
   readonly outboxLeaseMs: number;
+  /** How long an auth request (with its emails and timeline) is kept after it expires; 0 = swept at once. */
+  readonly retentionSeconds: number;
+  /** Pause between two passes of the expiry sweeper (a pass itself runs batch after batch until caught up). */
+  readonly sweepIntervalMs: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -57,6 +61,12 @@ export const VARIABLES: readonly Variable[] = [
     default: '120000',
     describe: 'how long an outbox worker holds the emails it claimed; mail claimed by a crashed instance is sent by another once this lapses (one send may take half of it, at most 60 s)',
   },
+  {
+    name: 'SESAME_RETENTION_SECONDS',
+    default: '86400',
+    describe: "how long an expired auth request, its emails and delivery timeline are kept (the dashboard's activity view) before the sweeper deletes them; 0 = as soon as it expires",
+  },
+  { name: 'SESAME_SWEEP_INTERVAL_MS', default: '60000', describe: 'pause between two passes of the expiry sweeper (a pass deletes in batches of 500 until caught up)' },
 ];
 
 export class ConfigError extends Error {
@@ -106,6 +116,10 @@ const envSchema = z.object({
   SESAME_SHUTDOWN_TIMEOUT_MS: integer('SESAME_SHUTDOWN_TIMEOUT_MS', 0, 600_000),
   SESAME_TOKEN_TTL_SECONDS: integer('SESAME_TOKEN_TTL_SECONDS', 60, 86_400),
   SESAME_OUTBOX_LEASE_MS: integer('SESAME_OUTBOX_LEASE_MS', 1_000, 3_600_000),
+  // Up to a year: the tables then hold a year of sign-ins, which is the operator's call.
+  SESAME_RETENTION_SECONDS: integer('SESAME_RETENTION_SECONDS', 0, 366 * 86_400),
+  // Below 100 ms the sweeper would mostly run empty passes; above a day expired rows pile up.
+  SESAME_SWEEP_INTERVAL_MS: integer('SESAME_SWEEP_INTERVAL_MS', 100, 86_400_000),
 });
 
 /** Reads and validates the environment; throws `ConfigError` listing every bad value at once. */
@@ -148,6 +162,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     shutdownTimeoutMs: e.SESAME_SHUTDOWN_TIMEOUT_MS,
     tokenTtlSeconds: e.SESAME_TOKEN_TTL_SECONDS,
     outboxLeaseMs: e.SESAME_OUTBOX_LEASE_MS,
+    retentionSeconds: e.SESAME_RETENTION_SECONDS,
+    sweepIntervalMs: e.SESAME_SWEEP_INTERVAL_MS,
   };
 }
 

@@ -15,6 +15,7 @@ export interface Metrics {
   readonly limitHits: Counter<'limit'>;
   readonly deliveries: Counter<'outcome'>;
   readonly tokens: Counter<'outcome'>;
+  readonly swept: Counter;
 }
 
 export function createMetrics(options: { outboxDepth?: () => Promise<number>; defaultMetrics?: boolean } = {}): Metrics {
@@ -72,6 +73,11 @@ export function createMetrics(options: { outboxDepth?: () => Promise<number>; de
       name: 'sesame_oauth_tokens_total',
       help: 'Client-credentials token requests by outcome.',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    swept: new Counter({
+      name: 'sesame_swept_auth_requests_total',
+      help: 'Expired auth requests deleted by the sweeper, each with its outbox rows and delivery events.',
       registers: [registry],
     }),
   };

@@ -1,8 +1,8 @@
 /**
- * Runs Sesame: store, outbox worker, mail transport and the HTTP server, started in that order
- * and stopped in reverse. `close()` is the graceful shutdown SIGTERM triggers: stop accepting,
- * let in-flight requests finish (cut after the shutdown timeout), stop the worker after its
- * batch in flight, then release the transport and the store.
+ * Runs Sesame: store, outbox worker, expiry sweeper, mail transport and the HTTP server, started
+ * in that order and stopped in reverse. `close()` is the graceful shutdown SIGTERM triggers: stop
+ * accepting, let in-flight requests finish (cut after the shutdown timeout), stop the worker and
+ * the sweeper after their batch in flight, then release the transport and the store.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -31,6 +31,7 @@ import { createLogger } from './logging.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createNodePayloadSealer } from './node-crypto.js';
 import { resolveSecret } from './secret.js';
+import { createSweeper, type Sweeper } from './sweeper.js';
 
 /** How long after a send the outbox worker is woken (a bound on the added delivery delay). */
 export const WAKE_DELAY_MS = 15;
@@ -52,6 +53,7 @@ export interface RunningSesame {
   readonly store: Store;
   readonly sesame: SesameApp;
   readonly worker: OutboxWorker;
+  readonly sweeper: Sweeper;
   readonly devInbox: boolean;
   readonly secretSource: string;
   /** Graceful shutdown; safe to call more than once. */
@@ -106,6 +108,15 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     leaseMs: config.outboxLeaseMs,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+  });
+
+  const sweeper = createSweeper({
+    store,
+    logger,
+    retentionMs: config.retentionSeconds * 1000,
+    intervalMs: config.sweepIntervalMs,
+    onSwept: (rows) => metrics.swept.inc(rows),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
 
   // Wake the worker shortly after a send rather than at once: under load the sends of those few
@@ -196,6 +207,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   // protocol server hands it sockets), so start that tracking explicitly.
   http1.emit('listening');
   worker.start();
+  sweeper.start();
   const port = (server.address() as AddressInfo).port;
   const url = config.port === 0 ? config.publicUrl.replace(/:0$/, `:${port}`) : config.publicUrl;
 
@@ -217,7 +229,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     http1.close();
     clearTimeout(cut);
     if (wakeTimer) clearTimeout(wakeTimer);
-    await worker.stop();
+    // Both finish their batch in flight: the store must outlive them.
+    await Promise.all([worker.stop(), sweeper.stop()]);
     await transport.close();
     if (!options.store) await store.close();
     logger.info({}, 'stopped');
@@ -229,6 +242,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     store,
     sesame,
     worker,
+    sweeper,
     devInbox,
     secretSource: secret.source,
     close: () => (closing ??= shutdown()),
