@@ -47,7 +47,7 @@ export interface OutboxWorkerOptions {
    * worker can claim a row while its send is in flight.
    */
   readonly sendBudgetMs?: number;
-  /** Rows per claim (default 20). */
+  /** Rows per claim (default 100: a backlog drains in few transactions; the transport limit is `concurrency`). */
   readonly batchSize?: number;
   /** Deliveries in flight at once within a batch (default 4, under the SMTP pool's 5 connections). */
   readonly concurrency?: number;
@@ -90,7 +90,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const clock = options.clock ?? systemClock;
   const leaseMs = options.leaseMs ?? 120_000;
   const sendBudgetMs = options.sendBudgetMs ?? Math.min(60_000, leaseMs / 2);
-  const batchSize = options.batchSize ?? 20;
+  const batchSize = options.batchSize ?? 100;
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const pollIntervalMs = options.pollIntervalMs ?? 5_000;
   const schedule = resolveRetrySchedule(options.retry);
@@ -121,19 +121,21 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     if (claims.length === 0) return counts;
     const content = await currentContent();
     const leaseEnd = claimedAt + leaseMs;
-    let next = 0;
-    const lanes = Array.from({ length: Math.min(concurrency, claims.length) }, async () => {
-      while (next < claims.length) {
-        const claim = claims[next++]!;
-        const outcome = await settle(claim, content, leaseEnd).catch((error: unknown) => {
+    // Every row of the batch goes through its store writes together (its attempt records share
+    // one group commit, its settles another); only the transport calls are limited to
+    // `concurrency` at once. One lane per in-flight send instead made each delivery wait for
+    // two commits of its own, which under request load capped the worker far below the send rate.
+    const slots = createSlots(concurrency);
+    await Promise.all(
+      claims.map(async (claim) => {
+        const outcome = await settle(claim, content, leaseEnd, slots).catch((error: unknown) => {
           // A store error while settling: the lease lapses and the row is claimed again.
           logger.error({ outboxId: claim.id, authRequestId: claim.authRequestId, err: errorText(error) }, 'outbox row could not be settled');
           return 'skipped' as const;
         });
         counts[outcome] += 1;
-      }
-    });
-    await Promise.all(lanes);
+      }),
+    );
     return counts;
   }
 
@@ -146,7 +148,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
   }
 
-  async function settle(claim: OutboxClaim, content: EmailContent, leaseEnd: number): Promise<Outcome> {
+  async function settle(claim: OutboxClaim, content: EmailContent, leaseEnd: number, slots: Slots): Promise<Outcome> {
     const ids = { outboxId: claim.id, authRequestId: claim.authRequestId };
     const attempt = claim.attempts + 1;
     const now = clock.now();
@@ -163,12 +165,19 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
     const email = compose(claim, payload, content, now);
 
+    // Recorded before the send (a crash mid-send must still count), possibly a moment before a
+    // transport slot frees up.
     await store.recordDeliveryAttempt({ id: claim.id, owner, now, detail: null });
+    const release = await slots.acquire();
     let result: DeliveryResult;
     try {
+      // Waiting for a slot may have used up the lease: leave the row for a later claim.
+      if (clock.now() + sendBudgetMs > leaseEnd) return 'skipped';
       result = await transport.send(email, { signal: AbortSignal.timeout(sendBudgetMs) });
     } catch (error) {
       result = { status: 'transient', reply: `transport error: ${errorText(error)}` };
+    } finally {
+      release();
     }
     const settledAt = clock.now();
     const logFields = { ...ids, attempt, transport: transport.kind, reply: result.reply };
@@ -267,5 +276,30 @@ function compose(claim: OutboxClaim, payload: OutboxPayload, content: EmailConte
     fromName: content.brand.fromName,
     fallbackFromName: content.brand.appName,
     ...rendered,
+  };
+}
+
+interface Slots {
+  /** Resolves, in call order, once one of the slots is free; call the returned function to free it. */
+  acquire(): Promise<() => void>;
+}
+
+/** At most `size` holders at once; waiters are served first come, first served. */
+function createSlots(size: number): Slots {
+  let free = size;
+  const waiting: (() => void)[] = [];
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next) next();
+    else free += 1;
+  };
+  return {
+    acquire() {
+      if (free > 0) {
+        free -= 1;
+        return Promise.resolve(release);
+      }
+      return new Promise((resolve) => waiting.push(() => resolve(release)));
+    },
   };
 }

@@ -52,6 +52,40 @@ function expectNoSecretsLogged(logs: CapturedLogs, mails: readonly ReceivedMail[
 }
 
 describe('outbox worker', () => {
+  it('keeps at most `concurrency` transport sends in flight, each once, its attempt recorded first', async () => {
+    const sesame = await sesameWith();
+    const logs = captureLogs();
+    const total = 12;
+    const requestOf = new Map<string, string>();
+    for (let i = 0; i < total; i += 1) requestOf.set(`user${i}@example.com`, await sesame.send(`user${i}@example.com`));
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const order: string[] = [];
+    const attemptRecorded: boolean[] = [];
+    const transport: MailTransport = {
+      kind: 'smtp',
+      async send(email) {
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        order.push(email.to);
+        // The attempt is already on the timeline when the transport is called.
+        const events = await sesame.store.deliveryTimeline(requestOf.get(email.to)!);
+        attemptRecorded.push(events.some((event) => event.kind === 'attempt'));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        inFlight -= 1;
+        return { status: 'sent', reply: '250 OK' };
+      },
+      verify: async () => ({ ok: true, detail: 'test' }),
+      close: async () => undefined,
+    };
+    const report = await worker(sesame, transport, logs, { batchSize: total, concurrency: 3 }).runOnce();
+    expect(report).toMatchObject({ claimed: total, sent: total });
+    expect(maxInFlight).toBe(3);
+    expect(attemptRecorded).toEqual(new Array<boolean>(total).fill(true));
+    expect([...order].sort()).toEqual([...requestOf.keys()].sort());
+    expect(await sesame.store.outboxDepth()).toBe(0);
+  });
+
   it('LINK, OTP and LINK_OTP emails carry only what they should', async () => {
     const sesame = await sesameWith();
     const smtp = await smtpServer();
