@@ -75,8 +75,8 @@ describe('outbox worker', () => {
         inFlight -= 1;
         return { status: 'sent', reply: '250 OK' };
       },
-      verify: async () => ({ ok: true, detail: 'test' }),
-      close: async () => undefined,
+      verify: () => Promise.resolve({ ok: true, detail: 'test' }),
+      close: () => Promise.resolve(),
     };
     const report = await worker(sesame, transport, logs, { batchSize: total, concurrency: 3 }).runOnce();
     expect(report).toMatchObject({ claimed: total, sent: total });
