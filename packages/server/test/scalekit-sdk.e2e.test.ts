@@ -408,7 +408,7 @@ describe('HTTP/1.1 and HTTP/2 on one port', () => {
     });
     const grpc = Array.from({ length: rounds }, async (_, i) => {
       const sent = await sdk.passwordless.sendPasswordlessEmail(`mixed-grpc-${i}@example.com`, { magiclinkAuthUri: LINK_URI });
-      return sent.authRequestId.length === 22;
+      return sent.authRequestId.length === 32;
     });
     const results = await Promise.all([...rest, ...grpc]);
     expect(results.filter(Boolean)).toHaveLength(rounds * 2);

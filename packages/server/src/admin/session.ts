@@ -7,7 +7,7 @@
  * own key. Every request re-checks the admin list, so removing an admin ends their sessions.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { SesameError, generateId, cryptoRandom, normalizeEmail, parseInput, sendInputSchema, verifyInputSchema } from '@sesame/core';
+import { SesameError, generateTimeOrderedId, cryptoRandom, normalizeEmail, parseInput, sendInputSchema, verifyInputSchema } from '@sesame/core';
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { Hono } from 'hono';
@@ -146,8 +146,8 @@ export function sessionRoutes(deps: AdminDeps, sessions: AdminSessions): Hono<Ap
     const { email } = parseInput(sendInputSchema.pick({ email: true }), { email: body.email });
     const policy = await deps.policy();
     const key = normalizeEmail(email).key;
-    // A non-admin's cookie names a random id: same shape, same length, nothing behind it.
-    let pendingId = generateId(cryptoRandom);
+    // A non-admin's cookie names a made-up id: same shape, same length, nothing behind it.
+    let pendingId = generateTimeOrderedId(cryptoRandom, deps.clock.now());
     let expiresIn = policy.expirySeconds;
     const admin = await store.findAdmin(key);
     if (admin) {
