@@ -7,7 +7,7 @@
  *   npm run bench:grpc -- --seconds 2 --only send   # a short check
  *
  * Options: --seconds N (measured window, default 8), --connections N (concurrent requests,
- * default 50), --only send,verify-otp,verify-link, --grpc-client sdk|connect (default sdk),
+ * default 50), --only send,verify-otp,verify-link, --grpc-client sdk|connect|h2 (default sdk),
  * --sessions N (HTTP/2 sessions for gRPC, default 1), --pool N (credentials wanted per verify
  * phase, default 60000).
  *
@@ -27,6 +27,8 @@
  *   concurrent calls share one session (--sessions N spreads them round-robin over N clients).
  *   gRPC, `connect`: the same transport options and interceptor, without the SDK's wrapper
  *   (create(), retry on UNAUTHENTICATED/UNAVAILABLE), to tell the wrapper's cost from the wire's.
+ *   gRPC, `h2` (diagnostic): the same bytes written straight on one node:http2 session, without
+ *   connect's per-call machinery, to see the server's gRPC cost with a cheap client.
  * - CPU per request over each measured window, from /proc: the server process, this process
  *   (the load generator: on a 2-core machine it competes with the server), and the rest of the
  *   machine (other load, in cores), so a difference can be put on the server or on the client.
@@ -37,18 +39,20 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { createClient, type Client, type Interceptor } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import connectModule from '@scalekit-sdk/node/lib/connect.js';
 import coreModule from '@scalekit-sdk/node/lib/core.js';
 import passwordlessModule from '@scalekit-sdk/node/lib/passwordless.js';
-import { PasswordlessService } from '@scalekit-sdk/node/lib/pkg/grpc/scalekit/v1/auth/passwordless_pb.js';
+import { PasswordlessService } from '../packages/server/src/gen/scalekit/v1/auth/passwordless/passwordless_pb.js';
 import { fmt, markdownTable, OutOfWork, runClosedLoop, type ClosedLoopResult, type Operation } from './lib/closed-loop.js';
 import { machineBusyMs, ownCpuMs, processCpu, processRssMiB } from './lib/proc-cpu.js';
 
@@ -87,7 +91,7 @@ const CONCURRENCY = positive('connections', args.connections);
 const SESSIONS = positive('sessions', args.sessions);
 const POOL = positive('pool', args.pool);
 const GRPC_CLIENT = args['grpc-client'];
-if (GRPC_CLIENT !== 'sdk' && GRPC_CLIENT !== 'connect') throw new Error(`--grpc-client is sdk or connect, not ${GRPC_CLIENT}`);
+if (GRPC_CLIENT !== 'sdk' && GRPC_CLIENT !== 'connect' && GRPC_CLIENT !== 'h2') throw new Error(`--grpc-client is sdk, connect or h2, not ${GRPC_CLIENT}`);
 const ONLY = args.only.split(',').map((s) => s.trim());
 for (const name of ONLY) if (!(OPERATIONS as readonly string[]).includes(name)) throw new Error(`--only: unknown operation ${name}`);
 const SELECTED = OPERATIONS.filter((o) => ONLY.includes(o));
@@ -307,6 +311,67 @@ function connectClient(target: Target): GrpcClient {
   };
 }
 
+/**
+ * Diagnostic: the same gRPC requests on the wire (HTTP/2, length-prefixed protobuf, the same
+ * headers), written straight on one node:http2 session without connect's per-call machinery. It
+ * shows what the server's gRPC path costs when the client is cheap; not what an SDK user runs.
+ */
+function h2Client(target: Target): GrpcClient {
+  const core = new CoreClient(target.url, 'bench', 'unused-the-token-is-set');
+  const session = http2.connect(target.url);
+  session.on('error', () => undefined);
+  sessions.add(session);
+  const headers = {
+    ':method': 'POST',
+    'content-type': 'application/grpc+proto',
+    te: 'trailers',
+    'grpc-timeout': `${core.timeoutMs}m`,
+    'user-agent': core.userAgent,
+    'x-sdk-version': core.sdkVersion,
+    'x-api-version': core.apiVersion,
+    authorization: `Bearer ${target.token}`,
+  };
+  function unary<I extends DescMessage, O extends DescMessage>(method: DescMethod & { input: I; output: O }, message: MessageInitShape<I>): Promise<MessageShape<O>> {
+    const body = toBinary(method.input, create(method.input, message));
+    const frame = Buffer.allocUnsafe(5 + body.length);
+    frame.writeUInt8(0, 0);
+    frame.writeUInt32BE(body.length, 1);
+    frame.set(body, 5);
+    return new Promise((done, fail) => {
+      const stream = session.request({ ...headers, ':path': `/${PasswordlessService.typeName}/${method.name}` });
+      const chunks: Buffer[] = [];
+      let status: string | undefined;
+      stream.on('response', (h) => (status = h['grpc-status'] as string | undefined));
+      stream.on('trailers', (h) => (status = h['grpc-status'] as string | undefined));
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('error', fail);
+      stream.on('end', () => {
+        const answer = Buffer.concat(chunks);
+        if (status !== '0' || answer.length < 5) {
+          fail(new Error(`grpc-status ${status ?? 'missing'}`));
+          return;
+        }
+        done(fromBinary(method.output, answer.subarray(5, 5 + answer.readUInt32BE(1))));
+      });
+      stream.end(frame);
+    });
+  }
+  const { sendPasswordlessEmail: send, verifyPasswordlessEmail: verify } = PasswordlessService.method;
+  return {
+    send: async (email) => (await unary(send, { email, magiclinkAuthUri: REDIRECT, templateVariables: {} })).authRequestId,
+    verify: async (credential, authRequestId) =>
+      (
+        await unary(verify, {
+          authRequestId,
+          authCredential: 'code' in credential ? { case: 'code', value: credential.code } : { case: 'linkToken', value: credential.linkToken },
+        })
+      ).email,
+  };
+}
+
+/** h2 sessions opened by h2Client, closed after their phase. */
+const sessions = new Set<http2.ClientHttp2Session>();
+
 // ---- operations -------------------------------------------------------------------------------------
 
 interface PoolItem {
@@ -420,7 +485,8 @@ async function runPhase(protocol: Protocol, operation: OperationName, fillBudget
       );
     }
     const rest = protocol === 'REST' ? restClient(target, CONCURRENCY) : undefined;
-    const grpc = protocol === 'gRPC' ? Array.from({ length: SESSIONS }, () => (GRPC_CLIENT === 'sdk' ? sdkClient(target) : connectClient(target))) : [];
+    const makeGrpc = GRPC_CLIENT === 'sdk' ? sdkClient : GRPC_CLIENT === 'connect' ? connectClient : h2Client;
+    const grpc = protocol === 'gRPC' ? Array.from({ length: SESSIONS }, () => makeGrpc(target)) : [];
     const inner = rest ? restOperation(operation, rest, pool) : grpcOperation(operation, grpc, pool);
     let completed = 0;
     const counted: Operation = async (index) => {
@@ -463,6 +529,8 @@ async function runPhase(protocol: Protocol, operation: OperationName, fillBudget
       pool: poolSize,
     };
     rest?.close();
+    for (const session of sessions) session.close();
+    sessions.clear();
     const short = result.exhausted ? `, ran out of work after ${fmt(result.seconds)} s measured` : '';
     console.log(
       `  ${protocol} ${operation}: ${fmt(result.rps, 0)} req/s, p50 ${fmt(result.p50)} ms, p99 ${fmt(result.p99)} ms, ${result.errors} errors, server ${fmt(row.serverMsPerReq, 3)} / bench ${fmt(row.benchMsPerReq, 3)} CPU ms/req${short}`,
@@ -531,13 +599,13 @@ function report(rows: readonly Row[]): boolean {
     ['operation', 'REST req/s', 'gRPC req/s', 'gRPC ÷ REST req/s', 'REST p99 ms', 'gRPC p99 ms', 'gRPC ÷ REST p99', 'server CPU ms/req REST / gRPC', 'gRPC ÷ REST server CPU', 'bench CPU ms/req REST / gRPC', 'errors', 'within 20 %'],
     summaryRows,
   );
-  console.log(`\n## gRPC (${GRPC_CLIENT === 'sdk' ? 'the SDK client' : 'connect client, SDK transport'}, ${SESSIONS} h2 session${SESSIONS > 1 ? 's' : ''}) vs REST (HTTP/1.1 keep-alive, ${CONCURRENCY} sockets), ${CONCURRENCY} concurrent\n`);
+  console.log(`\n## gRPC (${{ sdk: 'the SDK client', connect: 'connect client, SDK transport', h2: 'bare node:http2 client, diagnostic' }[GRPC_CLIENT]}, ${SESSIONS} h2 session${SESSIONS > 1 ? 's' : ''}) vs REST (HTTP/1.1 keep-alive, ${CONCURRENCY} sockets), ${CONCURRENCY} concurrent\n`);
   console.log(summary);
   console.log(
     [
       '',
       'server CPU: the Sesame process over the measured window, per request; bench CPU: this process (the load generator:',
-      `REST through node:http, gRPC through ${GRPC_CLIENT === 'sdk' ? "the SDK's PasswordlessClient and transport" : "connect-node's createGrpcTransport"}), which shares the machine with the server.`,
+      `REST through node:http, gRPC through ${{ sdk: "the SDK's PasswordlessClient and transport", connect: "connect-node's createGrpcTransport", h2: 'a bare node:http2 session' }[GRPC_CLIENT]}), which shares the machine with the server.`,
     ].join('\n'),
   );
   console.log('\nPer phase:\n');
