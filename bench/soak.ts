@@ -19,7 +19,7 @@
  * own database file (found in /proc/<pid>/fd; the bench server keeps it in a temp dir).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
@@ -148,7 +148,7 @@ function databaseFileOf(pid: number): string {
   throw new Error(`no open .db file in ${dir}`);
 }
 
-function rowCounter(file: string): { counts(): Record<Table, number>; close(): void } {
+function rowCounter(file: string): { counts(): Record<Table, number>; usedMiB(): number; close(): void } {
   // Read-only and one statement per count: a WAL reader never blocks the server's writers, and
   // a short read transaction holds back its checkpoints only for the count's milliseconds.
   const db = new Database(file, { readonly: true, fileMustExist: true });
@@ -166,13 +166,24 @@ function rowCounter(file: string): { counts(): Record<Table, number>; close(): v
       }
       return result;
     },
+    /** Pages in use (not on the freelist): what the server's page cache can hold of this file. */
+    usedMiB() {
+      try {
+        const pages = (db.pragma('page_count', { simple: true }) as number) - (db.pragma('freelist_count', { simple: true }) as number);
+        return (pages * (db.pragma('page_size', { simple: true }) as number)) / 2 ** 20;
+      } catch {
+        return NaN;
+      }
+    },
     close: () => db.close(),
   };
 }
 
 // ---- HTTP ----------------------------------------------------------------------------------
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
+// Idle sockets are dropped after 4 s, before the server's 5 s keep-alive timeout closes them:
+// otherwise a request sent on a socket the server is closing fails with ECONNRESET.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 128, timeout: 4_000 });
 
 function request(url: URL, method: 'GET' | 'POST', token: string | null, body?: unknown): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -366,6 +377,8 @@ interface Sample {
   readonly cpuPct: number;
   readonly rssMiB: number;
   readonly rows: Record<Table, number>;
+  readonly anonMiB: number;
+  readonly dbUsedMiB: number;
   readonly outboxDepth: number;
   /** Sends answered in the window whose rows may still be in the table (the bound on auth_requests). */
   readonly bound: number;
@@ -388,6 +401,31 @@ function sendsSince(state: LoadState, seconds: number): number {
 
 const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
 
+/** Least-squares slope of `value` per minute over the samples. */
+function slope(samples: readonly Sample[], value: (s: Sample) => number): number {
+  const xs = samples.map((s) => s.t / 60);
+  const ys = samples.map(value);
+  const mx = mean(xs);
+  const my = mean(ys);
+  const sxx = xs.reduce((sum, x) => sum + (x - mx) ** 2, 0);
+  return xs.reduce((sum, x, i) => sum + (x - mx) * (ys[i]! - my), 0) / sxx;
+}
+
+const slopeText = (samples: readonly Sample[], value: (s: Sample) => number): string => {
+  const perMinute = slope(samples, value);
+  return `${perMinute >= 0 ? '+' : ''}${fmt(perMinute, 2)} MiB/min`;
+};
+
+/** Anonymous resident memory of a process in MiB (RssAnon: heaps, not code or mapped files), NaN once gone. */
+function processAnonMiB(pid: number): number {
+  try {
+    const match = /^RssAnon:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
 function verdict(samples: readonly Sample[], options: Options, warmUpS: number, state: LoadState): string[] {
   const steady = samples.filter((s) => s.t > warmUpS);
   const lines: string[] = [];
@@ -401,6 +439,14 @@ function verdict(samples: readonly Sample[], options: Options, warmUpS: number, 
   lines.push(
     `RSS: ${fmt(first)} MiB over the first ${window * 10} s after warm-up → ${fmt(last)} MiB over the last ${window * 10} s: ` +
       `${change >= 0 ? '+' : ''}${fmt(change)} % (target within ±10 %) → ${Math.abs(change) <= 10 ? 'MET' : 'NOT MET'}`,
+  );
+  // send_log grows for its whole 24 h retention, and SQLite's page cache (cache_size 64 MiB,
+  // packages/storage/src/sqlite/store.ts) keeps the pages the server touched: RSS may grow with
+  // the file up to that cap without a leak. The slopes set the two side by side; anonymous
+  // memory (JS heap, SQLite's cache, malloc) is split from file-backed (code, the WAL index).
+  lines.push(
+    `Trend after warm-up: RSS ${slopeText(steady, (s) => s.rssMiB)} (anonymous ${slopeText(steady, (s) => s.anonMiB)}), ` +
+      `database pages in use ${slopeText(steady, (s) => s.dbUsedMiB)}, send_log ${fmt(slope(steady, (s) => s.rows.send_log), 0)} rows/min`,
   );
 
   // Rows: a hard bound, whatever the achieved rate did. With retention 0 a request lives its
@@ -500,7 +546,9 @@ async function main(): Promise<number> {
       errors: interval.errors,
       cpuPct: ((cpu - lastCpu) / (now - lastAt)) * 100,
       rssMiB: processRssMiB(target.pid),
+      anonMiB: processAnonMiB(target.pid),
       rows: counter.counts(),
+      dbUsedMiB: counter.usedMiB(),
       outboxDepth,
       bound: sendsSince(state, EXPIRES_IN_S + options.sweepMs / 1000 + 2),
     };
@@ -529,7 +577,7 @@ async function main(): Promise<number> {
   console.log('');
   console.log(
     markdownTable(
-      ['t (s)', 'req/s', 'p99 ms', 'errors', 'server CPU %', 'RSS MiB', 'auth_requests', 'bound', 'outbox', 'delivery_events', 'send_log', 'outbox depth'],
+      ['t (s)', 'req/s', 'p99 ms', 'errors', 'server CPU %', 'RSS MiB', 'anon MiB', 'db MiB', 'auth_requests', 'bound', 'outbox', 'delivery_events', 'send_log', 'outbox depth'],
       samples.map((s) => [
         String(s.t),
         fmt(s.rps, 0),
@@ -537,6 +585,8 @@ async function main(): Promise<number> {
         String(s.errors),
         fmt(s.cpuPct, 0),
         fmt(s.rssMiB),
+        fmt(s.anonMiB),
+        fmt(s.dbUsedMiB),
         fmt(s.rows.auth_requests, 0),
         String(s.bound),
         fmt(s.rows.outbox, 0),
