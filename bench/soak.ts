@@ -342,8 +342,11 @@ async function verifyOne(target: Target, state: LoadState): Promise<void> {
   }
 }
 
-/** Issues `rate` requests a second until `until` (performance.now()), whatever their latency. */
-async function runOpenLoop(target: Target, state: LoadState, rate: number, until: number): Promise<void> {
+/**
+ * Issues `rate` requests a second until `until` (performance.now()), whatever their latency.
+ * Resolves at the deadline with the requests still in flight.
+ */
+async function runOpenLoop(target: Target, state: LoadState, rate: number, until: number): Promise<Set<Promise<void>>> {
   const start = performance.now();
   let issued = 0;
   const running = new Set<Promise<void>>();
@@ -364,7 +367,14 @@ async function runOpenLoop(target: Target, state: LoadState, rate: number, until
     }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  await Promise.race([Promise.all(running), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  return running;
+}
+
+/** Waits (at most 10 s) for the requests still in flight; how long it took, or null when cut. */
+async function settle(running: Set<Promise<void>>): Promise<number | null> {
+  const started = performance.now();
+  const done = await Promise.race([Promise.all(running).then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000))]);
+  return done ? performance.now() - started : null;
 }
 
 // ---- samples and verdict -------------------------------------------------------------------
@@ -563,9 +573,15 @@ async function main(): Promise<number> {
   }
   const sampler = setInterval(() => void takeSample(), SAMPLE_MS);
 
-  await load;
+  const inFlight = await load;
   clearInterval(sampler);
+  // The last part-interval, if long enough to mean something, before in-flight requests settle.
   if (performance.now() - lastAt > SAMPLE_MS / 2) await takeSample();
+  const pending = inFlight.size;
+  const settledMs = await settle(inFlight);
+  if (settledMs === null || settledMs > 1_000) {
+    console.log(`${pending} request(s) in flight at the end took ${settledMs === null ? 'over 10 s (cut)' : `${fmt(settledMs, 0)} ms`} to answer`);
+  }
   const swept = await sweptTotal(target);
   state.stopping = true;
   await stopTarget(target);
