@@ -243,6 +243,27 @@ export interface ChangeSettingCommand {
   readonly audit: NewAuditEntry;
 }
 
+export interface SweepCommand {
+  readonly expiredBefore: number;
+  readonly now: number;
+  readonly batchSize: number;
+  /**
+   * Send-log events at or after this stay (default: `now` minus the longest send window a
+   * policy may set, one day). The sweeper passes a cutoff from the policy in force: at a
+   * sustained send rate the log otherwise holds a day of sends.
+   */
+  readonly sendLogBefore?: number;
+  /** Failed-code events at or after this stay (default: `now` minus the longest window, seven days). */
+  readonly otpFailuresBefore?: number;
+}
+
+/** Rows each sweep deleted: auth requests (their outbox rows and events went with them) and log events. */
+export interface SweepResult {
+  readonly authRequests: number;
+  readonly sendLog: number;
+  readonly otpFailures: number;
+}
+
 export interface Store {
   /** Runs pending migrations; safe to call more than once and from several processes. */
   migrate(): Promise<void>;
@@ -259,8 +280,12 @@ export interface Store {
   consumeWithLink(command: ConsumeLinkCommand): Promise<ConsumeResult>;
   /** New credentials for a pending request (old ones stop working) plus a new outbox email. */
   reissueCredentials(command: ReissueCommand): Promise<ReissueResult>;
-  /** Deletes auth requests that expired before `expiredBefore` (and their outbox rows), at most `batchSize`. */
-  sweepExpired(options: { readonly expiredBefore: number; readonly now: number; readonly batchSize: number }): Promise<number>;
+  /**
+   * Deletes at most `batchSize` auth requests that expired before `expiredBefore` (with their
+   * outbox rows and delivery events), and at most `batchSize` rows of each sliding-window log
+   * older than its cutoff. A count equal to `batchSize` means more may be left.
+   */
+  sweepExpired(command: SweepCommand): Promise<SweepResult>;
 
   claimOutbox(command: ClaimOutboxCommand): Promise<OutboxClaim[]>;
   /** Marks sent and wipes the sealed payload. False when the lease was lost. */

@@ -9,6 +9,7 @@ import {
   type Clock,
   type Engine,
   type PayloadSealer,
+  type Policy,
   type RandomSource,
   type RedirectRule,
   type Store,
@@ -68,6 +69,8 @@ export interface SesameApp {
   readonly keys: ServerKeys;
   /** Opens what the engine sealed: the outbox worker needs the same one. */
   readonly sealer: PayloadSealer;
+  /** The policy in force (the saved setting, or the seeded defaults). */
+  readonly policy: () => Promise<Policy>;
 }
 
 /** The pattern of the route that answered (hono's own), or `*` when only middleware matched. */
@@ -161,5 +164,5 @@ export function createApp(options: AppOptions): SesameApp {
   });
   app.onError(createErrorHandler(logger));
 
-  return { app, engine, tokens, metrics, logger, clientSecretKey: keys.clientSecret, keys, sealer };
+  return { app, engine, tokens, metrics, logger, clientSecretKey: keys.clientSecret, keys, sealer, policy };
 }

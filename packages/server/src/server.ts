@@ -110,15 +110,6 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
   });
 
-  const sweeper = createSweeper({
-    store,
-    logger,
-    retentionMs: config.retentionSeconds * 1000,
-    intervalMs: config.sweepIntervalMs,
-    onSwept: (rows) => metrics.swept.inc(rows),
-    ...(options.clock ? { clock: options.clock } : {}),
-  });
-
   // Wake the worker shortly after a send rather than at once: under load the sends of those few
   // milliseconds then go out in one claim (one transaction) instead of one claim per email.
   let wakeTimer: NodeJS.Timeout | null = null;
@@ -146,6 +137,16 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     logger,
     metrics,
     onEmailQueued: wakeWorker,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+
+  const sweeper = createSweeper({
+    store,
+    logger,
+    retentionMs: config.retentionSeconds * 1000,
+    intervalMs: config.sweepIntervalMs,
+    policy: sesame.policy,
+    onSwept: (rows) => metrics.swept.inc(rows),
     ...(options.clock ? { clock: options.clock } : {}),
   });
 

@@ -10,11 +10,18 @@
  * into the process. On PostgreSQL every instance sweeps; the store's SKIP LOCKED gives each its
  * own rows, so they neither collide nor wait on each other.
  */
-import { systemClock, type Clock, type Store } from '@sesame/core';
+import { systemClock, type Clock, type Policy, type Store, type SweepResult } from '@sesame/core';
 import { isStoreUnavailable } from '@sesame/storage';
 
 /** Auth requests per `sweepExpired` call (each also deletes its outbox rows and events). */
 export const DEFAULT_SWEEP_BATCH_SIZE = 500;
+
+/**
+ * The sliding-window logs are kept for this many of the policy's windows. One window is all a
+ * limit reads; the rest is slack, so that raising a window in the dashboard still finds recent
+ * events (a window raised more than that counts only what is left, for one window's time).
+ */
+export const LOG_RETENTION_WINDOWS = 2;
 
 /** Structural subset of pino's logger. Fields hold only counts, durations and error messages. */
 export interface SweeperLogger {
@@ -35,6 +42,11 @@ export interface SweeperOptions {
   /** Pause between the end of one pass and the start of the next. */
   readonly intervalMs: number;
   readonly batchSize?: number;
+  /**
+   * The policy in force: the send and failed-code logs are pruned to `LOG_RETENTION_WINDOWS` of
+   * its windows. Without it (or when it cannot be read) the store keeps its longest windows.
+   */
+  readonly policy?: () => Promise<Policy>;
   /** Called after each batch with the auth requests it deleted (the server's metrics counter). */
   readonly onSwept?: (rows: number) => void;
   readonly schedule?: ScheduleFn;
@@ -45,6 +57,8 @@ export interface SweeperOptions {
 export interface SweepReport {
   /** Auth requests deleted by the pass (their outbox rows and events went with them). */
   readonly deleted: number;
+  /** Send-log and failed-code events pruned by the pass. */
+  readonly logEvents: number;
   readonly batches: number;
 }
 
@@ -89,30 +103,48 @@ export function createSweeper(options: SweeperOptions): Sweeper {
     return pass;
   }
 
+  /** Log cutoffs from the policy in force, or none (the store's longest windows) when it cannot be read. */
+  async function logCutoffs(now: number): Promise<{ sendLogBefore?: number; otpFailuresBefore?: number }> {
+    if (!options.policy) return {};
+    try {
+      const policy = await options.policy();
+      return {
+        sendLogBefore: now - LOG_RETENTION_WINDOWS * policy.emailsPerAddress.windowMs,
+        otpFailuresBefore: now - LOG_RETENTION_WINDOWS * policy.failedOtpPerAddress.windowMs,
+      };
+    } catch {
+      return {};
+    }
+  }
+
   async function sweepPass(): Promise<SweepReport> {
     let deleted = 0;
+    let logEvents = 0;
     let batches = 0;
     for (;;) {
       // Read the clock per batch: a long catch-up should not keep sweeping with a stale "now".
       const now = clock.now();
-      const rows = await store.sweepExpired({ expiredBefore: now - retentionMs, now, batchSize });
+      const result: SweepResult = await store.sweepExpired({ expiredBefore: now - retentionMs, now, batchSize, ...(await logCutoffs(now)) });
       batches += 1;
-      deleted += rows;
-      if (rows > 0) options.onSwept?.(rows);
-      // A short batch means nothing older is left; a full one means more may be waiting.
-      if (rows < batchSize || isHalted()) break;
+      deleted += result.authRequests;
+      logEvents += result.sendLog + result.otpFailures;
+      if (result.authRequests > 0) options.onSwept?.(result.authRequests);
+      // Short batches everywhere mean nothing older is left; a full one means more may be waiting.
+      const full = Math.max(result.authRequests, result.sendLog, result.otpFailures) >= batchSize;
+      if (!full || isHalted()) break;
       await yieldTurn();
       if (isHalted()) break;
     }
-    return { deleted, batches };
+    return { deleted, logEvents, batches };
   }
 
   async function timedPass(): Promise<void> {
     const started = performance.now();
     try {
       const report = await runOnce();
-      if (report.deleted > 0) {
-        logger.info({ deleted: report.deleted, batches: report.batches, ms: Math.round(performance.now() - started) }, 'swept expired auth requests');
+      if (report.deleted > 0 || report.logEvents > 0) {
+        const fields = { deleted: report.deleted, logEvents: report.logEvents, batches: report.batches, ms: Math.round(performance.now() - started) };
+        logger.info(fields, 'swept expired auth requests');
       }
     } catch (error) {
       const fields = { err: error instanceof Error ? error.message : 'unknown error', retryInMs: intervalMs };

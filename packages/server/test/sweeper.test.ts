@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Store } from '@sesame/core';
+import { defaultPolicy, type Store } from '@sesame/core';
 import { StoreUnavailableError } from '@sesame/storage';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createClient, loadConfig, startSesame } from '../src/index.js';
@@ -104,11 +104,11 @@ describe.each(BACKENDS)('sweeper on %s', (backend) => {
     const sweeper = createSweeper({ store: h.store, logger, clock: h.clock, retentionMs: HOUR, intervalMs: MINUTE, onSwept: (n) => swept.push(n) });
     // Expired for just under the retention: still there for the activity view.
     h.clock.advance(t0 + MINUTE + HOUR - h.clock.now());
-    expect(await sweeper.runOnce()).toEqual({ deleted: 0, batches: 1 });
+    expect(await sweeper.runOnce()).toEqual({ deleted: 0, logEvents: 0, batches: 1 });
     expect((await h.store.findAuthRequest(delivered, h.clock.now()))?.status).toBe('expired');
 
     h.clock.advance(1);
-    expect(await sweeper.runOnce()).toEqual({ deleted: 2, batches: 1 });
+    expect(await sweeper.runOnce()).toEqual({ deleted: 2, logEvents: 0, batches: 1 });
     expect(swept).toEqual([2]);
     for (const gone of [delivered, queued]) {
       expect(await h.store.findAuthRequest(gone, h.clock.now())).toBeNull();
@@ -140,11 +140,11 @@ describe.each(BACKENDS)('sweeper on %s', (backend) => {
         await new Promise((resolve) => setImmediate(resolve));
       },
     });
-    expect(await sweeper.runOnce()).toEqual({ deleted: 7, batches: 3 });
+    expect(await sweeper.runOnce()).toEqual({ deleted: 7, logEvents: 0, batches: 3 });
     expect(swept).toEqual([3, 3, 1]);
     expect(yields).toBe(2);
     expect((await h.store.findAuthRequest(live, h.clock.now()))?.status).toBe('pending');
-    expect(await sweeper.runOnce()).toEqual({ deleted: 0, batches: 1 });
+    expect(await sweeper.runOnce()).toEqual({ deleted: 0, logEvents: 0, batches: 1 });
   });
 });
 
@@ -192,7 +192,34 @@ describe('sweeper loop (SQLite)', () => {
     expect(gate.calls).toHaveLength(1);
     expect(timer.pending).toEqual([]);
     // A later explicit pass sweeps the rest.
-    expect(await sweeper.runOnce()).toEqual({ deleted: 3, batches: 2 });
+    expect(await sweeper.runOnce()).toEqual({ deleted: 3, logEvents: 0, batches: 2 });
+  });
+
+  it('prunes the send log to two of the policy\'s send windows, catching up in batches', async () => {
+    h = await harness();
+    // Two sends (their requests live an hour, so only the log has anything to prune).
+    await send(h, 3600);
+    await send(h, 3600);
+    const policy = defaultPolicy({ production: false });
+    expect(policy.emailsPerAddress.windowMs).toBe(MINUTE);
+    const sweeper = createSweeper({
+      store: h.store,
+      logger: captureLogger(),
+      clock: h.clock,
+      retentionMs: HOUR,
+      intervalMs: MINUTE,
+      batchSize: 1,
+      policy: () => Promise.resolve(policy),
+    });
+    h.clock.advance(2 * MINUTE - 1);
+    expect(await sweeper.runOnce()).toEqual({ deleted: 0, logEvents: 0, batches: 1 });
+    h.clock.advance(2);
+    // One event per batch: two full batches, then an empty one.
+    expect(await sweeper.runOnce()).toEqual({ deleted: 0, logEvents: 2, batches: 3 });
+    // Without the policy the store keeps its longest window (a day): nothing more to prune anyway,
+    // and a policy that cannot be read falls back to that rather than failing the pass.
+    const unreadable = createSweeper({ store: h.store, logger: captureLogger(), clock: h.clock, retentionMs: HOUR, intervalMs: MINUTE, policy: () => Promise.reject(new Error('bad policy')) });
+    expect(await unreadable.runOnce()).toEqual({ deleted: 0, logEvents: 0, batches: 1 });
   });
 
   it('logs a failed pass and sweeps again at the next interval', async () => {
@@ -227,7 +254,7 @@ describe('sweeper loop (SQLite)', () => {
   });
 
   it('refuses a nonsensical batch size or interval', () => {
-    const store = { sweepExpired: () => Promise.resolve(0) };
+    const store = { sweepExpired: () => Promise.resolve({ authRequests: 0, sendLog: 0, otpFailures: 0 }) };
     expect(() => createSweeper({ store, logger: captureLogger(), retentionMs: 0, intervalMs: 100, batchSize: 0 })).toThrow(/batchSize/);
     expect(() => createSweeper({ store, logger: captureLogger(), retentionMs: -1, intervalMs: 100 })).toThrow(/retentionMs/);
   });

@@ -37,6 +37,8 @@ import type {
   ReissueCommand,
   ReissueResult,
   Store,
+  SweepCommand,
+  SweepResult,
   TemplateType,
   WindowLimit,
 } from '@sesame/core';
@@ -527,27 +529,27 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
     }, TX);
   }
 
-  async function sweepExpired(options: { expiredBefore: number; now: number; batchSize: number }): Promise<number> {
-    const batchSize = Math.max(0, Math.trunc(options.batchSize));
+  async function sweepExpired(command: SweepCommand): Promise<SweepResult> {
+    const batchSize = Math.max(0, Math.trunc(command.batchSize));
     return run(async (s) => {
       // SKIP LOCKED: sweepers of several instances take disjoint batches and never wait on each other.
       const ids = (
         await s.rows<{ id: string }>(
           'SELECT id FROM auth_requests WHERE expires_at < $1::bigint ORDER BY expires_at LIMIT $2::bigint FOR UPDATE SKIP LOCKED',
-          [options.expiredBefore, batchSize],
+          [command.expiredBefore, batchSize],
         )
       ).map((row) => row.id);
       // Their outbox rows and delivery events go with them (ON DELETE CASCADE).
       if (ids.length > 0) await s.count('DELETE FROM auth_requests WHERE id = ANY($1::text[])', [ids]);
-      await s.count(
-        `WITH sends AS (
-           DELETE FROM send_log WHERE ctid = ANY (ARRAY(SELECT ctid FROM send_log WHERE at < $1::bigint LIMIT $3::bigint))),
-         failures AS (
-           DELETE FROM otp_failures WHERE ctid = ANY (ARRAY(SELECT ctid FROM otp_failures WHERE at < $2::bigint LIMIT $3::bigint)))
-         SELECT 1`,
-        [options.now - SEND_LOG_RETENTION_MS, options.now - OTP_FAILURE_RETENTION_MS, batchSize],
+      const sendLog = await s.count(
+        'DELETE FROM send_log WHERE ctid = ANY (ARRAY(SELECT ctid FROM send_log WHERE at < $1::bigint LIMIT $2::bigint))',
+        [command.sendLogBefore ?? command.now - SEND_LOG_RETENTION_MS, batchSize],
       );
-      return ids.length;
+      const otpFailures = await s.count(
+        'DELETE FROM otp_failures WHERE ctid = ANY (ARRAY(SELECT ctid FROM otp_failures WHERE at < $1::bigint LIMIT $2::bigint))',
+        [command.otpFailuresBefore ?? command.now - OTP_FAILURE_RETENTION_MS, batchSize],
+      );
+      return { authRequests: ids.length, sendLog, otpFailures };
     }, TX);
   }
 

@@ -27,6 +27,8 @@ import type {
   ReissueCommand,
   ReissueResult,
   Store,
+  SweepCommand,
+  SweepResult,
   TemplateType,
   WindowLimit,
 } from '@sesame/core';
@@ -299,11 +301,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     return { outcome: 'reissued', request: toRecord(updated, now) };
   });
 
-  const sweepExpired = grouped((options: { expiredBefore: number; now: number; batchSize: number }): number => {
-    const batchSize = Math.max(0, Math.trunc(options.batchSize));
+  const sweepExpired = grouped((command: SweepCommand): SweepResult => {
+    const batchSize = Math.max(0, Math.trunc(command.batchSize));
     const ids = (
       all('SELECT id FROM auth_requests WHERE expires_at < @expiredBefore ORDER BY expires_at LIMIT @batchSize', {
-        expiredBefore: options.expiredBefore,
+        expiredBefore: command.expiredBefore,
         batchSize,
       }) as { id: string }[]
     ).map((row) => row.id);
@@ -313,16 +315,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       run('DELETE FROM outbox WHERE auth_request_id IN (SELECT value FROM json_each(@ids))', list);
       run('DELETE FROM auth_requests WHERE id IN (SELECT value FROM json_each(@ids))', list);
     }
-    for (const [table, retention] of [
-      ['send_log', SEND_LOG_RETENTION_MS],
-      ['otp_failures', OTP_FAILURE_RETENTION_MS],
-    ] as const) {
-      run(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE at < @cutoff LIMIT @batchSize)`, {
-        cutoff: options.now - retention,
-        batchSize,
-      });
-    }
-    return ids.length;
+    const prune = (table: 'send_log' | 'otp_failures', cutoff: number): number =>
+      run(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE at < @cutoff LIMIT @batchSize)`, { cutoff, batchSize }).changes;
+    return {
+      authRequests: ids.length,
+      sendLog: prune('send_log', command.sendLogBefore ?? command.now - SEND_LOG_RETENTION_MS),
+      otpFailures: prune('otp_failures', command.otpFailuresBefore ?? command.now - OTP_FAILURE_RETENTION_MS),
+    };
   });
 
   // ---- outbox --------------------------------------------------------------------------------
