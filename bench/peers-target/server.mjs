@@ -6,6 +6,15 @@
 // Started by the peers orchestrator with NODE_ENV=production and PORT; prints
 //   READY {"url":…,"sidecar":…,"pid":…,"token":…}
 // and exits on SIGTERM after a graceful shutdown.
+//
+// Optional, for the other benches (unset: the behaviour above, unchanged):
+//   SESAME_BENCH_DB=/path/file.db        use this SQLite file (e.g. a prefilled copy) instead of a
+//                                        fresh one in the temp dir; it is kept at exit.
+//   SESAME_BENCH_SMTP_URL=smtp://host:p  deliver through the real SMTP transport startSesame builds
+//                                        from SESAME_SMTP_URL instead of the capture; the mailbox
+//                                        then stays empty.
+// Outbox rows already queued when the server starts (a prefilled file may park a few) are not
+// waited for by the mailbox: it waits only while the depth is above that starting depth.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -20,19 +29,22 @@ import { createClient, loadConfig, startSesame } from '../../packages/server/dis
 const PORT = Number(process.env.PORT || 4500);
 const MAILBOX_LIMIT = 400_000;
 const dir = mkdtempSync(join(tmpdir(), 'sesame-bench-'));
+const dbFile = process.env.SESAME_BENCH_DB || join(dir, 'sesame.db');
+const smtpUrl = process.env.SESAME_BENCH_SMTP_URL || '';
 
 const config = loadConfig({
   ...process.env,
   HOST: '127.0.0.1',
   PORT: String(PORT),
   SESAME_DATA_DIR: dir,
-  SESAME_DATABASE_URL: `file:${join(dir, 'sesame.db')}`,
+  SESAME_DATABASE_URL: `file:${dbFile}`,
   SESAME_SECRET: process.env.SESAME_SECRET || randomBytes(48).toString('base64url'),
-  SESAME_SMTP_URL: '',
+  SESAME_SMTP_URL: smtpUrl,
 });
 
-const store = openSqliteStore({ filename: join(dir, 'sesame.db') });
+const store = openSqliteStore({ filename: dbFile });
 await store.migrate();
+const startDepth = await store.outboxDepth();
 
 // The transport only sees the rendered email; the claim (from the real store) says which auth
 // request an outbox row belongs to, so remember that as rows are claimed.
@@ -73,7 +85,7 @@ const capture = {
   close: async () => undefined,
 };
 
-const running = await startSesame(config, { store: observedStore, transport: capture });
+const running = await startSesame(config, { store: observedStore, ...(smtpUrl ? {} : { transport: capture }) });
 const client = await createClient(store, {
   key: running.sesame.clientSecretKey,
   name: 'bench',
@@ -90,7 +102,7 @@ const sidecar = createServer(async (req, res) => {
     // Sends answer before delivery (the outbox): wait, bounded, until the worker has caught up.
     // The harness's GET times out after 30 s and asks again for the rest, so answer within 25 s.
     const deadline = Date.now() + 25_000;
-    while (mailbox[kind].length < max && Date.now() < deadline && (await store.outboxDepth()) > 0) await sleep(50);
+    while (mailbox[kind].length < max && Date.now() < deadline && (await store.outboxDepth()) > startDepth) await sleep(50);
     const items = mailbox[kind].splice(0, max);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(items));
