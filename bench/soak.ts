@@ -481,9 +481,9 @@ function verdict(samples: readonly Sample[], options: Options, warmUpS: number, 
   const lastSample = samples[samples.length - 1]!;
   const sendRate = (options.rate * SENDS_PER_20) / 20;
   lines.push(
-    `send_log: ${lastSample.rows.send_log} rows, one per send: it is pruned only past its 24 h retention (the longest send-limit window ` +
-      `a policy may set, packages/storage/src/retention.ts), so it grows for a day before it plateaus, at ~${fmt((sendRate * 86_400) / 1e6)} M rows at ${fmt(sendRate, 0)} sends/s. ` +
-      `otp_failures (7 days) likewise; this load makes no failed attempts.`,
+    `send_log: ${lastSample.rows.send_log} rows (one per send): the sweeper keeps two of the policy's send windows ` +
+      `(2 × 60 s by default, ~${fmt(sendRate * 120, 0)} rows at ${fmt(sendRate, 0)} sends/s); otp_failures likewise keeps two ` +
+      `failed-code windows (this load makes no failed attempts).`,
   );
   const achieved = mean(steady.map((s) => s.rps));
   lines.push(
