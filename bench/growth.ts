@@ -35,20 +35,17 @@
  *   the rate they were created), not a backlog of days to delete during the measurement. (The
  *   otp_failures rows, kept two days, are why the file is rebuilt once a day old.)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { LATEST_VERSION, MIGRATIONS, openSqliteStore } from '@sesame/storage';
 import { fmt, markdownTable, OutOfWork, runClosedLoop, type ClosedLoopResult, type Operation } from './lib/closed-loop.js';
+import { getJson, postJson, startBenchServer, stopBenchServer, type BenchServer } from './lib/bench-server.js';
 import { processCpu, processRssMiB } from './lib/proc-cpu.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const SERVER = join(ROOT, 'bench/peers-target/server.mjs');
 const API = '/api/v1/passwordless/email';
 const REDIRECT = 'http://localhost:3000/api/auth/verify';
 
@@ -335,16 +332,9 @@ function copyForRun(source: string, dir: string): { file: string; seconds: numbe
 
 // ---- the server ---------------------------------------------------------------------------------
 
-interface BenchServer {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly base: URL;
-  readonly sidecar: string;
-  readonly token: string;
-  readonly agent: http.Agent;
-  /** Queued outbox rows when it started (parked rows of a prefilled file). */
-  startDepth: number;
-  output: string;
+/** The bench server on a database, with the queued outbox rows it had at start (parked rows of a prefilled file). */
+interface GrowthServer extends BenchServer {
+  readonly startDepth: number;
 }
 
 interface Stats {
@@ -353,126 +343,26 @@ interface Stats {
   readonly outboxDepth: number;
 }
 
+/** Children started by this run, killed on the way out whatever happened. */
 const children = new Set<ChildProcess>();
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = net.createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => done(port));
-    });
-  });
+async function startServer(env: Record<string, string>): Promise<GrowthServer> {
+  const server = await startBenchServer({ env, maxSockets: CONCURRENCY });
+  children.add(server.child);
+  server.child.once('exit', () => children.delete(server.child));
+  return { ...server, startDepth: (await stats(server)).outboxDepth };
 }
 
-/** Starts server.mjs (PORT and PORT + 1 for the sidecar) with `env` added; resolves on READY. */
-async function startServer(env: Record<string, string>): Promise<BenchServer> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [SERVER, String(port)], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'production', PORT: String(port), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let output = '';
-  const keep = (d: Buffer) => (output = (output + d.toString()).slice(-8_000));
-  child.stderr.on('data', keep);
-  const ready = await new Promise<{ url: string; sidecar: string; token: string }>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`server: no READY within 120 s\n${output}`)), 120_000);
-    child.stdout.on('data', (d: Buffer) => {
-      keep(d);
-      const line = /^READY (.*)$/m.exec(output)?.[1];
-      if (line) {
-        clearTimeout(timer);
-        done(JSON.parse(line) as { url: string; sidecar: string; token: string });
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      fail(new Error(`server exited early (${code ?? signal})\n${output}`));
-    });
-  });
-  const server: BenchServer = {
-    child,
-    pid: child.pid!,
-    base: new URL(ready.url),
-    sidecar: ready.sidecar,
-    token: ready.token,
-    agent: new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY }),
-    startDepth: 0,
-    output,
-  };
-  child.stdout.removeAllListeners('data');
-  child.stdout.on('data', (d: Buffer) => (server.output = (server.output + d.toString()).slice(-8_000)));
-  server.startDepth = (await stats(server)).outboxDepth;
-  return server;
-}
-
-/** SIGTERM to this child, SIGKILL after a grace period. */
 async function stopServer(server: BenchServer): Promise<void> {
-  server.agent.destroy();
-  const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((done) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      done();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-function getJson<T>(url: string, timeoutMs = 60_000): Promise<T> {
-  return new Promise((done, fail) => {
-    const request = http.get(url, { timeout: timeoutMs }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => {
-        try {
-          done(JSON.parse(body) as T);
-        } catch (error) {
-          fail(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
-    });
-    request.on('timeout', () => request.destroy(new Error(`GET ${url}: timed out`)));
-    request.on('error', fail);
-  });
+  await stopBenchServer(server, 20_000);
 }
 
 function stats(server: BenchServer): Promise<Stats> {
   return getJson<Stats>(`${server.sidecar}/stats`);
 }
 
-/** POST a JSON body over the server's keep-alive agent; resolves with the status and the body. */
 function post(server: BenchServer, action: 'send' | 'verify', body: unknown): Promise<{ status: number; body: string }> {
-  const payload = JSON.stringify(body);
-  return new Promise((done, fail) => {
-    const request = http.request(
-      {
-        agent: server.agent,
-        host: server.base.hostname,
-        port: server.base.port,
-        method: 'POST',
-        path: `${API}/${action}`,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${server.token}` },
-      },
-      (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => done({ status: response.statusCode ?? 0, body: text }));
-        response.on('error', fail);
-      },
-    );
-    request.on('error', fail);
-    request.end(payload);
-  });
+  return postJson(server, `${API}/${action}`, body);
 }
 
 // ---- load ---------------------------------------------------------------------------------------
@@ -524,7 +414,7 @@ async function measure(database: string, workload: string, server: BenchServer, 
 }
 
 /** Waits (bounded) until the outbox is back to its starting depth. */
-async function drain(server: BenchServer): Promise<void> {
+async function drain(server: GrowthServer): Promise<void> {
   const deadline = Date.now() + DRAIN_MS;
   for (;;) {
     const { outboxDepth } = await stats(server);
@@ -538,7 +428,7 @@ async function drain(server: BenchServer): Promise<void> {
 }
 
 /** Untimed sends until the mailbox holds 2 × VERIFY_POOL requests (bounded by FILL_MS). */
-async function fill(server: BenchServer): Promise<void> {
+async function fill(server: GrowthServer): Promise<void> {
   const { captured } = await stats(server);
   const want = Math.max(0, 2 * VERIFY_POOL - captured);
   const deadline = Date.now() + FILL_MS;
@@ -565,7 +455,7 @@ async function pools(server: BenchServer): Promise<{ byCode: Record<string, stri
   };
 }
 
-async function phase(database: string, server: BenchServer): Promise<Row[]> {
+async function phase(database: string, server: GrowthServer): Promise<Row[]> {
   const rows: Row[] = [];
   rows.push(await measure(database, 'send', server, sendOp(server)));
   await fill(server);

@@ -18,16 +18,15 @@
  * window and SETTLE_MS later (healthy: drains; stalled: grows and stays).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import net from 'node:net';
 import { cpus, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { startFaultySmtp, type FaultySmtp } from '@sesame/testkit';
 import { fmt, markdownTable, runClosedLoop, type ClosedLoopResult, type Operation } from './lib/closed-loop.js';
+import { getJson, postJson, startBenchServer, stopBenchServer, stopChild, type BenchServer } from './lib/bench-server.js';
 import { processCpu } from './lib/proc-cpu.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const SERVER = join(ROOT, 'bench/peers-target/server.mjs');
 const API = '/api/v1/passwordless/email';
 const REDIRECT = 'http://localhost:3000/api/auth/verify';
 
@@ -68,18 +67,6 @@ function waitForLine(child: ChildProcess, pattern: RegExp, label: string, output
       clearTimeout(timer);
       fail(new Error(`${label} exited early (${code ?? signal})\n${output.text}`));
     });
-  });
-}
-
-async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((done) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      done();
-    });
-    child.kill('SIGTERM');
   });
 }
 
@@ -158,97 +145,24 @@ async function stalledSmtp(): Promise<Smtp> {
 
 // ---- the Sesame server --------------------------------------------------------------------------
 
-interface BenchServer {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly base: URL;
-  readonly sidecar: string;
-  readonly token: string;
-  readonly agent: http.Agent;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = net.createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => done(port));
-    });
-  });
-}
-
 async function startServer(smtpUrl: string): Promise<BenchServer> {
-  const port = await freePort();
-  const child = track(
-    spawn(process.execPath, [SERVER, String(port)], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_ENV: 'production', PORT: String(port), SESAME_BENCH_SMTP_URL: smtpUrl },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
-  const line = await waitForLine(child, /^READY (.*)$/m, 'bench server', { text: '' });
-  const ready = JSON.parse(line) as { url: string; sidecar: string; token: string };
-  // Keep draining its log lines.
-  child.stdout?.removeAllListeners('data');
-  child.stderr?.removeAllListeners('data');
-  child.stdout?.resume();
-  child.stderr?.resume();
-  return {
-    child,
-    pid: child.pid!,
-    base: new URL(ready.url),
-    sidecar: ready.sidecar,
-    token: ready.token,
-    agent: new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY }),
-  };
+  const server = await startBenchServer({ env: { SESAME_BENCH_SMTP_URL: smtpUrl }, maxSockets: CONCURRENCY, readyTimeoutMs: 60_000 });
+  track(server.child);
+  return server;
 }
 
-function outboxDepth(server: BenchServer): Promise<number> {
-  return new Promise((done, fail) => {
-    const request = http.get(`${server.sidecar}/stats`, { timeout: 30_000 }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => {
-        try {
-          done((JSON.parse(body) as { outboxDepth: number }).outboxDepth);
-        } catch (error) {
-          fail(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
-    });
-    request.on('timeout', () => request.destroy(new Error('GET /stats: timed out')));
-    request.on('error', fail);
-  });
+async function outboxDepth(server: BenchServer): Promise<number> {
+  return (await getJson<{ outboxDepth: number }>(`${server.sidecar}/stats`, 30_000)).outboxDepth;
 }
 
 let sequence = 0;
 const runTag = `${process.pid}-${Date.now().toString(36)}`;
 
 function sendOp(server: BenchServer): Operation {
-  return () =>
-    new Promise((done, fail) => {
-      const payload = JSON.stringify({ email: `stall-${runTag}-${++sequence}@example.com`, magiclink_auth_uri: REDIRECT });
-      const request = http.request(
-        {
-          agent: server.agent,
-          host: server.base.hostname,
-          port: server.base.port,
-          method: 'POST',
-          path: `${API}/send`,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${server.token}` },
-        },
-        (response) => {
-          response.resume();
-          response.on('end', () => done(response.statusCode === 200));
-          response.on('error', fail);
-        },
-      );
-      request.on('error', fail);
-      request.end(payload);
-    });
+  return async () => {
+    const reply = await postJson(server, `${API}/send`, { email: `stall-${runTag}-${++sequence}@example.com`, magiclink_auth_uri: REDIRECT });
+    return reply.status === 200;
+  };
 }
 
 // ---- main ---------------------------------------------------------------------------------------
@@ -287,7 +201,7 @@ async function measure(label: string, startSmtp: () => Promise<Smtp>): Promise<R
     // up to its send budget; closed, the sends fail at once.
     await smtp.close();
     server.agent.destroy();
-    await stopChild(server.child);
+    await stopBenchServer(server);
   }
 }
 
