@@ -19,7 +19,7 @@
  *   concurrent CI run shows up as "other".
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,6 +27,8 @@ import { promisify } from 'node:util';
 import { defaultPolicy, type Policy } from '@sesame/core';
 import { openStore } from '@sesame/storage';
 import { freePort, startPostgresCluster, startSmtpCapture, type PostgresCluster, type SmtpCapture } from '@sesame/testkit';
+import { OutOfWork, runClosedLoop, type Operation } from './lib/closed-loop.js';
+import { allPids, machineBusyMs, ownCpuMs, processCpu } from './lib/proc-cpu.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin/sesame.js');
@@ -44,7 +46,6 @@ const FILL_MS = 15_000;
 const DRAIN_MS = 25_000;
 /** The whole run is killed past this. */
 const HARD_LIMIT_MS = 145_000;
-const CLK_TCK = 100;
 
 interface Instance {
   readonly child: ChildProcess;
@@ -84,27 +85,6 @@ let dataDir: string | undefined;
 
 // ---- /proc ------------------------------------------------------------------------------------
 
-/** utime, stime, cutime, cstime (ticks) and ppid of a process, or null if it is gone. */
-function procStat(pid: number): { ppid: number; self: number; children: number } | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // The command name is in parentheses and may hold spaces: split after the last ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state): field n is fields[n - 3].
-  const num = (n: number) => Number(fields[n - 3]);
-  return { ppid: num(4), self: num(14) + num(15), children: num(16) + num(17) };
-}
-
-function allPids(): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .map(Number);
-}
-
 /** The cluster's postmaster: a `postgres` process started with `-p <port>`. */
 function findPostmaster(port: number): number {
   for (const pid of allPids()) {
@@ -121,33 +101,25 @@ function findPostmaster(port: number): number {
   throw new Error(`no postmaster with -p ${port} in /proc`);
 }
 
-/** CPU ticks of the postmaster, its live children, and the children it has already reaped. */
-function postgresTicks(postmaster: number): number {
-  const root = procStat(postmaster);
+/** CPU ms of the postmaster, its live children, and the children it has already reaped. */
+function postgresCpuMs(postmaster: number): number {
+  const root = processCpu(postmaster);
   if (!root) return 0;
-  let ticks = root.self + root.children;
+  let ms = root.selfMs + root.childrenMs;
   for (const pid of allPids()) {
-    const stat = procStat(pid);
-    if (stat?.ppid === postmaster) ticks += stat.self;
+    const stat = processCpu(pid);
+    if (stat?.ppid === postmaster) ms += stat.selfMs;
   }
-  return ticks;
-}
-
-function machineBusyTicks(): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-  return user! + nice! + system! + irq! + softirq! + steal!;
+  return ms;
 }
 
 function sampleCpu(postmaster: number): CpuSample {
-  const nodeTicks = instances.reduce((sum, instance) => sum + (procStat(instance.child.pid!)?.self ?? 0), 0);
-  const usage = process.cpuUsage();
   return {
     at: performance.now(),
-    node: (nodeTicks * 1000) / CLK_TCK,
-    pg: (postgresTicks(postmaster) * 1000) / CLK_TCK,
-    bench: (usage.user + usage.system) / 1000,
-    machineBusy: (machineBusyTicks() * 1000) / CLK_TCK,
+    node: instances.reduce((sum, instance) => sum + (processCpu(instance.child.pid!)?.selfMs ?? 0), 0),
+    pg: postgresCpuMs(postmaster),
+    bench: ownCpuMs(),
+    machineBusy: machineBusyMs(),
   };
 }
 
@@ -222,7 +194,6 @@ function harvest(): void {
   }
 }
 
-type Op = (i: number) => Promise<boolean>;
 
 // node:http with keep-alive, not fetch: undici cost ~1.3 ms of CPU per request here, taken
 // from the two cores the instances and PostgreSQL share.
@@ -251,7 +222,7 @@ function post(i: number, action: string, body: unknown): Promise<{ status: numbe
   });
 }
 
-const send: Op = async (i) => {
+const send: Operation = async (i) => {
   const email = `bench-${process.pid}-${++sequence}@example.com`;
   const response = await post(i, 'send', { email, magiclink_auth_uri: REDIRECT });
   if (response.status !== 200) return false;
@@ -260,78 +231,44 @@ const send: Op = async (i) => {
   return true;
 };
 
-/** Verify by code; throws OutOfCodes when none is left (the phase ends). */
-function verifyOp(): Op {
+/** Verify by code; throws OutOfWork when none is left (the phase ends). */
+function verifyOp(): Operation {
   return async (i) => {
     const next = codes.shift();
-    if (!next) throw new OutOfCodes();
+    if (!next) throw new OutOfWork();
     const response = await post(i, 'verify', { code: next.code, auth_request_id: next.id });
     return response.status === 200;
   };
 }
 
-class OutOfCodes extends Error {}
-
-async function phase(name: string, workload: string, op: Op, postmaster: number): Promise<Row> {
-  const start = performance.now();
-  const measureFrom = start + WARM_UP_MS;
-  const deadline = measureFrom + MEASURE_MS;
-  let issued = 0;
-  // Set from callbacks: an object, so the checks below are not narrowed to the initial values.
-  const state: { before: CpuSample | undefined; exhausted: boolean } = { before: undefined, exhausted: false };
-  const latencies: number[] = [];
-  let errors = 0;
-  let lastEnd = measureFrom;
-
-  const cpuTimer = setTimeout(() => (state.before = sampleCpu(postmaster)), WARM_UP_MS);
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (!state.exhausted && issued < MAX_REQUESTS && performance.now() < deadline) {
-        const i = issued++;
-        const t0 = performance.now();
-        let ok: boolean;
-        try {
-          ok = await op(i);
-        } catch (error) {
-          if (error instanceof OutOfCodes) {
-            state.exhausted = true;
-            break;
-          }
-          ok = false;
-        }
-        const t1 = performance.now();
-        if (t0 >= measureFrom && t1 <= deadline) {
-          latencies.push(t1 - t0);
-          if (!ok) errors++;
-          lastEnd = Math.max(lastEnd, t1);
-        }
-      }
-    }),
-  );
-  clearTimeout(cpuTimer);
+async function phase(name: string, workload: string, op: Operation, postmaster: number): Promise<Row> {
+  const state: { before: CpuSample | undefined } = { before: undefined };
+  const result = await runClosedLoop(op, {
+    concurrency: CONCURRENCY,
+    warmUpMs: WARM_UP_MS,
+    measureMs: MEASURE_MS,
+    maxRequests: MAX_REQUESTS,
+    onMeasureStart: () => (state.before = sampleCpu(postmaster)),
+  });
   const after = sampleCpu(postmaster);
   const from = state.before ?? after;
-  // Ran out of codes: the window ends with the last measured request.
-  const seconds = (Math.min(state.exhausted ? lastEnd : deadline, after.at) - measureFrom) / 1000;
-  const n = latencies.length;
-  latencies.sort((a, b) => a - b);
-  const pct = (q: number) => (n === 0 ? NaN : latencies[Math.min(n - 1, Math.floor(q * n))]!);
-  const wall = (after.at - from.at) || 1;
+  const n = result.requests;
+  const wall = after.at - from.at || 1;
   const perReq = (ms: number) => (n === 0 ? NaN : ms / n);
   const node = after.node - from.node;
   const pg = after.pg - from.pg;
   const bench = after.bench - from.bench;
   const other = after.machineBusy - from.machineBusy - node - pg - bench;
-  if (state.exhausted) console.log(`  (${name} ${workload}: ran out of codes after ${seconds.toFixed(1)} s measured)`);
+  if (result.exhausted) console.log(`  (${name} ${workload}: ran out of codes after ${result.seconds.toFixed(1)} s measured)`);
   return {
     phase: name,
     workload,
     requests: n,
-    seconds,
-    rps: seconds > 0 ? n / seconds : NaN,
-    p50: pct(0.5),
-    p99: pct(0.99),
-    errors,
+    seconds: result.seconds,
+    rps: result.rps,
+    p50: result.p50,
+    p99: result.p99,
+    errors: result.errors,
     nodeMsPerReq: perReq(node),
     pgMsPerReq: perReq(pg),
     benchMsPerReq: perReq(bench),
