@@ -37,13 +37,12 @@
  *   processes it started, by PID, and exits 2). Exit code 3 when the target is not met.
  * - BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' profiles the server processes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import http2 from 'node:http2';
-import net from 'node:net';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
@@ -54,14 +53,13 @@ import coreModule from '@scalekit-sdk/node/lib/core.js';
 import passwordlessModule from '@scalekit-sdk/node/lib/passwordless.js';
 import { PasswordlessService } from '../packages/server/src/gen/scalekit/v1/auth/passwordless/passwordless_pb.js';
 import { fmt, markdownTable, OutOfWork, runClosedLoop, type ClosedLoopResult, type Operation } from './lib/closed-loop.js';
+import { logTail, startBenchServer, stopBenchServer, type BenchServer } from './lib/bench-server.js';
 import { machineBusyMs, ownCpuMs, processCpu, processRssMiB } from './lib/proc-cpu.js';
 
 const CoreClient = coreModule.default;
 const GrpcConnect = connectModule.default;
 const PasswordlessClient = passwordlessModule.default;
 
-const ROOT = resolve(import.meta.dirname, '..');
-const SERVER = join(ROOT, 'bench/peers-target/server.mjs');
 const API = '/api/v1/passwordless/email';
 const REDIRECT = 'http://localhost:3000/api/auth/verify';
 const OPERATIONS = ['send', 'verify-otp', 'verify-link'] as const;
@@ -111,63 +109,14 @@ const HARD_LIMIT_MS = 235_000 + 2 * SELECTED.length * Math.max(0, MEASURE_MS - 8
 
 // ---- server processes -------------------------------------------------------------------------
 
-interface Target {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly url: string;
-  readonly sidecar: string;
-  readonly token: string;
-  readonly logFile: string;
-}
+type Target = BenchServer;
 
 const started = new Set<ChildProcess>();
 
-/** A port p such that p and p + 1 (the sidecar) are both free on 127.0.0.1. */
-async function freePortPair(): Promise<number> {
-  const tryListen = (port: number) =>
-    new Promise<boolean>((done) => {
-      const server = net.createServer();
-      server.once('error', () => done(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20_000 + 2 * Math.floor(Math.random() * 15_000);
-    if ((await tryListen(port)) && (await tryListen(port + 1))) return port;
-  }
-  throw new Error('no free port pair found');
-}
-
-/**
- * Starts server.mjs with its output going to a file (not a pipe to this process: its access log,
- * a line per request, would cost the load generator CPU), and waits for its READY line there.
- */
 async function startTarget(): Promise<Target> {
-  const port = await freePortPair();
-  const logFile = join(logDir(), `server-${port}.log`);
-  const fd = openSync(logFile, 'w');
-  let child: ChildProcess;
-  try {
-    child = spawn(process.execPath, [...SERVER_NODE_ARGS, SERVER, String(port)], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_ENV: 'production', PORT: String(port) },
-      stdio: ['ignore', fd, fd],
-    });
-  } finally {
-    closeSync(fd);
-  }
-  started.add(child);
-  const deadline = performance.now() + 30_000;
-  for (;;) {
-    const head = readFileSync(logFile, 'utf8').slice(0, 64_000);
-    const line = /^READY (\{.*\})$/m.exec(head)?.[1];
-    if (line !== undefined) {
-      const ready = JSON.parse(line) as { url: string; sidecar: string; pid: number; token: string };
-      return { child, pid: ready.pid, url: ready.url.replace('localhost', '127.0.0.1'), sidecar: ready.sidecar, token: ready.token, logFile };
-    }
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server.mjs exited early (${child.exitCode ?? child.signalCode}):\n${head.slice(-4_000)}`);
-    if (performance.now() > deadline) throw new Error(`server.mjs: no READY line in 30 s:\n${head.slice(-4_000)}`);
-    await sleep(50);
-  }
+  const target = await startBenchServer({ maxSockets: CONCURRENCY, nodeArgs: SERVER_NODE_ARGS, logDir: logDir() });
+  started.add(target.child);
+  return target;
 }
 
 let logDirectory: string | undefined;
@@ -178,26 +127,10 @@ function logDir(): string {
   return logDirectory;
 }
 
-/** The end of a server's output, for an error report. */
-function logTail(target: Target): string {
-  try {
-    return readFileSync(target.logFile, 'utf8').slice(-4_000);
-  } catch {
-    return '';
-  }
-}
-
 /** SIGTERM (graceful), SIGKILL after 5 s. */
 async function stopTarget(target: Target): Promise<void> {
-  const { child } = target;
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise<void>((done) => child.once('exit', () => done()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  started.delete(child);
+  await stopBenchServer(target, 5_000);
+  started.delete(target.child);
 }
 
 function alive(child: ChildProcess): boolean {
@@ -256,7 +189,7 @@ interface RestClient {
 
 function restClient(target: Target, maxSockets: number): RestClient {
   const agent = new http.Agent({ keepAlive: true, maxSockets });
-  const urls = { send: new URL(`${API}/send`, target.url), verify: new URL(`${API}/verify`, target.url) };
+  const urls = { send: new URL(`${API}/send`, target.base.origin), verify: new URL(`${API}/verify`, target.base.origin) };
   const authorization = `Bearer ${target.token}`;
   return {
     post(action, body) {
@@ -278,7 +211,7 @@ interface GrpcClient {
 
 /** The SDK's own PasswordlessClient on the SDK's own GrpcConnect (one h2 session). */
 function sdkClient(target: Target): GrpcClient {
-  const core = new CoreClient(target.url, 'bench', 'unused-the-token-is-set');
+  const core = new CoreClient(target.base.origin, 'bench', 'unused-the-token-is-set');
   core.accessToken = target.token;
   const passwordless = new PasswordlessClient(new GrpcConnect(core), core);
   return {
@@ -289,7 +222,7 @@ function sdkClient(target: Target): GrpcClient {
 
 /** connect-node createGrpcTransport with the SDK's options and headers, without the SDK's wrapper. */
 function connectClient(target: Target): GrpcClient {
-  const core = new CoreClient(target.url, 'bench', 'unused-the-token-is-set');
+  const core = new CoreClient(target.base.origin, 'bench', 'unused-the-token-is-set');
   const headers: Interceptor = (next) => (request) => {
     request.header.set('user-agent', core.userAgent);
     request.header.set('x-sdk-version', core.sdkVersion);
@@ -297,7 +230,7 @@ function connectClient(target: Target): GrpcClient {
     request.header.set('authorization', `Bearer ${target.token}`);
     return next(request);
   };
-  const transport = createGrpcTransport({ baseUrl: target.url, defaultTimeoutMs: core.timeoutMs, interceptors: [headers] });
+  const transport = createGrpcTransport({ baseUrl: target.base.origin, defaultTimeoutMs: core.timeoutMs, interceptors: [headers] });
   const client: Client<typeof PasswordlessService> = createClient(PasswordlessService, transport);
   return {
     send: async (email) => (await client.sendPasswordlessEmail({ email, magiclinkAuthUri: REDIRECT })).authRequestId,
@@ -317,8 +250,8 @@ function connectClient(target: Target): GrpcClient {
  * shows what the server's gRPC path costs when the client is cheap; not what an SDK user runs.
  */
 function h2Client(target: Target): GrpcClient {
-  const core = new CoreClient(target.url, 'bench', 'unused-the-token-is-set');
-  const session = http2.connect(target.url);
+  const core = new CoreClient(target.base.origin, 'bench', 'unused-the-token-is-set');
+  const session = http2.connect(target.base.origin);
   session.on('error', () => undefined);
   sessions.add(session);
   const headers = {

@@ -2,16 +2,20 @@
  * The bench server (bench/peers-target/server.mjs: the real Sesame on SQLite with a capturing
  * transport and a mailbox sidecar on PORT + 1) as a child process, and the plain node:http
  * calls the benches make to it. node:http with a keep-alive agent, not fetch: on two shared
- * cores undici's per-request CPU would be taken from the server being measured.
+ * cores undici's per-request CPU would be taken from the server being measured. For the same
+ * reason the server's output goes to a file, not a pipe into this process: its access log is a
+ * line per request.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { resolve } from 'node:path';
-import { freePort } from '@sesame/testkit';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SERVER = resolve(ROOT, 'bench/peers-target/server.mjs');
-const OUTPUT_KEPT = 8_000;
 
 export interface BenchServer {
   readonly child: ChildProcess;
@@ -22,49 +26,91 @@ export interface BenchServer {
   /** A Bearer access token of a client it created. */
   readonly token: string;
   readonly agent: http.Agent;
-  /** The last lines it printed (for error messages). */
-  output(): string;
+  /** Where its stdout and stderr go. */
+  readonly logFile: string;
+  /** The temp directory made for that file (removed on stop), or null when the caller named one. */
+  readonly ownLogDir: string | null;
 }
 
-/** Starts server.mjs with `env` added (NODE_ENV=production, a free PORT); resolves on its READY line. */
-export async function startBenchServer(options: { env?: Record<string, string>; maxSockets: number; readyTimeoutMs?: number }): Promise<BenchServer> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [SERVER, String(port)], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'production', PORT: String(port), ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const keep = (d: Buffer) => (output = (output + d.toString()).slice(-OUTPUT_KEPT));
-  child.stderr.on('data', keep);
-  const timeoutMs = options.readyTimeoutMs ?? 120_000;
-  const ready = await new Promise<{ url: string; sidecar: string; token: string }>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`bench server: no READY within ${timeoutMs / 1000} s\n${output}`)), timeoutMs);
-    const onData = (d: Buffer) => {
-      keep(d);
-      const line = /^READY (.*)$/m.exec(output)?.[1];
-      if (line === undefined) return;
-      clearTimeout(timer);
-      // From here on its log lines are only kept, never searched.
-      child.stdout.off('data', onData);
-      child.stdout.on('data', keep);
-      done(JSON.parse(line) as { url: string; sidecar: string; token: string });
-    };
-    child.stdout.on('data', onData);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      fail(new Error(`bench server exited early (${code ?? signal})\n${output}`));
+/** A port p such that p and p + 1 (the sidecar) are both free on 127.0.0.1. */
+export async function freePortPair(): Promise<number> {
+  const tryListen = (port: number) =>
+    new Promise<boolean>((done) => {
+      const server = net.createServer();
+      server.once('error', () => done(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
     });
-  });
-  return {
-    child,
-    pid: child.pid!,
-    base: new URL(ready.url),
-    sidecar: ready.sidecar,
-    token: ready.token,
-    agent: new http.Agent({ keepAlive: true, maxSockets: options.maxSockets }),
-    output: () => output,
-  };
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + 2 * Math.floor(Math.random() * 15_000);
+    if ((await tryListen(port)) && (await tryListen(port + 1))) return port;
+  }
+  throw new Error('no free port pair found');
+}
+
+export interface StartBenchServerOptions {
+  /** Added to the environment (NODE_ENV=production and PORT are set). */
+  readonly env?: Record<string, string>;
+  readonly maxSockets: number;
+  /** Node options for the server, e.g. `--cpu-prof`. */
+  readonly nodeArgs?: readonly string[];
+  /** Directory of the log file, kept after stop (default: a temp directory removed on stop). */
+  readonly logDir?: string;
+  readonly readyTimeoutMs?: number;
+}
+
+/** Starts server.mjs and resolves once its READY line is in its log file. */
+export async function startBenchServer(options: StartBenchServerOptions): Promise<BenchServer> {
+  const port = await freePortPair();
+  const logDir = options.logDir ?? mkdtempSync(join(tmpdir(), 'sesame-bench-'));
+  const ownLogDir = options.logDir === undefined ? logDir : null;
+  const logFile = join(logDir, `server-${port}.log`);
+  const fd = openSync(logFile, 'w');
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [...(options.nodeArgs ?? []), SERVER, String(port)], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_ENV: 'production', PORT: String(port), ...options.env },
+      stdio: ['ignore', fd, fd],
+    });
+  } finally {
+    closeSync(fd);
+  }
+  const timeoutMs = options.readyTimeoutMs ?? 120_000;
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const head = readFileSync(logFile, 'utf8').slice(0, 64_000);
+    const line = /^READY (\{.*\})$/m.exec(head)?.[1];
+    if (line !== undefined) {
+      const ready = JSON.parse(line) as { url: string; sidecar: string; token: string };
+      return {
+        child,
+        pid: child.pid!,
+        base: new URL(ready.url.replace('localhost', '127.0.0.1')),
+        sidecar: ready.sidecar,
+        token: ready.token,
+        agent: new http.Agent({ keepAlive: true, maxSockets: options.maxSockets }),
+        logFile,
+        ownLogDir,
+      };
+    }
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`bench server exited early (${child.exitCode ?? child.signalCode}):\n${head.slice(-4_000)}`);
+    }
+    if (performance.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`bench server: no READY line within ${timeoutMs / 1000} s:\n${head.slice(-4_000)}`);
+    }
+    await sleep(50);
+  }
+}
+
+/** The end of a server's output, for an error report. */
+export function logTail(server: BenchServer): string {
+  try {
+    return readFileSync(server.logFile, 'utf8').slice(-4_000);
+  } catch {
+    return '';
+  }
 }
 
 /** SIGTERM to a child this process started, SIGKILL after `graceMs`. */
@@ -83,6 +129,7 @@ export async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<
 export async function stopBenchServer(server: BenchServer, graceMs?: number): Promise<void> {
   server.agent.destroy();
   await stopChild(server.child, graceMs);
+  if (server.ownLogDir !== null) rmSync(server.ownLogDir, { recursive: true, force: true });
 }
 
 export function getJson<T>(url: string, timeoutMs = 60_000): Promise<T> {
