@@ -4,7 +4,7 @@ export { loadConfig, environmentHelp, ConfigError, VARIABLES, type Config, type 
 export { resolveSecret, SECRET_FILE } from './secret.js';
 export { createClient, authenticateClient, hashClientSecret, type NewClient } from './clients.js';
 export { deriveServerKeys, type ServerKeys } from './keys.js';
-export { createLogger, REDACT_PATHS } from './logging.js';
+export { createLogger, redactSecrets, REDACTED_KEYS } from './logging.js';
 export { createMetrics, type Metrics } from './metrics.js';
 export { createTokenService, type TokenService } from './tokens.js';
 export { openApiDocument } from './openapi.js';
