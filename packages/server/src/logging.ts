@@ -82,7 +82,9 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
   const logger = pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
   // A child's bindings are serialized once, when it is made, and pino skips `formatters` for
   // them: censor them on the way in. Children inherit this method, so grandchildren are covered.
-  const makeChild = logger.child;
+  // Taken unbound on purpose: it is called below with the child's own `this`.
+  const makeChild: unknown = Reflect.get(logger, 'child');
+  if (typeof makeChild !== 'function') throw new Error('pino logger without child()');
   Reflect.set(logger, 'child', function censoredChild(this: unknown, bindings: Bindings, childOptions?: ChildLoggerOptions): unknown {
     return Reflect.apply(makeChild, this, [redactSecrets(bindings), childOptions]);
   });
