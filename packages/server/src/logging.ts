@@ -86,7 +86,7 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
   const makeChild: unknown = Reflect.get(logger, 'child');
   if (typeof makeChild !== 'function') throw new Error('pino logger without child()');
   Reflect.set(logger, 'child', function censoredChild(this: unknown, bindings: Bindings, childOptions?: ChildLoggerOptions): unknown {
-    return Reflect.apply(makeChild, this, [redactSecrets(bindings), childOptions]);
+    return Reflect.apply(makeChild, this, [redactSecrets(bindings), childOptions]) as unknown;
   });
   return logger;
 }
