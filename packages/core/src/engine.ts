@@ -6,6 +6,7 @@
 import {
   generateTimeOrderedId,
   generateLinkToken,
+  linkLookupKey,
   generateOtp,
   normalizeOtp,
   type CredentialHasher,
@@ -69,11 +70,11 @@ export function createEngine(deps: EngineDeps): Engine {
     now: number,
   ): Promise<{ digests: CredentialDigests; email: NewOutboxEmail }> {
     const otp = type === 'LINK' ? null : generateOtp(random, policy.otpFormat, policy.otpLength);
-    const linkToken = type === 'OTP' ? null : generateLinkToken(random);
+    const linkToken = type === 'OTP' ? null : generateLinkToken(random, now);
     const [otpHash, linkTokenHash, linkLookup] = await Promise.all([
       otp === null ? null : hasher.digest('otp', authRequestId, otp),
       linkToken === null ? null : hasher.digest('link', authRequestId, linkToken),
-      linkToken === null ? null : hasher.digest('link-lookup', '', linkToken),
+      linkToken === null ? null : linkLookupKey(hasher, linkToken, now),
     ]);
     const outboxId = generateTimeOrderedId(random, now);
     const sealedPayload = await sealOutboxPayload(sealer, outboxId, { otp, linkToken });
@@ -150,7 +151,7 @@ export function createEngine(deps: EngineDeps): Engine {
       }
 
       const linkToken = input.linkToken ?? '';
-      const lookup = await hasher.digest('link-lookup', '', linkToken);
+      const lookup = await linkLookupKey(hasher, linkToken, now);
       const found = await store.findAuthRequestByLinkLookup(lookup, now);
       if (!found) throw new SesameError('INVALID_CREDENTIAL');
       throwIfFinished(found);

@@ -244,13 +244,16 @@ export interface ChangeSettingCommand {
 }
 
 export interface SweepCommand {
+  /** Auth requests that expired before this go (with their outbox rows and events)… */
   readonly expiredBefore: number;
   readonly now: number;
   readonly batchSize: number;
   /**
-   * Send-log events at or after this stay (default: `now` minus the longest send window a
-   * policy may set, one day). The sweeper passes a cutoff from the policy in force: at a
-   * sustained send rate the log otherwise holds a day of sends.
+   * …unless created at or after this; resend events at or after it stay too. A send counts
+   * toward the per-address send limit for as long as its window lasts, and a send is counted
+   * from its auth request (a resend from the send log), so a request is never swept while it
+   * may still count. Default: `now` minus the longest send window a policy may set, one day;
+   * the sweeper passes a cutoff from the policy in force.
    */
   readonly sendLogBefore?: number;
   /** Failed-code events at or after this stay (default: `now` minus the longest window, seven days). */

@@ -8,6 +8,9 @@ import {
   generateTimeOrderedId,
   generateLinkToken,
   generateOtp,
+  LINK_TOKEN_TIME_BYTES,
+  linkLookupKey,
+  linkTokenTimePrefix,
   normalizeOtp,
   openOutboxPayload,
   sealOutboxPayload,
@@ -56,11 +59,46 @@ describe('codes and tokens', () => {
   });
 
   it('makes 32-byte base64url link tokens and 128-bit ids', () => {
-    const token = generateLinkToken(cryptoRandom);
+    const now = Date.UTC(2026, 10, 25, 12);
+    const token = generateLinkToken(cryptoRandom, now);
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(fromBase64Url(token)).toHaveLength(32);
     expect(fromBase64Url(generateId(cryptoRandom))).toHaveLength(16);
-    expect(generateLinkToken(cryptoRandom)).not.toBe(token);
+    expect(generateLinkToken(cryptoRandom, now)).not.toBe(token);
+    // Same millisecond: the 8 time characters agree, the 26 random bytes do not.
+    const other = generateLinkToken(cryptoRandom, now);
+    expect(other.slice(0, 8)).toBe(token.slice(0, 8));
+    expect(fromBase64Url(other).slice(6)).not.toEqual(fromBase64Url(token).slice(6));
+  });
+
+  it('starts a link token with its issue time, and its lookup key with those bytes', async () => {
+    const hasher = createCredentialHasher(new Uint8Array(32).fill(9));
+    const now = Date.UTC(2026, 10, 25, 12, 0, 0, 123);
+    const token = generateLinkToken(cryptoRandom, now);
+    const time = fromBase64Url(token).slice(0, LINK_TOKEN_TIME_BYTES);
+    expect(time.reduce((ms, byte) => ms * 256 + byte, 0)).toBe(now);
+    expect(linkTokenTimePrefix(token, now + 3_600_000)).toEqual(time);
+
+    const key = await linkLookupKey(hasher, token, now);
+    const digest = await hasher.digest('link-lookup', '', token);
+    expect(key).toHaveLength(LINK_TOKEN_TIME_BYTES + 32);
+    expect(key.slice(0, LINK_TOKEN_TIME_BYTES)).toEqual(time);
+    expect(key.slice(LINK_TOKEN_TIME_BYTES)).toEqual(digest);
+    // Verified later (the key is the same at any later time) and keys sort by issue time.
+    expect(await linkLookupKey(hasher, token, now + 86_400_000)).toEqual(key);
+    const later = await linkLookupKey(hasher, generateLinkToken(cryptoRandom, now + 1), now + 1);
+    expect(Buffer.compare(Buffer.from(key), Buffer.from(later))).toBe(-1);
+  });
+
+  it('keys tokens without a plausible time (older random ones, forged, not base64url) by the digest alone', async () => {
+    const hasher = createCredentialHasher(new Uint8Array(32).fill(9));
+    const now = Date.UTC(2026, 10, 25, 12);
+    const before = generateLinkToken(cryptoRandom, Date.UTC(2026, 9, 1)); // before the format began
+    const ahead = generateLinkToken(cryptoRandom, now + 10 * 60_000); // beyond the tolerated skew
+    for (const token of [before, ahead, '!!!!!!!!not-base64', '', 'short']) {
+      expect(linkTokenTimePrefix(token, now)).toBeNull();
+      expect(await linkLookupKey(hasher, token, now)).toEqual(await hasher.digest('link-lookup', '', token));
+    }
   });
 
   it('makes time-ordered ids: sortable by creation time, 128 random bits after the prefix', () => {

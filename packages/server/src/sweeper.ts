@@ -44,7 +44,9 @@ export interface SweeperOptions {
   readonly batchSize?: number;
   /**
    * The policy in force: the send and failed-code logs are pruned to `LOG_RETENTION_WINDOWS` of
-   * its windows. Without it (or when it cannot be read) the store keeps its longest windows.
+   * its windows, and an expired request goes once it is that far past its send window too (a
+   * send counts toward the limit through its request). Without it (or when it cannot be read)
+   * the store keeps its longest windows: requests then stay at least a day after creation.
    */
   readonly policy?: () => Promise<Policy>;
   /** Called after each batch with the auth requests it deleted (the server's metrics counter). */

@@ -18,6 +18,8 @@ afterAll(stopPostgres);
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+/** The default policy: sends count for one minute, so requests older than two may be swept. */
+const policy = () => Promise.resolve(defaultPolicy({ production: false }));
 
 interface LogLine {
   readonly level: 'info' | 'warn' | 'error';
@@ -101,7 +103,7 @@ describe.each(BACKENDS)('sweeper on %s', (backend) => {
 
     const swept: number[] = [];
     const logger = captureLogger();
-    const sweeper = createSweeper({ store: h.store, logger, clock: h.clock, retentionMs: HOUR, intervalMs: MINUTE, onSwept: (n) => swept.push(n) });
+    const sweeper = createSweeper({ policy, store: h.store, logger, clock: h.clock, retentionMs: HOUR, intervalMs: MINUTE, onSwept: (n) => swept.push(n) });
     // Expired for just under the retention: still there for the activity view.
     h.clock.advance(t0 + MINUTE + HOUR - h.clock.now());
     expect(await sweeper.runOnce()).toEqual({ deleted: 0, logEvents: 0, batches: 1 });
@@ -124,10 +126,12 @@ describe.each(BACKENDS)('sweeper on %s', (backend) => {
     h = await harness({ backend });
     for (let i = 0; i < 7; i++) await send(h);
     const live = await send(h, 3600);
-    h.clock.advance(2 * MINUTE);
+    // Past two send windows: these no longer count toward the send limit.
+    h.clock.advance(2 * MINUTE + 1);
     const swept: number[] = [];
     let yields = 0;
     const sweeper = createSweeper({
+      policy,
       store: h.store,
       logger: captureLogger(),
       clock: h.clock,
@@ -155,7 +159,7 @@ describe('sweeper loop (SQLite)', () => {
   it('runs a pass at start and then one per interval, and stops between them', async () => {
     h = await harness();
     const timer = manualTimer();
-    const sweeper = createSweeper({ store: h.store, logger: captureLogger(), clock: h.clock, retentionMs: 0, intervalMs: 1_234, schedule: timer.schedule });
+    const sweeper = createSweeper({ policy, store: h.store, logger: captureLogger(), clock: h.clock, retentionMs: 0, intervalMs: 1_234, schedule: timer.schedule });
     sweeper.start();
     expect(timer.pending.map((p) => p.ms)).toEqual([0]);
     timer.fire();
@@ -163,7 +167,7 @@ describe('sweeper loop (SQLite)', () => {
     expect(timer.pending.map((p) => p.ms)).toEqual([1_234]);
 
     const id = await send(h);
-    h.clock.advance(MINUTE + 1);
+    h.clock.advance(2 * MINUTE + 1);
     timer.fire();
     await timer.nextScheduled();
     expect(await h.store.findAuthRequest(id, h.clock.now())).toBeNull();
@@ -174,10 +178,10 @@ describe('sweeper loop (SQLite)', () => {
   it('stop() waits for the batch in flight and starts no other', async () => {
     h = await harness();
     for (let i = 0; i < 5; i++) await send(h);
-    h.clock.advance(2 * MINUTE);
+    h.clock.advance(2 * MINUTE + 1);
     const gate = gated(h.store);
     const timer = manualTimer();
-    const sweeper = createSweeper({ store: gate.store, logger: captureLogger(), clock: h.clock, retentionMs: 0, intervalMs: MINUTE, batchSize: 2, schedule: timer.schedule });
+    const sweeper = createSweeper({ policy, store: gate.store, logger: captureLogger(), clock: h.clock, retentionMs: 0, intervalMs: MINUTE, batchSize: 2, schedule: timer.schedule });
     sweeper.start();
     timer.fire();
     await gate.started();
@@ -197,9 +201,12 @@ describe('sweeper loop (SQLite)', () => {
 
   it('prunes the send log to two of the policy\'s send windows, catching up in batches', async () => {
     h = await harness();
-    // Two sends (their requests live an hour, so only the log has anything to prune).
-    await send(h, 3600);
-    await send(h, 3600);
+    // Two resends, each after its send (the requests live an hour, so only the log has anything
+    // to prune; a send counts through its request, a resend through the log).
+    for (let i = 0; i < 2; i++) {
+      const id = await send(h, 3600);
+      expect((await h.api('resend', { auth_request_id: id })).status).toBe(200);
+    }
     const policy = defaultPolicy({ production: false });
     expect(policy.emailsPerAddress.windowMs).toBe(MINUTE);
     const sweeper = createSweeper({
@@ -225,7 +232,7 @@ describe('sweeper loop (SQLite)', () => {
   it('logs a failed pass and sweeps again at the next interval', async () => {
     h = await harness();
     const id = await send(h);
-    h.clock.advance(2 * MINUTE);
+    h.clock.advance(2 * MINUTE + 1);
     const failures: Error[] = [new Error('database disk image is malformed'), new StoreUnavailableError('PostgreSQL is unavailable: ECONNREFUSED')];
     const flaky: Pick<Store, 'sweepExpired'> = {
       async sweepExpired(options) {
@@ -236,7 +243,7 @@ describe('sweeper loop (SQLite)', () => {
     };
     const logger = captureLogger();
     const timer = manualTimer();
-    const sweeper = createSweeper({ store: flaky, logger, clock: h.clock, retentionMs: 0, intervalMs: 5_000, schedule: timer.schedule });
+    const sweeper = createSweeper({ policy, store: flaky, logger, clock: h.clock, retentionMs: 0, intervalMs: 5_000, schedule: timer.schedule });
     sweeper.start();
     for (let pass = 0; pass < 3; pass++) {
       timer.fire();
@@ -298,7 +305,8 @@ describe('startSesame', () => {
       const id = ((await res.json()) as { auth_request_id: string }).auth_request_id;
       expect(await running.store.findAuthRequest(id, clock.now())).not.toBeNull();
 
-      clock.advance(MINUTE + 1);
+      // Expired, and past two send windows (until then it still counts toward the send limit).
+      clock.advance(2 * MINUTE + 1);
       // The sweeper runs every 100 ms of real time: bounded wait, no fixed sleep.
       await vi.waitFor(async () => expect(await running.store.findAuthRequest(id, clock.now())).toBeNull(), { timeout: 5_000, interval: 20 });
       expect(await (await fetch(`${running.url}/metrics`)).text()).toMatch(/^sesame_swept_auth_requests_total 1$/m);

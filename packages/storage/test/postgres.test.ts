@@ -16,7 +16,7 @@ import {
   type PostgresStoreOptions,
 } from '@sesame/storage';
 import { runStoreConformance } from '@sesame/storage/conformance';
-import { GENEROUS, T0, newRequest, otpDigest } from '../src/conformance/fixtures.js';
+import { GENEROUS, MINUTE, T0, newRequest, otpDigest } from '../src/conformance/fixtures.js';
 import { startPostgresCluster, type PostgresCluster } from '@sesame/testkit';
 
 let cluster: PostgresCluster;
@@ -119,6 +119,23 @@ describe('PostgreSQL specifics', () => {
       await holder.end();
     }
     expect(await store.ready()).toBe(true);
+  });
+
+  it('upgrades the send log to resends only (v3): a send made just before the upgrade counts once', async () => {
+    const url = await database();
+    const store = open(url);
+    await store.migrate();
+    const limit = { max: 2, windowMs: MINUTE };
+    const sent = await newRequest({ email: 'upgrade@example.com', now: T0, sendLimit: limit });
+    expect(await store.createAuthRequest(sent.command)).toEqual({ ok: true });
+    // What version 2 had written by then: the send's own log row, and a resend's.
+    await raw(url, 'INSERT INTO send_log (email_key, at) VALUES ($1, $2), ($1, $3)', ['upgrade@example.com', T0, T0 + 500]);
+    await raw(url, 'DELETE FROM schema_migrations WHERE version = 3');
+    await store.migrate();
+    expect(await raw<{ at: string }>(url, 'SELECT at FROM send_log ORDER BY at')).toEqual([{ at: String(T0 + 500) }]);
+    // The send and the resend: two, so the next is refused until the send ages out.
+    const next = await newRequest({ email: 'upgrade@example.com', now: T0 + 1000, sendLimit: limit });
+    expect(await store.createAuthRequest(next.command)).toEqual({ ok: false, retryAfterMs: MINUTE - 1000 });
   });
 
   it('is not ready, and refuses to migrate, when the database is newer than the code', async () => {

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createCredentialHasher, cryptoRandom, generateId, generateLinkToken, generateOtp, DAY_MS, type Store } from '@sesame/core';
 import { LATEST_VERSION, MIGRATIONS, isPostgresUrl, openSqliteStore, openStore, sqliteFilename } from '@sesame/storage';
 import { runStoreConformance } from '@sesame/storage/conformance';
+import { MINUTE, newRequest, T0 } from '../src/conformance/fixtures.js';
 
 const dirs: string[] = [];
 
@@ -96,6 +97,24 @@ describe('SQLite specifics', () => {
     expect(await store.ready()).toBe(true);
   });
 
+  it('upgrades the send log to resends only (v3): a send made just before the upgrade counts once', async () => {
+    const filename = join(tempDir(), 'sesame.db');
+    const store = await migrated(filename);
+    const limit = { max: 2, windowMs: MINUTE };
+    const sent = await newRequest({ email: 'upgrade@example.com', now: T0, sendLimit: limit });
+    expect(await store.createAuthRequest(sent.command)).toEqual({ ok: true });
+    // What version 2 had written by then: the send's own log row, and a resend's.
+    const raw = new Database(filename);
+    raw.prepare('INSERT INTO send_log (email_key, at) VALUES (?, ?), (?, ?)').run('upgrade@example.com', T0, 'upgrade@example.com', T0 + 500);
+    raw.prepare('DELETE FROM schema_migrations WHERE version = 3').run();
+    await store.migrate();
+    expect(raw.prepare('SELECT at FROM send_log ORDER BY at').all()).toEqual([{ at: T0 + 500 }]);
+    raw.close();
+    // The send and the resend: two, so the next is refused until the send ages out.
+    const next = await newRequest({ email: 'upgrade@example.com', now: T0 + 1000, sendLimit: limit });
+    expect(await store.createAuthRequest(next.command)).toEqual({ ok: false, retryAfterMs: MINUTE - 1000 });
+  });
+
   it('creates the database and its WAL readable by the owner only', async () => {
     const filename = join(tempDir(), 'sesame.db');
     const store = await migrated(filename);
@@ -131,7 +150,7 @@ describe('SQLite specifics', () => {
     async function send(now: number): Promise<string> {
       const id = generateId(cryptoRandom);
       const otp = generateOtp(cryptoRandom, 'NUMERIC', 8);
-      const linkToken = generateLinkToken(cryptoRandom);
+      const linkToken = generateLinkToken(cryptoRandom, Date.now());
       secrets.push(otp, linkToken);
       const outboxId = generateId(cryptoRandom);
       outboxIds.push(outboxId);

@@ -44,7 +44,7 @@ export interface Issued extends Credentials {
 
 export async function credentialsFor(id: string, type: PasswordlessType): Promise<Credentials> {
   const otp = type === 'LINK' ? null : generateOtp(cryptoRandom, 'NUMERIC', 6);
-  const linkToken = type === 'OTP' ? null : generateLinkToken(cryptoRandom);
+  const linkToken = type === 'OTP' ? null : generateLinkToken(cryptoRandom, Date.now());
   return {
     otp,
     linkToken,

@@ -141,6 +141,17 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'send log: resends only',
+    sql: `
+      -- A send now counts toward the per-address limit through its auth request's own row
+      -- (auth_requests_email_key_created_at); the send log keeps resends only. Drop the rows that
+      -- mirror a request's creation, or sends made just before the upgrade would count twice.
+      DELETE FROM send_log
+      WHERE EXISTS (SELECT 1 FROM auth_requests a WHERE a.email_key = send_log.email_key AND a.created_at = send_log.at);
+    `,
+  },
 ];
 
 export const POSTGRES_LATEST_VERSION = POSTGRES_MIGRATIONS.reduce((max, step) => Math.max(max, step.version), 0);

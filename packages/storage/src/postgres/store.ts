@@ -331,12 +331,23 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
   }
 
   /**
+   * The events a sliding window counts ($1 the address, $2 the window start). Sends: every auth
+   * request created for the address (its (email_key, created_at) index) and every resend (the
+   * send log holds resends only), as in the SQLite store.
+   */
+  const WINDOW_EVENTS = {
+    send: `SELECT created_at AS at FROM auth_requests WHERE email_key = $1::text AND created_at > $2::bigint
+           UNION ALL SELECT at FROM send_log WHERE email_key = $1::text AND at > $2::bigint`,
+    otpFailure: 'SELECT at FROM otp_failures WHERE email_key = $1::text AND at > $2::bigint',
+  } as const;
+
+  /**
    * Milliseconds until `limit` allows one more event for `emailKey`, or null when it allows one
    * now: the SQLite store's arithmetic, in one statement. Run it after `lockAddress`.
    */
-  async function windowRetryAfter(s: Session, table: 'send_log' | 'otp_failures', emailKey: string, limit: WindowLimit, now: number): Promise<number | null> {
+  async function windowRetryAfter(s: Session, kind: keyof typeof WINDOW_EVENTS, emailKey: string, limit: WindowLimit, now: number): Promise<number | null> {
     const [row] = await s.rows<{ n: number; oldest: number | null }>(
-      `WITH w AS (SELECT at FROM ${table} WHERE email_key = $1::text AND at > $2::bigint),
+      `WITH w AS (${WINDOW_EVENTS[kind]}),
             c AS (SELECT count(*) AS n FROM w)
        SELECT c.n, (SELECT at FROM w ORDER BY at OFFSET greatest(0, c.n - $3::bigint) LIMIT 1) AS oldest FROM c`,
       [emailKey, now - limit.windowMs, limit.max],
@@ -373,23 +384,22 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
     if (email.authRequestId !== request.id) throw new Error('The outbox email must belong to the auth request it is created with.');
     return run(async (s) => {
       await lockAddress(s, request.emailKey);
-      const retryAfterMs = await windowRetryAfter(s, 'send_log', request.emailKey, sendLimit, now);
+      const retryAfterMs = await windowRetryAfter(s, 'send', request.emailKey, sendLimit, now);
       if (retryAfterMs !== null) return { ok: false, retryAfterMs };
-      // The request, its email, the email's first event and the send count: one statement.
+      // The request, its email and the email's first event: one statement. The send counts
+      // toward the limit through the request's own row (WINDOW_EVENTS).
       await s.count(
         `WITH request AS (
            INSERT INTO auth_requests (id, client_id, email, email_key, template, type, magiclink_auth_uri, state,
              template_variables, otp_hash, link_token_hash, link_lookup, created_at, expires_at, attempts, sends, status)
            VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
              $9::text, $10::bytea, $11::bytea, $12::bytea, $13::bigint, $14::bigint, 0, 1, 'pending')
-           RETURNING id, email_key),
+           RETURNING id),
          email AS (
            INSERT INTO outbox (id, auth_request_id, status, sealed_payload, attempts, created_at, next_attempt_at)
            SELECT $15::text, id, 'queued', $16::bytea, 0, $17::bigint, $18::bigint FROM request
-           RETURNING id, auth_request_id),
-         queued AS (
-           INSERT INTO delivery_events (outbox_id, auth_request_id, at, kind) SELECT id, auth_request_id, $18::bigint, 'queued' FROM email)
-         INSERT INTO send_log (email_key, at) SELECT email_key, $18::bigint FROM request`,
+           RETURNING id, auth_request_id)
+         INSERT INTO delivery_events (outbox_id, auth_request_id, at, kind) SELECT id, auth_request_id, $18::bigint, 'queued' FROM email`,
         [
           request.id,
           request.clientId,
@@ -426,7 +436,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
         [id],
       );
       if (!owner) return { outcome: 'not_found' };
-      const retryAfterMs = await windowRetryAfter(s, 'otp_failures', owner.email_key, addressFailureLimit, now);
+      const retryAfterMs = await windowRetryAfter(s, 'otpFailure', owner.email_key, addressFailureLimit, now);
       if (retryAfterMs !== null) return { outcome: 'address_limited', retryAfterMs };
 
       // One statement decides: it consumes on a match, or counts the failure (and locks at the cap)
@@ -495,7 +505,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
       // A finished request answers as finished, whatever the send limit says: no send is counted.
       const terminal = classify(row, now, Number.POSITIVE_INFINITY);
       if (terminal !== null || !row) return { outcome: terminal ?? 'not_found' };
-      const retryAfterMs = await windowRetryAfter(s, 'send_log', row.email_key, sendLimit, now);
+      const retryAfterMs = await windowRetryAfter(s, 'send', row.email_key, sendLimit, now);
       if (retryAfterMs !== null) return { outcome: 'send_limited', retryAfterMs };
 
       // New credentials, and the old email carries dead ones: never deliver it, drop its sealed copy.
@@ -531,19 +541,22 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
 
   async function sweepExpired(command: SweepCommand): Promise<SweepResult> {
     const batchSize = Math.max(0, Math.trunc(command.batchSize));
+    const sendLogBefore = command.sendLogBefore ?? command.now - SEND_LOG_RETENTION_MS;
     return run(async (s) => {
       // SKIP LOCKED: sweepers of several instances take disjoint batches and never wait on each other.
       const ids = (
         await s.rows<{ id: string }>(
-          'SELECT id FROM auth_requests WHERE expires_at < $1::bigint ORDER BY expires_at LIMIT $2::bigint FOR UPDATE SKIP LOCKED',
-          [command.expiredBefore, batchSize],
+          // A request created within a send window still counts toward the limit: it stays.
+          `SELECT id FROM auth_requests WHERE expires_at < $1::bigint AND created_at < $3::bigint
+           ORDER BY expires_at LIMIT $2::bigint FOR UPDATE SKIP LOCKED`,
+          [command.expiredBefore, batchSize, sendLogBefore],
         )
       ).map((row) => row.id);
       // Their outbox rows and delivery events go with them (ON DELETE CASCADE).
       if (ids.length > 0) await s.count('DELETE FROM auth_requests WHERE id = ANY($1::text[])', [ids]);
       const sendLog = await s.count(
         'DELETE FROM send_log WHERE ctid = ANY (ARRAY(SELECT ctid FROM send_log WHERE at < $1::bigint LIMIT $2::bigint))',
-        [command.sendLogBefore ?? command.now - SEND_LOG_RETENTION_MS, batchSize],
+        [sendLogBefore, batchSize],
       );
       const otpFailures = await s.count(
         'DELETE FROM otp_failures WHERE ctid = ANY (ARRAY(SELECT ctid FROM otp_failures WHERE at < $1::bigint LIMIT $2::bigint))',

@@ -129,17 +129,32 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   // ---- sliding windows -----------------------------------------------------------------------
 
   /**
+   * The events a sliding window counts, as a subquery on @emailKey and @since. Sends: every auth
+   * request created for the address (through its (email_key, created_at) index, which the insert
+   * writes anyway) and every resend (the send log holds resends only). Before, each send also
+   * wrote a send-log row, a third random-key index insert per send.
+   */
+  const WINDOW_EVENTS = {
+    send: `SELECT created_at AS at FROM auth_requests WHERE email_key = @emailKey AND created_at > @since
+           UNION ALL SELECT at FROM send_log WHERE email_key = @emailKey AND at > @since`,
+    otpFailure: 'SELECT at FROM otp_failures WHERE email_key = @emailKey AND at > @since',
+  } as const;
+  const WINDOW_COUNTS = {
+    send: `SELECT (SELECT count(*) FROM auth_requests WHERE email_key = @emailKey AND created_at > @since)
+                + (SELECT count(*) FROM send_log WHERE email_key = @emailKey AND at > @since) AS n`,
+    otpFailure: 'SELECT count(*) AS n FROM otp_failures WHERE email_key = @emailKey AND at > @since',
+  } as const;
+
+  /**
    * Milliseconds until `limit` allows one more event for `emailKey`, or null when it allows one
    * now. An event at `at` counts while `now < at + windowMs`. With n ≥ max events in the window,
    * n − max + 1 must age out, so the wait ends when the (n − max)-th oldest (0-based) does.
    */
-  function windowRetryAfter(table: 'send_log' | 'otp_failures', emailKey: string, limit: WindowLimit, now: number): number | null {
+  function windowRetryAfter(kind: keyof typeof WINDOW_EVENTS, emailKey: string, limit: WindowLimit, now: number): number | null {
     const since = now - limit.windowMs;
-    const { n } = get(`SELECT count(*) AS n FROM ${table} WHERE email_key = @emailKey AND at > @since`, { emailKey, since }) as {
-      n: number;
-    };
+    const { n } = get(WINDOW_COUNTS[kind], { emailKey, since }) as { n: number };
     if (n < limit.max) return null;
-    const oldest = get(`SELECT at FROM ${table} WHERE email_key = @emailKey AND at > @since ORDER BY at LIMIT 1 OFFSET @skip`, {
+    const oldest = get(`SELECT at FROM (${WINDOW_EVENTS[kind]}) ORDER BY at LIMIT 1 OFFSET @skip`, {
       emailKey,
       since,
       skip: Math.max(0, n - limit.max),
@@ -190,7 +205,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   const createAuthRequest = grouped((command: CreateAuthRequestCommand): LimitResult => {
     const { request, email, sendLimit, now } = command;
     if (email.authRequestId !== request.id) throw new Error('The outbox email must belong to the auth request it is created with.');
-    const retryAfterMs = windowRetryAfter('send_log', request.emailKey, sendLimit, now);
+    const retryAfterMs = windowRetryAfter('send', request.emailKey, sendLimit, now);
     if (retryAfterMs !== null) return { ok: false, retryAfterMs };
     run(
       `INSERT INTO auth_requests (id, client_id, email, email_key, template, type, magiclink_auth_uri, state,
@@ -214,8 +229,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         expiresAt: request.expiresAt,
       },
     );
+    // The send counts toward the limit through the request's own row (WINDOW_EVENTS).
     insertOutbox(email, now);
-    run('INSERT INTO send_log (email_key, at) VALUES (@emailKey, @now)', { emailKey: request.emailKey, now });
     return { ok: true };
   });
 
@@ -223,7 +238,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     const { id, otpHash, now, maxAttempts, addressFailureLimit } = command;
     const owner = get('SELECT email_key FROM auth_requests WHERE id = @id', { id }) as { email_key: string } | undefined;
     if (!owner) return { outcome: 'not_found' };
-    const retryAfterMs = windowRetryAfter('otp_failures', owner.email_key, addressFailureLimit, now);
+    const retryAfterMs = windowRetryAfter('otpFailure', owner.email_key, addressFailureLimit, now);
     if (retryAfterMs !== null) return { outcome: 'address_limited', retryAfterMs };
 
     // One statement decides: it consumes on a match, or counts the failure (and locks at the cap)
@@ -276,7 +291,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     // A finished request answers as finished, whatever the send limit says: no send is counted.
     const terminal = classify(row, now, Number.POSITIVE_INFINITY);
     if (terminal !== null || !row) return { outcome: terminal ?? 'not_found' };
-    const retryAfterMs = windowRetryAfter('send_log', row.email_key, sendLimit, now);
+    const retryAfterMs = windowRetryAfter('send', row.email_key, sendLimit, now);
     if (retryAfterMs !== null) return { outcome: 'send_limited', retryAfterMs };
 
     const updated = get(
@@ -303,11 +318,14 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 
   const sweepExpired = grouped((command: SweepCommand): SweepResult => {
     const batchSize = Math.max(0, Math.trunc(command.batchSize));
+    const sendLogBefore = command.sendLogBefore ?? command.now - SEND_LOG_RETENTION_MS;
+    // A request created within a send window still counts toward the limit: it stays.
     const ids = (
-      all('SELECT id FROM auth_requests WHERE expires_at < @expiredBefore ORDER BY expires_at LIMIT @batchSize', {
-        expiredBefore: command.expiredBefore,
-        batchSize,
-      }) as { id: string }[]
+      all(
+        `SELECT id FROM auth_requests WHERE expires_at < @expiredBefore AND created_at < @sendLogBefore
+         ORDER BY expires_at LIMIT @batchSize`,
+        { expiredBefore: command.expiredBefore, sendLogBefore, batchSize },
+      ) as { id: string }[]
     ).map((row) => row.id);
     if (ids.length > 0) {
       const list = { ids: JSON.stringify(ids) };
@@ -319,7 +337,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       run(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE at < @cutoff LIMIT @batchSize)`, { cutoff, batchSize }).changes;
     return {
       authRequests: ids.length,
-      sendLog: prune('send_log', command.sendLogBefore ?? command.now - SEND_LOG_RETENTION_MS),
+      sendLog: prune('send_log', sendLogBefore),
       otpFailures: prune('otp_failures', command.otpFailuresBefore ?? command.now - OTP_FAILURE_RETENTION_MS),
     };
   });
