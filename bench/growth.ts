@@ -17,13 +17,14 @@
  *   CONCURRENCY workers over node:http keep-alive connections, WARM_UP_MS then MEASURE_MS,
  *   bounded by MAX_REQUESTS (and, for verify, by the pool at hand).
  * - The prefilled file: N auth requests created over the day before it was built (ids in the
- *   real time-ordered format, random 32-byte digests, a unique link lookup each, expiry 5 min
+ *   real time-ordered format, random 32-byte digests, a unique link lookup each (the issue time's
+ *   6 bytes, then 32 random ones, as core's linkLookupKey makes them), expiry 5 min
  *   after creation: most expired, the last minutes' still live; 70 % verified, 28 % never used,
  *   1.5 % with failed code attempts, 0.5 % locked), one outbox row each (sent and sealed payload
  *   dropped, 0.2 % failed, 0.01 % parked queued with a retry far in the future, so they are never
  *   due), their delivery timeline (queued, attempt, outcome: 3 events a row) and the otp_failures
- *   rows of the failed attempts. No send_log rows: the sweeper keeps only two send-limit windows
- *   of them (2 min by default), which the run's own sends make. Rows are generated inside SQLite
+ *   rows of the failed attempts. No send_log rows: it holds resends only, and the sweeper keeps
+ *   two send-limit windows of them (2 min by default). Rows are generated inside SQLite
  *   (recursive CTE; ids from a registered function) with the secondary indexes dropped; the
  *   indexes are then recreated with the very SQL the migrations stored in sqlite_master. The
  *   file is cached (CACHE_DIR/sesame-growth-<rows>.db with a .json beside it) and rebuilt when
@@ -66,7 +67,7 @@ const BUILD_LIMIT_MS = 20 * 60_000;
 const P99_TARGET = 1.5;
 
 /** Bump when the generated rows change: cached files of another generator are rebuilt. */
-const GENERATOR = 2;
+const GENERATOR = 3;
 const CACHE_DIR = process.env.SESAME_GROWTH_CACHE_DIR ?? tmpdir();
 const DAY_MS = 86_400_000;
 /** The policy default (expirySeconds 300) and the server's default retention (one day). */
@@ -225,7 +226,7 @@ async function buildPrefilled(target: string, rows: number): Promise<CacheMeta> 
         template_variables, otp_hash, link_token_hash, link_lookup, created_at, expires_at, attempts, sends, consumed_at, status)
       SELECT time_ordered_id(c), 'skc_prefill_Xq3v9LmT2wK8', e, e,
              CASE WHEN r % 7 = 0 THEN 'SIGNUP' ELSE 'SIGNIN' END, 'LINK_OTP', '${REDIRECT}', NULL, '{}',
-             randomblob(32), randomblob(32), randomblob(32), c, c + ${EXPIRY_MS},
+             randomblob(32), randomblob(32), unhex(printf('%012x', c) || hex(randomblob(32))), c, c + ${EXPIRY_MS},
              CASE WHEN r >= 995 THEN 5 WHEN r >= 980 THEN 1 + r % 3 ELSE 0 END,
              1,
              CASE WHEN r < 700 THEN c + 8000 + (i * 7919) % 150000 END,
@@ -266,8 +267,8 @@ async function buildPrefilled(target: string, rows: number): Promise<CacheMeta> 
       WHERE o.rowid > @from AND o.rowid <= @to`);
     step('delivery_events', () => chunks(rows, CHUNK, (from, to) => events.run(ints({ from, to }))));
 
-    // No send_log rows: the sweeper keeps two of the policy's windows of them (2 min by
-    // default), so a day-old file holds none the server would keep; its own sends fill them.
+    // No send_log rows: it holds resends only, and the sweeper keeps two of the policy's windows
+    // of them (2 min by default), so a day-old file holds none the server would keep.
     step('otp_failures', () =>
       db.exec(`INSERT INTO otp_failures (email_key, at)
                SELECT a.email_key, a.created_at + 20000 * s.k FROM auth_requests a
