@@ -29,6 +29,7 @@ import { openStore } from '@sesame/storage';
 import { freePort, startPostgresCluster, startSmtpCapture, type PostgresCluster, type SmtpCapture } from '@sesame/testkit';
 import { OutOfWork, runClosedLoop, type Operation } from './lib/closed-loop.js';
 import { allPids, machineBusyMs, ownCpuMs, processCpu } from './lib/proc-cpu.js';
+import { SERVER_NODE_FLAGS } from '../bin/node-flags.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin/sesame.js');
@@ -127,7 +128,7 @@ function sampleCpu(postmaster: number): CpuSample {
 
 async function startInstance(env: NodeJS.ProcessEnv): Promise<Instance> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'start'], { cwd: dataDir, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, BIN, 'start'], { cwd: dataDir, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
   started.push(child);
   const instance: Instance = { child, base: `http://127.0.0.1:${port}`, token: '', output: '' };
   const keep = (d: Buffer) => (instance.output = (instance.output + d.toString()).slice(-4_000));

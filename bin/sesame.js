@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
 // The `sesame` command of the root package: a thin launcher for the built server package.
 import { existsSync } from 'node:fs';
 import process from 'node:process';

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { SERVER_NODE_FLAGS } from '../../bin/node-flags.mjs';
 
 const { poolFromSends } = await import(pathToFileURL(path.resolve(process.cwd(), 'bench/loadgen.mjs')).href);
 
@@ -45,6 +46,7 @@ const verifyLink = {
 
 export default {
   name: 'sesame',
-  server: { command: [process.execPath, path.join(HERE, 'server.mjs'), '{port}'], port: 4500 },
+  // With the V8 flags `sesame start` runs with (bin/node-flags.mjs).
+  server: { command: [process.execPath, ...SERVER_NODE_FLAGS, path.join(HERE, 'server.mjs'), '{port}'], port: 4500 },
   workloads: { send, 'verify-otp': verifyOtp, 'verify-link': verifyLink },
 };

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVER_NODE_FLAGS } from '../../../bin/node-flags.mjs';
 
 const APP_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 const REPO_DIR = join(APP_DIR, '..', '..');
@@ -131,7 +132,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => stopAll(0))
 
 // 3. Sesame in development mode: it keeps a development API client in .sesame/ and prints it.
 let banner = '';
-const sesame = start('sesame', process.execPath, [SESAME_BIN, 'dev'], {
+const sesame = start('sesame', process.execPath, [...SERVER_NODE_FLAGS, SESAME_BIN, 'dev'], {
   cwd: REPO_DIR,
   env: {
     ...process.env,

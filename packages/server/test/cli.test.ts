@@ -1,7 +1,9 @@
 /** The CLI's commands in process (`main(argv, io)`), on a real SQLite file in a temp dir. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cliMain } from '../src/index.js';
 
@@ -63,3 +65,16 @@ describe('sesame CLI', () => {
     expect(stderr).toContain('PORT must be at most 65535');
   });
 });
+
+describe('the sesame launcher', () => {
+  it('runs with the server V8 flags of bin/node-flags.mjs, and its shebang works when executed directly', async () => {
+    const root = join(import.meta.dirname, '../../..');
+    const { SERVER_NODE_FLAGS } = (await import(pathToFileURL(join(root, 'bin/node-flags.mjs')).href)) as { SERVER_NODE_FLAGS: readonly string[] };
+    const shebang = readFileSync(join(root, 'bin/sesame.js'), 'utf8').split('\n', 1)[0];
+    expect(shebang).toBe(`#!/usr/bin/env -S node ${SERVER_NODE_FLAGS.join(' ')}`);
+    // Executed as a program (as npx and node_modules/.bin run it), not through `node bin/sesame.js`.
+    const help = execFileSync(join(root, 'bin/sesame.js'), ['--help'], { encoding: 'utf8', timeout: 30_000 });
+    expect(help).toMatch(/^Usage: sesame <command>/);
+  });
+});
+
