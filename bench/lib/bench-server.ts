@@ -13,6 +13,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SERVER_NODE_FLAGS } from '../../bin/node-flags.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SERVER = resolve(ROOT, 'bench/peers-target/server.mjs');
@@ -67,7 +68,8 @@ export async function startBenchServer(options: StartBenchServerOptions): Promis
   const fd = openSync(logFile, 'w');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [...(options.nodeArgs ?? []), SERVER, String(port)], {
+    // The V8 flags `sesame start` runs with, then any the caller adds (e.g. --cpu-prof).
+    child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...(options.nodeArgs ?? []), SERVER, String(port)], {
       cwd: ROOT,
       env: { ...process.env, NODE_ENV: 'production', PORT: String(port), ...options.env },
       stdio: ['ignore', fd, fd],
