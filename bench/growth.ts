@@ -43,17 +43,14 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { LATEST_VERSION, MIGRATIONS, openSqliteStore } from '@sesame/storage';
-import { fmt, markdownTable, OutOfWork, runClosedLoop, type ClosedLoopResult, type Operation } from './lib/closed-loop.js';
+import { BENCH_REDIRECT, fmt, markdownTable, OutOfWork, PASSWORDLESS_API, resultCells, runClosedLoop, STANDARD_WINDOW, type ClosedLoopResult, type Operation } from './lib/closed-loop.js';
 import { getJson, postJson, startBenchServer, stopBenchServer, type BenchServer } from './lib/bench-server.js';
 import { processCpu, processRssMiB } from './lib/proc-cpu.js';
 
-const API = '/api/v1/passwordless/email';
-const REDIRECT = 'http://localhost:3000/api/auth/verify';
+const API = PASSWORDLESS_API;
+const REDIRECT = BENCH_REDIRECT;
 
-const CONCURRENCY = 50;
-const WARM_UP_MS = 2_000;
-const MEASURE_MS = 8_000;
-const MAX_REQUESTS = 200_000;
+const { concurrency: CONCURRENCY, warmUpMs: WARM_UP_MS, measureMs: MEASURE_MS, maxRequests: MAX_REQUESTS } = STANDARD_WINDOW;
 /** Auth requests wanted for each verify workload (by code, by link) before the verify phases. */
 const VERIFY_POOL = 60_000;
 /** Bound on the untimed sends that top the pool up. */
@@ -542,11 +539,7 @@ async function main(): Promise<void> {
         rows.map((r) => [
           r.database,
           r.workload,
-          fmt(r.result.rps, 0),
-          fmt(r.result.p50),
-          fmt(r.result.p99),
-          String(r.result.errors),
-          String(r.result.requests) + (r.result.exhausted ? ' (pool used up)' : ''),
+          ...resultCells(r.result, 'pool used up'),
           fmt(r.serverMsPerReq, 2),
           fmt(r.rssMiB, 0),
         ]),

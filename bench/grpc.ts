@@ -52,7 +52,7 @@ import connectModule from '@scalekit-sdk/node/lib/connect.js';
 import coreModule from '@scalekit-sdk/node/lib/core.js';
 import passwordlessModule from '@scalekit-sdk/node/lib/passwordless.js';
 import { PasswordlessService } from '../packages/server/src/gen/scalekit/v1/auth/passwordless/passwordless_pb.js';
-import { fmt, markdownTable, OutOfWork, runClosedLoop, type ClosedLoopResult, type Operation } from './lib/closed-loop.js';
+import { BENCH_REDIRECT, fmt, markdownTable, OutOfWork, PASSWORDLESS_API, resultCells, runClosedLoop, STANDARD_WINDOW, type ClosedLoopResult, type Operation } from './lib/closed-loop.js';
 import { logTail, startBenchServer, stopBenchServer, type BenchServer } from './lib/bench-server.js';
 import { machineBusyMs, ownCpuMs, processCpu, processRssMiB } from './lib/proc-cpu.js';
 
@@ -60,8 +60,8 @@ const CoreClient = coreModule.default;
 const GrpcConnect = connectModule.default;
 const PasswordlessClient = passwordlessModule.default;
 
-const API = '/api/v1/passwordless/email';
-const REDIRECT = 'http://localhost:3000/api/auth/verify';
+const API = PASSWORDLESS_API;
+const REDIRECT = BENCH_REDIRECT;
 const OPERATIONS = ['send', 'verify-otp', 'verify-link'] as const;
 type OperationName = (typeof OPERATIONS)[number];
 type Protocol = 'REST' | 'gRPC';
@@ -94,8 +94,7 @@ const ONLY = args.only.split(',').map((s) => s.trim());
 for (const name of ONLY) if (!(OPERATIONS as readonly string[]).includes(name)) throw new Error(`--only: unknown operation ${name}`);
 const SELECTED = OPERATIONS.filter((o) => ONLY.includes(o));
 
-const WARM_UP_MS = 2_000;
-const MAX_REQUESTS = 200_000;
+const { warmUpMs: WARM_UP_MS, maxRequests: MAX_REQUESTS } = STANDARD_WINDOW;
 /** Untimed sends before a verify phase stop at POOL or after this long. */
 const FILL_MS = 16_000;
 /** Then the captured mail is asked for until this long has passed (each ask returns within 25 s). */
@@ -487,11 +486,7 @@ function report(rows: readonly Row[]): boolean {
     rows.map((r) => [
       r.protocol,
       r.operation,
-      fmt(r.result.rps, 0),
-      fmt(r.result.p50),
-      fmt(r.result.p99),
-      String(r.result.errors),
-      String(r.result.requests),
+      ...resultCells(r.result),
       `${fmt(r.result.seconds)}${r.result.exhausted ? ' (ran out)' : ''}`,
       fmt(r.serverMsPerReq, 3),
       fmt(r.benchMsPerReq, 3),

@@ -27,7 +27,7 @@ import { promisify } from 'node:util';
 import { defaultPolicy, type Policy } from '@sesame/core';
 import { openStore } from '@sesame/storage';
 import { freePort, startPostgresCluster, startSmtpCapture, type PostgresCluster, type SmtpCapture } from '@sesame/testkit';
-import { OutOfWork, runClosedLoop, type Operation } from './lib/closed-loop.js';
+import { OutOfWork, runClosedLoop, STANDARD_WINDOW, type Operation } from './lib/closed-loop.js';
 import { allPids, machineBusyMs, ownCpuMs, processCpu } from './lib/proc-cpu.js';
 import { SERVER_NODE_FLAGS } from '../bin/node-flags.mjs';
 
@@ -36,9 +36,7 @@ const BIN = join(ROOT, 'bin/sesame.js');
 const run = promisify(execFile);
 const REDIRECT = 'https://app.example.com/auth/verify';
 
-const CONCURRENCY = 50;
-const WARM_UP_MS = 2_000;
-const MEASURE_MS = 8_000;
+const { concurrency: CONCURRENCY, warmUpMs: WARM_UP_MS, measureMs: MEASURE_MS } = STANDARD_WINDOW;
 const MAX_REQUESTS = 40_000;
 /** Codes wanted before a verify phase; sent (untimed, bounded by FILL_MS) when short. */
 const VERIFY_POOL = 5_000;

@@ -22,18 +22,15 @@ import net from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { startFaultySmtp, type FaultySmtp } from '@sesame/testkit';
-import { fmt, markdownTable, runClosedLoop, type ClosedLoopResult, type Operation } from './lib/closed-loop.js';
+import { BENCH_REDIRECT, fmt, markdownTable, PASSWORDLESS_API, resultCells, runClosedLoop, STANDARD_WINDOW, type ClosedLoopResult, type Operation } from './lib/closed-loop.js';
 import { getJson, postJson, startBenchServer, stopBenchServer, stopChild, type BenchServer } from './lib/bench-server.js';
 import { processCpu } from './lib/proc-cpu.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const API = '/api/v1/passwordless/email';
-const REDIRECT = 'http://localhost:3000/api/auth/verify';
+const API = PASSWORDLESS_API;
+const REDIRECT = BENCH_REDIRECT;
 
-const CONCURRENCY = 50;
-const WARM_UP_MS = 2_000;
-const MEASURE_MS = 8_000;
-const MAX_REQUESTS = 200_000;
+const { concurrency: CONCURRENCY, warmUpMs: WARM_UP_MS, measureMs: MEASURE_MS, maxRequests: MAX_REQUESTS } = STANDARD_WINDOW;
 /** How long after the window the outbox depth is read again. */
 const SETTLE_MS = 10_000;
 const HARD_LIMIT_MS = 4 * 60_000;
@@ -219,11 +216,7 @@ async function main(): Promise<void> {
       ['SMTP server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'requests', 'Sesame CPU ms/req', 'req/s ÷ healthy', 'p99 ÷ healthy', 'outbox at end', `outbox ${SETTLE_MS / 1000} s later`],
       rows.map((r) => [
         r.smtp,
-        fmt(r.result.rps, 0),
-        fmt(r.result.p50),
-        fmt(r.result.p99),
-        String(r.result.errors),
-        String(r.result.requests),
+        ...resultCells(r.result),
         fmt(r.serverMsPerReq, 2),
         fmt(r.result.rps / healthy.rps, 2),
         fmt(r.result.p99 / healthy.p99, 2),

@@ -84,3 +84,19 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
 export function fmt(value: number, digits = 1): string {
   return Number.isFinite(value) ? value.toFixed(digits) : '-';
 }
+
+/** The REST API's passwordless routes, and the redirect URI the bench server's client allows. */
+export const PASSWORDLESS_API = '/api/v1/passwordless/email';
+export const BENCH_REDIRECT = 'http://localhost:3000/api/auth/verify';
+
+/** The window issue 11's benches measure in: 50 concurrent, 2 s warm-up, 8 s measured, bounded. */
+export const STANDARD_WINDOW = { concurrency: 50, warmUpMs: 2_000, measureMs: 8_000, maxRequests: 200_000 } as const;
+
+/**
+ * A result's usual columns: req/s, p50 ms, p99 ms, errors, requests (`exhaustedNote` appended
+ * to the requests when the work ran out first).
+ */
+export function resultCells(result: ClosedLoopResult, exhaustedNote?: string): string[] {
+  const requests = String(result.requests) + (result.exhausted && exhaustedNote !== undefined ? ` (${exhaustedNote})` : '');
+  return [fmt(result.rps, 0), fmt(result.p50), fmt(result.p99), String(result.errors), requests];
+}
