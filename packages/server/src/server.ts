@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { getRequestListener } from '@hono/node-server';
 import type { Clock, Store } from '@sesame/core';
 import {
@@ -25,7 +24,8 @@ import { createApp, type SesameApp } from './app.js';
 import { authenticateBearer } from './auth.js';
 import { answerClientError, answerConnect, answerExpectation, cutSlowStream, requestErrorResponse } from './client-error.js';
 import { createDualProtocolServer } from './grpc/dual-protocol.js';
-import { passwordlessGrpcRoutes } from './grpc/service.js';
+import { createGrpcHandler } from './grpc/handler.js';
+import { passwordlessGrpcMethods } from './grpc/service.js';
 import type { Config } from './config.js';
 import { createLogger } from './logging.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -172,24 +172,26 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   http1.on('clientError', answerClientError(logger));
   http1.on('connect', answerConnect);
   http1.on('checkExpectation', answerExpectation);
-  const grpc = connectNodeAdapter({
-    routes: passwordlessGrpcRoutes({
-      engine: sesame.engine,
-      authenticate: (header) => authenticateBearer(store, sesame.tokens, header),
-      onEmailQueued: wakeWorker,
-      newRequestId: randomUUID,
-      onCall(method, outcome, durationMs) {
-        const labels = { method: 'POST', route: `grpc:${method}`, status: outcome };
-        metrics.requests.inc(labels);
-        metrics.requestDuration.observe(labels, durationMs / 1000);
-        logger.info({ route: `grpc:${method}`, outcome, durationMs: Math.round(durationMs * 10) / 10 }, 'grpc call');
-      },
-    }),
-    // connect-node hands over the HTTP/2 request and response objects themselves; its response
-    // type only narrows `write`'s callback signature, hence the cast.
-    fallback: (request, response) => void rest(request, response as unknown as http2.Http2ServerResponse),
+  const grpcMethods = passwordlessGrpcMethods({
+    engine: sesame.engine,
+    authenticate: (header) => authenticateBearer(store, sesame.tokens, header),
+    onEmailQueued: wakeWorker,
+    newRequestId: randomUUID,
+    onCall(method, outcome, durationMs) {
+      const labels = { method: 'POST', route: `grpc:${method}`, status: outcome };
+      metrics.requests.inc(labels);
+      metrics.requestDuration.observe(labels, durationMs / 1000);
+      logger.info({ route: `grpc:${method}`, outcome, durationMs: Math.round(durationMs * 10) / 10 }, 'grpc call');
+    },
   });
-  const h2 = http2.createServer({ maxSessionMemory: 10 }, grpc);
+  const h2 = http2.createServer(
+    { maxSessionMemory: 10 },
+    createGrpcHandler({
+      methods: grpcMethods,
+      readMaxBytes: config.maxBodyBytes,
+      fallback: (request, response) => void rest(request, response),
+    }),
+  );
   h2.setTimeout(config.requestTimeoutMs);
   // HTTP/2's timeout above is per idle session: a stream whose body trickles in would never be
   // cut. As HTTP/1.1's requestTimeout, a request not received whole in time gets 408.

@@ -3,9 +3,13 @@
  * `@scalekit-sdk/node` works against Sesame with only its URL changed. Each method translates
  * the protobuf message to the same camelCase input the REST routes give the engine, and the
  * engine's result back; behaviour is the engine's, identical on both protocols.
+ *
+ * The methods are protocol-neutral (a message and the call's metadata in, a message out, a
+ * ConnectError thrown) so that two transports serve the same code: connect-node's router
+ * (`connectRoutes`), and the unary fast path for the SDK's own calls (unary-fast-path.ts).
  */
-import { create } from '@bufbuild/protobuf';
-import type { ConnectRouter, HandlerContext } from '@connectrpc/connect';
+import { create, type DescMessage, type DescMethodUnary, type Message, type MessageShape } from '@bufbuild/protobuf';
+import type { ConnectRouter } from '@connectrpc/connect';
 import type { CallerClient, Engine, SendResult } from '@sesame/core';
 import { asSesameError } from '../errors.js';
 import {
@@ -38,16 +42,41 @@ function toSendResponse(result: SendResult): SendPasswordlessResponse {
   });
 }
 
-export function passwordlessGrpcRoutes(deps: GrpcServiceDeps): (router: ConnectRouter) => void {
+/** What a method sees of its call besides the message, whichever transport carries it. */
+export interface CallMeta {
+  /** The `authorization` request header, or null when absent. */
+  readonly authorization: string | null;
+  /** Sets a response header (sent with the answer, whether it succeeds or fails). */
+  setResponseHeader(name: string, value: string): void;
+}
+
+/** One unary method and its implementation, with the message types erased for a list. */
+export interface UnaryMethodImpl {
+  readonly method: DescMethodUnary;
+  /** Resolves with a message of `method.output`, or rejects with a ConnectError. */
+  readonly impl: (request: Message, meta: CallMeta) => Promise<Message>;
+}
+
+function unaryMethod<I extends DescMessage, O extends DescMessage>(
+  method: DescMethodUnary<I, O>,
+  impl: (request: MessageShape<I>, meta: CallMeta) => Promise<MessageShape<O>>,
+): UnaryMethodImpl {
+  // Erasing the types is sound: every transport decodes the request with `method.input` and
+  // encodes the answer with `method.output`, the very schemas `impl` is typed by.
+  return { method, impl: impl as unknown as UnaryMethodImpl['impl'] };
+}
+
+/** The three passwordless methods, for `connectRoutes` and the unary fast path alike. */
+export function passwordlessGrpcMethods(deps: GrpcServiceDeps): readonly UnaryMethodImpl[] {
   const { engine } = deps;
 
   /** Authenticates, runs, and turns any failure into the wire error the SDK understands. */
-  async function call<T>(method: string, context: HandlerContext, run: (caller: CallerClient) => Promise<T>): Promise<T> {
+  async function call<T>(method: string, meta: CallMeta, run: (caller: CallerClient) => Promise<T>): Promise<T> {
     const requestId = deps.newRequestId();
     const started = performance.now();
-    context.responseHeader.set('x-request-id', requestId);
+    meta.setResponseHeader('x-request-id', requestId);
     try {
-      const caller = await deps.authenticate(context.requestHeader.get('authorization'));
+      const caller = await deps.authenticate(meta.authorization);
       const value = await run(caller);
       deps.onCall?.(method, 'OK', performance.now() - started);
       return value;
@@ -57,49 +86,63 @@ export function passwordlessGrpcRoutes(deps: GrpcServiceDeps): (router: ConnectR
     }
   }
 
+  const { sendPasswordlessEmail, verifyPasswordlessEmail, resendPasswordlessEmail } = PasswordlessService.method;
+  return [
+    unaryMethod(sendPasswordlessEmail, (request, meta) =>
+      call('SendPasswordlessEmail', meta, async (caller) => {
+        const result = await engine.send(
+          {
+            email: request.email,
+            // Enum numbers go to core as they are: 0 means the default, unknown ones are refused.
+            template: request.template,
+            magiclinkAuthUri: request.magiclinkAuthUri,
+            state: request.state,
+            expiresIn: request.expiresIn,
+            templateVariables: request.templateVariables,
+          },
+          caller,
+        );
+        deps.onEmailQueued?.();
+        return toSendResponse(result);
+      }),
+    ),
+    unaryMethod(verifyPasswordlessEmail, (request, meta) =>
+      call('VerifyPasswordlessEmail', meta, async () => {
+        const credential = request.authCredential;
+        const result = await engine.verify({
+          code: credential.case === 'code' ? credential.value : undefined,
+          linkToken: credential.case === 'linkToken' ? credential.value : undefined,
+          // proto3 cannot tell "" from absent for the SDK's `authRequestId ?? ''`; both mean none.
+          authRequestId: request.authRequestId === '' ? undefined : request.authRequestId,
+        });
+        return create(VerifyPasswordLessResponseSchema, {
+          email: result.email,
+          state: result.state ?? undefined,
+          template: TemplateType[result.template],
+          passwordlessType: PasswordlessType[result.passwordlessType],
+        });
+      }),
+    ),
+    unaryMethod(resendPasswordlessEmail, (request, meta) =>
+      call('ResendPasswordlessEmail', meta, async () => {
+        const result = await engine.resend({ authRequestId: request.authRequestId });
+        deps.onEmailQueued?.();
+        return toSendResponse(result);
+      }),
+    ),
+  ];
+}
+
+/** The methods as connect-node routes (the reference transport: every protocol and encoding). */
+export function connectRoutes(methods: readonly UnaryMethodImpl[]): (router: ConnectRouter) => void {
   return (router) => {
-    router.service(PasswordlessService, {
-      sendPasswordlessEmail: (request, context) =>
-        call('SendPasswordlessEmail', context, async (caller) => {
-          const result = await engine.send(
-            {
-              email: request.email,
-              // Enum numbers go to core as they are: 0 means the default, unknown ones are refused.
-              template: request.template,
-              magiclinkAuthUri: request.magiclinkAuthUri,
-              state: request.state,
-              expiresIn: request.expiresIn,
-              templateVariables: request.templateVariables,
-            },
-            caller,
-          );
-          deps.onEmailQueued?.();
-          return toSendResponse(result);
+    for (const { method, impl } of methods) {
+      router.rpc(method, (request, context) =>
+        impl(request, {
+          authorization: context.requestHeader.get('authorization'),
+          setResponseHeader: (name, value) => context.responseHeader.set(name, value),
         }),
-
-      verifyPasswordlessEmail: (request, context) =>
-        call('VerifyPasswordlessEmail', context, async () => {
-          const credential = request.authCredential;
-          const result = await engine.verify({
-            code: credential.case === 'code' ? credential.value : undefined,
-            linkToken: credential.case === 'linkToken' ? credential.value : undefined,
-            // proto3 cannot tell "" from absent for the SDK's `authRequestId ?? ''`; both mean none.
-            authRequestId: request.authRequestId === '' ? undefined : request.authRequestId,
-          });
-          return create(VerifyPasswordLessResponseSchema, {
-            email: result.email,
-            state: result.state ?? undefined,
-            template: TemplateType[result.template],
-            passwordlessType: PasswordlessType[result.passwordlessType],
-          });
-        }),
-
-      resendPasswordlessEmail: (request, context) =>
-        call('ResendPasswordlessEmail', context, async () => {
-          const result = await engine.resend({ authRequestId: request.authRequestId });
-          deps.onEmailQueued?.();
-          return toSendResponse(result);
-        }),
-    });
+      );
+    }
   };
 }

@@ -1,0 +1,34 @@
+/**
+ * The HTTP/2 request handler: gRPC for the passwordless methods, and everything else passed on.
+ * The SDK's calls (unary, binary, uncompressed) take the fast path; connect-node serves every
+ * other gRPC, gRPC-web and Connect request and hands the rest (REST over h2c) to `fallback`.
+ */
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { connectRoutes, type UnaryMethodImpl } from './service.js';
+import { createGrpcFastPath } from './unary-fast-path.js';
+
+export interface GrpcHandlerOptions {
+  readonly methods: readonly UnaryMethodImpl[];
+  /** The largest request message, on both paths. */
+  readonly readMaxBytes: number;
+  /** Requests that are not gRPC for these methods. */
+  readonly fallback: (request: Http2ServerRequest, response: Http2ServerResponse) => void;
+  /** False serves every call through connect-node (the reference, for the equivalence test). */
+  readonly fastPath?: boolean;
+}
+
+export function createGrpcHandler(options: GrpcHandlerOptions): (request: Http2ServerRequest, response: Http2ServerResponse) => void {
+  const viaConnect = connectNodeAdapter({
+    routes: connectRoutes(options.methods),
+    readMaxBytes: options.readMaxBytes,
+    // connect-node hands over the HTTP/2 request and response objects themselves; its response
+    // type only narrows `write`'s callback signature, hence the cast.
+    fallback: (request, response) => options.fallback(request as Http2ServerRequest, response as unknown as Http2ServerResponse),
+  });
+  if (options.fastPath === false) return viaConnect;
+  const fast = createGrpcFastPath({ methods: options.methods, readMaxBytes: options.readMaxBytes });
+  return (request, response) => {
+    if (!fast(request, response)) viaConnect(request, response);
+  };
+}

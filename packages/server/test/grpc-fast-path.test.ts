@@ -1,0 +1,262 @@
+/**
+ * The gRPC fast path (src/grpc/unary-fast-path.ts) against connect-node, the reference: the same
+ * request bytes go to two HTTP/2 servers over the same real engine and store, one serving the
+ * SDK's calls on the fast path, one serving everything through connect-node, and their answers
+ * (HTTP status, headers, trailers, body) must be the same. The one deliberate difference, a
+ * request message that is not protobuf, is asserted on its own.
+ */
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authenticateBearer } from '../src/auth.js';
+import { createGrpcHandler } from '../src/grpc/handler.js';
+import { passwordlessGrpcMethods } from '../src/grpc/service.js';
+import { PasswordlessService } from '../src/gen/scalekit/v1/auth/passwordless/passwordless_pb.js';
+import { ErrorInfoSchema } from '../src/gen/scalekit/v1/errdetails/errdetails_pb.js';
+import { REDIRECT, harness, type Harness } from './helpers.js';
+
+const READ_MAX_BYTES = 2_048;
+const { sendPasswordlessEmail: SEND, verifyPasswordlessEmail: VERIFY, resendPasswordlessEmail: RESEND } = PasswordlessService.method;
+const path = (name: string) => `/${PasswordlessService.typeName}/${name}`;
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly trailers: Record<string, string>;
+  readonly body: Buffer;
+}
+
+interface Served {
+  readonly server: http2.Http2Server;
+  readonly session: http2.ClientHttp2Session;
+  /** Requests that reached the fallback (i.e. were neither fast-path nor connect gRPC). */
+  fallbacks: number;
+}
+
+let h: Harness;
+let token: string;
+let fast: Served;
+let reference: Served;
+
+async function serve(fastPath: boolean): Promise<Served> {
+  const methods = passwordlessGrpcMethods({
+    engine: h.sesame.engine,
+    authenticate: (header) => authenticateBearer(h.store, h.sesame.tokens, header),
+    // One fixed id, so the two servers' answers can be compared byte for byte.
+    newRequestId: () => 'request-id-under-test',
+  });
+  const served = { fallbacks: 0 } as Served;
+  const server = http2.createServer(
+    createGrpcHandler({
+      methods,
+      readMaxBytes: READ_MAX_BYTES,
+      fastPath,
+      fallback: (_request, response) => {
+        served.fallbacks += 1;
+        response.writeHead(404).end();
+      },
+    }),
+  );
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+  const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  return Object.assign(served, { server, session });
+}
+
+/** The headers the official SDK sends (SCALEKIT_WIRE.md "Authentication"), with our token. */
+function sdkHeaders(name: string, extra: Record<string, string | undefined> = {}): http2.OutgoingHttpHeaders {
+  const base: http2.OutgoingHttpHeaders = {
+    ':method': 'POST',
+    ':path': path(name),
+    'content-type': 'application/grpc+proto',
+    te: 'trailers',
+    'grpc-timeout': '20000m',
+    'grpc-accept-encoding': 'gzip,br',
+    'user-agent': 'Scalekit-Node/2.11.0 Node/v20 (linux; x64)',
+    authorization: `Bearer ${token}`,
+  };
+  const merged = Object.entries({ ...base, ...extra }).filter(([, value]) => value !== undefined);
+  return Object.fromEntries(merged);
+}
+
+function envelope(bytes: Uint8Array, flags = 0, declaredLength = bytes.length): Buffer {
+  const frame = Buffer.alloc(5 + bytes.length);
+  frame[0] = flags;
+  frame.writeUInt32BE(declaredLength, 1);
+  frame.set(bytes, 5);
+  return frame;
+}
+
+function message<D extends DescMessage>(desc: D, init: MessageInitShape<D>): Buffer {
+  return envelope(toBinary(desc, create(desc, init)));
+}
+
+function call(served: Served, headers: http2.OutgoingHttpHeaders, chunks: readonly Buffer[]): Promise<Answer> {
+  return new Promise((done, fail) => {
+    const stream = served.session.request(headers);
+    const parts: Buffer[] = [];
+    let status = 0;
+    const answerHeaders: Record<string, string> = {};
+    const trailers: Record<string, string> = {};
+    stream.on('response', (h2Headers) => {
+      status = Number(h2Headers[':status']);
+      for (const [k, v] of Object.entries(h2Headers)) if (!k.startsWith(':') && k !== 'date') answerHeaders[k] = String(v);
+    });
+    stream.on('trailers', (h2Trailers) => {
+      for (const [k, v] of Object.entries(h2Trailers)) trailers[k] = String(v);
+    });
+    stream.on('data', (chunk: Buffer) => parts.push(chunk));
+    stream.on('error', fail);
+    stream.on('end', () => done({ status, headers: answerHeaders, trailers, body: Buffer.concat(parts) }));
+    // Written in pieces, as a client's DATA frames may arrive.
+    const all = chunks.slice();
+    const last = all.pop();
+    if (last === undefined) return;
+    for (const chunk of all) stream.write(chunk);
+    stream.end(last);
+  });
+}
+
+/** Both servers' answers to the same bytes. */
+async function both(headers: http2.OutgoingHttpHeaders, ...chunks: Buffer[]): Promise<{ fast: Answer; reference: Answer }> {
+  return { fast: await call(fast, headers, chunks), reference: await call(reference, headers, chunks) };
+}
+
+/** connect-node names the response compression it would use; the fast path never compresses. */
+function withoutCompressionHeaders(answer: Answer): Answer {
+  const headers = Object.entries(answer.headers).filter(([name]) => name !== 'grpc-encoding' && name !== 'grpc-accept-encoding');
+  return { ...answer, headers: Object.fromEntries(headers) };
+}
+
+function expectSame(answers: { fast: Answer; reference: Answer }): Answer {
+  expect(withoutCompressionHeaders(answers.fast)).toEqual(withoutCompressionHeaders(answers.reference));
+  return answers.fast;
+}
+
+function errorCodeOf(answer: Answer): string | undefined {
+  const details = answer.trailers['grpc-status-details-bin'];
+  if (details === undefined) return undefined;
+  // google.rpc.Status: field 3 is the repeated Any; the first detail's value is our ErrorInfo.
+  const status = Buffer.from(details, 'base64');
+  const anyStart = status.indexOf(Buffer.from('scalekit.v1.errdetails.ErrorInfo')) + 'scalekit.v1.errdetails.ErrorInfo'.length;
+  const valueLength = status[anyStart + 1]!;
+  return fromBinary(ErrorInfoSchema, status.subarray(anyStart + 2, anyStart + 2 + valueLength)).errorCode;
+}
+
+beforeAll(async () => {
+  h = await harness();
+  token = await h.token();
+  fast = await serve(true);
+  reference = await serve(false);
+});
+
+afterAll(async () => {
+  for (const served of [fast, reference]) {
+    served.session.close();
+    await new Promise((closed) => served.server.close(closed));
+  }
+  await h.close();
+});
+
+describe('gRPC fast path vs connect-node', () => {
+  it('send: the same headers and trailers, an equal message apart from the new request', async () => {
+    const body = message(SEND.input, { email: 'fast-path@example.com', magiclinkAuthUri: REDIRECT, state: 'xyz', templateVariables: { team: 'Acme' } });
+    const answers = await both(sdkHeaders(SEND.name), body.subarray(0, 3), body.subarray(3, 20), body.subarray(20));
+    expect(answers.fast.status).toBe(200);
+    expect(answers.fast.trailers).toEqual({ 'grpc-status': '0' });
+    expect(withoutCompressionHeaders(answers.fast).headers).toEqual(withoutCompressionHeaders(answers.reference).headers);
+    expect(answers.fast.trailers).toEqual(answers.reference.trailers);
+    const decode = (answer: Answer) => fromBinary(SEND.output, answer.body.subarray(5, 5 + answer.body.readUInt32BE(1)));
+    const [a, b] = [decode(answers.fast), decode(answers.reference)];
+    expect(a.authRequestId).not.toBe(b.authRequestId);
+    expect({ ...a, authRequestId: '' }).toEqual({ ...b, authRequestId: '' });
+    expect(answers.fast.body[0]).toBe(0);
+    // The fast path answered this one: connect-node would have named its response compression.
+    expect(answers.fast.headers['grpc-encoding']).toBeUndefined();
+    expect(answers.reference.headers['grpc-encoding']).toBe('gzip');
+  });
+
+  it('Sesame errors: the same status, message, details and metadata', async () => {
+    const cases: [string, http2.OutgoingHttpHeaders, Buffer, string][] = [
+      ['invalid email', sdkHeaders(SEND.name), message(SEND.input, { email: 'not-an-email', magiclinkAuthUri: REDIRECT }), 'INVALID_ARGUMENT'],
+      ['redirect not allowed', sdkHeaders(SEND.name), message(SEND.input, { email: 'a@example.com', magiclinkAuthUri: 'https://evil.example/x' }), 'REDIRECT_URI_NOT_ALLOWED'],
+      ['no token', sdkHeaders(SEND.name, { authorization: undefined }), message(SEND.input, { email: 'a@example.com' }), 'UNAUTHENTICATED'],
+      ['bad token', sdkHeaders(SEND.name, { authorization: 'Bearer nope' }), message(SEND.input, { email: 'a@example.com' }), 'UNAUTHENTICATED'],
+      ['verify without credential', sdkHeaders(VERIFY.name), message(VERIFY.input, {}), 'INVALID_ARGUMENT'],
+      ['verify, unknown code', sdkHeaders(VERIFY.name), message(VERIFY.input, { authCredential: { case: 'code', value: '123456' }, authRequestId: 'nope' }), 'AUTH_REQUEST_NOT_FOUND'],
+      ['resend, unknown request', sdkHeaders(RESEND.name), message(RESEND.input, { authRequestId: 'nope' }), 'AUTH_REQUEST_NOT_FOUND'],
+    ];
+    for (const [name, headers, body, code] of cases) {
+      const answer = expectSame(await both(headers, body));
+      expect(answer.status, name).toBe(200);
+      expect(answer.trailers['x-request-id'], name).toBe('request-id-under-test');
+      expect(errorCodeOf(answer), name).toBe(code);
+    }
+  });
+
+  it('malformed envelopes: the error connect-node gives, byte for byte', async () => {
+    const valid = toBinary(SEND.input, create(SEND.input, { email: 'a@example.com' }));
+    const cases: [string, Buffer[], string][] = [
+      ['no message', [Buffer.alloc(0)], '12'],
+      ['half an envelope header', [Buffer.from([0, 0, 0])], '3'],
+      ['a message shorter than declared', [envelope(valid, 0, valid.length + 10)], '3'],
+      ['two messages', [envelope(valid), envelope(valid)], '12'],
+      ['a message and half a header', [envelope(valid), Buffer.from([0, 0])], '3'],
+      ['compressed flag without grpc-encoding', [envelope(valid, 1)], '13'],
+      ['declared length over the limit', [envelope(valid, 0, READ_MAX_BYTES + 1)], '8'],
+      ['a message over the limit', [message(SEND.input, { email: 'a@example.com', state: 'x'.repeat(READ_MAX_BYTES) })], '8'],
+      ['over the limit, then more', [message(SEND.input, { email: 'a@example.com', state: 'x'.repeat(READ_MAX_BYTES) }), envelope(valid)], '8'],
+      ['a full message, then one past the limit', [envelope(valid), Buffer.alloc(READ_MAX_BYTES + 10)], '12'],
+      ['the end-of-stream flag (ignored on requests)', [envelope(valid, 0x80)], '16'],
+    ];
+    for (const [name, chunks, status] of cases) {
+      const answer = expectSame(await both(sdkHeaders(SEND.name, { authorization: undefined }), ...chunks));
+      expect(answer.trailers['grpc-status'], name).toBe(status);
+    }
+  });
+
+  it('requests the fast path does not take reach connect-node, on both servers alike', async () => {
+    const body = message(SEND.input, { email: 'a@example.com' });
+    const cases: [string, http2.OutgoingHttpHeaders][] = [
+      ['grpc+json', sdkHeaders(SEND.name, { 'content-type': 'application/grpc+json' })],
+      ['gzip request', sdkHeaders(SEND.name, { 'grpc-encoding': 'gzip' })],
+      ['unknown encoding', sdkHeaders(SEND.name, { 'grpc-encoding': 'zstd' })],
+      ['malformed grpc-timeout', sdkHeaders(SEND.name, { 'grpc-timeout': 'soon' })],
+      ['unknown method', sdkHeaders('DeletePasswordlessEmail')],
+      ['GET', sdkHeaders(SEND.name, { ':method': 'GET' })],
+      ['other content type', sdkHeaders(SEND.name, { 'content-type': 'text/plain' })],
+    ];
+    for (const [name, headers] of cases) {
+      const before = [fast.fallbacks, reference.fallbacks];
+      const answers = headers[':method'] === 'GET' ? await both(headers) : await both(headers, body);
+      expect(answers.fast, name).toEqual(answers.reference);
+      expect(fast.fallbacks - before[0]!, name).toBe(reference.fallbacks - before[1]!);
+    }
+  });
+
+  it('a request message that is not protobuf: INVALID_ARGUMENT here, INTERNAL in connect-node', async () => {
+    const garbage = envelope(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff]));
+    const answers = await both(sdkHeaders(SEND.name), garbage);
+    expect(answers.fast.trailers['grpc-status']).toBe('3');
+    expect(errorCodeOf(answers.fast)).toBe('INVALID_ARGUMENT');
+    expect(answers.reference.trailers['grpc-status']).toBe('13');
+  });
+
+  it('a request its client abandons before ending it is not run', async () => {
+    const queued = await h.store.outboxDepth();
+    const address = fast.server.address() as AddressInfo;
+    const session = http2.connect(`http://127.0.0.1:${address.port}`);
+    session.on('error', () => undefined);
+    const stream = session.request(sdkHeaders(SEND.name));
+    stream.on('error', () => undefined);
+    // The whole message, but never the end of the request; then the connection goes away.
+    stream.write(message(SEND.input, { email: 'abandoned@example.com', magiclinkAuthUri: REDIRECT }));
+    await new Promise((sent) => setTimeout(sent, 50));
+    session.destroy();
+    // The next call still works, and no email was queued for the abandoned one.
+    const after = await call(fast, sdkHeaders(RESEND.name), [message(RESEND.input, { authRequestId: 'nope' })]);
+    expect(errorCodeOf(after)).toBe('AUTH_REQUEST_NOT_FOUND');
+    await new Promise((settle) => setTimeout(settle, 50));
+    expect(await h.store.outboxDepth()).toBe(queued);
+  });
+});
