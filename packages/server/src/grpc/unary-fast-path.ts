@@ -15,9 +15,10 @@
  *
  * Answers are never compressed (identity is always acceptable in gRPC, and these messages are a
  * few hundred bytes). Errors use connect's own trailer encoding (`setTrailerStatus`), so
- * `grpc-status`, `grpc-message` and `grpc-status-details-bin` are byte-for-byte connect's. One
- * deliberate difference: a request message that is not valid protobuf is INVALID_ARGUMENT with
- * Sesame's INVALID_ARGUMENT code here, where connect answers INTERNAL; bad input is the caller's fault.
+ * `grpc-status`, `grpc-message` and `grpc-status-details-bin` are byte-for-byte connect's. Two
+ * deliberate differences, both the caller's fault that connect answers INTERNAL (the gRPC 500):
+ * a message that is not valid protobuf, and one flagged compressed in a request that names no
+ * `grpc-encoding`. Both are INVALID_ARGUMENT here, with Sesame's code INVALID_ARGUMENT.
  */
 import { randomUUID } from 'node:crypto';
 import type { Http2ServerRequest, Http2ServerResponse, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
@@ -107,49 +108,52 @@ function serve(entry: UnaryMethodImpl, request: Http2ServerRequest, response: Ht
 }
 
 /**
- * The one request message, or the ConnectError connect-node would raise for these bytes (its
- * envelope reader, decompressor and `ensureSingle` for unary methods, in their order). With
- * `truncated`, more bytes followed than a single allowed message can take.
+ * The one request message, or the ConnectError connect-node raises for these bytes when they
+ * arrive in one piece. Its envelope reader splits everything it has received before a message
+ * is parsed (so an oversized length anywhere comes first), then `ensureSingle` pulls messages
+ * one by one: each is checked for compression and parsed, a second is refused as extra, and a
+ * partial envelope is refused when the stream ends. With `truncated`, more bytes followed than a
+ * single allowed message can take.
  */
 function decodeSingleMessage(entry: UnaryMethodImpl, body: Buffer, readMaxBytes: number, truncated: boolean): Message | ConnectError {
+  const envelopes: { flags: number; payload: Buffer }[] = [];
   let offset = 0;
-  let first: Message | undefined;
-  // connect-node reads a second envelope (and parses it) before refusing it as extra.
-  for (let index = 0; index < 2; index++) {
-    const remaining = body.length - offset;
-    if (remaining === 0 && !truncated) break;
-    if (remaining < ENVELOPE_HEADER_BYTES) {
-      if (truncated) break;
-      return new ConnectError('protocol error: incomplete envelope', Code.InvalidArgument);
-    }
-    const flags = body[offset]!;
+  while (body.length - offset >= ENVELOPE_HEADER_BYTES) {
     const length = body.readUInt32BE(offset + 1);
     if (length > readMaxBytes) {
       return new ConnectError(`message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
     }
     const start = offset + ENVELOPE_HEADER_BYTES;
-    if (body.length < start + length) {
-      if (truncated) break;
-      return new ConnectError('protocol error: incomplete envelope', Code.InvalidArgument);
-    }
-    if ((flags & COMPRESSED_FLAG) !== 0) {
-      return new ConnectError('received compressed envelope, but do not know how to decompress', Code.Internal);
-    }
-    let message: Message;
-    try {
-      message = fromBinary(entry.method.input, body.subarray(start, start + length));
-    } catch {
-      return toConnectError(new SesameError('INVALID_ARGUMENT', 'The request message is not valid protobuf.'), randomUUID());
-    }
-    if (first !== undefined) break;
-    first = message;
+    if (body.length < start + length) break;
+    envelopes.push({ flags: body[offset]!, payload: body.subarray(start, start + length) });
     offset = start + length;
   }
-  if (first === undefined) return new ConnectError('protocol error: missing input message for unary method', Code.Unimplemented);
-  if (offset < body.length || truncated) {
+  const partial = offset < body.length && !truncated;
+  const incomplete = () => new ConnectError('protocol error: incomplete envelope', Code.InvalidArgument);
+  const messages: Message[] = [];
+  for (const { flags, payload } of envelopes.slice(0, 2)) {
+    if ((flags & COMPRESSED_FLAG) !== 0) {
+      return badMessage('The request message is marked compressed, but the request names no grpc-encoding.');
+    }
+    try {
+      messages.push(fromBinary(entry.method.input, payload));
+    } catch {
+      return badMessage('The request message is not valid protobuf.');
+    }
+  }
+  const [first] = messages;
+  if (first === undefined) {
+    return partial ? incomplete() : new ConnectError('protocol error: missing input message for unary method', Code.Unimplemented);
+  }
+  if (messages.length > 1 || truncated) {
     return new ConnectError('protocol error: received extra input message for unary method', Code.Unimplemented);
   }
-  return first;
+  return partial ? incomplete() : first;
+}
+
+/** The caller sent bytes no server could read: INVALID_ARGUMENT with Sesame's code, not INTERNAL. */
+function badMessage(message: string): ConnectError {
+  return toConnectError(new SesameError('INVALID_ARGUMENT', message), randomUUID());
 }
 
 function answerMessage(response: Http2ServerResponse, headers: Record<string, string>, bytes: Uint8Array): void {
