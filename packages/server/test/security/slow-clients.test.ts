@@ -149,6 +149,43 @@ describe('slow clients are cut off by the timeouts', () => {
 });
 
 describe('oversized bodies are refused before they are read', () => {
+  it('a gRPC message over SESAME_MAX_BODY_BYTES (declared 1 GB, then streamed): RESOURCE_EXHAUSTED at once, on both gRPC paths', async () => {
+    const session = http2.connect(child.base);
+    session.on('error', () => undefined);
+    const path = '/scalekit.v1.auth.passwordless.PasswordlessService/SendPasswordlessEmail';
+    // application/grpc+proto is the SDK's fast path; application/grpc+json goes through connect-node.
+    for (const contentType of ['application/grpc+proto', 'application/grpc+json']) {
+      const started = performance.now();
+      const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': contentType, te: 'trailers', authorization: `Bearer ${token}` });
+      stream.on('error', () => undefined);
+      const header = Buffer.alloc(5);
+      header.writeUInt32BE(1024 ** 3, 1);
+      stream.write(header);
+      const megabyte = Buffer.alloc(1024 * 1024);
+      let written = 0;
+      const pump = setInterval(() => {
+        if (!stream.closed && stream.writable && written < 64) {
+          stream.write(megabyte);
+          written += 1;
+        }
+      }, 20);
+      const status = await new Promise<string | undefined>((resolve) => {
+        const giveUp = setTimeout(() => resolve('no answer'), 10_000);
+        stream.once('trailers', (trailers) => {
+          clearTimeout(giveUp);
+          resolve(trailers['grpc-status'] as string | undefined);
+        });
+        stream.resume();
+      });
+      clearInterval(pump);
+      const answeredAfter = performance.now() - started;
+      stream.close();
+      expect(status, contentType).toBe('8');
+      expect(answeredAfter, contentType).toBeLessThan(2_000);
+    }
+    session.destroy();
+  });
+
   it('Content-Length of 1 GB with a trickle: 413 PAYLOAD_TOO_LARGE at once, then the connection is closed', async () => {
     for (const path of [`${API}/send`, '/oauth/token']) {
       const head = `POST ${path}\r\n`.replace('\r\n', ' HTTP/1.1\r\n') + `Host: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{"email":"`;
