@@ -226,6 +226,27 @@ describe('gRPC fast path vs connect-node', () => {
     }
   });
 
+  it('a declared length over the limit is refused as soon as the envelope header is in, on both paths', async () => {
+    for (const served of [fast, reference]) {
+      const stream = served.session.request(sdkHeaders(SEND.name));
+      stream.on('error', () => undefined);
+      const header = Buffer.alloc(5);
+      header.writeUInt32BE(1024 ** 3, 1);
+      // The header and a few bytes, and then nothing: the request is never ended.
+      stream.write(Buffer.concat([header, Buffer.alloc(10)]));
+      const trailers = await new Promise<http2.IncomingHttpHeaders | 'no answer'>((resolve) => {
+        const giveUp = setTimeout(() => resolve('no answer'), 3_000);
+        stream.once('trailers', (received) => {
+          clearTimeout(giveUp);
+          resolve(received);
+        });
+        stream.resume();
+      });
+      stream.close();
+      expect(trailers === 'no answer' ? trailers : trailers['grpc-status'], served === fast ? 'fast path' : 'connect-node').toBe('8');
+    }
+  });
+
   it('a body cut off inside an envelope: "incomplete envelope" (connect-node says that or "missing input", by timing)', async () => {
     const valid = toBinary(SEND.input, create(SEND.input, { email: 'a@example.com' }));
     const cases: [string, Buffer[]][] = [

@@ -94,10 +94,18 @@ function serve(entry: UnaryMethodImpl, request: Http2ServerRequest, response: Ht
       )
       .catch(() => answerError(response, responseHeaders, new ConnectError('internal error', Code.Internal)));
   };
+  let lengthChecked = false;
   const onData = (chunk: Buffer): void => {
     received += chunk.length;
     chunks.push(chunk);
-    if (received > keepAtMost) finish(true);
+    if (received > keepAtMost) return finish(true);
+    // As connect-node does: a declared length over the limit is refused as soon as the envelope
+    // header is in, not after the sender has trickled in readMaxBytes of it.
+    if (!lengthChecked && received >= ENVELOPE_HEADER_BYTES) {
+      lengthChecked = true;
+      const head = chunks.length === 1 ? chunk : Buffer.concat(chunks);
+      if (head.readUInt32BE(1) > readMaxBytes) finish(true);
+    }
   };
   request.on('data', onData);
   request.once('end', () => finish(false));
