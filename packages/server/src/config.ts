@@ -25,6 +25,8 @@ export interface Config {
   readonly tokenTtlSeconds: number;
   /** How long an outbox claim holds its rows; a crashed instance's rows go out again once it lapses. */
   readonly outboxLeaseMs: number;
+  /** Pooled SMTP connections; the outbox worker keeps one fewer sends in flight. */
+  readonly smtpConnections: number;
   /** How long an auth request (with its emails and timeline) is kept after it expires; 0 = swept at once. */
   readonly retentionSeconds: number;
   /** Pause between two passes of the expiry sweeper (a pass itself runs batch after batch until caught up). */
@@ -49,6 +51,11 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'SESAME_DATABASE_URL', default: undefined, describe: 'file:PATH for SQLite, postgres://… for PostgreSQL (default: file:./<SESAME_DATA_DIR>/sesame.db)' },
   { name: 'SESAME_SECRET', default: undefined, describe: 'server secret, at least 32 characters; required in production, generated once in development' },
   { name: 'SESAME_SMTP_URL', default: undefined, describe: 'smtp(s)://user:pass@host:port; unset = mail goes to the dev inbox' },
+  {
+    name: 'SESAME_SMTP_CONNECTIONS',
+    default: '5',
+    describe: 'SMTP connections kept open to the relay; the outbox worker sends on one fewer at once (raise it when bursts of sign-ins queue mail)',
+  },
   { name: 'SESAME_MAIL_FROM', default: 'Sesame <no-reply@localhost>', describe: 'From address of sign-in emails' },
   { name: 'SESAME_LOG_LEVEL', default: 'info', describe: `pino level: ${LOG_LEVELS.join(', ')}` },
   { name: 'SESAME_ALLOWED_REDIRECT_URIS', default: '', describe: 'comma-separated magic-link URIs added to the policy; a trailing * makes a prefix rule' },
@@ -108,6 +115,8 @@ const envSchema = z.object({
     .string()
     .refine((v) => /^smtps?:\/\/[^\s]+$/.test(v), 'SESAME_SMTP_URL must look like smtp://user:pass@host:port or smtps://…')
     .optional(),
+  // Past ~100 a relay is more likely to refuse connections than to deliver faster.
+  SESAME_SMTP_CONNECTIONS: integer('SESAME_SMTP_CONNECTIONS', 1, 100),
   SESAME_MAIL_FROM: z.string().min(3, 'SESAME_MAIL_FROM must be an address such as "App <no-reply@example.com>"'),
   SESAME_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `SESAME_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }),
   SESAME_ALLOWED_REDIRECT_URIS: z.string(),
@@ -162,6 +171,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     shutdownTimeoutMs: e.SESAME_SHUTDOWN_TIMEOUT_MS,
     tokenTtlSeconds: e.SESAME_TOKEN_TTL_SECONDS,
     outboxLeaseMs: e.SESAME_OUTBOX_LEASE_MS,
+    smtpConnections: e.SESAME_SMTP_CONNECTIONS,
     retentionSeconds: e.SESAME_RETENTION_SECONDS,
     sweepIntervalMs: e.SESAME_SWEEP_INTERVAL_MS,
   };

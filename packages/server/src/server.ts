@@ -94,6 +94,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       env: { SESAME_SMTP_URL: config.smtpUrl, SESAME_MAIL_FROM: config.mailFrom, SESAME_PUBLIC_URL: config.publicUrl },
       store,
       logger,
+      smtpConnections: config.smtpConnections,
       ...(options.clock ? { clock: options.clock } : {}),
     });
   const transport = countingTransport(baseTransport, metrics);
@@ -106,6 +107,9 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     ownerId: defaultWorkerOwnerId(),
     // The send budget follows from the lease (half of it, at most 60 s), so no send outlives its claim.
     leaseMs: config.outboxLeaseMs,
+    // One connection of the pool spare: nodemailer retires a connection after 500 messages and
+    // opens its replacement while the others keep sending.
+    concurrency: Math.max(1, config.smtpConnections - 1),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
   });

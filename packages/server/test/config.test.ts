@@ -32,6 +32,12 @@ describe('configuration', () => {
     expect(message).not.toContain('short');
   });
 
+  it('validates SESAME_SMTP_CONNECTIONS (default 5, 1 to 100)', () => {
+    expect(loadConfig({}).smtpConnections).toBe(5);
+    expect(loadConfig({ SESAME_SMTP_CONNECTIONS: '16' }).smtpConnections).toBe(16);
+    for (const bad of ['0', '101', 'many', '2.5']) expect(() => loadConfig({ SESAME_SMTP_CONNECTIONS: bad })).toThrow(/SESAME_SMTP_CONNECTIONS/);
+  });
+
   it('validates SESAME_OUTBOX_LEASE_MS (default 120 s, 1 s to 1 h)', () => {
     expect(loadConfig({}).outboxLeaseMs).toBe(120_000);
     expect(loadConfig({ SESAME_OUTBOX_LEASE_MS: '3000' }).outboxLeaseMs).toBe(3000);

@@ -16,6 +16,8 @@ export interface CreateMailTransportOptions {
   readonly store: Pick<Store, 'putDevInboxMessage'>;
   readonly logger: EmailLogger;
   readonly clock?: Clock;
+  /** Pooled SMTP connections (default 5). */
+  readonly smtpConnections?: number;
 }
 
 /** Throws (with a message naming the variable) when the configuration is unusable. */
@@ -31,7 +33,7 @@ export function createMailTransport(options: CreateMailTransportOptions): MailTr
     });
   }
   if (mailFrom === '') throw new Error('SESAME_MAIL_FROM is required when SESAME_SMTP_URL is set (e.g. "Acme <no-reply@acme.test>").');
-  const transport = createSmtpTransport({ url: smtpUrl, from: mailFrom });
+  const transport = createSmtpTransport({ url: smtpUrl, from: mailFrom, ...(options.smtpConnections === undefined ? {} : { maxConnections: options.smtpConnections }) });
   options.logger.info({ transport: 'smtp', server: describeSmtpUrl(smtpUrl) }, 'emails are delivered over SMTP');
   return transport;
 }
