@@ -23,8 +23,9 @@ import { parseArgs } from 'node:util';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { createGrpcHandler } from '../packages/server/src/grpc/handler.js';
 import type { UnaryMethodImpl } from '../packages/server/src/grpc/service.js';
+import { grpcFrame } from '../packages/server/src/grpc/unary-fast-path.js';
 import { PasswordlessService, PasswordlessType, SendPasswordlessResponseSchema } from '../packages/server/src/gen/scalekit/v1/auth/passwordless/passwordless_pb.js';
-import { fmt, markdownTable } from './lib/closed-loop.js';
+import { BENCH_REDIRECT, fmt, markdownTable } from './lib/closed-loop.js';
 
 const KINDS = ['connect-node', 'fast path', 'bare node:http2'] as const;
 type Kind = (typeof KINDS)[number];
@@ -52,9 +53,7 @@ function serve(kind: Kind): void {
     server.on('stream', (stream) => {
       stream.on('data', () => undefined);
       stream.on('end', () => {
-        const frame = Buffer.alloc(5 + answer.length);
-        frame.writeUInt32BE(answer.length, 1);
-        frame.set(answer, 5);
+        const frame = grpcFrame(answer);
         stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto' }, { waitForTrailers: true });
         stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
         stream.end(frame);
@@ -106,10 +105,7 @@ async function measure(kind: Kind, calls: number): Promise<{ kind: Kind; callsPe
     const ready = await nextMessage(child);
     if (!('port' in ready)) throw new Error('the server did not report its port');
     const session = http2.connect(`http://127.0.0.1:${ready.port}`);
-    const body = toBinary(SEND.input, create(SEND.input, { email: 'bench@example.com', magiclinkAuthUri: 'http://localhost:3000/api/auth/verify' }));
-    const frame = Buffer.alloc(5 + body.length);
-    frame.writeUInt32BE(body.length, 1);
-    frame.set(body, 5);
+    const frame = grpcFrame(toBinary(SEND.input, create(SEND.input, { email: 'bench@example.com', magiclinkAuthUri: BENCH_REDIRECT })));
     const headers = {
       ':method': 'POST',
       ':path': PATH,

@@ -52,6 +52,7 @@ import connectModule from '@scalekit-sdk/node/lib/connect.js';
 import coreModule from '@scalekit-sdk/node/lib/core.js';
 import passwordlessModule from '@scalekit-sdk/node/lib/passwordless.js';
 import { PasswordlessService } from '../packages/server/src/gen/scalekit/v1/auth/passwordless/passwordless_pb.js';
+import { grpcFrame } from '../packages/server/src/grpc/unary-fast-path.js';
 import { BENCH_REDIRECT, fmt, markdownTable, OutOfWork, PASSWORDLESS_API, resultCells, runClosedLoop, STANDARD_WINDOW, type ClosedLoopResult, type Operation } from './lib/closed-loop.js';
 import { logTail, startBenchServer, stopBenchServer, type BenchServer } from './lib/bench-server.js';
 import { machineBusyMs, ownCpuMs, processCpu, processRssMiB } from './lib/proc-cpu.js';
@@ -264,11 +265,7 @@ function h2Client(target: Target): GrpcClient {
     authorization: `Bearer ${target.token}`,
   };
   function unary<I extends DescMessage, O extends DescMessage>(method: DescMethod & { input: I; output: O }, message: MessageInitShape<I>): Promise<MessageShape<O>> {
-    const body = toBinary(method.input, create(method.input, message));
-    const frame = Buffer.allocUnsafe(5 + body.length);
-    frame.writeUInt8(0, 0);
-    frame.writeUInt32BE(body.length, 1);
-    frame.set(body, 5);
+    const frame = grpcFrame(toBinary(method.input, create(method.input, message)));
     return new Promise((done, fail) => {
       const stream = session.request({ ...headers, ':path': `/${PasswordlessService.typeName}/${method.name}` });
       const chunks: Buffer[] = [];

@@ -107,8 +107,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     ownerId: defaultWorkerOwnerId(),
     // The send budget follows from the lease (half of it, at most 60 s), so no send outlives its claim.
     leaseMs: config.outboxLeaseMs,
-    // One connection of the pool spare: nodemailer retires a connection after 500 messages and
-    // opens its replacement while the others keep sending.
+    // One fewer sends in flight than pooled connections: the relation the defaults always had
+    // (4 over nodemailer's pool of 5), kept when the pool is resized.
     concurrency: Math.max(1, config.smtpConnections - 1),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),

@@ -90,9 +90,9 @@ function serve(entry: UnaryMethodImpl, request: Http2ServerRequest, response: Ht
       .then(
         (answer) => answerMessage(response, responseHeaders, toBinary(entry.method.output, answer)),
         // The methods turn every failure into a ConnectError; anything else is connect's "internal error".
-        (error: unknown) => answerError(response, responseHeaders, error instanceof ConnectError ? error : new ConnectError('internal error', Code.Internal)),
+        (error: unknown) => answerError(response, responseHeaders, error instanceof ConnectError ? error : internalError()),
       )
-      .catch(() => answerError(response, responseHeaders, new ConnectError('internal error', Code.Internal)));
+      .catch(() => answerError(response, responseHeaders, internalError()));
   };
   let lengthChecked = false;
   const onData = (chunk: Buffer): void => {
@@ -159,17 +159,27 @@ function decodeSingleMessage(entry: UnaryMethodImpl, body: Buffer, readMaxBytes:
   return partial ? incomplete() : first;
 }
 
+/** What connect-node answers for a failure that is not a ConnectError. */
+function internalError(): ConnectError {
+  return new ConnectError('internal error', Code.Internal);
+}
+
 /** The caller sent bytes no server could read: INVALID_ARGUMENT with Sesame's code, not INTERNAL. */
 function badMessage(message: string): ConnectError {
   return toConnectError(new SesameError('INVALID_ARGUMENT', message), randomUUID());
 }
 
-function answerMessage(response: Http2ServerResponse, headers: Record<string, string>, bytes: Uint8Array): void {
+/** One uncompressed gRPC message: flags 0, the 4-byte big-endian length, the bytes. */
+export function grpcFrame(bytes: Uint8Array): Buffer {
   const frame = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + bytes.length);
   frame[0] = 0;
   frame.writeUInt32BE(bytes.length, 1);
   frame.set(bytes, ENVELOPE_HEADER_BYTES);
-  write(response, headers, { 'grpc-status': '0' }, frame);
+  return frame;
+}
+
+function answerMessage(response: Http2ServerResponse, headers: Record<string, string>, bytes: Uint8Array): void {
+  write(response, headers, { 'grpc-status': '0' }, grpcFrame(bytes));
 }
 
 function answerError(response: Http2ServerResponse, headers: Record<string, string>, error: ConnectError): void {
