@@ -24,6 +24,7 @@ import { TransportError, createErrorHandler } from './errors.js';
 import { deriveServerKeys, type ServerKeys } from './keys.js';
 import { createLogger } from './logging.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { requestHeader, setResponseHeader } from './node-http.js';
 import { createNodeCredentialHasher, createNodePayloadSealer, createPooledRandom } from './node-crypto.js';
 import { openApiDocument } from './openapi.js';
 import { createPolicySource, seededDefaultPolicy } from './policy-source.js';
@@ -106,11 +107,11 @@ export function createApp(options: AppOptions): SesameApp {
   // Request id, access log and request metrics, around everything else.
   app.use('*', async (c, next) => {
     const started = performance.now();
-    const incoming = c.req.header('x-request-id');
+    const incoming = requestHeader(c, 'x-request-id');
     const requestId = incoming !== undefined && INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set('requestId', requestId);
-    c.header('x-request-id', requestId);
-    c.header('X-Content-Type-Options', 'nosniff');
+    setResponseHeader(c, 'x-request-id', requestId);
+    setResponseHeader(c, 'X-Content-Type-Options', 'nosniff');
     await next();
     const matched = lastRoute(c);
     const route = matched === '*' || matched === '/*' ? 'unmatched' : matched;
@@ -124,7 +125,7 @@ export function createApp(options: AppOptions): SesameApp {
   app.route('/oauth', oauthRoutes({ store, tokens, clientSecretKey: keys.clientSecret, metrics, now: () => clock.now(), maxBodyBytes }));
 
   app.use(`${API_BASE}/*`, async (c, next) => {
-    c.header('Cache-Control', 'no-store');
+    setResponseHeader(c, 'Cache-Control', 'no-store');
     await next();
   });
   app.use(`${API_BASE}/*`, bearerAuth(store, tokens));

@@ -6,6 +6,7 @@
 import { SesameError, type CallerClient, type Store } from '@sesame/core';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from './env.js';
+import { requestHeader } from './node-http.js';
 import type { TokenService } from './tokens.js';
 
 /** The caller named by an `authorization: Bearer …` header, for REST and gRPC alike. */
@@ -21,7 +22,7 @@ export async function authenticateBearer(store: Store, tokens: TokenService, hea
 
 export function bearerAuth(store: Store, tokens: TokenService): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    c.set('caller', await authenticateBearer(store, tokens, c.req.header('authorization')));
+    c.set('caller', await authenticateBearer(store, tokens, requestHeader(c, 'authorization')));
     await next();
   };
 }

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { invalidArgument } from '@sesame/core';
 import type { Context } from 'hono';
 import { TransportError } from './errors.js';
+import { requestHeader } from './node-http.js';
 
 function tooLarge(limit: number): TransportError {
   return new TransportError(413, 'PAYLOAD_TOO_LARGE', `The request body must be at most ${limit} bytes.`);
@@ -20,7 +21,7 @@ function tooLarge(limit: number): TransportError {
  * of a verify.
  */
 export async function readBodyText(c: Context, limit: number): Promise<string> {
-  const declared = Number(c.req.header('content-length') ?? NaN);
+  const declared = Number(requestHeader(c, 'content-length') ?? NaN);
   if (declared > limit) throw tooLarge(limit);
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   const chunks: Uint8Array[] = [];
@@ -96,7 +97,7 @@ export function isJsonContentType(header: string | undefined): boolean {
 }
 
 export async function readJsonBody(c: Context, limit: number): Promise<unknown> {
-  if (!isJsonContentType(c.req.header('content-type'))) {
+  if (!isJsonContentType(requestHeader(c, 'content-type'))) {
     throw invalidArgument([{ field: 'body', description: 'must be JSON (Content-Type: application/json)' }]);
   }
   const text = await readBodyText(c, limit);

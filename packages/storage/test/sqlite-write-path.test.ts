@@ -82,10 +82,11 @@ describe('group commit', () => {
     const results = await Promise.all([group.run(insert('a', 1)), group.run(insert('b', 2)), group.run(insert('c', 3))]);
     expect(results).toEqual(['a:0', 'b:1', 'c:2']);
     expect(order).toEqual(['a', 'b', 'c']);
-    expect(group.stats()).toEqual({ batches: 1, commands: 3 });
+    // Nothing threw: the batch ran once, without a savepoint per command.
+    expect(group.stats()).toEqual({ batches: 1, commands: 3, isolatedRuns: 0 });
     // The next turn is the next batch.
     await group.run(insert('d', 4));
-    expect(group.stats()).toEqual({ batches: 2, commands: 4 });
+    expect(group.stats()).toEqual({ batches: 2, commands: 4, isolatedRuns: 0 });
   });
 
   it('rolls back only the command that throws; its neighbours commit and it gets its own error', async () => {
@@ -104,8 +105,40 @@ describe('group commit', () => {
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(String((settled[1] as PromiseRejectedResult).reason)).toMatch(/UNIQUE constraint failed/);
     expect(db.prepare('SELECT k FROM t ORDER BY k').pluck().all()).toEqual(['a', 'c']);
-    expect(group.stats().batches).toBe(1);
+    // One commit, after one rerun of the batch with a savepoint per command.
+    expect(group.stats()).toEqual({ batches: 1, commands: 3, isolatedRuns: 1 });
     expect(db.inTransaction).toBe(false);
+  });
+
+  it('reruns a batch whose command threw from the start, so each command runs exactly once in what commits', async () => {
+    const db = table();
+    const group = createGroupCommit(db);
+    const runs = { a: 0, b: 0, c: 0 };
+    db.exec("INSERT INTO t (k, v) VALUES ('counter', 0)");
+    const bump = (name: 'a' | 'c') => () => {
+      runs[name] += 1;
+      // Reads what the commands before it wrote, in this transaction: a partial first run kept
+      // anywhere would show up here as a doubled count.
+      db.prepare("UPDATE t SET v = v + 1 WHERE k = 'counter'").run();
+      return db.prepare("SELECT v FROM t WHERE k = 'counter'").pluck().get();
+    };
+    const settled = await Promise.allSettled([
+      group.run(bump('a')),
+      group.run(() => {
+        runs.b += 1;
+        db.prepare("UPDATE t SET v = v + 100 WHERE k = 'counter'").run();
+        throw new Error('refused');
+      }),
+      group.run(bump('c')),
+    ]);
+    expect(settled).toEqual([
+      { status: 'fulfilled', value: 1 },
+      { status: 'rejected', reason: new Error('refused') },
+      { status: 'fulfilled', value: 2 },
+    ]);
+    expect(db.prepare("SELECT v FROM t WHERE k = 'counter'").pluck().get()).toBe(2);
+    // First run: a and b (b threw, c never ran); the rerun: all three.
+    expect(runs).toEqual({ a: 2, b: 2, c: 1 });
   });
 
   it('fails the whole batch when the transaction cannot start (nothing of it committed)', async () => {
@@ -127,6 +160,8 @@ describe('group commit', () => {
     expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected']);
     expect(String((settled[0] as PromiseRejectedResult).reason)).toMatch(/locked|busy/i);
     expect(db.prepare('SELECT count(*) FROM t').pluck().get()).toBe(0);
+    // No command was to blame: the batch is not run again (a second wait for the lock).
+    expect(group.stats().isolatedRuns).toBe(0);
   });
 
   it('store: concurrent sends to one address with limit 2 accept exactly the first two, in arrival order', async () => {
