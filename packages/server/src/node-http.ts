@@ -13,28 +13,35 @@
  * request (`app.request()` in tests) or on HTTP/2's compatibility request, which has no
  * `headersDistinct`, hono's own accessors are used.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Context } from 'hono';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+
+/** What these helpers use of hono's Context, whatever its route and input types. */
+interface HeaderContext {
+  readonly env: unknown;
+  readonly req: { header(name: string): string | undefined };
+  header(name: string, value: string): void;
+}
 
 interface NodeBindings {
-  readonly incoming?: IncomingMessage;
+  // HTTP/2's compatibility request has no headersDistinct: optional, unlike IncomingMessage's.
+  readonly incoming?: { readonly headersDistinct?: Record<string, string[] | undefined> } & { readonly headers: IncomingHttpHeaders };
   readonly outgoing?: ServerResponse;
 }
 
-function bindings(c: Context): NodeBindings | undefined {
+function bindings(c: HeaderContext): NodeBindings | undefined {
   return c.env as NodeBindings | undefined;
 }
 
 /** The request header `name` (lower case), as `c.req.header(name)` would give it. */
-export function requestHeader(c: Context, name: string): string | undefined {
-  const distinct = bindings(c)?.incoming?.headersDistinct as IncomingMessage['headersDistinct'] | undefined;
+export function requestHeader(c: HeaderContext, name: string): string | undefined {
+  const distinct = bindings(c)?.incoming?.headersDistinct;
   if (distinct === undefined) return c.req.header(name);
   const values = distinct[name];
   return values === undefined ? undefined : values.join(', ');
 }
 
 /** Sets a response header for whatever response the handler returns, as `c.header(name, value)`. */
-export function setResponseHeader(c: Context, name: string, value: string): void {
+export function setResponseHeader(c: HeaderContext, name: string, value: string): void {
   const outgoing = bindings(c)?.outgoing;
   // Only an HTTP/1.1 response that has not started: past that, hono's way still applies.
   if (outgoing !== undefined && typeof outgoing.setHeader === 'function' && !outgoing.headersSent && bindings(c)?.incoming?.headersDistinct !== undefined) {

@@ -45,6 +45,13 @@ export interface GroupCommit {
   stats(): { readonly batches: number; readonly commands: number; readonly isolatedRuns: number };
 }
 
+/** A command's own error in a batch's first run (as opposed to BEGIN's or COMMIT's). */
+class CommandFailed extends Error {
+  constructor(cause: unknown) {
+    super('A command of the batch threw.', { cause });
+  }
+}
+
 /** Largest batch: bounds how long one transaction holds the write lock and the event loop. */
 export const MAX_BATCH = 256;
 
@@ -55,16 +62,14 @@ export function createGroupCommit(db: Database.Database): GroupCommit {
   let commands = 0;
   let isolatedRuns = 0;
 
-  // The first try: every command straight in the batch's transaction. A throw records which
-  // command failed and rolls the whole transaction back (better-sqlite3 rethrows it).
-  let commandFailed = false;
+  // The first try: every command straight in the batch's transaction. A command's throw is
+  // marked as such and rolls the whole transaction back (better-sqlite3 rethrows it).
   const direct = db.transaction((items: readonly Pending[]): Outcome[] =>
     items.map((item) => {
       try {
         return { ok: true, value: item.work() };
       } catch (error) {
-        commandFailed = true;
-        throw error;
+        throw new CommandFailed(error);
       }
     }),
   );
@@ -88,12 +93,11 @@ export function createGroupCommit(db: Database.Database): GroupCommit {
 
   /** One transaction for `items`; again with savepoints only when a command threw in the first. */
   function runBatch(items: readonly Pending[]): Outcome[] {
-    commandFailed = false;
     try {
       return direct.immediate(items);
     } catch (error) {
       // BEGIN or COMMIT failed (busy, I/O, full disk): no command is to blame, none committed.
-      if (!commandFailed) throw error;
+      if (!(error instanceof CommandFailed)) throw error;
     }
     isolatedRuns += 1;
     return isolated.immediate(items);
