@@ -2,7 +2,6 @@
  * The HTTP application: middleware (request id, logs, metrics, body limit) and the routes.
  * `createApp` opens no port, so tests drive it with `app.request()`; `server.ts` serves it.
  */
-import { randomUUID } from 'node:crypto';
 import {
   createEngine,
   systemClock,
@@ -25,13 +24,15 @@ import { deriveServerKeys, type ServerKeys } from './keys.js';
 import { createLogger } from './logging.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { requestHeader, setResponseHeader } from './node-http.js';
+import { requestIdFrom, requestRecorder } from './request-record.js';
 import { createNodeCredentialHasher, createNodePayloadSealer, createPooledRandom } from './node-crypto.js';
 import { openApiDocument } from './openapi.js';
 import { createPolicySource, seededDefaultPolicy } from './policy-source.js';
 import { devInboxRoutes } from './routes/dev-inbox.js';
 import { healthRoutes } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
-import { passwordlessRoutes } from './routes/passwordless.js';
+import { passwordlessOperations, passwordlessRoutes } from './routes/passwordless.js';
+import { createRestFastPath, type RestFastPath } from './rest-fast-path.js';
 import { createTokenService, type TokenService } from './tokens.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
@@ -61,6 +62,11 @@ export interface AppOptions {
 
 export interface SesameApp {
   readonly app: Hono<AppEnv>;
+  /**
+   * Serves the three passwordless calls of an HTTP/1.1 request directly (./rest-fast-path.ts);
+   * false for every other request, which `app` serves. The server tries it first.
+   */
+  readonly restFastPath: RestFastPath;
   readonly engine: Engine;
   readonly tokens: TokenService;
   readonly metrics: Metrics;
@@ -79,7 +85,6 @@ export function lastRoute(c: object): string {
   return routePath(c as Parameters<typeof routePath>[0], -1);
 }
 
-const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 export const API_BASE = '/api/v1/passwordless/email';
 
 export function createApp(options: AppOptions): SesameApp {
@@ -104,22 +109,18 @@ export function createApp(options: AppOptions): SesameApp {
   const app = new Hono<AppEnv>();
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
+  const recordRequest = requestRecorder(metrics, logger);
   // Request id, access log and request metrics, around everything else.
   app.use('*', async (c, next) => {
     const started = performance.now();
-    const incoming = requestHeader(c, 'x-request-id');
-    const requestId = incoming !== undefined && INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const requestId = requestIdFrom(requestHeader(c, 'x-request-id'));
     c.set('requestId', requestId);
     setResponseHeader(c, 'x-request-id', requestId);
     setResponseHeader(c, 'X-Content-Type-Options', 'nosniff');
     await next();
     const matched = lastRoute(c);
     const route = matched === '*' || matched === '/*' ? 'unmatched' : matched;
-    const status = String(c.res.status);
-    const seconds = (performance.now() - started) / 1000;
-    metrics.requests.inc({ method: c.req.method, route, status });
-    metrics.requestDuration.observe({ method: c.req.method, route, status }, seconds);
-    logger.info({ requestId, method: c.req.method, route, status: c.res.status, durationMs: Math.round(seconds * 10_000) / 10 }, 'request');
+    recordRequest({ requestId, method: c.req.method, route, status: c.res.status, started });
   });
 
   app.route('/oauth', oauthRoutes({ store, tokens, clientSecretKey: keys.clientSecret, metrics, now: () => clock.now(), maxBodyBytes }));
@@ -129,7 +130,9 @@ export function createApp(options: AppOptions): SesameApp {
     await next();
   });
   app.use(`${API_BASE}/*`, bearerAuth(store, tokens));
-  app.route(API_BASE, passwordlessRoutes({ engine, metrics, maxBodyBytes, ...(options.onEmailQueued ? { onEmailQueued: options.onEmailQueued } : {}) }));
+  const operations = passwordlessOperations({ engine, metrics, ...(options.onEmailQueued ? { onEmailQueued: options.onEmailQueued } : {}) });
+  app.route(API_BASE, passwordlessRoutes({ engine, metrics, maxBodyBytes }, operations));
+  const restFastPath = createRestFastPath({ base: API_BASE, store, tokens, operations, maxBodyBytes, logger, recordRequest });
 
   app.route('/', healthRoutes(store, logger));
   app.get('/metrics', async (c) => {
@@ -165,5 +168,5 @@ export function createApp(options: AppOptions): SesameApp {
   });
   app.onError(createErrorHandler(logger));
 
-  return { app, engine, tokens, metrics, logger, clientSecretKey: keys.clientSecret, keys, sealer, policy };
+  return { app, restFastPath, engine, tokens, metrics, logger, clientSecretKey: keys.clientSecret, keys, sealer, policy };
 }

@@ -21,9 +21,10 @@ function tooLarge(limit: number): TransportError {
  * of a verify.
  */
 export async function readBodyText(c: Context, limit: number): Promise<string> {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming) return readIncomingText(incoming, requestHeader(c, 'content-length'), limit);
   const declared = Number(requestHeader(c, 'content-length') ?? NaN);
   if (declared > limit) throw tooLarge(limit);
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   const chunks: Uint8Array[] = [];
   let size = 0;
   const add = (chunk: Uint8Array): void => {
@@ -31,22 +32,31 @@ export async function readBodyText(c: Context, limit: number): Promise<string> {
     if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
   };
-  if (incoming) {
-    await readIncoming(incoming, add);
-  } else {
-    const reader = c.req.raw.body?.getReader();
-    if (!reader) return '';
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      try {
-        add(value);
-      } catch (error) {
-        await reader.cancel();
-        throw error;
-      }
+  const reader = c.req.raw.body?.getReader();
+  if (!reader) return '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    try {
+      add(value);
+    } catch (error) {
+      await reader.cancel();
+      throw error;
     }
   }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+/** A Node request's body as UTF-8 text, with the same limit and refusals as `readBodyText`. */
+export async function readIncomingText(incoming: IncomingMessage, contentLength: string | undefined, limit: number): Promise<string> {
+  if (Number(contentLength ?? NaN) > limit) throw tooLarge(limit);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  await readIncoming(incoming, (chunk) => {
+    size += chunk.byteLength;
+    if (size > limit) throw tooLarge(limit);
+    chunks.push(chunk);
+  });
   return Buffer.concat(chunks, size).toString('utf8');
 }
 
@@ -97,10 +107,15 @@ export function isJsonContentType(header: string | undefined): boolean {
 }
 
 export async function readJsonBody(c: Context, limit: number): Promise<unknown> {
-  if (!isJsonContentType(requestHeader(c, 'content-type'))) {
+  return parseJsonBody(requestHeader(c, 'content-type'), () => readBodyText(c, limit));
+}
+
+/** The body read by `read`, parsed as JSON: refused (400) unless the content type says JSON. */
+export async function parseJsonBody(contentType: string | undefined, read: () => Promise<string>): Promise<unknown> {
+  if (!isJsonContentType(contentType)) {
     throw invalidArgument([{ field: 'body', description: 'must be JSON (Content-Type: application/json)' }]);
   }
-  const text = await readBodyText(c, limit);
+  const text = await read();
   try {
     return JSON.parse(text) as unknown;
   } catch {

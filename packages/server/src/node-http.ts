@@ -13,7 +13,7 @@
  * request (`app.request()` in tests) or on HTTP/2's compatibility request, which has no
  * `headersDistinct`, hono's own accessors are used.
  */
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
 /** What these helpers use of hono's Context, whatever its route and input types. */
 interface HeaderContext {
@@ -34,9 +34,14 @@ function bindings(c: HeaderContext): NodeBindings | undefined {
 
 /** The request header `name` (lower case), as `c.req.header(name)` would give it. */
 export function requestHeader(c: HeaderContext, name: string): string | undefined {
-  const distinct = bindings(c)?.incoming?.headersDistinct;
-  if (distinct === undefined) return c.req.header(name);
-  const values = distinct[name];
+  const incoming = bindings(c)?.incoming;
+  if (incoming?.headersDistinct === undefined) return c.req.header(name);
+  return nodeRequestHeader({ headersDistinct: incoming.headersDistinct }, name);
+}
+
+/** A header of Node's HTTP/1.x request (lower-case `name`), its repeats joined as `Headers` joins them. */
+export function nodeRequestHeader(incoming: Pick<IncomingMessage, 'headersDistinct'>, name: string): string | undefined {
+  const values = incoming.headersDistinct[name];
   return values === undefined ? undefined : values.join(', ');
 }
 

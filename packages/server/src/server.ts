@@ -170,7 +170,9 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       // with the error body rather than Node's empty 400.
       requireHostHeader: false,
     },
-    (request, response) => void rest(request, response),
+    (request, response) => {
+      if (!sesame.restFastPath(request, response)) void rest(request, response);
+    },
   );
   http1.maxHeadersCount = 100;
   http1.on('clientError', answerClientError(logger));

@@ -2,7 +2,7 @@
  * REST passwordless API (SCALEKIT_WIRE.md "REST equivalent"): translate JSON to core calls and
  * core results to the wire's snake_case answers. Errors are thrown and shaped by `errors.ts`.
  */
-import { SesameError, type Engine, type SendResult, type VerifyResult } from '@sesame/core';
+import { SesameError, type CallerClient, type Engine, type SendResult, type VerifyResult } from '@sesame/core';
 import { Hono } from 'hono';
 import { RESEND_FIELDS, SEND_FIELDS, VERIFY_FIELDS, pickFields, readJsonBody } from '../body.js';
 import type { AppEnv } from '../env.js';
@@ -42,17 +42,30 @@ export function toVerifyResponse(result: VerifyResult): VerifyResponseBody {
   };
 }
 
-export interface PasswordlessRouteDeps {
+export interface PasswordlessOperationDeps {
   readonly engine: Engine;
   readonly metrics: Metrics;
   /** Called after an email was queued, to wake the outbox worker at once. */
   readonly onEmailQueued?: () => void;
+}
+
+export interface PasswordlessRouteDeps extends PasswordlessOperationDeps {
   readonly maxBodyBytes: number;
 }
 
-export function passwordlessRoutes(deps: PasswordlessRouteDeps): Hono<AppEnv> {
+/**
+ * The three API calls from a parsed JSON body to the wire's answer, counted in the metrics.
+ * Shared by the hono routes below and the REST fast path (../rest-fast-path.ts), so both give
+ * the same answers and the same counts.
+ */
+export interface PasswordlessOperations {
+  send(body: unknown, caller: CallerClient): Promise<SendResponseBody>;
+  verify(body: unknown): Promise<VerifyResponseBody>;
+  resend(body: unknown): Promise<SendResponseBody>;
+}
+
+export function passwordlessOperations(deps: PasswordlessOperationDeps): PasswordlessOperations {
   const { engine, metrics } = deps;
-  const routes = new Hono<AppEnv>();
 
   async function counted<T>(record: (outcome: string) => void, run: () => Promise<T>, success: string): Promise<T> {
     try {
@@ -68,26 +81,32 @@ export function passwordlessRoutes(deps: PasswordlessRouteDeps): Hono<AppEnv> {
     }
   }
 
-  routes.post('/send', async (c) => {
-    const input = pickFields(await readJsonBody(c, deps.maxBodyBytes), SEND_FIELDS);
-    const result = await counted((outcome) => metrics.sends.inc({ kind: 'send', outcome }), () => engine.send(input, c.get('caller')), 'ok');
-    deps.onEmailQueued?.();
-    return c.json(toSendResponse(result));
-  });
+  return {
+    async send(body, caller) {
+      const input = pickFields(body, SEND_FIELDS);
+      const result = await counted((outcome) => metrics.sends.inc({ kind: 'send', outcome }), () => engine.send(input, caller), 'ok');
+      deps.onEmailQueued?.();
+      return toSendResponse(result);
+    },
+    async verify(body) {
+      const input = pickFields(body, VERIFY_FIELDS);
+      const method = typeof input === 'object' && input !== null && 'code' in input ? 'code' : 'link';
+      const result = await counted((outcome) => metrics.verifies.inc({ method, outcome }), () => engine.verify(input), 'verified');
+      return toVerifyResponse(result);
+    },
+    async resend(body) {
+      const input = pickFields(body, RESEND_FIELDS);
+      const result = await counted((outcome) => metrics.sends.inc({ kind: 'resend', outcome }), () => engine.resend(input), 'ok');
+      deps.onEmailQueued?.();
+      return toSendResponse(result);
+    },
+  };
+}
 
-  routes.post('/verify', async (c) => {
-    const input = pickFields(await readJsonBody(c, deps.maxBodyBytes), VERIFY_FIELDS);
-    const method = typeof input === 'object' && input !== null && 'code' in input ? 'code' : 'link';
-    const result = await counted((outcome) => metrics.verifies.inc({ method, outcome }), () => engine.verify(input), 'verified');
-    return c.json(toVerifyResponse(result));
-  });
-
-  routes.post('/resend', async (c) => {
-    const input = pickFields(await readJsonBody(c, deps.maxBodyBytes), RESEND_FIELDS);
-    const result = await counted((outcome) => metrics.sends.inc({ kind: 'resend', outcome }), () => engine.resend(input), 'ok');
-    deps.onEmailQueued?.();
-    return c.json(toSendResponse(result));
-  });
-
+export function passwordlessRoutes(deps: PasswordlessRouteDeps, operations: PasswordlessOperations = passwordlessOperations(deps)): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+  routes.post('/send', async (c) => c.json(await operations.send(await readJsonBody(c, deps.maxBodyBytes), c.get('caller'))));
+  routes.post('/verify', async (c) => c.json(await operations.verify(await readJsonBody(c, deps.maxBodyBytes))));
+  routes.post('/resend', async (c) => c.json(await operations.resend(await readJsonBody(c, deps.maxBodyBytes))));
   return routes;
 }

@@ -1,8 +1,12 @@
 /**
- * src/node-http.ts reads request headers from Node's parsed request and sets the common response
- * headers with `setHeader` when the app runs under @hono/node-server. In-process tests go through
- * `app.request()`, where hono's own Headers are used, so here the same requests go both ways,
- * over one app and store, and must get the same status, headers and body.
+ * Three ways a REST request is served, which must give the same answer (status, headers, body):
+ * - `app.request()`, as in-process tests do: hono with its own WHATWG Headers;
+ * - a Node server through @hono/node-server, where src/node-http.ts reads Node's parsed request
+ *   headers and sets the common response headers with `setHeader`;
+ * - the same server with the REST fast path first (src/rest-fast-path.ts), which answers the
+ *   three passwordless calls without hono.
+ * All three share one app and store. The fast path must also count and log a request exactly as
+ * the app does.
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -12,21 +16,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIRECT, harness, type Harness } from './helpers.js';
 
 let h: Harness;
-let server: http.Server;
-let port: number;
+let throughHono: http.Server;
+let withFastPath: http.Server;
+let fastPathServed = 0;
 let token: string;
+
+async function listen(handler: http.RequestListener): Promise<http.Server> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
 
 beforeAll(async () => {
   h = await harness({ maxBodyBytes: 1_024 });
   token = await h.token();
   const listener = getRequestListener(h.sesame.app.fetch);
-  server = http.createServer((request, response) => void listener(request, response));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  throughHono = await listen((request, response) => void listener(request, response));
+  withFastPath = await listen((request, response) => {
+    if (h.sesame.restFastPath(request, response)) fastPathServed += 1;
+    else void listener(request, response);
+  });
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const server of [throughHono, withFastPath]) await new Promise<void>((resolve) => server.close(() => resolve()));
   await h.close();
 });
 
@@ -62,8 +75,8 @@ async function inProcess(method: string, path: string, headers: [string, string]
 }
 
 /** A raw HTTP/1.1 request, so repeated headers go out exactly as written. */
-async function overNode(method: string, path: string, headers: [string, string][], body?: string): Promise<Answer> {
-  const socket = net.connect(port, '127.0.0.1');
+async function overNode(server: http.Server, method: string, path: string, headers: [string, string][], body?: string): Promise<Answer> {
+  const socket = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
   const lines = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close', ...headers.map(([name, value]) => `${name}: ${value}`)];
   if (body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body ?? ''}`);
@@ -86,7 +99,7 @@ const json = (value: unknown) => JSON.stringify(value);
 let emails = 0;
 const freshEmail = () => `node-http-${(emails += 1)}@example.com`;
 
-describe('Node request and response headers match the app.request() path', () => {
+describe('app.request(), hono under Node and the REST fast path answer alike', () => {
   const bearer = (): [string, string] => ['Authorization', `Bearer ${token}`];
   const cases: [string, () => [string, string, [string, string][], string | undefined]][] = [
     ['send, ok', () => ['POST', '/api/v1/passwordless/email/send', [bearer(), ['Content-Type', 'application/json']], json({ email: freshEmail(), magiclink_auth_uri: REDIRECT })]],
@@ -107,18 +120,58 @@ describe('Node request and response headers match the app.request() path', () =>
 
   it.each(cases)('%s', async (_name, build) => {
     const [method, path, headers, body] = build();
-    // Each side sends its own address, so neither sees the other's send.
-    const second = body === undefined ? undefined : body.replace(/node-http-\d+@/, `node-http-${(emails += 1)}@`);
+    // Each way sends its own address, so none sees another's send.
+    const own = () => (body === undefined ? undefined : body.replace(/node-http-\d+@/, `node-http-${(emails += 1)}@`));
     const viaApp = await inProcess(method, path, headers, body);
-    const viaNode = await overNode(method, path, headers, second);
-    expect(viaNode.headers['content-length']).toBe(viaApp.headers['content-length']);
-    expect(normalise(viaNode)).toEqual(normalise(viaApp));
-    expect(viaNode.headers['x-request-id']).toBeDefined();
-    expect(viaNode.headers['x-content-type-options']).toBe('nosniff');
+    const viaHono = await overNode(throughHono, method, path, headers, own());
+    const before = fastPathServed;
+    const viaFastPath = await overNode(withFastPath, method, path, headers, own());
+    // The API's POSTs take the fast path; everything else still reaches the app.
+    expect(fastPathServed - before).toBe(method === 'POST' && path.startsWith('/api/') ? 1 : 0);
+    for (const viaNode of [viaHono, viaFastPath]) {
+      expect(viaNode.headers['content-length']).toBe(viaApp.headers['content-length']);
+      expect(normalise(viaNode)).toEqual(normalise(viaApp));
+      expect(viaNode.headers['x-request-id']).toBeDefined();
+      expect(viaNode.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+
+  it('a query string or another method keeps the request on the app', async () => {
+    const before = fastPathServed;
+    const send = '/api/v1/passwordless/email/send';
+    const json = [['Authorization', `Bearer ${token}`], ['Content-Type', 'application/json']] as [string, string][];
+    const withQuery = await overNode(withFastPath, 'POST', `${send}?x=1`, json, JSON.stringify({ email: freshEmail(), magiclink_auth_uri: REDIRECT }));
+    const get = await overNode(withFastPath, 'GET', send, json);
+    expect(fastPathServed).toBe(before);
+    expect(withQuery.status).toBe(200);
+    expect(get.status).toBe(404);
+  });
+
+  it('the fast path counts and logs a request as the app does', async () => {
+    const metricLine = async (status: string): Promise<number> => {
+      const text = await h.sesame.metrics.registry.metrics();
+      const line = text.split('\n').find((l) => l.startsWith(`sesame_http_requests_total{method="POST",route="/api/v1/passwordless/email/verify",status="${status}"}`));
+      return line === undefined ? 0 : Number(line.split(' ').pop());
+    };
+    const refused = [['Authorization', `Bearer ${token}`], ['Content-Type', 'application/json'], ['X-Request-Id', 'fast-path-log-check']] as [string, string][];
+    const before = await metricLine('400');
+    const logsBefore = h.logs.length;
+    await overNode(throughHono, 'POST', '/api/v1/passwordless/email/verify', refused, '{}');
+    await overNode(withFastPath, 'POST', '/api/v1/passwordless/email/verify', refused, '{}');
+    expect(await metricLine('400')).toBe(before + 2);
+    const lines = h.logs.slice(logsBefore).map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'request');
+    expect(lines).toHaveLength(2);
+    // Everything but the moment, the duration's value and the process fields.
+    const comparable = lines.map((line) => {
+      const rest = Object.fromEntries(Object.entries(line).filter(([key]) => !['time', 'pid', 'hostname', 'durationMs'].includes(key)));
+      return { ...rest, durationMs: typeof line.durationMs };
+    });
+    expect(comparable[1]).toEqual(comparable[0]);
+    expect(comparable[0]).toMatchObject({ requestId: 'fast-path-log-check', route: '/api/v1/passwordless/email/verify', status: 400 });
   });
 
   it('a caller id is echoed on the Node path', async () => {
-    const answer = await overNode('GET', '/healthz', [['X-Request-Id', 'trace-42']]);
+    const answer = await overNode(throughHono, 'GET', '/healthz', [['X-Request-Id', 'trace-42']]);
     expect(answer.headers['x-request-id']).toBe('trace-42');
   });
 });
