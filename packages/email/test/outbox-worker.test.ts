@@ -212,6 +212,32 @@ describe('outbox worker', () => {
     expect((await sesame.store.deliveryTimeline(id)).at(-1)).toMatchObject({ kind: 'retry_scheduled', detail: expect.stringMatching(/abort/i) });
   });
 
+  it('sends that start together share one budget signal; it still ends within the budget, and later sends get a new one', async () => {
+    const sesame = await sesameWith();
+    const signals: AbortSignal[] = [];
+    const recording: MailTransport = {
+      kind: 'smtp',
+      send(_email, options) {
+        if (options?.signal) signals.push(options.signal);
+        return Promise.resolve({ status: 'sent', reply: '250 ok' });
+      },
+      verify: () => Promise.resolve({ ok: true, detail: 'recording' }),
+      close: () => Promise.resolve(),
+    };
+    for (let i = 0; i < 3; i += 1) await sesame.send(`budget${i}@example.com`);
+    // A 900 ms budget: signals are shared for at most 90 ms.
+    const outbox = worker(sesame, recording, captureLogs(), { leaseMs: 2_000, sendBudgetMs: 900 });
+    expect(await outbox.runOnce()).toMatchObject({ sent: 3 });
+    expect(signals).toHaveLength(3);
+    expect(new Set(signals).size).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 950));
+    expect(signals[0]!.aborted).toBe(true);
+    await sesame.send('budget-later@example.com');
+    expect(await outbox.runOnce()).toMatchObject({ sent: 1 });
+    expect(signals[3]).not.toBe(signals[0]);
+    expect(signals[3]!.aborted).toBe(false);
+  });
+
   it('two workers on one database deliver 200 messages exactly once each', async () => {
     const sesame = await sesameWith();
     const second = await openTestSesame({ dir: sesame.dir }); // a second connection to the same file
