@@ -131,7 +131,7 @@ export function createApp(options: AppOptions): SesameApp {
   });
   app.use(`${API_BASE}/*`, bearerAuth(store, tokens));
   const operations = passwordlessOperations({ engine, metrics, ...(options.onEmailQueued ? { onEmailQueued: options.onEmailQueued } : {}) });
-  app.route(API_BASE, passwordlessRoutes({ engine, metrics, maxBodyBytes }, operations));
+  app.route(API_BASE, passwordlessRoutes(operations, maxBodyBytes));
   const restFastPath = createRestFastPath({ base: API_BASE, store, tokens, operations, maxBodyBytes, logger, recordRequest });
 
   app.route('/', healthRoutes(store, logger));

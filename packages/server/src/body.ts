@@ -15,6 +15,24 @@ function tooLarge(limit: number): TransportError {
 }
 
 /**
+ * The chunks of one body up to `limit` bytes, whichever way they are read: 413 as soon as the
+ * declared Content-Length, or the bytes received so far, pass the limit.
+ */
+function limitedBody(limit: number, contentLength: string | undefined): { readonly add: (chunk: Uint8Array) => void; readonly text: () => string } {
+  if (Number(contentLength ?? NaN) > limit) throw tooLarge(limit);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  return {
+    add: (chunk) => {
+      size += chunk.byteLength;
+      if (size > limit) throw tooLarge(limit);
+      chunks.push(chunk);
+    },
+    text: () => Buffer.concat(chunks, size).toString('utf8'),
+  };
+}
+
+/**
  * The body as UTF-8 text, refused (413) beyond `limit` bytes whether or not a Content-Length was
  * sent. Under @hono/node-server the Node request stream is read directly: building a WHATWG
  * Request (AbortController, web stream) just to read a small JSON body costs more than the rest
@@ -23,41 +41,27 @@ function tooLarge(limit: number): TransportError {
 export async function readBodyText(c: Context, limit: number): Promise<string> {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   if (incoming) return readIncomingText(incoming, requestHeader(c, 'content-length'), limit);
-  const declared = Number(requestHeader(c, 'content-length') ?? NaN);
-  if (declared > limit) throw tooLarge(limit);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const add = (chunk: Uint8Array): void => {
-    size += chunk.byteLength;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk);
-  };
+  const body = limitedBody(limit, requestHeader(c, 'content-length'));
   const reader = c.req.raw.body?.getReader();
   if (!reader) return '';
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     try {
-      add(value);
+      body.add(value);
     } catch (error) {
       await reader.cancel();
       throw error;
     }
   }
-  return Buffer.concat(chunks, size).toString('utf8');
+  return body.text();
 }
 
 /** A Node request's body as UTF-8 text, with the same limit and refusals as `readBodyText`. */
 export async function readIncomingText(incoming: IncomingMessage, contentLength: string | undefined, limit: number): Promise<string> {
-  if (Number(contentLength ?? NaN) > limit) throw tooLarge(limit);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  await readIncoming(incoming, (chunk) => {
-    size += chunk.byteLength;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk);
-  });
-  return Buffer.concat(chunks, size).toString('utf8');
+  const body = limitedBody(limit, contentLength);
+  await readIncoming(incoming, body.add);
+  return body.text();
 }
 
 /**

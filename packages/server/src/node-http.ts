@@ -13,7 +13,7 @@
  * request (`app.request()` in tests) or on HTTP/2's compatibility request, which has no
  * `headersDistinct`, hono's own accessors are used.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** What these helpers use of hono's Context, whatever its route and input types. */
 interface HeaderContext {
@@ -24,7 +24,7 @@ interface HeaderContext {
 
 interface NodeBindings {
   // HTTP/2's compatibility request has no headersDistinct: optional, unlike IncomingMessage's.
-  readonly incoming?: { readonly headersDistinct?: Record<string, string[] | undefined> } & { readonly headers: IncomingHttpHeaders };
+  readonly incoming?: Partial<Pick<IncomingMessage, 'headersDistinct'>>;
   readonly outgoing?: ServerResponse;
 }
 
@@ -34,14 +34,16 @@ function bindings(c: HeaderContext): NodeBindings | undefined {
 
 /** The request header `name` (lower case), as `c.req.header(name)` would give it. */
 export function requestHeader(c: HeaderContext, name: string): string | undefined {
-  const incoming = bindings(c)?.incoming;
-  if (incoming?.headersDistinct === undefined) return c.req.header(name);
-  return nodeRequestHeader({ headersDistinct: incoming.headersDistinct }, name);
+  const distinct = bindings(c)?.incoming?.headersDistinct;
+  return distinct === undefined ? c.req.header(name) : joined(distinct[name]);
 }
 
 /** A header of Node's HTTP/1.x request (lower-case `name`), its repeats joined as `Headers` joins them. */
 export function nodeRequestHeader(incoming: Pick<IncomingMessage, 'headersDistinct'>, name: string): string | undefined {
-  const values = incoming.headersDistinct[name];
+  return joined(incoming.headersDistinct[name]);
+}
+
+function joined(values: readonly string[] | undefined): string | undefined {
   return values === undefined ? undefined : values.join(', ');
 }
 
@@ -49,7 +51,7 @@ export function nodeRequestHeader(incoming: Pick<IncomingMessage, 'headersDistin
 export function setResponseHeader(c: HeaderContext, name: string, value: string): void {
   const outgoing = bindings(c)?.outgoing;
   // Only an HTTP/1.1 response that has not started: past that, hono's way still applies.
-  if (outgoing !== undefined && typeof outgoing.setHeader === 'function' && !outgoing.headersSent && bindings(c)?.incoming?.headersDistinct !== undefined) {
+  if (outgoing !== undefined && !outgoing.headersSent && bindings(c)?.incoming?.headersDistinct !== undefined) {
     outgoing.setHeader(name, value);
     return;
   }

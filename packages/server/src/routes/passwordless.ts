@@ -49,10 +49,6 @@ export interface PasswordlessOperationDeps {
   readonly onEmailQueued?: () => void;
 }
 
-export interface PasswordlessRouteDeps extends PasswordlessOperationDeps {
-  readonly maxBodyBytes: number;
-}
-
 /**
  * The three API calls from a parsed JSON body to the wire's answer, counted in the metrics.
  * Shared by the hono routes below and the REST fast path (../rest-fast-path.ts), so both give
@@ -103,10 +99,11 @@ export function passwordlessOperations(deps: PasswordlessOperationDeps): Passwor
   };
 }
 
-export function passwordlessRoutes(deps: PasswordlessRouteDeps, operations: PasswordlessOperations = passwordlessOperations(deps)): Hono<AppEnv> {
+/** The three calls as hono routes: the JSON body (at most `maxBodyBytes`) handed to `operations`. */
+export function passwordlessRoutes(operations: PasswordlessOperations, maxBodyBytes: number): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
-  routes.post('/send', async (c) => c.json(await operations.send(await readJsonBody(c, deps.maxBodyBytes), c.get('caller'))));
-  routes.post('/verify', async (c) => c.json(await operations.verify(await readJsonBody(c, deps.maxBodyBytes))));
-  routes.post('/resend', async (c) => c.json(await operations.resend(await readJsonBody(c, deps.maxBodyBytes))));
+  routes.post('/send', async (c) => c.json(await operations.send(await readJsonBody(c, maxBodyBytes), c.get('caller'))));
+  routes.post('/verify', async (c) => c.json(await operations.verify(await readJsonBody(c, maxBodyBytes))));
+  routes.post('/resend', async (c) => c.json(await operations.resend(await readJsonBody(c, maxBodyBytes))));
   return routes;
 }
