@@ -46,16 +46,22 @@ const store = openSqliteStore({ filename: dbFile });
 await store.migrate();
 const startDepth = await store.outboxDepth();
 
-// The transport only sees the rendered email; the claim (from the real store) says which auth
-// request an outbox row belongs to, so remember that as rows are claimed.
+// The transport only sees the rendered email; the write that queues it (in the real store) says
+// which auth request an outbox row belongs to, so remember that as emails are queued. (Not at the
+// claim: the worker is handed most new emails directly and claims only the rest.)
 const requestOfOutbox = new Map();
 // Built once (not a Proxy binding a method on every access): the server calls the store on every
 // request, and the bench's own overhead should stay out of Sesame's CPU per request.
 const observedStore = Object.fromEntries(Object.entries(store).map(([name, value]) => [name, typeof value === 'function' ? value.bind(store) : value]));
-observedStore.claimOutbox = async (command) => {
-  const claims = await store.claimOutbox(command);
-  for (const claim of claims) requestOfOutbox.set(claim.id, claim.authRequestId);
-  return claims;
+observedStore.createAuthRequest = async (command) => {
+  const result = await store.createAuthRequest(command);
+  if (result.ok) requestOfOutbox.set(command.email.id, command.email.authRequestId);
+  return result;
+};
+observedStore.reissueCredentials = async (command) => {
+  const result = await store.reissueCredentials(command);
+  if (result.outcome === 'reissued') requestOfOutbox.set(command.email.id, command.email.authRequestId);
+  return result;
 };
 
 const mailbox = { otp: [], link: [] };

@@ -14,11 +14,11 @@ import {
 } from './credentials.js';
 import { SesameError, invalidArgument } from './errors.js';
 import { parseInput, resendInputSchema, sendInputSchema, verifyInputSchema, normalizeEmail } from './input.js';
-import { sealOutboxPayload } from './outbox-payload.js';
+import { sealOutboxPayload, type OutboxPayload } from './outbox-payload.js';
 import type { PasswordlessType, Policy, RedirectRule, TemplateType } from './policy.js';
 import type { Clock, RandomSource } from './ports.js';
 import { isRedirectAllowed, parseHttpUrl } from './redirect.js';
-import type { AuthRequestRecord, ConsumeResult, CredentialDigests, NewOutboxEmail, Store } from './store.js';
+import type { AuthRequestRecord, ConsumeResult, CredentialDigests, NewOutboxEmail, OutboxClaim, OutboxLease, Store } from './store.js';
 
 export interface EngineDeps {
   readonly store: Store;
@@ -28,6 +28,30 @@ export interface EngineDeps {
   readonly sealer: PayloadSealer;
   /** The policy in force; read on every call so a change applies at once. */
   readonly policy: () => Policy | Promise<Policy>;
+  /** An outbox worker in this process that takes new emails straight from the engine. */
+  readonly outbox?: OutboxHandoff;
+}
+
+/**
+ * How a new email reaches a worker in the same process without a claim. A claim is a write per
+ * row (the lease), a read of each row's auth request and the opening of its sealed payload: all
+ * of it about what the engine has just written and still holds. So the email is written already
+ * leased to the worker, and once its transaction has committed the worker is given what a claim
+ * would have returned, with the payload unsealed. The sealed copy is still written: should the
+ * process die first, the lease lapses and any worker claims and delivers the email as usual.
+ */
+export interface OutboxHandoff {
+  /** The lease to write a new email with (taken at `now`), or null to leave it to a claim: the worker is stopped or has enough waiting. */
+  lease(now: number): OutboxLease | null;
+  /** An email written with a lease from `lease()`, after its transaction committed. */
+  adopt(email: AdoptedEmail): void;
+}
+
+/** What a claim would have returned for an email, with its payload already open. */
+export interface AdoptedEmail {
+  readonly claim: OutboxClaim;
+  readonly payload: OutboxPayload;
+  readonly lease: OutboxLease;
 }
 
 /** The API client making the call, as the server authenticated it. */
@@ -68,7 +92,7 @@ export function createEngine(deps: EngineDeps): Engine {
     type: PasswordlessType,
     authRequestId: string,
     now: number,
-  ): Promise<{ digests: CredentialDigests; email: NewOutboxEmail }> {
+  ): Promise<{ digests: CredentialDigests; email: NewOutboxEmail; payload: OutboxPayload }> {
     const otp = type === 'LINK' ? null : generateOtp(random, policy.otpFormat, policy.otpLength);
     const linkToken = type === 'OTP' ? null : generateLinkToken(random, now);
     const [otpHash, linkTokenHash, linkLookup] = await Promise.all([
@@ -77,11 +101,21 @@ export function createEngine(deps: EngineDeps): Engine {
       linkToken === null ? null : linkLookupKey(hasher, linkToken, now),
     ]);
     const outboxId = generateTimeOrderedId(random, now);
-    const sealedPayload = await sealOutboxPayload(sealer, outboxId, { otp, linkToken });
+    const payload = { otp, linkToken };
+    const sealedPayload = await sealOutboxPayload(sealer, outboxId, payload);
+    const lease = deps.outbox?.lease(now) ?? null;
     return {
       digests: { otpHash, linkTokenHash, linkLookup },
-      email: { id: outboxId, authRequestId, createdAt: now, sealedPayload },
+      email: { id: outboxId, authRequestId, createdAt: now, sealedPayload, ...(lease ? { lease } : {}) },
+      payload,
     };
+  }
+
+  /** Gives a committed email written with a lease to the worker that holds it. */
+  function handOff(email: NewOutboxEmail, payload: OutboxPayload, request: OutboxClaim['request']): void {
+    if (!email.lease || !deps.outbox) return;
+    const claim: OutboxClaim = { id: email.id, authRequestId: email.authRequestId, sealedPayload: email.sealedPayload, attempts: 0, createdAt: email.createdAt, request };
+    deps.outbox.adopt({ claim, payload, lease: email.lease });
   }
 
   return {
@@ -106,7 +140,9 @@ export function createEngine(deps: EngineDeps): Engine {
       const now = clock.now();
       const id = generateTimeOrderedId(random, now);
       const email = normalizeEmail(input.email);
-      const { digests, email: outboxEmail } = await issueCredentials(policy, type, id, now);
+      const { digests, email: outboxEmail, payload } = await issueCredentials(policy, type, id, now);
+      const templateVariables = input.templateVariables ?? {};
+      const expiresAt = now + expiresIn * 1000;
       const created = await store.createAuthRequest({
         request: {
           id,
@@ -117,9 +153,9 @@ export function createEngine(deps: EngineDeps): Engine {
           type,
           magiclinkAuthUri,
           state: input.state ?? null,
-          templateVariables: input.templateVariables ?? {},
+          templateVariables,
           createdAt: now,
-          expiresAt: now + expiresIn * 1000,
+          expiresAt,
           ...digests,
         },
         email: outboxEmail,
@@ -127,7 +163,8 @@ export function createEngine(deps: EngineDeps): Engine {
         now,
       });
       if (!created.ok) throw new SesameError('SEND_LIMIT_EXCEEDED', undefined, { retryAfterMs: created.retryAfterMs });
-      return { authRequestId: id, expiresAt: now + expiresIn * 1000, expiresIn, passwordlessType: type };
+      handOff(outboxEmail, payload, { email: email.address, template: input.template, type, magiclinkAuthUri, templateVariables, expiresAt, clientId: caller.id });
+      return { authRequestId: id, expiresAt, expiresIn, passwordlessType: type };
     },
 
     async verify(rawInput) {
@@ -171,10 +208,11 @@ export function createEngine(deps: EngineDeps): Engine {
       const found = await store.findAuthRequest(input.authRequestId, now);
       if (!found) throw new SesameError('AUTH_REQUEST_NOT_FOUND');
       throwIfFinished(found);
-      const { digests, email } = await issueCredentials(policy, found.type, found.id, now);
+      const { digests, email, payload } = await issueCredentials(policy, found.type, found.id, now);
       const result = await store.reissueCredentials({ id: found.id, digests, email, sendLimit: policy.emailsPerAddress, now });
       switch (result.outcome) {
         case 'reissued':
+          handOff(email, payload, claimRequest(result.request));
           return {
             authRequestId: found.id,
             expiresAt: result.request.expiresAt,
@@ -188,6 +226,12 @@ export function createEngine(deps: EngineDeps): Engine {
       }
     },
   };
+}
+
+/** The fields of an auth request that a claim carries. */
+function claimRequest(record: AuthRequestRecord): OutboxClaim['request'] {
+  const { email, template, type, magiclinkAuthUri, templateVariables, expiresAt, clientId } = record;
+  return { email, template, type, magiclinkAuthUri, templateVariables, expiresAt, clientId };
 }
 
 function verified(result: ConsumeResult): VerifyResult {

@@ -44,6 +44,18 @@ export interface NewOutboxEmail {
   readonly authRequestId: string;
   readonly createdAt: number;
   readonly sealedPayload: Uint8Array;
+  /**
+   * Written already leased to this owner until this time: the email was handed straight to an
+   * in-process worker (see `OutboxHandoff` in engine.ts), so no claim is made for it. No other
+   * worker claims it while the lease lasts; after that (its process died) anyone may, as with a
+   * claim's lease. Absent: queued unleased, for the next claim.
+   */
+  readonly lease?: OutboxLease;
+}
+
+export interface OutboxLease {
+  readonly owner: string;
+  readonly until: number;
 }
 
 export interface CredentialDigests {

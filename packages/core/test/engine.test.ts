@@ -15,8 +15,10 @@ import {
   defaultPolicy,
   openOutboxPayload,
   updatePolicy,
+  type AdoptedEmail,
   type CallerClient,
   type Engine,
+  type OutboxLease,
   type OutboxPayload,
   type Policy,
   type Store,
@@ -283,5 +285,67 @@ describe('at rest', () => {
       .join('\n');
     expect(bytes.length).toBeGreaterThan(1000);
     for (const value of issued) expect(bytes).not.toContain(value);
+  });
+});
+
+describe('handing new emails to an in-process worker (OutboxHandoff)', () => {
+  function withHandoff(leaseFor: (at: number) => OutboxLease | null) {
+    const adopted: AdoptedEmail[] = [];
+    const handed = createEngine({
+      store,
+      clock: { now: () => now },
+      random: cryptoRandom,
+      hasher: createCredentialHasher(secret),
+      sealer,
+      policy: () => policy,
+      outbox: { lease: leaseFor, adopt: (email) => adopted.push(email) },
+    });
+    return { handed, adopted };
+  }
+
+  it('writes the email leased to the worker, then gives it what a claim would return, payload open', async () => {
+    const lease = { owner: 'worker-1', until: T0 + 120_000 };
+    const { handed, adopted } = withHandoff(() => lease);
+    const sent = await handed.send({ email: 'Ada@Example.com', magiclinkAuthUri: LINK_URI, templateVariables: { team: 'Blue' } }, client);
+    expect(adopted).toHaveLength(1);
+    const [email] = adopted;
+    expect(email?.lease).toEqual(lease);
+    expect(email?.claim).toMatchObject({
+      authRequestId: sent.authRequestId,
+      attempts: 0,
+      createdAt: T0,
+      request: { email: 'Ada@Example.com', template: 'SIGNIN', type: 'LINK_OTP', magiclinkAuthUri: LINK_URI, templateVariables: { team: 'Blue' }, expiresAt: sent.expiresAt, clientId: client.id },
+    });
+    // The open payload is the sealed one, and its code verifies.
+    expect(await openOutboxPayload(sealer, email!.claim.id, email!.claim.sealedPayload)).toEqual(email?.payload);
+    // Leased: no other worker claims it while the lease lasts; after it lapses, any may.
+    expect(await store.claimOutbox({ owner: 'other', now, leaseMs: 60_000, limit: 10 })).toEqual([]);
+    const later = await store.claimOutbox({ owner: 'other', now: lease.until, leaseMs: 60_000, limit: 10 });
+    expect(later.map((claim) => claim.id)).toEqual([email?.claim.id]);
+    await expect(handed.verify({ code: email?.payload.otp, authRequestId: sent.authRequestId })).resolves.toMatchObject({ email: 'Ada@Example.com' });
+  });
+
+  it('hands over a resend too, and nothing for a send or resend that was refused', async () => {
+    policy = { ...policy, emailsPerAddress: { max: 2, windowMs: 60_000 } };
+    const { handed, adopted } = withHandoff((at) => ({ owner: 'worker-1', until: at + 120_000 }));
+    const sent = await handed.send({ email: 'ada@example.com', magiclinkAuthUri: LINK_URI }, client);
+    now += 1_000;
+    await handed.resend({ authRequestId: sent.authRequestId });
+    expect(adopted.map((email) => [email.claim.authRequestId, email.claim.createdAt, email.lease.until])).toEqual([
+      [sent.authRequestId, T0, T0 + 120_000],
+      [sent.authRequestId, T0 + 1_000, T0 + 121_000],
+    ]);
+    expect(adopted[1]?.claim.request).toEqual({ ...adopted[0]?.claim.request });
+    expect((await codeOf(handed.resend({ authRequestId: sent.authRequestId }))).code).toBe('SEND_LIMIT_EXCEEDED');
+    expect((await codeOf(handed.send({ email: 'ada@example.com', magiclinkAuthUri: LINK_URI }, client))).code).toBe('SEND_LIMIT_EXCEEDED');
+    expect(adopted).toHaveLength(2);
+  });
+
+  it('leaves the email unleased for a claim when the worker takes no more', async () => {
+    const { handed, adopted } = withHandoff(() => null);
+    const sent = await handed.send({ email: 'ada@example.com', magiclinkAuthUri: LINK_URI }, client);
+    expect(adopted).toEqual([]);
+    const claims = await store.claimOutbox({ owner: 'other', now, leaseMs: 60_000, limit: 10 });
+    expect(claims.map((claim) => claim.authRequestId)).toEqual([sent.authRequestId]);
   });
 });

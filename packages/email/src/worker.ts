@@ -11,8 +11,11 @@ import {
   buildMagicLink,
   openOutboxPayload,
   systemClock,
+  type AdoptedEmail,
   type Clock,
   type OutboxClaim,
+  type OutboxHandoff,
+  type OutboxLease,
   type OutboxPayload,
   type PayloadSealer,
   type Store,
@@ -49,6 +52,12 @@ export interface OutboxWorkerOptions {
   readonly sendBudgetMs?: number;
   /** Rows per claim (default 100: a backlog drains in few transactions; the transport limit is `concurrency`). */
   readonly batchSize?: number;
+  /**
+   * Emails handed over by the engine (`handoff`) and not yet in a batch, at most; beyond it new
+   * emails are left unleased for a claim, so a stalled transport holds no more than this in memory
+   * (default 1000).
+   */
+  readonly maxAdopted?: number;
   /** Deliveries in flight at once within a batch (default 4, under the SMTP pool's 5 connections). */
   readonly concurrency?: number;
   /** Idle wait between claims when nothing nudges the worker (default 5 s). */
@@ -70,8 +79,13 @@ export interface BatchReport {
 export interface OutboxWorker {
   /** Starts polling; the first claim runs at once, so rows a crash left behind go out on start-up. */
   start(): void;
-  /** Stops polling and waits for the batch in flight to settle. */
+  /** Stops polling, waits for the batch in flight to settle, then delivers the emails handed over and still waiting. */
   stop(): Promise<void>;
+  /**
+   * Takes new emails straight from the engine (core's `OutboxHandoff`): leases only while the
+   * worker runs and has fewer than `maxAdopted` waiting. Adopted emails go out with the next batch.
+   */
+  readonly handoff: OutboxHandoff;
   /** Claims and delivers one batch now (tests, scripts); runs after any batch in flight. */
   runOnce(): Promise<BatchReport>;
   /** Claims at once instead of at the next poll: the server calls it after each send. */
@@ -94,6 +108,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const leaseMs = options.leaseMs ?? 120_000;
   const sendBudgetMs = options.sendBudgetMs ?? Math.min(60_000, leaseMs / 2);
   const batchSize = options.batchSize ?? 100;
+  const maxAdopted = options.maxAdopted ?? 1000;
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const pollIntervalMs = options.pollIntervalMs ?? 5_000;
   const schedule = resolveRetrySchedule(options.retry);
@@ -117,6 +132,9 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     return budget.signal;
   }
 
+  // Handed over by the engine, leased to this worker, waiting for the next batch.
+  let adopted: AdoptedEmail[] = [];
+
   let loop: Promise<void> | null = null;
   // An object, not `let`s: `stop()` and `nudge()` change it while the loop awaits a batch.
   const state = { running: false, nudged: false };
@@ -127,26 +145,39 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   let queue: Promise<unknown> = Promise.resolve();
 
   function runOnce(): Promise<BatchReport> {
-    const batch = queue.then(runBatch);
-    queue = batch.catch(() => undefined);
-    return batch;
+    return enqueue(() => runBatch(true));
   }
 
-  async function runBatch(): Promise<BatchReport> {
+  function enqueue(batch: () => Promise<BatchReport>): Promise<BatchReport> {
+    const run = queue.then(batch);
+    queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** A batch: up to `batchSize` adopted emails, and (when `claim`) up to `batchSize` claimed rows. */
+  async function runBatch(claim: boolean): Promise<BatchReport> {
     const claimedAt = clock.now();
-    const claims = await store.claimOutbox({ owner, now: claimedAt, leaseMs, limit: batchSize });
-    const counts = { claimed: claims.length, sent: 0, retried: 0, failed: 0, skipped: 0 };
-    if (claims.length === 0) return counts;
+    // Always claimed, however many were adopted: rows due for a retry, or left unleased while
+    // the worker was full, are never starved by a steady stream of handed-over emails. Claimed
+    // first, so a failed claim leaves the adopted emails waiting for the next batch.
+    const claims = claim ? await store.claimOutbox({ owner, now: claimedAt, leaseMs, limit: batchSize }) : [];
+    const taken = adopted.slice(0, batchSize);
+    adopted = adopted.slice(taken.length);
+    const items: Item[] = [
+      ...taken.map((email) => ({ claim: email.claim, leaseEnd: email.lease.until, payload: email.payload })),
+      ...claims.map((row) => ({ claim: row, leaseEnd: claimedAt + leaseMs, payload: null })),
+    ];
+    const counts = { claimed: items.length, sent: 0, retried: 0, failed: 0, skipped: 0 };
+    if (items.length === 0) return counts;
     const content = await currentContent();
-    const leaseEnd = claimedAt + leaseMs;
     // Every row of the batch goes through its store writes together (its attempt records share
     // one group commit, its settles another); only the transport calls are limited to
     // `concurrency` at once. One lane per in-flight send instead made each delivery wait for
     // two commits of its own, which under request load capped the worker far below the send rate.
     const slots = createSlots(concurrency);
     await Promise.all(
-      claims.map(async (claim) => {
-        const outcome = await settle(claim, content, leaseEnd, slots).catch((error: unknown) => {
+      items.map(async ({ claim, leaseEnd, payload }) => {
+        const outcome = await settle(claim, payload, content, leaseEnd, slots).catch((error: unknown) => {
           // A store error while settling: the lease lapses and the row is claimed again.
           logger.error({ outboxId: claim.id, authRequestId: claim.authRequestId, err: errorText(error) }, 'outbox row could not be settled');
           return 'skipped' as const;
@@ -166,7 +197,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
   }
 
-  async function settle(claim: OutboxClaim, content: EmailContent, leaseEnd: number, slots: Slots): Promise<Outcome> {
+  /** `opened`: the payload of an adopted email; null for a claimed row, whose sealed payload is opened here. */
+  async function settle(claim: OutboxClaim, opened: OutboxPayload | null, content: EmailContent, leaseEnd: number, slots: Slots): Promise<Outcome> {
     const ids = { outboxId: claim.id, authRequestId: claim.authRequestId };
     const attempt = claim.attempts + 1;
     const now = clock.now();
@@ -177,7 +209,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
 
     let payload: OutboxPayload;
     try {
-      payload = await openOutboxPayload(sealer, claim.id, claim.sealedPayload);
+      payload = opened ?? (await openOutboxPayload(sealer, claim.id, claim.sealedPayload));
     } catch {
       return fail(claim, attempt, now, 'not sent: the sealed payload could not be opened (was SESAME_SECRET changed?)');
     }
@@ -239,8 +271,10 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         logger.error({ err: errorText(error) }, 'outbox claim failed; retrying at the next poll');
       }
       if (!isRunning()) break;
-      // A full batch means more rows may be waiting: claim again without sleeping.
-      if (wasNudged() || (report !== null && report.claimed === batchSize && report.skipped < report.claimed)) continue;
+      // A full batch means more rows may be waiting: claim again without sleeping. So does a
+      // full batch of adopted emails; fewer wait for the nudge that comes with them, which the
+      // server delays a little so that the emails of those milliseconds go out together.
+      if (wasNudged() || adopted.length >= batchSize || (report !== null && report.claimed >= batchSize && report.skipped < report.claimed)) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, pollIntervalMs);
         function done(): void {
@@ -265,8 +299,21 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       await loop;
       loop = null;
       await queue;
+      // Leased to this worker: left here, they would wait for the lease to lapse in the database.
+      // No new ones come (lease() answers null now), so this ends.
+      while (adopted.length > 0) await enqueue(() => runBatch(false));
     },
     runOnce,
+    handoff: {
+      lease(now: number): OutboxLease | null {
+        return state.running && adopted.length < maxAdopted ? { owner, until: now + leaseMs } : null;
+      },
+      // One adopted after stop() has returned (its send was still in flight) waits for its
+      // lease to lapse, as after a crash, unless the worker starts again.
+      adopt(email: AdoptedEmail) {
+        adopted.push(email);
+      },
+    },
     nudge() {
       state.nudged = true;
       wake?.();
@@ -295,6 +342,13 @@ function compose(claim: OutboxClaim, payload: OutboxPayload, content: EmailConte
     fallbackFromName: content.brand.appName,
     ...rendered,
   };
+}
+
+/** One email of a batch: claimed (payload still sealed) or adopted (payload open, its lease from birth). */
+interface Item {
+  readonly claim: OutboxClaim;
+  readonly leaseEnd: number;
+  readonly payload: OutboxPayload | null;
 }
 
 interface Slots {

@@ -9,7 +9,8 @@ import {
   type OutboxWorkerOptions,
 } from '../src/index.js';
 import { captureLogs, secretsIn, type CapturedLogs } from './helpers/logs.js';
-import { credentialsIn, openTestSesame, TestClock, type TestSesame } from './helpers/sesame.js';
+import { createCredentialHasher, createEngine, cryptoRandom, defaultPolicy, type PayloadSealer } from '@sesame/core';
+import { CALLER, credentialsIn, openTestSesame, REDIRECT, SECRET, TestClock, type TestSesame } from './helpers/sesame.js';
 import { freePort, startSmtpServer, type ReceivedMail, type TestSmtp } from './helpers/smtp-server.js';
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -292,6 +293,58 @@ describe('outbox worker', () => {
     expect(Date.now() - sentAt).toBeLessThan(1_000); // the poll interval is a minute
     await outbox.stop();
     expect(await sesame.store.outboxDepth()).toBe(0);
+    expectNoSecretsLogged(logs, smtp.received);
+  });
+
+  it('takes emails straight from the engine (no claim, no unsealing), up to maxAdopted; stop() delivers those waiting', async () => {
+    const sesame = await sesameWith();
+    const smtp = await smtpServer();
+    const logs = captureLogs();
+    let opened = 0;
+    const countingSealer: PayloadSealer = {
+      seal: (associatedData, plaintext) => sesame.sealer.seal(associatedData, plaintext),
+      open: (associatedData, sealed) => {
+        opened += 1;
+        return sesame.sealer.open(associatedData, sealed);
+      },
+    };
+    const outbox = worker(sesame, smtpTransport(smtp.port), logs, { sealer: countingSealer, pollIntervalMs: 60_000, maxAdopted: 3 });
+    later(() => outbox.stop());
+    const engine = createEngine({
+      store: sesame.store,
+      clock: { now: () => Date.now() },
+      random: cryptoRandom,
+      hasher: createCredentialHasher(SECRET),
+      sealer: sesame.sealer,
+      policy: () => defaultPolicy({ production: false }),
+      outbox: outbox.handoff,
+    });
+    const send = async (email: string) => (await engine.send({ email, magiclinkAuthUri: REDIRECT }, CALLER)).authRequestId;
+
+    // Not running: nothing is leased, the email waits for a claim.
+    expect(outbox.handoff.lease(Date.now())).toBeNull();
+    await send('before-start@example.com');
+    outbox.start();
+    await smtp.waitFor(1, 5_000);
+    expect(opened).toBe(1);
+
+    const handed = [await send('a@example.com'), await send('b@example.com'), await send('c@example.com')];
+    // Three waiting is the most: the next is left unleased for a claim.
+    expect(outbox.handoff.lease(Date.now())).toBeNull();
+    const unleased = await send('d@example.com');
+    // No nudge and a one-minute poll: only stop() sends the three handed over, and claims nothing.
+    await outbox.stop();
+    expect(smtp.received.map((mail) => mail.envelopeTo[0]).slice(1).sort()).toEqual(['a@example.com', 'b@example.com', 'c@example.com']);
+    expect(opened).toBe(1);
+    for (const id of handed) expect((await sesame.store.deliveryTimeline(id)).map((event) => event.kind)).toEqual(['queued', 'attempt', 'sent']);
+    expect((await sesame.store.deliveryTimeline(unleased)).map((event) => event.kind)).toEqual(['queued']);
+    expect(await sesame.store.outboxDepth()).toBe(1);
+    expect(outbox.handoff.lease(Date.now())).toBeNull();
+    // The codes that went out are the ones the engine issued: they verify.
+    const [, first] = smtp.received;
+    const { otp } = credentialsIn(first!.parsed.text ?? '');
+    const id = handed[['a@example.com', 'b@example.com', 'c@example.com'].indexOf(first!.envelopeTo[0]!)]!;
+    await expect(engine.verify({ code: otp, authRequestId: id })).resolves.toMatchObject({ authRequestId: id });
     expectNoSecretsLogged(logs, smtp.received);
   });
 });

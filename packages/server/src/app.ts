@@ -7,6 +7,7 @@ import {
   systemClock,
   type Clock,
   type Engine,
+  type OutboxHandoff,
   type PayloadSealer,
   type Policy,
   type RandomSource,
@@ -56,6 +57,8 @@ export interface AppOptions {
   readonly metrics?: Metrics;
   /** Called when an email was queued (send, resend): wakes the outbox worker. */
   readonly onEmailQueued?: () => void;
+  /** The outbox worker of this process, to which the engine hands new emails directly (core's `OutboxHandoff`). */
+  readonly outbox?: OutboxHandoff;
   /** The admin UI's built files; default: `@sesame/admin-ui`'s dist/ (null: none, /admin says how to build). */
   readonly adminUiDist?: string | null;
 }
@@ -104,6 +107,7 @@ export function createApp(options: AppOptions): SesameApp {
     hasher: createNodeCredentialHasher(options.secret),
     sealer,
     policy,
+    ...(options.outbox ? { outbox: options.outbox } : {}),
   });
 
   const app = new Hono<AppEnv>();

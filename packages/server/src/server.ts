@@ -141,6 +141,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     logger,
     metrics,
     onEmailQueued: wakeWorker,
+    outbox: worker.handoff,
     ...(options.clock ? { clock: options.clock } : {}),
   });
 

@@ -106,13 +106,37 @@ describe('SQLite specifics', () => {
     // What version 2 had written by then: the send's own log row, and a resend's.
     const raw = new Database(filename);
     raw.prepare('INSERT INTO send_log (email_key, at) VALUES (?, ?), (?, ?)').run('upgrade@example.com', T0, 'upgrade@example.com', T0 + 500);
-    raw.prepare('DELETE FROM schema_migrations WHERE version = 3').run();
+    raw.prepare('DELETE FROM schema_migrations WHERE version >= 3').run();
     await store.migrate();
     expect(raw.prepare('SELECT at FROM send_log ORDER BY at').all()).toEqual([{ at: T0 + 500 }]);
     raw.close();
     // The send and the resend: two, so the next is refused until the send ages out.
     const next = await newRequest({ email: 'upgrade@example.com', now: T0 + 1000, sendLimit: limit });
     expect(await store.createAuthRequest(next.command)).toEqual({ ok: false, retryAfterMs: MINUTE - 1000 });
+  });
+
+  it('indexes only the queued outbox rows (v4), in the order the claim reads them', async () => {
+    const filename = join(tempDir(), 'sesame.db');
+    const store = await migrated(filename);
+    const raw = new Database(filename);
+    // A database as version 3 left it: the old index on every row.
+    raw.exec("DROP INDEX outbox_queued; CREATE INDEX outbox_due ON outbox (status, next_attempt_at); DELETE FROM schema_migrations WHERE version = 4");
+    await store.migrate();
+    const indexes = raw.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox' AND sql IS NOT NULL ORDER BY name").all();
+    expect(indexes).toEqual([
+      { name: 'outbox_auth_request', sql: expect.any(String) as unknown },
+      { name: 'outbox_queued', sql: expect.stringContaining("WHERE status = 'queued'") as unknown },
+    ]);
+    const plan = raw
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= 1 AND (lease_until IS NULL OR lease_until <= 1)
+         ORDER BY next_attempt_at, id LIMIT 10`,
+      )
+      .all() as { detail: string }[];
+    // Read in index order: no sort of the candidates.
+    expect(plan.map((step) => step.detail)).toEqual([expect.stringContaining('USING INDEX outbox_queued')]);
+    raw.close();
+    expect(await store.ready()).toBe(true);
   });
 
   it('creates the database and its WAL readable by the owner only', async () => {

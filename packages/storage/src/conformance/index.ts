@@ -585,6 +585,34 @@ export function runStoreConformance(backend: StoreBackend): void {
         expect(await store.outboxDepth()).toBe(0);
       });
 
+      it('an email written with a lease is claimed by no one while it lasts; its owner settles it without a claim', async () => {
+        const leased = await newRequest({ now: T0 });
+        const command = { ...leased.command, email: { ...leased.email, lease: { owner: 'a', until: T0 + 30_000 } } };
+        expect(await store.createAuthRequest(command)).toEqual({ ok: true });
+        expect(await store.outboxDepth()).toBe(1);
+        expect(await store.claimOutbox({ owner: 'b', now: T0 + 29_999, leaseMs: 30_000, limit: 10 })).toEqual([]);
+        await store.recordDeliveryAttempt({ id: leased.email.id, owner: 'b', now: T0 + 100, detail: null });
+        await store.recordDeliveryAttempt({ id: leased.email.id, owner: 'a', now: T0 + 100, detail: null });
+        expect(await store.markOutboxSent({ id: leased.email.id, owner: 'b', now: T0 + 200, detail: null })).toBe(false);
+        expect(await store.markOutboxSent({ id: leased.email.id, owner: 'a', now: T0 + 200, detail: '250 OK' })).toBe(true);
+        expect((await store.deliveryTimeline(leased.id)).map((e) => [e.kind, e.attempt])).toEqual([
+          ['queued', null],
+          ['attempt', 1],
+          ['sent', 1],
+        ]);
+
+        // A resend's email too; once its lease lapses (the owner died), any worker claims it.
+        const fresh = await issue(leased.id, 'LINK_OTP', T0 + 1_000);
+        const email = { ...fresh.email, lease: { owner: 'a', until: T0 + 31_000 } };
+        const result = await store.reissueCredentials({ id: leased.id, digests: fresh.digests, email, sendLimit: GENEROUS, now: T0 + 1_000 });
+        expect(result.outcome).toBe('reissued');
+        expect(await store.claimOutbox({ owner: 'b', now: T0 + 30_999, leaseMs: 30_000, limit: 10 })).toEqual([]);
+        const taken = await store.claimOutbox({ owner: 'b', now: T0 + 31_000, leaseMs: 30_000, limit: 10 });
+        expect(taken.map((claim) => [claim.id, claim.attempts])).toEqual([[fresh.email.id, 0]]);
+        expect(await store.markOutboxSent({ id: fresh.email.id, owner: 'a', now: T0 + 31_001, detail: null })).toBe(false);
+        expect(await store.markOutboxSent({ id: fresh.email.id, owner: 'b', now: T0 + 31_001, detail: null })).toBe(true);
+      });
+
       it('claims by next attempt time, then keeps the timeline in time order', async () => {
         const [r0, r1] = await queue(2);
         await store.claimOutbox({ owner: 'a', now: T0 + 10, leaseMs: 1000, limit: 1 });

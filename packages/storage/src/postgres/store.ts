@@ -396,8 +396,8 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
              $9::text, $10::bytea, $11::bytea, $12::bytea, $13::bigint, $14::bigint, 0, 1, 'pending')
            RETURNING id),
          email AS (
-           INSERT INTO outbox (id, auth_request_id, status, sealed_payload, attempts, created_at, next_attempt_at)
-           SELECT $15::text, id, 'queued', $16::bytea, 0, $17::bigint, $18::bigint FROM request
+           INSERT INTO outbox (id, auth_request_id, status, sealed_payload, attempts, created_at, next_attempt_at, lease_owner, lease_until)
+           SELECT $15::text, id, 'queued', $16::bytea, 0, $17::bigint, $18::bigint, $19::text, $20::bigint FROM request
            RETURNING id, auth_request_id)
          INSERT INTO delivery_events (outbox_id, auth_request_id, at, kind) SELECT id, auth_request_id, $18::bigint, 'queued' FROM email`,
         [
@@ -419,6 +419,8 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
           email.sealedPayload,
           email.createdAt,
           now,
+          email.lease?.owner ?? null,
+          email.lease?.until ?? null,
         ],
       );
       return { ok: true };
@@ -527,13 +529,13 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
       // A statement of its own, so the new email's 'queued' event follows the 'superseded' ones.
       await s.count(
         `WITH email AS (
-           INSERT INTO outbox (id, auth_request_id, status, sealed_payload, attempts, created_at, next_attempt_at)
-           VALUES ($1::text, $2::text, 'queued', $3::bytea, 0, $4::bigint, $5::bigint)
+           INSERT INTO outbox (id, auth_request_id, status, sealed_payload, attempts, created_at, next_attempt_at, lease_owner, lease_until)
+           VALUES ($1::text, $2::text, 'queued', $3::bytea, 0, $4::bigint, $5::bigint, $7::text, $8::bigint)
            RETURNING id, auth_request_id),
          queued AS (
            INSERT INTO delivery_events (outbox_id, auth_request_id, at, kind) SELECT id, auth_request_id, $5::bigint, 'queued' FROM email)
          INSERT INTO send_log (email_key, at) VALUES ($6::text, $5::bigint)`,
-        [email.id, id, email.sealedPayload, email.createdAt, now, updated.email_key],
+        [email.id, id, email.sealedPayload, email.createdAt, now, updated.email_key, email.lease?.owner ?? null, email.lease?.until ?? null],
       );
       return { outcome: 'reissued', request: toRecord(updated, now) };
     }, TX);

@@ -149,6 +149,18 @@ export const MIGRATIONS: readonly Migration[] = [
       WHERE EXISTS (SELECT 1 FROM auth_requests a WHERE a.email_key = send_log.email_key AND a.created_at = send_log.at);
     `,
   },
+  {
+    version: 4,
+    name: 'outbox: index only the queued rows',
+    sql: `
+      -- The claim reads queued rows in (next_attempt_at, id) order. The old (status, next_attempt_at)
+      -- index also held every settled row, so settling an email moved its entry instead of
+      -- dropping it, and the claim sorted its candidates by id. This index, PostgreSQL's since its
+      -- first migration, stays as small as the backlog and gives the claim its order.
+      DROP INDEX IF EXISTS outbox_due;
+      CREATE INDEX IF NOT EXISTS outbox_queued ON outbox (next_attempt_at, id) WHERE status = 'queued';
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, step) => Math.max(max, step.version), 0);

@@ -180,9 +180,17 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 
   function insertOutbox(email: NewOutboxEmail, now: number): void {
     run(
-      `INSERT INTO outbox (id, auth_request_id, status, sealed_payload, attempts, created_at, next_attempt_at)
-       VALUES (@id, @authRequestId, 'queued', @sealedPayload, 0, @createdAt, @now)`,
-      { id: email.id, authRequestId: email.authRequestId, sealedPayload: email.sealedPayload, createdAt: email.createdAt, now },
+      `INSERT INTO outbox (id, auth_request_id, status, sealed_payload, attempts, created_at, next_attempt_at, lease_owner, lease_until)
+       VALUES (@id, @authRequestId, 'queued', @sealedPayload, 0, @createdAt, @now, @leaseOwner, @leaseUntil)`,
+      {
+        id: email.id,
+        authRequestId: email.authRequestId,
+        sealedPayload: email.sealedPayload,
+        createdAt: email.createdAt,
+        now,
+        leaseOwner: email.lease?.owner ?? null,
+        leaseUntil: email.lease?.until ?? null,
+      },
     );
     appendEvent(email.id, email.authRequestId, now, 'queued', null, null);
   }
