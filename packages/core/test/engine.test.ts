@@ -18,6 +18,7 @@ import {
   type AdoptedEmail,
   type CallerClient,
   type Engine,
+  type OutboxHandoff,
   type OutboxLease,
   type OutboxPayload,
   type Policy,
@@ -43,15 +44,21 @@ beforeEach(async () => {
   await store.migrate();
   now = T0;
   policy = defaultPolicy({ production: false });
-  engine = createEngine({
-    store,
+  engine = engineOver(store);
+});
+
+/** The engine as the tests use it: the fake clock `now`, the current `policy`. */
+function engineOver(target: Store, outbox?: OutboxHandoff): Engine {
+  return createEngine({
+    store: target,
     clock: { now: () => now },
     random: cryptoRandom,
     hasher: createCredentialHasher(secret),
     sealer,
     policy: () => policy,
+    ...(outbox ? { outbox } : {}),
   });
-});
+}
 
 afterEach(async () => {
   await store.close();
@@ -291,15 +298,7 @@ describe('at rest', () => {
 describe('handing new emails to an in-process worker (OutboxHandoff)', () => {
   function withHandoff(leaseFor: (at: number) => OutboxLease | null) {
     const adopted: AdoptedEmail[] = [];
-    const handed = createEngine({
-      store,
-      clock: { now: () => now },
-      random: cryptoRandom,
-      hasher: createCredentialHasher(secret),
-      sealer,
-      policy: () => policy,
-      outbox: { lease: leaseFor, adopt: (email) => adopted.push(email) },
-    });
+    const handed = engineOver(store, { lease: leaseFor, adopt: (email) => adopted.push(email) });
     return { handed, adopted };
   }
 
