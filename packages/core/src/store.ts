@@ -308,7 +308,12 @@ export interface Store {
   markOutboxRetry(command: OutboxRetryCommand): Promise<boolean>;
   /** Gives up: marks failed and wipes the sealed payload. */
   markOutboxFailed(command: OutboxSettleCommand): Promise<boolean>;
-  recordDeliveryAttempt(command: OutboxSettleCommand): Promise<void>;
+  /**
+   * Counts an attempt and records it on the timeline, before the send. False, recording nothing,
+   * when the row is no longer this owner's to send: its lease was taken over, or a resend
+   * superseded it. The worker then does not send it.
+   */
+  recordDeliveryAttempt(command: OutboxSettleCommand): Promise<boolean>;
   deliveryTimeline(authRequestId: string): Promise<DeliveryEvent[]>;
   /** Undelivered (queued) emails. */
   outboxDepth(): Promise<number>;

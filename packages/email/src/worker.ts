@@ -216,8 +216,13 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     const email = compose(claim, payload, content, now);
 
     // Recorded before the send (a crash mid-send must still count), possibly a moment before a
-    // transport slot frees up.
-    await store.recordDeliveryAttempt({ id: claim.id, owner, now, detail: null });
+    // transport slot frees up. Not recorded: a resend superseded the email since it was claimed
+    // or handed over (it carries dead credentials), or another worker took the row over. Either
+    // way it is not this worker's to send.
+    if (!(await store.recordDeliveryAttempt({ id: claim.id, owner, now, detail: null }))) {
+      logger.info({ ...ids, attempt }, 'email not sent: superseded by a resend, or its lease taken over');
+      return 'skipped';
+    }
     const release = await slots.acquire();
     let result: DeliveryResult;
     try {

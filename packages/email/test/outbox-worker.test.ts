@@ -6,6 +6,7 @@ import {
   createSmtpTransport,
   settingsContentSource,
   type MailTransport,
+  type OutboxWorker,
   type OutboxWorkerOptions,
 } from '../src/index.js';
 import { captureLogs, secretsIn, type CapturedLogs } from './helpers/logs.js';
@@ -42,6 +43,19 @@ function smtpTransport(port: number): MailTransport {
 
 function worker(sesame: TestSesame, transport: MailTransport, logs: CapturedLogs, extra: Partial<OutboxWorkerOptions> = {}) {
   return createOutboxWorker({ store: sesame.store, sealer: sesame.sealer, transport, logger: logs, ownerId: 'worker-a', ...extra });
+}
+
+/** The engine over `sesame`'s store, handing its new emails to `outbox`, as the server wires them. */
+function handingOver(sesame: TestSesame, outbox: OutboxWorker) {
+  return createEngine({
+    store: sesame.store,
+    clock: { now: () => Date.now() },
+    random: cryptoRandom,
+    hasher: createCredentialHasher(SECRET),
+    sealer: sesame.sealer,
+    policy: () => defaultPolicy({ production: false }),
+    outbox: outbox.handoff,
+  });
 }
 
 function expectNoSecretsLogged(logs: CapturedLogs, mails: readonly ReceivedMail[]): void {
@@ -310,15 +324,7 @@ describe('outbox worker', () => {
     };
     const outbox = worker(sesame, smtpTransport(smtp.port), logs, { sealer: countingSealer, pollIntervalMs: 60_000, maxAdopted: 3 });
     later(() => outbox.stop());
-    const engine = createEngine({
-      store: sesame.store,
-      clock: { now: () => Date.now() },
-      random: cryptoRandom,
-      hasher: createCredentialHasher(SECRET),
-      sealer: sesame.sealer,
-      policy: () => defaultPolicy({ production: false }),
-      outbox: outbox.handoff,
-    });
+    const engine = handingOver(sesame, outbox);
     const send = async (email: string) => (await engine.send({ email, magiclinkAuthUri: REDIRECT }, CALLER)).authRequestId;
 
     // Not running: nothing is leased, the email waits for a claim.
@@ -346,5 +352,32 @@ describe('outbox worker', () => {
     const id = handed[['a@example.com', 'b@example.com', 'c@example.com'].indexOf(first!.envelopeTo[0]!)]!;
     await expect(engine.verify({ code: otp, authRequestId: id })).resolves.toMatchObject({ authRequestId: id });
     expectNoSecretsLogged(logs, smtp.received);
+  });
+
+  it('never sends an email a resend superseded while it waited, claimed or handed over', async () => {
+    const sesame = await sesameWith();
+    const smtp = await smtpServer();
+    const logs = captureLogs();
+    const outbox = worker(sesame, smtpTransport(smtp.port), logs, { pollIntervalMs: 60_000 });
+    later(() => outbox.stop());
+    outbox.start();
+    const engine = handingOver(sesame, outbox);
+    const { authRequestId: id } = await engine.send({ email: 'ada@example.com', magiclinkAuthUri: REDIRECT }, CALLER);
+    // Handed over and waiting (no nudge): the resend supersedes it before its batch.
+    await engine.resend({ authRequestId: id });
+    await outbox.stop();
+    expect(smtp.received).toHaveLength(1);
+    const { otp } = credentialsIn(smtp.received[0]!.parsed.text ?? '');
+    await expect(engine.verify({ code: otp, authRequestId: id })).resolves.toMatchObject({ authRequestId: id });
+    const timeline = await sesame.store.deliveryTimeline(id);
+    const [first] = timeline;
+    expect(timeline.map((event) => `${event.outboxId === first!.outboxId ? 'old' : 'new'}:${event.kind}`)).toEqual([
+      'old:queued',
+      'old:superseded',
+      'new:queued',
+      'new:attempt',
+      'new:sent',
+    ]);
+    expect(logs.text()).toContain('superseded by a resend');
   });
 });

@@ -447,6 +447,8 @@ export function runStoreConformance(backend: StoreBackend): void {
         const [claim] = await store.claimOutbox({ owner: 'w1', now: T0 + 10, leaseMs: MINUTE, limit: 1 });
         expect(claim?.id).toBe(request.email.id);
         const { fresh } = await reissue(request, T0 + 20);
+        // Not yet sent: the attempt is refused, so the worker never sends the dead credentials.
+        expect(await store.recordDeliveryAttempt({ id: request.email.id, owner: 'w1', now: T0 + 25, detail: null })).toBe(false);
         expect(await store.markOutboxSent({ id: request.email.id, owner: 'w1', now: T0 + 30, detail: '250 OK' })).toBe(false);
         const next = await store.claimOutbox({ owner: 'w2', now: T0 + 40, leaseMs: MINUTE, limit: 10 });
         expect(next.map((c) => c.id)).toEqual([fresh.email.id]);
@@ -522,8 +524,8 @@ export function runStoreConformance(backend: StoreBackend): void {
         const [request] = await queue(1);
         const id = request!.email.id;
         await store.claimOutbox({ owner: 'a', now: T0 + 100, leaseMs: 30_000, limit: 1 });
-        await store.recordDeliveryAttempt({ id, owner: 'b', now: T0 + 150, detail: null });
-        await store.recordDeliveryAttempt({ id, owner: 'a', now: T0 + 200, detail: null });
+        expect(await store.recordDeliveryAttempt({ id, owner: 'b', now: T0 + 150, detail: null })).toBe(false);
+        expect(await store.recordDeliveryAttempt({ id, owner: 'a', now: T0 + 200, detail: null })).toBe(true);
         expect(await store.markOutboxRetry({ id, owner: 'b', now: T0 + 300, detail: 'x', nextAttemptAt: T0 + 10_000 })).toBe(false);
         expect(await store.markOutboxRetry({ id, owner: 'a', now: T0 + 300, detail: '421 try later', nextAttemptAt: T0 + 10_000 })).toBe(true);
         expect(await store.markOutboxSent({ id, owner: 'a', now: T0 + 400, detail: null })).toBe(false);
@@ -591,8 +593,8 @@ export function runStoreConformance(backend: StoreBackend): void {
         expect(await store.createAuthRequest(command)).toEqual({ ok: true });
         expect(await store.outboxDepth()).toBe(1);
         expect(await store.claimOutbox({ owner: 'b', now: T0 + 29_999, leaseMs: 30_000, limit: 10 })).toEqual([]);
-        await store.recordDeliveryAttempt({ id: leased.email.id, owner: 'b', now: T0 + 100, detail: null });
-        await store.recordDeliveryAttempt({ id: leased.email.id, owner: 'a', now: T0 + 100, detail: null });
+        expect(await store.recordDeliveryAttempt({ id: leased.email.id, owner: 'b', now: T0 + 100, detail: null })).toBe(false);
+        expect(await store.recordDeliveryAttempt({ id: leased.email.id, owner: 'a', now: T0 + 100, detail: null })).toBe(true);
         expect(await store.markOutboxSent({ id: leased.email.id, owner: 'b', now: T0 + 200, detail: null })).toBe(false);
         expect(await store.markOutboxSent({ id: leased.email.id, owner: 'a', now: T0 + 200, detail: '250 OK' })).toBe(true);
         expect((await store.deliveryTimeline(leased.id)).map((e) => [e.kind, e.attempt])).toEqual([

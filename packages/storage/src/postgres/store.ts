@@ -736,8 +736,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
     markOutboxFailed: (command) => settleOutbox(command, 'failed'),
     markOutboxRetry: retryOutbox,
     async recordDeliveryAttempt(command) {
-      // The contract returns nothing; a lost lease simply records nothing.
-      await recordDeliveryAttempt(command);
+      return recordDeliveryAttempt(command);
     },
     async deliveryTimeline(authRequestId) {
       if (unstorable(authRequestId)) return [];

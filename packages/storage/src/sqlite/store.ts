@@ -527,8 +527,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       return retryOutbox(command);
     },
     async recordDeliveryAttempt(command) {
-      // The contract returns nothing; a lost lease simply records nothing.
-      await recordDeliveryAttempt(command);
+      return recordDeliveryAttempt(command);
     },
     async deliveryTimeline(authRequestId) {
       const rows = all(
