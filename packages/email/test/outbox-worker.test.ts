@@ -6,12 +6,11 @@ import {
   createSmtpTransport,
   settingsContentSource,
   type MailTransport,
-  type OutboxWorker,
   type OutboxWorkerOptions,
 } from '../src/index.js';
 import { captureLogs, secretsIn, type CapturedLogs } from './helpers/logs.js';
-import { createCredentialHasher, createEngine, cryptoRandom, defaultPolicy, type PayloadSealer } from '@sesame/core';
-import { CALLER, credentialsIn, openTestSesame, REDIRECT, SECRET, TestClock, type TestSesame } from './helpers/sesame.js';
+import type { PayloadSealer } from '@sesame/core';
+import { CALLER, credentialsIn, openTestSesame, REDIRECT, TestClock, type TestSesame } from './helpers/sesame.js';
 import { freePort, startSmtpServer, type ReceivedMail, type TestSmtp } from './helpers/smtp-server.js';
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -43,19 +42,6 @@ function smtpTransport(port: number): MailTransport {
 
 function worker(sesame: TestSesame, transport: MailTransport, logs: CapturedLogs, extra: Partial<OutboxWorkerOptions> = {}) {
   return createOutboxWorker({ store: sesame.store, sealer: sesame.sealer, transport, logger: logs, ownerId: 'worker-a', ...extra });
-}
-
-/** The engine over `sesame`'s store, handing its new emails to `outbox`, as the server wires them. */
-function handingOver(sesame: TestSesame, outbox: OutboxWorker) {
-  return createEngine({
-    store: sesame.store,
-    clock: { now: () => Date.now() },
-    random: cryptoRandom,
-    hasher: createCredentialHasher(SECRET),
-    sealer: sesame.sealer,
-    policy: () => defaultPolicy({ production: false }),
-    outbox: outbox.handoff,
-  });
 }
 
 function expectNoSecretsLogged(logs: CapturedLogs, mails: readonly ReceivedMail[]): void {
@@ -324,7 +310,7 @@ describe('outbox worker', () => {
     };
     const outbox = worker(sesame, smtpTransport(smtp.port), logs, { sealer: countingSealer, pollIntervalMs: 60_000, maxAdopted: 3 });
     later(() => outbox.stop());
-    const engine = handingOver(sesame, outbox);
+    const engine = sesame.handingOverTo(outbox.handoff);
     const send = async (email: string) => (await engine.send({ email, magiclinkAuthUri: REDIRECT }, CALLER)).authRequestId;
 
     // Not running: nothing is leased, the email waits for a claim.
@@ -361,7 +347,7 @@ describe('outbox worker', () => {
     const outbox = worker(sesame, smtpTransport(smtp.port), logs, { pollIntervalMs: 60_000 });
     later(() => outbox.stop());
     outbox.start();
-    const engine = handingOver(sesame, outbox);
+    const engine = sesame.handingOverTo(outbox.handoff);
     const { authRequestId: id } = await engine.send({ email: 'ada@example.com', magiclinkAuthUri: REDIRECT }, CALLER);
     // Handed over and waiting (no nudge): the resend supersedes it before its batch.
     await engine.resend({ authRequestId: id });

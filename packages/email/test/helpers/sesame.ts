@@ -10,6 +10,8 @@ import {
   defaultPolicy,
   type Clock,
   type Engine,
+  type EngineDeps,
+  type OutboxHandoff,
   type PasswordlessType,
   type PayloadSealer,
   type Store,
@@ -37,6 +39,8 @@ export interface TestSesame {
   readonly engine: Engine;
   readonly sealer: PayloadSealer;
   readonly setType: (type: PasswordlessType) => void;
+  /** Another engine over the same store, clock and policy, handing its new emails to `outbox` as the server wires them. */
+  readonly handingOverTo: (outbox: OutboxHandoff) => Engine;
   /** Queues one email through the engine; returns the auth request id. */
   readonly send: (email: string, extra?: Record<string, unknown>) => Promise<string>;
   readonly close: () => Promise<void>;
@@ -49,20 +53,22 @@ export async function openTestSesame(options: { clock?: Clock; dir?: string } = 
   await store.migrate();
   const sealer = createPayloadSealer(SECRET);
   let type: PasswordlessType = 'LINK_OTP';
-  const engine = createEngine({
+  const deps: EngineDeps = {
     store,
     clock: options.clock ?? { now: () => Date.now() },
     random: cryptoRandom,
     hasher: createCredentialHasher(SECRET),
     sealer,
     policy: () => ({ ...defaultPolicy({ production: false }), passwordlessType: type, emailsPerAddress: { max: 60, windowMs: 60_000 } }),
-  });
+  };
+  const engine = createEngine(deps);
   return {
     dir,
     dbFile,
     store,
     engine,
     sealer,
+    handingOverTo: (outbox) => createEngine({ ...deps, outbox }),
     setType: (next) => {
       type = next;
     },

@@ -735,9 +735,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
     markOutboxSent: (command) => settleOutbox(command, 'sent'),
     markOutboxFailed: (command) => settleOutbox(command, 'failed'),
     markOutboxRetry: retryOutbox,
-    async recordDeliveryAttempt(command) {
-      return recordDeliveryAttempt(command);
-    },
+    recordDeliveryAttempt,
     async deliveryTimeline(authRequestId) {
       if (unstorable(authRequestId)) return [];
       const rows = await read((s) =>
