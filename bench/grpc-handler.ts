@@ -8,7 +8,7 @@
  *   npm run bench:grpc-handler -- --calls 5000
  *
  * - Each server is a child process of this script (`--serve KIND`), on 127.0.0.1, running the
- *   same `createGrpcServer` the real server runs (fastPath true / false), or the bare handler.
+ *   same `createGrpcHandler` the real server runs (fastPath true / false), or the bare handler.
  * - The load is one node:http2 session from this process sending the SDK's headers and one
  *   SendPasswordlessEmail message per call; 3,000 untimed calls warm each server up.
  * - CPU per call: the child's `process.cpuUsage()` over the timed calls, and this process's.
@@ -21,7 +21,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { create, toBinary } from '@bufbuild/protobuf';
-import { createGrpcServer } from '../packages/server/src/grpc/handler.js';
+import { createGrpcHandler } from '../packages/server/src/grpc/handler.js';
 import type { UnaryMethodImpl } from '../packages/server/src/grpc/service.js';
 import { grpcFrame } from '../packages/server/src/grpc/unary-fast-path.js';
 import { PasswordlessService, PasswordlessType, SendPasswordlessResponseSchema } from '../packages/server/src/gen/scalekit/v1/auth/passwordless/passwordless_pb.js';
@@ -70,12 +70,13 @@ function serve(kind: Kind): void {
         },
       },
     ];
-    server = createGrpcServer({
+    const handler = createGrpcHandler({
       methods,
       readMaxBytes: 64 * 1024,
       fastPath: kind === 'fast path',
       fallback: (_request, response) => void response.writeHead(404).end(),
     });
+    server = http2.createServer(handler);
   }
   let started = process.cpuUsage();
   const send = (message: ToParent): void => void process.send?.(message);

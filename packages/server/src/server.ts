@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Clock, Store } from '@sesame/core';
@@ -23,7 +24,7 @@ import { createApp, type SesameApp } from './app.js';
 import { authenticateBearer } from './auth.js';
 import { answerClientError, answerConnect, answerExpectation, cutSlowStream, requestErrorResponse } from './client-error.js';
 import { createDualProtocolServer } from './grpc/dual-protocol.js';
-import { createGrpcServer } from './grpc/handler.js';
+import { createGrpcHandler } from './grpc/handler.js';
 import { passwordlessGrpcMethods } from './grpc/service.js';
 import type { Config } from './config.js';
 import { createLogger } from './logging.js';
@@ -190,16 +191,18 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       logger.info({ route: `grpc:${method}`, outcome, durationMs: Math.round(durationMs * 10) / 10 }, 'grpc call');
     },
   });
-  const h2 = createGrpcServer({
-    methods: grpcMethods,
-    readMaxBytes: config.maxBodyBytes,
-    fallback: (request, response) => void rest(request, response),
-    // HTTP/2's timeout below is per idle session: a stream whose body trickles in would never be
-    // cut. As HTTP/1.1's requestTimeout, a request not received whole in time gets 408.
-    onStream: (stream) => cutSlowStream(stream, config.requestTimeoutMs),
-    http2: { maxSessionMemory: 10 },
-  });
+  const h2 = http2.createServer(
+    { maxSessionMemory: 10 },
+    createGrpcHandler({
+      methods: grpcMethods,
+      readMaxBytes: config.maxBodyBytes,
+      fallback: (request, response) => void rest(request, response),
+    }),
+  );
   h2.setTimeout(config.requestTimeoutMs);
+  // HTTP/2's timeout above is per idle session: a stream whose body trickles in would never be
+  // cut. As HTTP/1.1's requestTimeout, a request not received whole in time gets 408.
+  h2.on('stream', (stream) => cutSlowStream(stream, config.requestTimeoutMs));
   const listener = createDualProtocolServer({ http1, http2: h2, sniffTimeoutMs: Math.min(config.requestTimeoutMs, 10_000) });
   const server = listener.server;
   await new Promise<void>((resolve, reject) => {
