@@ -345,4 +345,20 @@ describe('gRPC fast path vs connect-node', () => {
     await new Promise((settle) => setTimeout(settle, 50));
     expect(await h.store.outboxDepth()).toBe(queued);
   });
+
+  it.each([
+    ['CANCEL', http2.constants.NGHTTP2_CANCEL],
+    ['INTERNAL_ERROR', http2.constants.NGHTTP2_INTERNAL_ERROR],
+  ])('a stream its client resets with %s mid-call leaves the server and the session serving', async (_name, code) => {
+    const stream = fast.session.request(sdkHeaders(SEND.name));
+    stream.on('error', () => undefined);
+    stream.write(message(SEND.input, { email: 'reset@example.com', magiclinkAuthUri: REDIRECT }));
+    await new Promise((sent) => setTimeout(sent, 50));
+    // RST_STREAM on this stream alone: with an error code the server's stream emits 'error',
+    // which must be heard (unheard, it would end the process).
+    stream.close(code);
+    await new Promise((reset) => setTimeout(reset, 50));
+    const after = await call(fast, sdkHeaders(RESEND.name), [message(RESEND.input, { authRequestId: 'nope' })]);
+    expect(errorCodeOf(after)).toBe('AUTH_REQUEST_NOT_FOUND');
+  });
 });
