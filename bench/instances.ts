@@ -1,10 +1,12 @@
 /**
- * One vs two Sesame instances on one PostgreSQL (issue 8): send and verify by code, with the
- * CPU each side spends per request.
+ * One vs two Sesame instances on one PostgreSQL (issue 8), or on one SQLite file: send and verify
+ * by code, with the CPU each side spends per request.
  *
- *   npm run bench:instances
+ *   npm run bench:instances                    # PostgreSQL
+ *   npm run bench:instances -- --store sqlite  # two processes on one SQLite file (WAL)
  *
- * - A private PostgreSQL (durable settings: fsync and synchronous_commit on), a real SMTP server
+ * - A private PostgreSQL (durable settings: fsync and synchronous_commit on), or a SQLite file in
+ *   the run's data directory (the embedded default: WAL, synchronous=NORMAL), a real SMTP server
  *   capturing every mail, `sesame start` processes launched through bin/sesame.js, all on
  *   127.0.0.1.
  * - Per phase ("one instance", then "two instances": the same database, a second process added):
@@ -16,20 +18,25 @@
  * - CPU over each measured window, from /proc/<pid>/stat (utime+stime, in clock ticks): the Sesame
  *   processes; the PostgreSQL postmaster and every child of it (plus the children it has reaped,
  *   cutime+cstime); this process (load generator and SMTP capture); and the whole machine, so a
- *   concurrent CI run shows up as "other".
+ *   concurrent CI run shows up as "other". On SQLite the database's work is inside the Sesame
+ *   processes: its column is empty.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { defaultPolicy, type Policy } from '@sesame/core';
 import { openStore } from '@sesame/storage';
 import { freePort, startPostgresCluster, startSmtpCapture, type PostgresCluster, type SmtpCapture } from '@sesame/testkit';
 import { OutOfWork, runClosedLoop, STANDARD_WINDOW, type Operation } from './lib/closed-loop.js';
 import { allPids, machineBusyMs, ownCpuMs, processCpu } from './lib/proc-cpu.js';
 import { SERVER_NODE_FLAGS } from '../bin/node-flags.mjs';
+
+const { values: args } = parseArgs({ options: { store: { type: 'string', default: 'postgres' } } });
+if (args.store !== 'postgres' && args.store !== 'sqlite') throw new Error(`--store postgres|sqlite, not ${args.store}`);
+const STORE: 'postgres' | 'sqlite' = args.store;
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin/sesame.js');
@@ -112,11 +119,11 @@ function postgresCpuMs(postmaster: number): number {
   return ms;
 }
 
-function sampleCpu(postmaster: number): CpuSample {
+function sampleCpu(postmaster: number | null): CpuSample {
   return {
     at: performance.now(),
     node: instances.reduce((sum, instance) => sum + (processCpu(instance.child.pid!)?.selfMs ?? 0), 0),
-    pg: postgresCpuMs(postmaster),
+    pg: postmaster === null ? 0 : postgresCpuMs(postmaster),
     bench: ownCpuMs(),
     machineBusy: machineBusyMs(),
   };
@@ -240,7 +247,7 @@ function verifyOp(): Operation {
   };
 }
 
-async function phase(name: string, workload: string, op: Operation, postmaster: number): Promise<Row> {
+async function phase(name: string, workload: string, op: Operation, postmaster: number | null): Promise<Row> {
   const state: { before: CpuSample | undefined } = { before: undefined };
   const result = await runClosedLoop(op, {
     concurrency: CONCURRENCY,
@@ -269,7 +276,7 @@ async function phase(name: string, workload: string, op: Operation, postmaster: 
     p99: result.p99,
     errors: result.errors,
     nodeMsPerReq: perReq(node),
-    pgMsPerReq: perReq(pg),
+    pgMsPerReq: postmaster === null ? NaN : perReq(pg),
     benchMsPerReq: perReq(bench),
     otherCores: Math.max(0, other) / wall,
   };
@@ -308,7 +315,7 @@ function fmt(value: number, digits = 1): string {
 }
 
 function printTable(rows: readonly Row[]): void {
-  const header = ['phase', 'workload', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'Node CPU ms/req', 'PostgreSQL CPU ms/req', 'DB share of server CPU', 'bench CPU ms/req', 'other load (cores)', 'requests'];
+  const header = ['phase', 'workload', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'Node CPU ms/req', 'PostgreSQL CPU ms/req', 'PostgreSQL share of server CPU', 'bench CPU ms/req', 'other load (cores)', 'requests'];
   const lines = rows.map((r) => [
     r.phase,
     r.workload,
@@ -319,7 +326,7 @@ function printTable(rows: readonly Row[]): void {
     fmt(r.nodeMsPerReq, 2),
     fmt(r.pgMsPerReq, 2),
     // Where a request's server-side time goes: PostgreSQL's CPU over Sesame's plus PostgreSQL's.
-    `${fmt((100 * r.pgMsPerReq) / (r.nodeMsPerReq + r.pgMsPerReq), 0)} %`,
+    Number.isFinite(r.pgMsPerReq) ? `${fmt((100 * r.pgMsPerReq) / (r.nodeMsPerReq + r.pgMsPerReq), 0)} %` : '-',
     fmt(r.benchMsPerReq, 2),
     fmt(r.otherCores, 2),
     String(r.requests),
@@ -332,12 +339,16 @@ function printTable(rows: readonly Row[]): void {
 }
 
 async function main(): Promise<void> {
-  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  cluster = await startPostgresCluster({ fast: false });
-  const databaseUrl = await cluster.createDatabase('sesame_bench_instances');
-  const postmaster = findPostmaster(cluster.port);
-  smtp = await startSmtpCapture();
+  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; store: ${STORE}`);
   dataDir = mkdtempSync(join(tmpdir(), 'sesame-bench-instances-'));
+  let databaseUrl = `file:${join(dataDir, 'sesame.db')}`;
+  let postmaster: number | null = null;
+  if (STORE === 'postgres') {
+    cluster = await startPostgresCluster({ fast: false });
+    databaseUrl = await cluster.createDatabase('sesame_bench_instances');
+    postmaster = findPostmaster(cluster.port);
+  }
+  smtp = await startSmtpCapture();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'development',
@@ -376,7 +387,7 @@ async function main(): Promise<void> {
     const instance = await startInstance(env);
     instance.token = await tokenFor(instance, client);
     instances.push(instance);
-    console.log(`${name}: ${instances.length} process(es) ${instances.map((i) => i.child.pid).join(', ')}, postmaster ${postmaster}`);
+    console.log(`${name}: ${instances.length} process(es) ${instances.map((i) => i.child.pid).join(', ')}${postmaster === null ? '' : `, postmaster ${postmaster}`}`);
     rows.push(await phase(name, 'send', send, postmaster));
     await drain();
     await fill();
