@@ -68,6 +68,7 @@ export interface OutboxWorkerOptions {
 }
 
 export interface BatchReport {
+  /** Emails the batch took: rows it claimed and emails handed over by the engine. */
   readonly claimed: number;
   readonly sent: number;
   readonly retried: number;
@@ -133,7 +134,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   }
 
   // Handed over by the engine, leased to this worker, waiting for the next batch.
-  let adopted: AdoptedEmail[] = [];
+  const adopted: AdoptedEmail[] = [];
 
   let loop: Promise<void> | null = null;
   // An object, not `let`s: `stop()` and `nudge()` change it while the loop awaits a batch.
@@ -161,8 +162,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     // the worker was full, are never starved by a steady stream of handed-over emails. Claimed
     // first, so a failed claim leaves the adopted emails waiting for the next batch.
     const claims = claim ? await store.claimOutbox({ owner, now: claimedAt, leaseMs, limit: batchSize }) : [];
-    const taken = adopted.slice(0, batchSize);
-    adopted = adopted.slice(taken.length);
+    const taken = adopted.splice(0, batchSize);
     const items: Item[] = [
       ...taken.map((email) => ({ claim: email.claim, leaseEnd: email.lease.until, payload: email.payload })),
       ...claims.map((row) => ({ claim: row, leaseEnd: claimedAt + leaseMs, payload: null })),
