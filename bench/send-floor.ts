@@ -7,8 +7,10 @@
  *   npm run bench:send-floor                       # 3 runs of 300 rounds of 50 concurrent sends
  *   npm run bench:send-floor -- --rounds 100 --runs 1
  *
- * - One process, no sockets: `createApp` as `startSesame` builds it (production, no logging),
- *   `createOutboxWorker` as the server wires it (handoff, batches of 100), a fresh SQLite file.
+ * - One process, no sockets, with the server's V8 flags (bin/node-flags.mjs; package.json's
+ *   script repeats them, as bin/sesame.js's shebang does). `createApp` as `startSesame` builds
+ *   it (production, no logging), `createOutboxWorker` as the server wires it (handoff, batches
+ *   of 100), a fresh SQLite file.
  * - A round: `--batch` (50, the bench's connections) concurrent `engine.send` calls, then the
  *   worker delivers them all (nudged, bounded by 10 s). 40 untimed rounds warm up first.
  * - CPU: `process.cpuUsage()` of this process (all threads, so the SQLite checkpointer too),
@@ -150,9 +152,10 @@ async function run(timed: boolean): Promise<RunResult & { readonly emails: numbe
   }
 }
 
-instrumentStatements();
 const results: RunResult[] = [];
 for (let i = 0; i < RUNS; i++) results.push(await run(false));
+// Only now: the untimed runs' statements go through better-sqlite3's own methods, unwrapped.
+instrumentStatements();
 const timedRun = await run(true);
 
 console.log(`\n## A send without HTTP: engine + outbox worker, ${ROUNDS} rounds of ${BATCH} concurrent sends per run\n`);
