@@ -64,31 +64,58 @@ export interface CredentialDigests {
   readonly linkLookup: Uint8Array | null;
 }
 
-export type LimitResult = { readonly ok: true } | { readonly ok: false; readonly retryAfterMs: number };
+/** Which send limit refused a send: the address's, the calling client's budget, or the deployment's. */
+export type SendLimitScope = 'address' | 'client' | 'deployment';
+
+export type LimitResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly retryAfterMs: number; readonly scope: SendLimitScope };
+
+/**
+ * A budget of sends (new requests and resends together) in fixed windows of `windowMs`, counted
+ * under `key` in the database so that every instance shares it. `key` is `client:<id>` for a
+ * client's budget and `deployment` for the whole deployment's.
+ */
+export interface SendBudget {
+  readonly key: string;
+  readonly scope: Exclude<SendLimitScope, 'address'>;
+  readonly max: number;
+  readonly windowMs: number;
+}
 
 export interface CreateAuthRequestCommand {
   readonly request: NewAuthRequest;
   readonly email: NewOutboxEmail;
   /** Emails per address (sends and resends together), checked and counted atomically. */
   readonly sendLimit: WindowLimit;
+  /**
+   * Budgets checked after the address limit and counted only when every check passes, in the
+   * same transaction as the write (a refused send counts nowhere).
+   */
+  readonly budgets: readonly SendBudget[];
   readonly now: number;
 }
 
 export interface ReissueCommand {
   readonly id: string;
+  /** The client asking: a request created by another client answers `not_found`, changing nothing. */
+  readonly clientId: string;
   readonly digests: CredentialDigests;
   readonly email: NewOutboxEmail;
   readonly sendLimit: WindowLimit;
+  readonly budgets: readonly SendBudget[];
   readonly now: number;
 }
 
 export type ReissueResult =
   | { readonly outcome: 'reissued'; readonly request: AuthRequestRecord }
-  | { readonly outcome: 'send_limited'; readonly retryAfterMs: number }
+  | { readonly outcome: 'send_limited'; readonly retryAfterMs: number; readonly scope: SendLimitScope }
   | { readonly outcome: 'not_found' | 'expired' | 'already_used' | 'locked' };
 
 export interface ConsumeOtpCommand {
   readonly id: string;
+  /** The client asking: a request created by another client answers `not_found`, consuming no attempt. */
+  readonly clientId: string;
   readonly otpHash: Uint8Array;
   readonly now: number;
   /** The request locks when its failed tries reach this number. */
@@ -99,6 +126,8 @@ export interface ConsumeOtpCommand {
 
 export interface ConsumeLinkCommand {
   readonly id: string;
+  /** The client asking: a request created by another client answers `not_found`, burning nothing. */
+  readonly clientId: string;
   readonly linkTokenHash: Uint8Array;
   readonly now: number;
   readonly maxAttempts: number;
@@ -185,6 +214,24 @@ export interface ApiClientRecord {
   readonly createdAt: number;
   readonly revokedAt: number | null;
   readonly lastUsedAt: number | null;
+  /**
+   * Starts at 1 and grows by one at each rotation. Access tokens carry the version they were
+   * issued under, so a rotation ends every token issued before it.
+   */
+  readonly secretVersion: number;
+  /** Sends a minute this client may make; null for the deployment's default per-client budget. */
+  readonly sendsPerMinute: number | null;
+}
+
+/**
+ * A signed-in admin's session as the server keeps it: only a digest of the cookie's random id is
+ * stored, so sign-out and removing an admin end the session on the server at once.
+ */
+export interface AdminSessionRecord {
+  readonly idHash: string;
+  readonly emailKey: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
 }
 
 export interface AdminRecord {
@@ -298,10 +345,13 @@ export interface Store {
   /**
    * Deletes at most `batchSize` auth requests that expired before `expiredBefore` (with their
    * outbox rows and delivery events), and at most `batchSize` rows of each sliding-window log
-   * older than its cutoff. A count equal to `batchSize` means more may be left.
+   * older than its cutoff. A count equal to `batchSize` means more may be left. Also drops, at
+   * most `batchSize` each, send-budget windows that ended over a day before `now` and admin
+   * sessions that expired before `now`.
    */
   sweepExpired(command: SweepCommand): Promise<SweepResult>;
 
+  /** Leases due queued emails; never an email of a revoked client. */
   claimOutbox(command: ClaimOutboxCommand): Promise<OutboxClaim[]>;
   /** Marks sent and wipes the sealed payload. False when the lease was lost. */
   markOutboxSent(command: OutboxSettleCommand): Promise<boolean>;
@@ -322,19 +372,37 @@ export interface Store {
   listDevInbox(options: { readonly limit: number }): Promise<DevInboxMessage[]>;
   getDevInboxMessage(id: string): Promise<DevInboxMessage | null>;
 
-  createApiClient(client: ApiClientRecord): Promise<void>;
+  /** Writes the client and, when given, its audit entry in one transaction. */
+  createApiClient(client: ApiClientRecord, audit?: NewAuditEntry): Promise<void>;
   findApiClient(id: string): Promise<ApiClientRecord | null>;
   listApiClients(): Promise<ApiClientRecord[]>;
-  /** False when no such active client exists. */
-  revokeApiClient(id: string, now: number): Promise<boolean>;
-  /** Replaces the secret hash of an active client (rotation). False when none. */
-  updateApiClientSecret(id: string, secretHash: string): Promise<boolean>;
+  /**
+   * Revokes an active client and, in the same transaction, fails every email it still has queued
+   * (a `failed` timeline event with detail `client revoked`, payload wiped) and writes the audit
+   * entry when given. False, changing nothing, when no such active client exists.
+   */
+  revokeApiClient(id: string, now: number, audit?: NewAuditEntry): Promise<boolean>;
+  /**
+   * Replaces the secret hash of an active client and adds one to its `secretVersion` (rotation),
+   * with the audit entry when given, in one transaction. The new version, or null when no such
+   * active client exists.
+   */
+  updateApiClientSecret(id: string, secretHash: string, audit?: NewAuditEntry): Promise<number | null>;
+  /** Sets an active client's sends a minute (null: the deployment default), with its audit entry. False when none. */
+  updateApiClientSendLimit(id: string, sendsPerMinute: number | null, audit?: NewAuditEntry): Promise<boolean>;
   touchApiClient(id: string, now: number): Promise<void>;
 
   /** Adds (or keeps) an admin; the key is the normalised email. */
   addAdmin(admin: AdminRecord): Promise<void>;
   findAdmin(emailKey: string): Promise<AdminRecord | null>;
   listAdmins(): Promise<AdminRecord[]>;
+  /** Removes an admin and every session of theirs in one transaction. False when there was none. */
+  removeAdmin(emailKey: string): Promise<boolean>;
+
+  createAdminSession(session: AdminSessionRecord): Promise<void>;
+  /** The session, while it has not expired and its admin still exists; null otherwise. */
+  findAdminSession(idHash: string, now: number): Promise<AdminSessionRecord | null>;
+  deleteAdminSession(idHash: string): Promise<void>;
 
   /** Small JSON documents: the policy, branding, templates. `null` when never set. */
   getSetting(key: string): Promise<string | null>;
