@@ -101,10 +101,10 @@ async function engineRun(dir: string): Promise<Phase[]> {
     }
   }
   const warm = codes.splice(0, WARM_UP_OPS);
-  for (const { authRequestId, code } of warm) await engine.verify({ authRequestId, code });
+  for (const { authRequestId, code } of warm) await engine.verify({ authRequestId, code }, caller);
   const verifyPhase = await measure('engine verify (code)', codes.length, async (i) => {
     const { authRequestId, code } = codes[i]!;
-    await engine.verify({ authRequestId, code });
+    await engine.verify({ authRequestId, code }, caller);
   });
   await store.close();
   return [sendPhase, verifyPhase];

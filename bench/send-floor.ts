@@ -101,7 +101,7 @@ async function run(timed: boolean): Promise<RunResult & { readonly emails: numbe
   try {
     await store.migrate();
     const caller: CallerClient = { id: 'bench', redirectUris: [{ uri: 'http://localhost:3000/', match: 'prefix' }] };
-    await store.createApiClient({ id: caller.id, name: 'bench', secretHash: 'unused', redirectUris: caller.redirectUris, createdAt: Date.now(), revokedAt: null, lastUsedAt: null });
+    await store.createApiClient({ id: caller.id, name: 'bench', secretHash: 'unused', redirectUris: caller.redirectUris, createdAt: Date.now(), revokedAt: null, lastUsedAt: null, secretVersion: 1, sendsPerMinute: null });
     const worker = createOutboxWorker({ store, sealer: createNodePayloadSealer(SECRET), transport, logger: silentLogger, ownerId: 'send-floor', batchSize: 100 });
     const sesame = createApp({
       store,

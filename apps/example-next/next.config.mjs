@@ -1,4 +1,19 @@
 // @ts-check
+
+/**
+ * The app's own host (from APP_URL, read when the server starts) may invoke Server Actions.
+ * Next.js compares a Server Action's Origin with X-Forwarded-Host, which a client (or a proxy
+ * that rewrites Host) can set to anything; the configured URL is the one that counts, as for the
+ * magic link. A malformed APP_URL is left to the startup check, which names it.
+ */
+function appHost() {
+  try {
+    return process.env.APP_URL ? [new URL(process.env.APP_URL).host] : [];
+  } catch {
+    return [];
+  }
+}
+
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   poweredByHeader: false,
@@ -9,6 +24,7 @@ const nextConfig = {
   // Otherwise Next.js rewrites middleware redirects to 127.0.0.1 into "localhost", a different
   // cookie host, so the browser would arrive at the login page without its cookies.
   skipMiddlewareUrlNormalize: true,
+  experimental: { serverActions: { allowedOrigins: appHost() } },
   async headers() {
     return [
       {

@@ -2,7 +2,8 @@
 // `npm start` at the repository root: Sesame (`sesame dev`, mail kept in its dev inbox) and the
 // reference app's production build (`next start`) together, in one command. Ctrl-C stops both.
 //
-// Environment (all optional): SESAME_PORT (8080), APP_PORT (3000), SESAME_DATA_DIR (.sesame),
+// Environment (all optional): SESAME_PORT (8080), APP_PORT (3000), APP_URL (the app's public
+// URL, where magic links point: http://127.0.0.1:APP_PORT), SESAME_DATA_DIR (.sesame),
 // SESSION_SECRET (generated once and kept in the data dir), SESAME_SMTP_URL (real mail instead
 // of the dev inbox).
 import { spawn, spawnSync } from 'node:child_process';
@@ -21,6 +22,9 @@ const sesamePort = Number(process.env.SESAME_PORT ?? 8080);
 const appPort = Number(process.env.APP_PORT ?? 3000);
 const sesameUrl = `http://127.0.0.1:${sesamePort}`;
 const appUrl = `http://127.0.0.1:${appPort}`;
+// The app runs in production mode, where the kit requires its public URL: links are never built
+// from request headers (Host, X-Forwarded-Host), which a client controls.
+const publicAppUrl = (process.env.APP_URL || appUrl).replace(/\/+$/, '');
 
 function say(line) {
   process.stderr.write(`${line}\n`);
@@ -140,7 +144,7 @@ const sesame = start('sesame', process.execPath, [...SERVER_NODE_FLAGS, SESAME_B
     SESAME_DATA_DIR: DATA_DIR,
     // Request logs (JSON) would bury the banner; SESAME_LOG_LEVEL=info brings them back.
     SESAME_LOG_LEVEL: process.env.SESAME_LOG_LEVEL ?? 'warn',
-    SESAME_ALLOWED_REDIRECT_URIS: `${appUrl}/*,http://localhost:${appPort}/*`,
+    SESAME_ALLOWED_REDIRECT_URIS: [...new Set([`${publicAppUrl}/*`, `${appUrl}/*`, `http://localhost:${appPort}/*`])].join(','),
   },
 });
 sesame.stderr.on('data', (chunk) => {
@@ -171,6 +175,7 @@ if (!devClient()) {
       SESAME_CLIENT_ID: client.client_id,
       SESAME_CLIENT_SECRET: client.client_secret,
       SESSION_SECRET: sessionSecret,
+      APP_URL: publicAppUrl,
     },
   });
   await waitFor(`${appUrl}/login`, 'the app');
@@ -181,7 +186,7 @@ if (!devClient()) {
         '',
         '  Sesame passwordless sign-in is running.',
         '',
-        `  App          ${appUrl}/login        (sign in with any email address)`,
+        `  App          ${publicAppUrl}/login        (sign in with any email address)`,
         `  Dev inbox    ${inbox}`,
         `  Sesame API   ${sesameUrl}            (OpenAPI: ${sesameUrl}/openapi.json)`,
         `  Dashboard    ${sesameUrl}/admin      (first: npx sesame admins add you@example.com)`,

@@ -18,6 +18,7 @@ import {
   freePort,
   startApp,
   startMailCatcher,
+  startAppExpectingExit,
   startSesame,
   stopProcess,
   waitUntil,
@@ -40,8 +41,8 @@ const contexts: BrowserContext[] = [];
 const run = randomBytes(4).toString('hex');
 const address = (name: string): string => `${name}-${run}@example.test`;
 
-async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser!.newContext({ baseURL: base });
+async function newPage(extraHTTPHeaders?: Record<string, string>): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser!.newContext({ baseURL: base, ...(extraHTTPHeaders ? { extraHTTPHeaders } : {}) });
   contexts.push(context);
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
@@ -329,6 +330,78 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     const session = await page.evaluate(async () => (await fetch('/api/auth/session')).json() as Promise<Record<string, unknown>>);
     expect(session).toEqual({ authenticated: false });
     expect(sessionCookie(await context.cookies())).toBeUndefined();
+  });
+
+  it('11: hostile X-Forwarded-Host, Forwarded, X-Forwarded-Proto and X-Forwarded-For on every request change nothing', async () => {
+    const hostile = {
+      'X-Forwarded-Host': 'evil.example',
+      Forwarded: 'for=203.0.113.66;host=evil.example;proto=https',
+      'X-Forwarded-Proto': 'https',
+      'X-Forwarded-Port': '443',
+      'X-Forwarded-For': '203.0.113.66, 198.51.100.23',
+    };
+    const { page } = await newPage(hostile);
+    const seen: Array<Record<string, string>> = [];
+    page.on('request', (request) => void request.allHeaders().then((h) => seen.push(h)));
+
+    // Middleware: the login redirect stays on the app.
+    await page.goto('/dashboard?x=1');
+    await page.waitForURL((url) => url.pathname === '/login');
+    expect(new URL(page.url()).origin).toBe(base);
+    expect(new URL(page.url()).searchParams.get('next')).toBe('/dashboard?x=1');
+
+    // The Server Action's email points at the configured app URL, and the link signs in here.
+    const email = address('hostile-headers');
+    await requestEmail(page, email, '');
+    const { link } = await mail.nth(email, 0);
+    expect(link?.startsWith(`${base}/api/auth/verify?link_token=`), link).toBe(true);
+    await page.goto(link!);
+    await page.waitForURL(`${base}/dashboard?x=1`);
+    expect(await signedInEmail(page)).toBe(email);
+
+    // Signed in, the login page sends every `next` that could leave the app to the default.
+    for (const next of ['/.//evil.example', '/%2e//evil.example', '/a/..//evil.example', '/\\evil.example', '//evil.example', '/\t/evil.example', 'https://evil.example/']) {
+      await page.goto(`/login?next=${encodeURIComponent(next)}`);
+      await page.waitForURL((url) => url.pathname === '/dashboard');
+      expect(new URL(page.url()).origin, next).toBe(base);
+    }
+
+    // The route handler (JSON) with a hostile `next`: the link is the app's, verify lands on the app.
+    const other = await newPage(hostile);
+    await other.page.goto('/login');
+    const routeEmail = address('hostile-route');
+    const answer = await other.page.evaluate(async (body) => {
+      const response = await fetch('/api/auth/send-passwordless', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return response.status;
+    }, { email: routeEmail, next: '/a/..//evil.example' });
+    expect(answer).toBe(200);
+    const routeLink = (await mail.nth(routeEmail, 0)).link;
+    expect(routeLink?.startsWith(`${base}/api/auth/verify?link_token=`), routeLink).toBe(true);
+    await other.page.goto(routeLink!);
+    await other.page.waitForURL(`${base}/dashboard`);
+
+    // By code, after the Server Action carried a hostile `next` from the login URL.
+    const byCode = await newPage(hostile);
+    await byCode.page.goto(`/login?next=${encodeURIComponent('/%2e//evil.example')}`);
+    const codeEmail = address('hostile-code');
+    await requestEmail(byCode.page, codeEmail, '');
+    await enterCode(byCode.page, (await mail.nth(codeEmail, 0)).code!);
+    await byCode.page.waitForURL(`${base}/dashboard`);
+    expect(await signedInEmail(byCode.page)).toBe(codeEmail);
+
+    // The headers really were on the wire.
+    expect(seen.length).toBeGreaterThan(3);
+    expect(seen.every((h) => h['x-forwarded-host'] === 'evil.example' && h.forwarded !== undefined)).toBe(true);
+  });
+
+  it('refuses to start in production without APP_URL, and says so', async () => {
+    const { code, output } = await startAppExpectingExit({
+      port: await freePort(),
+      env: { SESAME_URL: sesame!.url, SESAME_CLIENT_ID: sesame!.clientId, SESAME_CLIENT_SECRET: sesame!.clientSecret, SESSION_SECRET, APP_URL: '' },
+      timeoutMs: 60_000,
+    });
+    expect(code, output).not.toBe(0);
+    expect(output).toContain('APP_URL is not set');
   });
 
   it('keeps every secret out of the browser: built client chunks and the scripts the page loads', async () => {

@@ -209,14 +209,29 @@ export async function startSesame(options: { smtpPort: number; redirectUri: stri
   return { ...started, url, clientId: client.client_id, clientSecret: client.client_secret, dataDir };
 }
 
-export async function startApp(options: { port: number; env: Record<string, string> }): Promise<Started> {
-  const started = spawnLogged(process.execPath, [NEXT_BIN, 'start', '--hostname', '127.0.0.1', '--port', String(options.port)], {
+function spawnApp(port: number, env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  return spawnLogged(process.execPath, [NEXT_BIN, 'start', '--hostname', '127.0.0.1', '--port', String(port)], {
     cwd: APP_DIR,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1', ...options.env },
+    // APP_URL (required in production) defaults to the address the app listens on.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1', APP_URL: `http://127.0.0.1:${port}`, ...env },
   });
+}
+
+export async function startApp(options: { port: number; env: Record<string, string> }): Promise<Started> {
+  const started = spawnApp(options.port, options.env);
   const url = `http://127.0.0.1:${options.port}`;
   await waitForHttp(`${url}/login`, started, 60_000);
   return { ...started, url };
+}
+
+/** `next start` expected to refuse to start: its exit code and output (killed after the timeout). */
+export async function startAppExpectingExit(options: { port: number; env: Record<string, string>; timeoutMs: number }): Promise<{ code: number | null; output: string }> {
+  const started = spawnApp(options.port, options.env);
+  const exited = new Promise<number | null>((resolve) => started.child.once('exit', (code) => resolve(code)));
+  const timer = setTimeout(() => void stopProcess(started.child), options.timeoutMs);
+  const code = await exited;
+  clearTimeout(timer);
+  return { code, output: started.output() };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -129,6 +129,16 @@ export interface Client {
   readonly created_at: string;
   readonly revoked_at: string | null;
   readonly last_used_at: string | null;
+  /** Grows by one at each rotation; tokens issued under an earlier version are refused. */
+  readonly secret_version: number;
+  /** The client's own send budget (sends a minute); null: the deployment's default. */
+  readonly sends_per_minute: number | null;
+}
+
+export interface ClientList {
+  readonly clients: readonly Client[];
+  /** The deployment's default per-client budget (sends a minute). */
+  readonly default_sends_per_minute: number | null;
 }
 
 export interface ClientWithSecret {
@@ -286,9 +296,15 @@ export const api = {
   saveBrand: (brand: Partial<Brand>) => request<unknown>('PUT', '/brand', brand),
   resetBrand: () => request<unknown>('DELETE', '/brand'),
 
-  clients: () => request<{ clients: readonly Client[] }>('GET', '/clients'),
-  createClient: (name: string, redirectUris: readonly string[]) =>
-    request<ClientWithSecret>('POST', '/clients', redirectUris.length > 0 ? { name, redirect_uris: redirectUris } : { name }),
+  clients: () => request<ClientList>('GET', '/clients'),
+  createClient: (name: string, redirectUris: readonly string[], sendsPerMinute: number | null = null) =>
+    request<ClientWithSecret>('POST', '/clients', {
+      name,
+      ...(redirectUris.length > 0 ? { redirect_uris: redirectUris } : {}),
+      ...(sendsPerMinute === null ? {} : { sends_per_minute: sendsPerMinute }),
+    }),
+  setClientSendLimit: (id: string, sendsPerMinute: number | null) =>
+    request<{ client: Client }>('PUT', `/clients/${enc(id)}/send-limit`, { sends_per_minute: sendsPerMinute }),
   rotateClient: (id: string) => request<ClientWithSecret>('POST', `/clients/${enc(id)}/rotate`),
   revokeClient: (id: string) => request<{ client: Client }>('POST', `/clients/${enc(id)}/revoke`),
 

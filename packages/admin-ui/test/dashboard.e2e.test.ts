@@ -249,7 +249,7 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     const preview = await fetch(`${sesame!.url}/admin/api/templates/preview`, {
       method: 'POST',
       headers: { Cookie: cookie, 'Content-Type': 'application/json', 'X-CSRF-Token': token, Origin: sesame!.url },
-      body: JSON.stringify({ template: 'SIGNIN', subject: 'ok {{app_name}}', html: '<p>{{otp}}</p>', text: '{{otp}}' }),
+      body: JSON.stringify({ template: 'SIGNIN', subject: 'ok {{app_name}}', html: '<p>{{otp}}</p><a href="{{link}}">Sign in</a>', text: '{{otp}} {{link}}' }),
     });
     expect(preview.status).toBe(200);
     await preview.body?.cancel();
@@ -346,7 +346,7 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     expect((await mail.mail(again)).html).not.toContain('nmae');
   });
 
-  it('clients: created in the UI (secret shown once) it gets a token; rotated, the old secret fails; revoked, 401', async () => {
+  it('clients: created in the UI (secret shown once) it gets a token; rotated, the old secret and token fail; a send limit is set; revoked, 401', async () => {
     await admin.getByRole('link', { name: 'API clients' }).click();
     await admin.getByLabel('Client name').fill(`ui-client-${run}`);
     await admin.getByRole('button', { name: 'Create client' }).click();
@@ -377,6 +377,8 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     const rotated = await secretBox.inputValue();
     expect(rotated).not.toBe(secret);
     expect((await accessToken(sesame!.url, clientId, secret)).status).toBe(401);
+    // The token issued before the rotation stops at once too.
+    expect((await send(sesame!.url, first.token!, { email: address('pre-rotation'), template: 'SIGNIN', magiclink_auth_uri: redirectUri })).status).toBe(401);
     const second = await accessToken(sesame!.url, clientId, rotated);
     expect(second.status).toBe(200);
 
@@ -384,6 +386,18 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     await admin.getByRole('button', { name: 'I have copied it' }).click();
     await admin.reload();
     await expect.poll(() => row.getByText('never').count()).toBe(0);
+    // Send limit: a value out of range is refused in the dialog; a good one is saved and shown.
+    await expect.poll(() => row.innerText()).toContain('default (1,000/min)');
+    await row.getByRole('button', { name: /Send limit/ }).click();
+    const limitDialog = admin.getByRole('dialog');
+    await limitDialog.getByLabel('Sends a minute').fill('0');
+    await limitDialog.getByRole('button', { name: 'Save limit' }).click();
+    await limitDialog.getByText(/whole number from 1/).waitFor();
+    await limitDialog.getByLabel('Sends a minute').fill('7');
+    await limitDialog.getByRole('button', { name: 'Save limit' }).click();
+    await row.getByText('7/min').waitFor();
+    const listed = (await (await admin.request.get('/admin/api/clients')).json()) as { clients: { id: string; sends_per_minute: number | null }[] };
+    expect(listed.clients.find((c) => c.id === clientId)?.sends_per_minute).toBe(7);
     await row.getByRole('button', { name: /Revoke/ }).click();
     const dialog = admin.getByRole('dialog');
     await expect.poll(() => dialog.innerText()).toContain('cannot be undone');

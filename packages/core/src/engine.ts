@@ -17,7 +17,8 @@ import { parseInput, resendInputSchema, sendInputSchema, verifyInputSchema, norm
 import { sealOutboxPayload, type OutboxPayload } from './outbox-payload.js';
 import type { PasswordlessType, Policy, RedirectRule, TemplateType } from './policy.js';
 import type { Clock, RandomSource } from './ports.js';
-import { isRedirectAllowed, parseHttpUrl } from './redirect.js';
+import { canonicalMagicLinkUri, isRedirectAllowed } from './redirect.js';
+import { sendBudgetsFor, sendLimitError, storedTemplateVariables, type SendBudgetSettings } from './send-rules.js';
 import type { AuthRequestRecord, ConsumeResult, CredentialDigests, NewOutboxEmail, OutboxClaim, OutboxLease, Store } from './store.js';
 
 export interface EngineDeps {
@@ -30,6 +31,16 @@ export interface EngineDeps {
   readonly policy: () => Policy | Promise<Policy>;
   /** An outbox worker in this process that takes new emails straight from the engine. */
   readonly outbox?: OutboxHandoff;
+  /**
+   * Sends a minute per API client (unless the client sets its own) and for the whole
+   * deployment, counted by the store with every send and resend. Absent: no budget applies.
+   */
+  readonly sendBudgets?: SendBudgetSettings;
+  /**
+   * The custom variable names a template uses. Given, only those of a request's
+   * `template_variables` are stored and emailed; the others are dropped.
+   */
+  readonly declaredTemplateVariables?: (template: TemplateType) => ReadonlySet<string> | Promise<ReadonlySet<string>>;
 }
 
 /**
@@ -59,6 +70,8 @@ export interface CallerClient {
   readonly id: string;
   /** Redirect URIs registered for this client, allowed in addition to the policy's list. */
   readonly redirectUris: readonly RedirectRule[];
+  /** This client's sends a minute; null or absent for the deployment's per-client default. */
+  readonly sendsPerMinute?: number | null;
 }
 
 export interface SendResult {
@@ -80,8 +93,9 @@ export interface VerifyResult {
 
 export interface Engine {
   send(input: unknown, caller: CallerClient): Promise<SendResult>;
-  verify(input: unknown): Promise<VerifyResult>;
-  resend(input: unknown): Promise<SendResult>;
+  /** Verifies a request `caller` created; another client's request is not found, and nothing is spent. */
+  verify(input: unknown, caller: CallerClient): Promise<VerifyResult>;
+  resend(input: unknown, caller: CallerClient): Promise<SendResult>;
 }
 
 export function createEngine(deps: EngineDeps): Engine {
@@ -123,32 +137,34 @@ export function createEngine(deps: EngineDeps): Engine {
       const input = parseInput(sendInputSchema, rawInput);
       const policy = await deps.policy();
       const type = policy.passwordlessType;
-      const magiclinkAuthUri = input.magiclinkAuthUri ?? null;
-      if (type !== 'OTP' && magiclinkAuthUri === null) {
+      if (type !== 'OTP' && input.magiclinkAuthUri === undefined) {
         throw invalidArgument([{ field: 'magiclink_auth_uri', description: 'is required when the passwordless type includes a link' }]);
       }
-      if (magiclinkAuthUri !== null) {
-        if (!parseHttpUrl(magiclinkAuthUri)) {
-          throw invalidArgument([{ field: 'magiclink_auth_uri', description: 'must be an absolute http(s) URL without a fragment' }]);
-        }
-        if (!isRedirectAllowed(magiclinkAuthUri, [...policy.allowedRedirectUris, ...caller.redirectUris])) {
+      // From here on only the canonical string is used: it is what the rules judged, and what
+      // is stored and emailed.
+      let magiclinkAuthUri: string | null = null;
+      if (input.magiclinkAuthUri !== undefined) {
+        const checked = canonicalMagicLinkUri(input.magiclinkAuthUri);
+        if (!checked.ok) throw invalidArgument([{ field: 'magiclink_auth_uri', description: checked.problem }]);
+        if (!isRedirectAllowed(checked.href, [...policy.allowedRedirectUris, ...caller.redirectUris])) {
           throw new SesameError('REDIRECT_URI_NOT_ALLOWED');
         }
+        magiclinkAuthUri = checked.href;
       }
+      const templateVariables = await storedTemplateVariables(input.templateVariables ?? {}, input.template, deps.declaredTemplateVariables);
 
       const expiresIn = input.expiresIn || policy.expirySeconds;
       const now = clock.now();
       const id = generateTimeOrderedId(random, now);
       const email = normalizeEmail(input.email);
       const { digests, email: outboxEmail, payload } = await issueCredentials(policy, type, id, now);
-      const templateVariables = input.templateVariables ?? {};
       const expiresAt = now + expiresIn * 1000;
       const created = await store.createAuthRequest({
         request: {
           id,
           clientId: caller.id,
           email: email.address,
-          emailKey: email.key,
+          emailKey: email.limitKey,
           template: input.template,
           type,
           magiclinkAuthUri,
@@ -160,14 +176,15 @@ export function createEngine(deps: EngineDeps): Engine {
         },
         email: outboxEmail,
         sendLimit: policy.emailsPerAddress,
+        budgets: sendBudgetsFor(caller, deps.sendBudgets),
         now,
       });
-      if (!created.ok) throw new SesameError('SEND_LIMIT_EXCEEDED', undefined, { retryAfterMs: created.retryAfterMs });
+      if (!created.ok) throw sendLimitError(created.scope, created.retryAfterMs);
       handOff(outboxEmail, payload, { email: email.address, template: input.template, type, magiclinkAuthUri, templateVariables, expiresAt, clientId: caller.id });
       return { authRequestId: id, expiresAt, expiresIn, passwordlessType: type };
     },
 
-    async verify(rawInput) {
+    async verify(rawInput, caller) {
       const input = parseInput(verifyInputSchema, rawInput);
       const policy = await deps.policy();
       const now = clock.now();
@@ -179,6 +196,7 @@ export function createEngine(deps: EngineDeps): Engine {
         const otpHash = await hasher.digest('otp', id, normalizeOtp(input.code, policy.otpFormat));
         const result = await store.consumeWithOtp({
           id,
+          clientId: caller.id,
           otpHash,
           now,
           maxAttempts: policy.otpAttemptsPerRequest,
@@ -191,6 +209,9 @@ export function createEngine(deps: EngineDeps): Engine {
       const lookup = await linkLookupKey(hasher, linkToken, now);
       const found = await store.findAuthRequestByLinkLookup(lookup, now);
       if (!found) throw new SesameError('INVALID_CREDENTIAL');
+      // Another client's request answers as an unknown request does, before anything that could
+      // tell it apart (its status, the same-browser check) and before anything is consumed.
+      if (found.clientId !== caller.id) throw new SesameError('AUTH_REQUEST_NOT_FOUND');
       throwIfFinished(found);
       // Same-browser check before consuming: a failed check must not burn the token.
       const idGiven = input.authRequestId !== undefined && input.authRequestId !== '';
@@ -198,18 +219,28 @@ export function createEngine(deps: EngineDeps): Engine {
         throw new SesameError('SAME_BROWSER_REQUIRED');
       }
       const linkTokenHash = await hasher.digest('link', found.id, linkToken);
-      return verified(await store.consumeWithLink({ id: found.id, linkTokenHash, now, maxAttempts: policy.otpAttemptsPerRequest }));
+      return verified(
+        await store.consumeWithLink({ id: found.id, clientId: caller.id, linkTokenHash, now, maxAttempts: policy.otpAttemptsPerRequest }),
+      );
     },
 
-    async resend(rawInput) {
+    async resend(rawInput, caller) {
       const input = parseInput(resendInputSchema, rawInput);
       const policy = await deps.policy();
       const now = clock.now();
       const found = await store.findAuthRequest(input.authRequestId, now);
-      if (!found) throw new SesameError('AUTH_REQUEST_NOT_FOUND');
+      if (!found || found.clientId !== caller.id) throw new SesameError('AUTH_REQUEST_NOT_FOUND');
       throwIfFinished(found);
       const { digests, email, payload } = await issueCredentials(policy, found.type, found.id, now);
-      const result = await store.reissueCredentials({ id: found.id, digests, email, sendLimit: policy.emailsPerAddress, now });
+      const result = await store.reissueCredentials({
+        id: found.id,
+        clientId: caller.id,
+        digests,
+        email,
+        sendLimit: policy.emailsPerAddress,
+        budgets: sendBudgetsFor(caller, deps.sendBudgets),
+        now,
+      });
       switch (result.outcome) {
         case 'reissued':
           handOff(email, payload, claimRequest(result.request));
@@ -220,7 +251,7 @@ export function createEngine(deps: EngineDeps): Engine {
             passwordlessType: result.request.type,
           };
         case 'send_limited':
-          throw new SesameError('SEND_LIMIT_EXCEEDED', undefined, { retryAfterMs: result.retryAfterMs });
+          throw sendLimitError(result.scope, result.retryAfterMs);
         default:
           throw terminalError(result.outcome);
       }

@@ -55,10 +55,20 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorSpec>> = {
   INTERNAL: { http: 500, grpc: 13, userMessage: 'Something went wrong on our side.' },
 };
 
+/** Which send limit refused a send (see `SendLimitScope` in store.ts). */
+export type SendLimitScopeDetail = 'address' | 'client' | 'deployment';
+
+/** Machine-readable facts about an error beyond its code; never an input value or a secret. */
+export interface SesameErrorDetails {
+  /** SEND_LIMIT_EXCEEDED: the address's limit, the calling client's budget or the deployment's. */
+  readonly scope?: SendLimitScopeDetail;
+}
+
 export interface SesameErrorOptions {
   readonly fieldViolations?: readonly FieldViolation[];
   /** For limits: milliseconds until the caller may try again. */
   readonly retryAfterMs?: number;
+  readonly details?: SesameErrorDetails;
   readonly cause?: unknown;
 }
 
@@ -66,6 +76,7 @@ export class SesameError extends Error {
   override readonly name = 'SesameError';
   readonly fieldViolations: readonly FieldViolation[];
   readonly retryAfterMs: number | undefined;
+  readonly details: SesameErrorDetails;
 
   constructor(
     readonly code: ErrorCode,
@@ -75,6 +86,7 @@ export class SesameError extends Error {
     super(message ?? defaultMessage(code), options.cause === undefined ? undefined : { cause: options.cause });
     this.fieldViolations = options.fieldViolations ?? [];
     this.retryAfterMs = options.retryAfterMs;
+    this.details = options.details ?? {};
   }
 
   /** Seconds for a `Retry-After` header: whole seconds, at least 1 when a wait applies. */

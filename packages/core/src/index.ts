@@ -4,6 +4,7 @@ export * from './policy.js';
 export * from './credentials.js';
 export * from './input.js';
 export * from './redirect.js';
+export * from './send-rules.js';
 export * from './store.js';
 export * from './outbox-payload.js';
 export * from './engine.js';

@@ -13,32 +13,94 @@ export const RESERVED_TEMPLATE_VARIABLES = ['otp', 'link', 'expiry_time_relative
 export const MAX_EMAIL_LENGTH = 320;
 export const MAX_TEMPLATE_VARIABLES = 30;
 
-/** An address as given (trimmed, NFC) for display and delivery, and the key limits are counted on. */
+/**
+ * An address as given (trimmed, NFC) for display and delivery, and the keys it is known by.
+ * `key` names the mailbox exactly: the local part lower-cased, the domain in its IDNA (UTS-46)
+ * ASCII form, so `w@bücher.de` and `w@XN--BCHER-KVA.DE` are one key; admins are keyed by it.
+ * `limitKey` is `key` without a `+tag` in the local part: every per-address limit counts on it
+ * (it is an auth request's `emailKey`), so `w+1@d`, `w+2@d` and `w@d` share one limit. It is
+ * not an identity, since some mail systems treat `+` as an ordinary character.
+ */
 export interface NormalizedEmail {
   readonly address: string;
   readonly key: string;
+  readonly limitKey: string;
 }
 
-export function normalizeEmail(raw: string): NormalizedEmail {
-  const address = raw.trim().normalize('NFC');
-  return { address, key: address.toLowerCase() };
-}
+/**
+ * Characters an address may not contain. Invisible ones (zero-width, soft hyphen, variation
+ * selectors, bidi controls, other format characters), private-use and lone surrogates: they let
+ * one mailbox be spelled many ways, or make an address read as another.
+ */
+const INVISIBLE_OR_MALFORMED = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Bidi_Control}\p{Co}\p{Cs}]/u;
+/**
+ * Full stops other than ".": those IDNA reads as "." (。．｡) and look-alikes. Refused, not
+ * mapped, so one mailbox has one spelling and no address hides a label boundary.
+ */
+const NON_ASCII_DOT = /[\u3002\uff0e\uff61\ufe52\u2024\u0701\u0702\u06d4\u2e3c\ua4f8\ua60e]/u;
+/** A domain before IDNA: letters, marks, digits, "-" and "." only (so nothing is percent-decoded). */
+const DOMAIN_CHARACTERS = /^[\p{L}\p{M}\p{N}.-]+$/u;
+const ASCII_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 // One local part and a dotted domain with a TLD of two letters or more; no spaces, no angle
 // brackets, no quotes: anything an SMTP header or a template could misread is refused.
 const EMAIL_PATTERN = /^[^\s\p{Cc}@<>()[\]\\,;:"]+@[^\s\p{Cc}@<>()[\]\\,;:"_]+\.(?:\p{L}{2,}|xn--[a-z0-9-]{2,})$/iu;
 
+/**
+ * The domain's IDNA ASCII form, or null when it has none that DNS could hold. The WHATWG URL
+ * host parser applies UTS-46 (the same algorithm as `url.domainToASCII` in Node, available in
+ * every runtime core runs in); the characters were limited first, so nothing but the host is parsed.
+ */
+function asciiDomain(domain: string): string | null {
+  if (!DOMAIN_CHARACTERS.test(domain)) return null;
+  let host: string;
+  try {
+    host = new URL(`http://${domain}/`).hostname;
+  } catch {
+    return null;
+  }
+  if (host.length > 253 || !host.split('.').every((label) => ASCII_LABEL.test(label))) return null;
+  return host;
+}
+
+/**
+ * Why an address (already trimmed and NFC) is refused, or null. Compatibility forms (fullwidth
+ * letters, ligatures, superscripts: anything NFKC would change) are refused rather than folded:
+ * a refused spelling cannot open a second send limit, and honest addresses do not use them.
+ */
+export function emailProblem(address: string): string | null {
+  if (address.length === 0) return 'is required';
+  if (address.length > MAX_EMAIL_LENGTH) return `must be at most ${MAX_EMAIL_LENGTH} characters`;
+  if (INVISIBLE_OR_MALFORMED.test(address)) return 'must not contain invisible or text-direction characters';
+  if (NON_ASCII_DOT.test(address)) return 'must use "." as its only full stop';
+  if (address.normalize('NFKC') !== address) return 'must not contain fullwidth or compatibility characters';
+  if (!EMAIL_PATTERN.test(address) || address.includes('..')) return 'must be a valid email address';
+  const at = address.lastIndexOf('@');
+  if (at > 64 || asciiDomain(address.slice(at + 1)) === null) return 'must be a valid email address';
+  return null;
+}
+
+/** The address as given and its keys; throws INVALID_ARGUMENT (field `email`) for a refused one. */
+export function normalizeEmail(raw: string): NormalizedEmail {
+  const address = raw.trim().normalize('NFC');
+  const problem = emailProblem(address);
+  if (problem !== null) throw invalidArgument([{ field: 'email', description: problem }]);
+  const at = address.lastIndexOf('@');
+  const local = address.slice(0, at).toLowerCase();
+  const domain = asciiDomain(address.slice(at + 1)) ?? '';
+  const plus = local.indexOf('+');
+  // "+tag@d" (nothing before the "+") is a mailbox of its own, not a tag.
+  const untagged = plus > 0 ? local.slice(0, plus) : local;
+  return { address, key: `${local}@${domain}`, limitKey: `${untagged}@${domain}` };
+}
+
 const emailSchema = z
   .string()
   .transform((value) => value.trim().normalize('NFC'))
-  .pipe(
-    z
-      .string()
-      .min(1, 'is required')
-      .max(MAX_EMAIL_LENGTH, `must be at most ${MAX_EMAIL_LENGTH} characters`)
-      .regex(EMAIL_PATTERN, 'must be a valid email address')
-      .refine((value) => !value.includes('..') && value.split('@')[0]!.length <= 64, 'must be a valid email address'),
-  );
+  .superRefine((value, ctx) => {
+    const problem = emailProblem(value);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 const optionalText = (max: number) => z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).optional();
 

@@ -3,7 +3,8 @@
  * Stored and edited by the server; core only reads a validated `Policy`.
  */
 import { z } from 'zod';
-import { invalidArgument } from './errors.js';
+import { invalidArgument, type FieldViolation } from './errors.js';
+import { parseHttpUrl, redirectRuleProblem } from './redirect.js';
 import { zodViolations } from './violations.js';
 
 export const PASSWORDLESS_TYPES = ['OTP', 'LINK', 'LINK_OTP'] as const;
@@ -82,16 +83,44 @@ export function defaultPolicy(env: { production: boolean }): Policy {
   };
 }
 
-/** Validates a whole policy (e.g. one edited in the dashboard); throws INVALID_ARGUMENT. */
+/**
+ * Validates a whole policy about to be saved (e.g. edited in the dashboard); throws
+ * INVALID_ARGUMENT. Redirect rules must be canonical URLs (they are kept as their `href`), and a
+ * prefix rule must end in `/` and have no query: see `redirectRuleProblem`.
+ */
 export function parsePolicy(input: unknown): Policy {
   const parsed = policySchema.safeParse(input);
   if (!parsed.success) throw invalidArgument(zodViolations(parsed.error));
-  for (const rule of parsed.data.allowedRedirectUris) {
-    if (!isAbsoluteHttpUrl(rule.uri)) {
-      throw invalidArgument([{ field: 'allowed_redirect_uris', description: `not an absolute http(s) URL: ${rule.uri.slice(0, 100)}` }]);
+  const violations: FieldViolation[] = [];
+  const rules = parsed.data.allowedRedirectUris.map((rule, index) => {
+    const problem = redirectRuleProblem(rule);
+    if (problem !== null) violations.push({ field: `allowed_redirect_uris.${index}.uri`, description: problem });
+    return { uri: canonicalHref(rule.uri), match: rule.match };
+  });
+  if (violations.length > 0) throw invalidArgument(violations);
+  return { ...parsed.data, allowedRedirectUris: rules };
+}
+
+/**
+ * Reads a policy saved by an earlier version, which checked redirect rules less strictly: the
+ * policy still loads, so an upgrade never stops a deployment. A prefix rule without a trailing
+ * `/` is read with one appended (`https://app.example.com/auth` admits `/auth/…`, no longer
+ * `/authority`); a rule that is not an absolute http(s) URL is refused as before. The dashboard
+ * then shows, and a save keeps, the rule as it is applied.
+ */
+export function parseStoredPolicy(input: unknown): Policy {
+  const parsed = policySchema.safeParse(input);
+  if (!parsed.success) throw invalidArgument(zodViolations(parsed.error));
+  const rules = parsed.data.allowedRedirectUris.map((rule) => {
+    const url = parseHttpUrl(rule.uri);
+    if (!url) throw invalidArgument([{ field: 'allowed_redirect_uris', description: `not an absolute http(s) URL: ${rule.uri.slice(0, 100)}` }]);
+    if (rule.match === 'prefix' && url.search === '' && !url.pathname.endsWith('/')) {
+      url.pathname = `${url.pathname}/`;
+      return { uri: url.href, match: rule.match };
     }
-  }
-  return parsed.data;
+    return rule;
+  });
+  return { ...parsed.data, allowedRedirectUris: rules };
 }
 
 /** Applies a partial change to a policy and validates the result. */
@@ -102,6 +131,8 @@ export function updatePolicy(current: Policy, change: Partial<Policy>): Policy {
 /**
  * Parses the `SESAME_ALLOWED_REDIRECT_URIS` style list: comma-separated URLs, where a trailing
  * `*` marks a prefix rule (`https://app.example.com/auth/*`); anything else is matched exactly.
+ * Each rule must pass `redirectRuleProblem` (a prefix rule ends in `/`); rules come back as
+ * their canonical `href`. Throws a RedirectRuleError naming the rule and the problem.
  */
 export function parseRedirectRules(list: string): RedirectRule[] {
   const rules: RedirectRule[] = [];
@@ -109,18 +140,26 @@ export function parseRedirectRules(list: string): RedirectRule[] {
     const item = raw.trim();
     if (!item) continue;
     const prefix = item.endsWith('*');
-    const uri = prefix ? item.slice(0, -1) : item;
-    if (!isAbsoluteHttpUrl(uri)) throw new Error(`Not an absolute http(s) URL: ${uri}`);
-    rules.push({ uri, match: prefix ? 'prefix' : 'exact' });
+    const rule: RedirectRule = { uri: prefix ? item.slice(0, -1) : item, match: prefix ? 'prefix' : 'exact' };
+    const problem = redirectRuleProblem(rule);
+    if (problem !== null) throw new RedirectRuleError(item, problem);
+    rules.push({ uri: canonicalHref(rule.uri), match: rule.match });
   }
   return rules;
 }
 
-function isAbsoluteHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
-  } catch {
-    return false;
+/** A redirect rule that may not be saved; `problem` reads as a field description. */
+export class RedirectRuleError extends Error {
+  override readonly name = 'RedirectRuleError';
+  constructor(
+    item: string,
+    readonly problem: string,
+  ) {
+    super(`${item.slice(0, 200)}: ${problem}`);
   }
+}
+
+/** The WHATWG serialisation of a URL already checked by `redirectRuleProblem`. */
+function canonicalHref(uri: string): string {
+  return parseHttpUrl(uri)?.href ?? uri;
 }

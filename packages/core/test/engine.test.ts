@@ -129,18 +129,18 @@ describe('send', () => {
     const { sent, otp, linkToken } = await sendAndRead();
     expect(otp).toBe('');
     expect(linkToken).toHaveLength(43);
-    expect((await codeOf(engine.verify({ code: '000000', authRequestId: sent.authRequestId }))).code).toBe('INVALID_CREDENTIAL');
+    expect((await codeOf(engine.verify({ code: '000000', authRequestId: sent.authRequestId }, client))).code).toBe('INVALID_CREDENTIAL');
   });
 
   it('limits emails per address (sends and resends together) with a retryAfter, per address key', async () => {
     const first = await engine.send({ email: 'Limit@Example.com', magiclinkAuthUri: LINK_URI }, client);
     now += 10_000;
-    await engine.resend({ authRequestId: first.authRequestId });
+    await engine.resend({ authRequestId: first.authRequestId }, client);
     now += 5_000;
     const limited = await codeOf(engine.send({ email: ' limit@example.COM ', magiclinkAuthUri: LINK_URI }, client));
     expect(limited.code).toBe('SEND_LIMIT_EXCEEDED');
     expect(limited.retryAfterMs).toBe(45_000);
-    expect((await codeOf(engine.resend({ authRequestId: first.authRequestId }))).code).toBe('SEND_LIMIT_EXCEEDED');
+    expect((await codeOf(engine.resend({ authRequestId: first.authRequestId }, client))).code).toBe('SEND_LIMIT_EXCEEDED');
     // Another address is not affected; the same one is free again once the window has passed.
     await expect(engine.send({ email: 'other@example.com', magiclinkAuthUri: LINK_URI }, client)).resolves.toBeDefined();
     now += 45_000;
@@ -158,7 +158,7 @@ describe('send', () => {
 describe('verify by code', () => {
   it('verifies once, answers the request fields, then ALREADY_USED', async () => {
     const { sent, otp } = await sendAndRead('ada@example.com', { state: 'st-1', template: 'SIGNUP' });
-    const result = await engine.verify({ code: otp, authRequestId: sent.authRequestId });
+    const result = await engine.verify({ code: otp, authRequestId: sent.authRequestId }, client);
     expect(result).toEqual({
       authRequestId: sent.authRequestId,
       email: 'ada@example.com',
@@ -166,86 +166,86 @@ describe('verify by code', () => {
       template: 'SIGNUP',
       passwordlessType: 'LINK_OTP',
     });
-    expect((await codeOf(engine.verify({ code: otp, authRequestId: sent.authRequestId }))).code).toBe('ALREADY_USED');
+    expect((await codeOf(engine.verify({ code: otp, authRequestId: sent.authRequestId }, client))).code).toBe('ALREADY_USED');
   });
 
   it('expires at the exact boundary', async () => {
     const { sent, otp } = await sendAndRead();
     now = sent.expiresAt;
-    expect((await codeOf(engine.verify({ code: otp, authRequestId: sent.authRequestId }))).code).toBe('EXPIRED');
+    expect((await codeOf(engine.verify({ code: otp, authRequestId: sent.authRequestId }, client))).code).toBe('EXPIRED');
     now = sent.expiresAt - 1;
-    await expect(engine.verify({ code: otp, authRequestId: sent.authRequestId })).resolves.toBeDefined();
+    await expect(engine.verify({ code: otp, authRequestId: sent.authRequestId }, client)).resolves.toBeDefined();
   });
 
   it('locks the request after 5 wrong codes: the right code no longer works', async () => {
     const { sent, otp } = await sendAndRead();
     const wrong = otp === '000000' ? '111111' : '000000';
     for (let left = 4; left >= 0; left--) {
-      const error = await codeOf(engine.verify({ code: wrong, authRequestId: sent.authRequestId }));
+      const error = await codeOf(engine.verify({ code: wrong, authRequestId: sent.authRequestId }, client));
       expect(error.code).toBe('INVALID_CREDENTIAL');
       expect(error.message).toContain(left > 0 ? `${left} attempt` : 'No attempts left');
     }
-    expect((await codeOf(engine.verify({ code: otp, authRequestId: sent.authRequestId }))).code).toBe('TOO_MANY_ATTEMPTS');
+    expect((await codeOf(engine.verify({ code: otp, authRequestId: sent.authRequestId }, client))).code).toBe('TOO_MANY_ATTEMPTS');
     expect((await store.findAuthRequest(sent.authRequestId, now))?.status).toBe('locked');
-    expect((await codeOf(engine.resend({ authRequestId: sent.authRequestId }))).code).toBe('TOO_MANY_ATTEMPTS');
+    expect((await codeOf(engine.resend({ authRequestId: sent.authRequestId }, client))).code).toBe('TOO_MANY_ATTEMPTS');
   });
 
   it('caps failed codes per address across requests; links still work', async () => {
     policy = updatePolicy(policy, { failedOtpPerAddress: { max: 3, windowMs: 86_400_000 }, emailsPerAddress: { max: 60, windowMs: 60_000 } });
     for (let i = 0; i < 3; i++) {
       const { sent } = await sendAndRead('victim@example.com');
-      expect((await codeOf(engine.verify({ code: 'ABCDEF', authRequestId: sent.authRequestId }))).code).toBe('INVALID_CREDENTIAL');
+      expect((await codeOf(engine.verify({ code: 'ABCDEF', authRequestId: sent.authRequestId }, client))).code).toBe('INVALID_CREDENTIAL');
       now += 1_000;
     }
     const { sent, otp, linkToken } = await sendAndRead('VICTIM@example.com');
-    const capped = await codeOf(engine.verify({ code: otp, authRequestId: sent.authRequestId }));
+    const capped = await codeOf(engine.verify({ code: otp, authRequestId: sent.authRequestId }, client));
     expect(capped.code).toBe('TOO_MANY_ATTEMPTS');
     expect(capped.retryAfterMs).toBe(86_400_000 - 3_000);
-    await expect(engine.verify({ linkToken, authRequestId: sent.authRequestId })).resolves.toMatchObject({ email: 'VICTIM@example.com' });
+    await expect(engine.verify({ linkToken, authRequestId: sent.authRequestId }, client)).resolves.toMatchObject({ email: 'VICTIM@example.com' });
   });
 
   it('an unknown auth request is AUTH_REQUEST_NOT_FOUND', async () => {
-    expect((await codeOf(engine.verify({ code: '123456', authRequestId: 'nope' }))).code).toBe('AUTH_REQUEST_NOT_FOUND');
-    expect((await codeOf(engine.resend({ authRequestId: 'nope' }))).code).toBe('AUTH_REQUEST_NOT_FOUND');
+    expect((await codeOf(engine.verify({ code: '123456', authRequestId: 'nope' }, client))).code).toBe('AUTH_REQUEST_NOT_FOUND');
+    expect((await codeOf(engine.resend({ authRequestId: 'nope' }, client))).code).toBe('AUTH_REQUEST_NOT_FOUND');
   });
 });
 
 describe('verify by link', () => {
   it('with same-browser enforcement, needs the matching auth_request_id and does not burn the token', async () => {
     const { sent, linkToken, otp } = await sendAndRead();
-    expect((await codeOf(engine.verify({ linkToken }))).code).toBe('SAME_BROWSER_REQUIRED');
-    expect((await codeOf(engine.verify({ linkToken, authRequestId: 'someone-else' }))).code).toBe('SAME_BROWSER_REQUIRED');
+    expect((await codeOf(engine.verify({ linkToken }, client))).code).toBe('SAME_BROWSER_REQUIRED');
+    expect((await codeOf(engine.verify({ linkToken, authRequestId: 'someone-else' }, client))).code).toBe('SAME_BROWSER_REQUIRED');
     const record = await store.findAuthRequest(sent.authRequestId, now);
     expect(record).toMatchObject({ status: 'pending', attempts: 0 });
     // Both credentials still work in the original browser.
-    await expect(engine.verify({ linkToken, authRequestId: sent.authRequestId })).resolves.toMatchObject({ email: 'ada@example.com' });
-    expect((await codeOf(engine.verify({ code: otp, authRequestId: sent.authRequestId }))).code).toBe('ALREADY_USED');
+    await expect(engine.verify({ linkToken, authRequestId: sent.authRequestId }, client)).resolves.toMatchObject({ email: 'ada@example.com' });
+    expect((await codeOf(engine.verify({ code: otp, authRequestId: sent.authRequestId }, client))).code).toBe('ALREADY_USED');
   });
 
   it('after a failed same-browser check the code still works', async () => {
     const { sent, linkToken, otp } = await sendAndRead();
-    expect((await codeOf(engine.verify({ linkToken }))).code).toBe('SAME_BROWSER_REQUIRED');
-    await expect(engine.verify({ code: otp, authRequestId: sent.authRequestId })).resolves.toBeDefined();
+    expect((await codeOf(engine.verify({ linkToken }, client))).code).toBe('SAME_BROWSER_REQUIRED');
+    await expect(engine.verify({ code: otp, authRequestId: sent.authRequestId }, client)).resolves.toBeDefined();
   });
 
   it('without enforcement, the token alone verifies; a re-click says ALREADY_USED', async () => {
     policy = updatePolicy(policy, { sameBrowserEnforcement: false });
     const { linkToken } = await sendAndRead();
-    await expect(engine.verify({ linkToken })).resolves.toMatchObject({ email: 'ada@example.com' });
-    expect((await codeOf(engine.verify({ linkToken }))).code).toBe('ALREADY_USED');
+    await expect(engine.verify({ linkToken }, client)).resolves.toMatchObject({ email: 'ada@example.com' });
+    expect((await codeOf(engine.verify({ linkToken }, client))).code).toBe('ALREADY_USED');
   });
 
   it('a wrong or unknown token is INVALID_CREDENTIAL and costs the request nothing', async () => {
     const { sent } = await sendAndRead();
     const wrong = 'A'.repeat(43);
-    expect((await codeOf(engine.verify({ linkToken: wrong, authRequestId: sent.authRequestId }))).code).toBe('INVALID_CREDENTIAL');
+    expect((await codeOf(engine.verify({ linkToken: wrong, authRequestId: sent.authRequestId }, client))).code).toBe('INVALID_CREDENTIAL');
     expect((await store.findAuthRequest(sent.authRequestId, now))?.attempts).toBe(0);
   });
 
   it('expires at the exact boundary', async () => {
     const { sent, linkToken } = await sendAndRead();
     now = sent.expiresAt;
-    expect((await codeOf(engine.verify({ linkToken, authRequestId: sent.authRequestId }))).code).toBe('EXPIRED');
+    expect((await codeOf(engine.verify({ linkToken, authRequestId: sent.authRequestId }, client))).code).toBe('EXPIRED');
   });
 });
 
@@ -253,28 +253,28 @@ describe('resend', () => {
   it('issues new credentials for the same id; the old code and link stop working; expiry is unchanged', async () => {
     const first = await sendAndRead();
     now += 30_000;
-    const again = await engine.resend({ authRequestId: first.sent.authRequestId });
+    const again = await engine.resend({ authRequestId: first.sent.authRequestId }, client);
     expect(again).toMatchObject({ authRequestId: first.sent.authRequestId, expiresAt: first.sent.expiresAt, expiresIn: 270 });
     const second = (await mailbox()).get(first.sent.authRequestId);
     expect(second?.otp).toBeTruthy();
     expect(second?.linkToken).not.toBe(first.linkToken);
     const id = first.sent.authRequestId;
     if (first.otp !== second?.otp) {
-      expect((await codeOf(engine.verify({ code: first.otp, authRequestId: id }))).code).toBe('INVALID_CREDENTIAL');
+      expect((await codeOf(engine.verify({ code: first.otp, authRequestId: id }, client))).code).toBe('INVALID_CREDENTIAL');
     }
-    expect((await codeOf(engine.verify({ linkToken: first.linkToken, authRequestId: id }))).code).toBe('INVALID_CREDENTIAL');
-    await expect(engine.verify({ code: second?.otp, authRequestId: id })).resolves.toMatchObject({ email: 'ada@example.com' });
+    expect((await codeOf(engine.verify({ linkToken: first.linkToken, authRequestId: id }, client))).code).toBe('INVALID_CREDENTIAL');
+    await expect(engine.verify({ code: second?.otp, authRequestId: id }, client)).resolves.toMatchObject({ email: 'ada@example.com' });
     expect((await store.findAuthRequest(id, now))?.sends).toBe(2);
   });
 
   it('refuses a verified or expired request', async () => {
     const { sent, otp } = await sendAndRead();
-    await engine.verify({ code: otp, authRequestId: sent.authRequestId });
+    await engine.verify({ code: otp, authRequestId: sent.authRequestId }, client);
     now += 60_000;
-    expect((await codeOf(engine.resend({ authRequestId: sent.authRequestId }))).code).toBe('ALREADY_USED');
+    expect((await codeOf(engine.resend({ authRequestId: sent.authRequestId }, client))).code).toBe('ALREADY_USED');
     const other = await sendAndRead('late@example.com');
     now = other.sent.expiresAt;
-    expect((await codeOf(engine.resend({ authRequestId: other.sent.authRequestId }))).code).toBe('EXPIRED');
+    expect((await codeOf(engine.resend({ authRequestId: other.sent.authRequestId }, client))).code).toBe('EXPIRED');
   });
 });
 
@@ -321,7 +321,7 @@ describe('handing new emails to an in-process worker (OutboxHandoff)', () => {
     expect(await store.claimOutbox({ owner: 'other', now, leaseMs: 60_000, limit: 10 })).toEqual([]);
     const later = await store.claimOutbox({ owner: 'other', now: lease.until, leaseMs: 60_000, limit: 10 });
     expect(later.map((claim) => claim.id)).toEqual([email?.claim.id]);
-    await expect(handed.verify({ code: email?.payload.otp, authRequestId: sent.authRequestId })).resolves.toMatchObject({ email: 'Ada@Example.com' });
+    await expect(handed.verify({ code: email?.payload.otp, authRequestId: sent.authRequestId }, client)).resolves.toMatchObject({ email: 'Ada@Example.com' });
   });
 
   it('hands over a resend too, and nothing for a send or resend that was refused', async () => {
@@ -329,13 +329,13 @@ describe('handing new emails to an in-process worker (OutboxHandoff)', () => {
     const { handed, adopted } = withHandoff((at) => ({ owner: 'worker-1', until: at + 120_000 }));
     const sent = await handed.send({ email: 'ada@example.com', magiclinkAuthUri: LINK_URI }, client);
     now += 1_000;
-    await handed.resend({ authRequestId: sent.authRequestId });
+    await handed.resend({ authRequestId: sent.authRequestId }, client);
     expect(adopted.map((email) => [email.claim.authRequestId, email.claim.createdAt, email.lease.until])).toEqual([
       [sent.authRequestId, T0, T0 + 120_000],
       [sent.authRequestId, T0 + 1_000, T0 + 121_000],
     ]);
     expect(adopted[1]?.claim.request).toEqual({ ...adopted[0]?.claim.request });
-    expect((await codeOf(handed.resend({ authRequestId: sent.authRequestId }))).code).toBe('SEND_LIMIT_EXCEEDED');
+    expect((await codeOf(handed.resend({ authRequestId: sent.authRequestId }, client))).code).toBe('SEND_LIMIT_EXCEEDED');
     expect((await codeOf(handed.send({ email: 'ada@example.com', magiclinkAuthUri: LINK_URI }, client))).code).toBe('SEND_LIMIT_EXCEEDED');
     expect(adopted).toHaveLength(2);
   });

@@ -72,7 +72,7 @@ describe('redirect URIs', () => {
     ['https://app.example.com/auth/verify?x=1', false],
     ['http://app.example.com/auth/verify', false],
     ['http://localhost:3000/api/auth/verify', true],
-    ['http://localhost:3000/a/../b', true],
+    ['http://localhost:3000/a/../b', false],
     ['http://localhost:3001/api', false],
     ['http://localhost:3000.evil.test/api', false],
     ['http://evil.test/?http://localhost:3000/', false],

@@ -6,7 +6,8 @@
 import type { Store, TemplateType } from '@sesame/core';
 import { TEMPLATE_TYPES } from '@sesame/core';
 import { DEFAULT_BRAND, parseBrand, type Brand } from './template/brand.js';
-import type { EmailTemplate, EmailTemplates } from './template/defaults.js';
+import { declaredTemplateVariables } from './template/check.js';
+import { DEFAULT_TEMPLATES, type EmailTemplate, type EmailTemplates } from './template/defaults.js';
 
 export interface EmailContent {
   readonly brand: Brand;
@@ -49,4 +50,33 @@ export function parseTemplates(value: unknown): Partial<EmailTemplates> {
     if (typeof subject === 'string' && typeof html === 'string' && typeof text === 'string') out[type] = { subject, html, text };
   }
   return out;
+}
+
+/**
+ * The custom variables the template in force for a type uses (the saved one, else the
+ * default): what the engine keeps of a send's template_variables. Memoised on the setting's
+ * text, so a send pays one (cached) settings read and an edit applies at once.
+ */
+export function declaredVariablesSource(store: Pick<Store, 'getSetting'>): (template: TemplateType) => Promise<ReadonlySet<string>> {
+  let memo: { readonly raw: string | null; readonly byType: Map<TemplateType, ReadonlySet<string>> } = { raw: null, byType: new Map() };
+  return async (template) => {
+    const raw = await store.getSetting(TEMPLATES_SETTING_KEY);
+    if (memo.raw !== raw) memo = { raw, byType: new Map() };
+    let names = memo.byType.get(template);
+    if (names === undefined) {
+      const saved = raw === null ? {} : parseTemplates(parseOrNull(raw));
+      names = declaredTemplateVariables(saved[template] ?? DEFAULT_TEMPLATES[template]);
+      memo.byType.set(template, names);
+    }
+    return names;
+  };
+}
+
+/** An unreadable setting means the defaults, as for the worker: a send never fails on it. */
+function parseOrNull(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return null;
+  }
 }

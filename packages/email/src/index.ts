@@ -3,6 +3,8 @@ export * from './template/render.js';
 export * from './template/brand.js';
 export * from './template/defaults.js';
 export * from './template/variables.js';
+export * from './template/check.js';
+export { checkHtmlPlacement } from './template/html-context.js';
 export * from './render-email.js';
 export * from './content.js';
 export * from './retry.js';

@@ -5,7 +5,7 @@
 import type { PasswordlessType, TemplateType } from '@sesame/core';
 import { DEFAULT_BRAND, type Brand } from './template/brand.js';
 import { DEFAULT_TEMPLATES, type EmailTemplate, type EmailTemplates } from './template/defaults.js';
-import { renderTemplate, validateTemplate, type TemplateValidation } from './template/render.js';
+import { escapeHtml, renderTemplate, validateTemplate, type TemplateValidation } from './template/render.js';
 import { BUILT_IN_VARIABLES, buildVariables, type EmailFacts } from './template/variables.js';
 
 export interface RenderEmailInput extends EmailFacts {
@@ -15,6 +15,8 @@ export interface RenderEmailInput extends EmailFacts {
   readonly templates?: Partial<EmailTemplates>;
   /** The request's template_variables (built-ins win on a clash). */
   readonly templateVariables?: Readonly<Record<string, string>>;
+  /** The API client the email is for: the dashboard's own sign-in emails ignore `templates`. */
+  readonly clientId?: string;
 }
 
 export interface RenderedEmail {
@@ -25,14 +27,37 @@ export interface RenderedEmail {
 
 const MAX_SUBJECT_LENGTH = 250;
 
+/**
+ * The caller id of the dashboard's own sign-in (the server's ADMIN_CLIENT_ID). Its emails always
+ * use the built-in templates: no saved template, however broken, can lock the admins out.
+ */
+export const DASHBOARD_CLIENT_ID = 'sesame-admin';
+
 export function renderEmail(input: RenderEmailInput): RenderedEmail {
-  const template = input.templates?.[input.template] ?? DEFAULT_TEMPLATES[input.template];
   const variables = buildVariables(input, input.brand ?? DEFAULT_BRAND, input.templateVariables);
+  const custom = input.clientId === DASHBOARD_CLIENT_ID ? undefined : input.templates?.[input.template];
+  if (custom) {
+    const rendered = renderWith(custom, variables);
+    // Saved templates are checked against the policy's type when saved, but the type can change
+    // later (an older save, a policy edited elsewhere): an email that would carry neither its
+    // code nor its link, and so sign no one in, goes out with the built-in template instead.
+    if (signsIn(rendered, input.otp, input.link)) return rendered;
+  }
+  return renderWith(DEFAULT_TEMPLATES[input.template], variables);
+}
+
+function renderWith(template: EmailTemplate, variables: Record<string, string>): RenderedEmail {
   return {
     subject: oneLine(renderTemplate(template.subject, variables, 'text')),
     html: renderTemplate(template.html, variables, 'html'),
     text: renderTemplate(template.text, variables, 'text'),
   };
+}
+
+function signsIn(email: RenderedEmail, otp: string | null, link: string | null): boolean {
+  const carries = (credential: string | null): boolean =>
+    credential !== null && credential !== '' && email.text.includes(credential) && email.html.includes(escapeHtml(credential));
+  return (!otp && !link) || carries(otp) || carries(link);
 }
 
 /** A subject is one header line: line breaks from values or the template become spaces. */

@@ -334,6 +334,7 @@ function compose(claim: OutboxClaim, payload: OutboxPayload, content: EmailConte
     brand: content.brand,
     templates: content.templates,
     templateVariables: request.templateVariables,
+    clientId: request.clientId,
     email: request.email,
     otp: payload.otp,
     link,

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOutboxWorker, createSmtpTransport, type MailTransport } from '../src/index.js';
 import { captureLogs } from './helpers/logs.js';
-import { credentialsIn, openTestSesame, REDIRECT, type TestSesame } from './helpers/sesame.js';
+import { CALLER, credentialsIn, openTestSesame, REDIRECT, type TestSesame } from './helpers/sesame.js';
 import { startSmtpServer, type TestSmtp } from './helpers/smtp-server.js';
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -45,9 +45,9 @@ describe('outbox delivery over SMTP', () => {
     expect(html).toContain(`href="${fromText.link!}"`);
 
     // The code works for the first request; the link of the second works too.
-    await expect(sesame.engine.verify({ code: fromText.otp, authRequestId: first })).resolves.toMatchObject({ email: 'Jane.Doe@example.com' });
+    await expect(sesame.engine.verify({ code: fromText.otp, authRequestId: first }, CALLER)).resolves.toMatchObject({ email: 'Jane.Doe@example.com' });
     const secondCreds = credentialsIn(other!.parsed.text ?? '');
-    await expect(sesame.engine.verify({ linkToken: secondCreds.linkToken, authRequestId: second })).resolves.toMatchObject({ authRequestId: second });
+    await expect(sesame.engine.verify({ linkToken: secondCreds.linkToken, authRequestId: second }, CALLER)).resolves.toMatchObject({ authRequestId: second });
 
     const timeline = await sesame.store.deliveryTimeline(first);
     expect(timeline.map((event) => event.kind)).toEqual(['queued', 'attempt', 'sent']);

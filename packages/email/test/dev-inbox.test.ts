@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMailTransport, createOutboxWorker, devInboxStartupMessage } from '../src/index.js';
 import { captureLogs, secretsIn } from './helpers/logs.js';
-import { credentialsIn, openTestSesame, type TestSesame } from './helpers/sesame.js';
+import { CALLER, credentialsIn, openTestSesame, type TestSesame } from './helpers/sesame.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -39,7 +39,7 @@ describe('dev inbox', () => {
     expect(first!.outboxId).not.toBeNull();
     expect(first!.html).toContain('<!DOCTYPE html>');
     const { otp } = credentialsIn(first!.text);
-    await expect(engine.verify({ code: otp, authRequestId: firstId })).resolves.toMatchObject({ email: 'first@example.com' });
+    await expect(engine.verify({ code: otp, authRequestId: firstId }, CALLER)).resolves.toMatchObject({ email: 'first@example.com' });
 
     const timeline = await store.deliveryTimeline(firstId);
     expect(timeline.at(-1)).toMatchObject({ kind: 'sent', detail: expect.stringMatching(/^stored in the dev inbox as /) });

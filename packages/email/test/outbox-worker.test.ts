@@ -336,7 +336,7 @@ describe('outbox worker', () => {
     const [, first] = smtp.received;
     const { otp } = credentialsIn(first!.parsed.text ?? '');
     const id = handed[['a@example.com', 'b@example.com', 'c@example.com'].indexOf(first!.envelopeTo[0]!)]!;
-    await expect(engine.verify({ code: otp, authRequestId: id })).resolves.toMatchObject({ authRequestId: id });
+    await expect(engine.verify({ code: otp, authRequestId: id }, CALLER)).resolves.toMatchObject({ authRequestId: id });
     expectNoSecretsLogged(logs, smtp.received);
   });
 
@@ -350,11 +350,11 @@ describe('outbox worker', () => {
     const engine = sesame.handingOverTo(outbox.handoff);
     const { authRequestId: id } = await engine.send({ email: 'ada@example.com', magiclinkAuthUri: REDIRECT }, CALLER);
     // Handed over and waiting (no nudge): the resend supersedes it before its batch.
-    await engine.resend({ authRequestId: id });
+    await engine.resend({ authRequestId: id }, CALLER);
     await outbox.stop();
     expect(smtp.received).toHaveLength(1);
     const { otp } = credentialsIn(smtp.received[0]!.parsed.text ?? '');
-    await expect(engine.verify({ code: otp, authRequestId: id })).resolves.toMatchObject({ authRequestId: id });
+    await expect(engine.verify({ code: otp, authRequestId: id }, CALLER)).resolves.toMatchObject({ authRequestId: id });
     const timeline = await sesame.store.deliveryTimeline(id);
     const [first] = timeline;
     expect(timeline.map((event) => `${event.outboxId === first!.outboxId ? 'old' : 'new'}:${event.kind}`)).toEqual([

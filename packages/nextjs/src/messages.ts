@@ -1,11 +1,12 @@
 /**
  * What the user reads for each outcome. The texts for Sesame's codes are the `userMessage`s of
  * `@sesame/core`'s ERROR_TABLE (a test keeps them equal), so the server, the SDKs and the kit say
- * the same thing; the kit adds `RATE_LIMITED` for its own per-IP throttle.
+ * the same thing. The kit adds `RATE_LIMITED` (its own per-client throttle) and
+ * `HOST_NOT_ALLOWED` (a request to an app without `appUrl` on a non-loopback host).
  */
 import { isSesameErrorCode, type SesameErrorCode } from '@sesame/client';
 
-export type KitErrorCode = SesameErrorCode | 'RATE_LIMITED';
+export type KitErrorCode = SesameErrorCode | 'RATE_LIMITED' | 'HOST_NOT_ALLOWED';
 
 export const USER_MESSAGES: Readonly<Record<KitErrorCode, string>> = {
   INVALID_ARGUMENT: 'Some of the information sent is missing or malformed.',
@@ -21,10 +22,11 @@ export const USER_MESSAGES: Readonly<Record<KitErrorCode, string>> = {
   UNAVAILABLE: 'The service is temporarily unavailable. Please try again in a moment.',
   INTERNAL: 'Something went wrong on our side.',
   RATE_LIMITED: 'Too many requests from your network. Please wait a moment.',
+  HOST_NOT_ALLOWED: 'This app is not set up to be used at this address.',
 };
 
 export function isKitErrorCode(value: unknown): value is KitErrorCode {
-  return value === 'RATE_LIMITED' || isSesameErrorCode(value);
+  return value === 'RATE_LIMITED' || value === 'HOST_NOT_ALLOWED' || isSesameErrorCode(value);
 }
 
 /**

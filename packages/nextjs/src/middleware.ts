@@ -4,8 +4,9 @@
  * and never calls Sesame. Pages behind it should still check the session themselves
  * (`getSession()`): middleware is a fast first gate, not the only one.
  */
-import { serializeCookie } from './cookies.js';
-import { readCookie } from './cookies.js';
+import { readCookie, serializeCookie } from './cookies.js';
+import { safeNextPath } from './next-path.js';
+import { parseAppUrl, requestAppUrl, type AppUrl } from './origin.js';
 import { verifySession } from './tokens.js';
 
 export interface AuthMiddlewareOptions {
@@ -14,6 +15,12 @@ export interface AuthMiddlewareOptions {
   /** Patterns in Next's matcher style: `/dashboard`, `/dashboard/:path*`, `/team/:id`. */
   readonly protect: readonly string[];
   readonly loginPath?: string;
+  /**
+   * The app's public URL, the base of the login redirect (the same value as the auth config's
+   * `appUrl`; a function is read per request, e.g. `() => process.env.APP_URL`). Without it a
+   * loopback Host is used, else the address Next.js listens on; forwarding headers never are.
+   */
+  readonly appUrl?: string | (() => string | undefined) | undefined;
   readonly cookieName?: string;
   readonly secure?: boolean;
   readonly now?: () => number;
@@ -37,12 +44,14 @@ export function createAuthMiddleware(options: AuthMiddlewareOptions): AuthMiddle
     const token = readCookie(request.headers.get('cookie'), cookieName);
     const session = await verifySession(secret, token, now());
     if (session) return undefined;
-    // Absolute (Next.js requires it in middleware) and on the host the browser used: the
-    // request URL names the listening address, which may differ (localhost vs 127.0.0.1).
-    const host = request.headers.get('x-forwarded-host') ?? request.headers.get('host') ?? url.host;
-    const proto = request.headers.get('x-forwarded-proto') === 'https' ? 'https' : url.protocol.replace(':', '');
-    const login = new URL(loginPath, `${proto}://${host}`);
-    login.searchParams.set('next', `${url.pathname}${url.search}`);
+    // Absolute (Next.js requires it in middleware), on the configured app URL: X-Forwarded-Host
+    // and X-Forwarded-Proto are the client's to write. Without one, a loopback Host (the
+    // browser's own spelling, localhost or 127.0.0.1, which holds its cookies), else the
+    // address Next.js listens on.
+    const app = requestAppUrl(configuredAppUrl(options), request.headers);
+    const login = new URL(`${app?.base ?? url.origin}${loginPath}`);
+    const next = safeNextPath(`${url.pathname}${url.search}`, '');
+    if (next !== '') login.searchParams.set('next', next);
     const headers = new Headers({ location: login.toString(), 'cache-control': 'no-store' });
     // A cookie that no longer verifies (tampered, expired, old secret) is removed, not kept around.
     if (token !== undefined) {
@@ -59,6 +68,16 @@ export function createAuthMiddleware(options: AuthMiddlewareOptions): AuthMiddle
     }
     return new Response(null, { status: 307, headers });
   };
+}
+
+let parsed: { readonly raw: string; readonly value: AppUrl } | undefined;
+
+function configuredAppUrl(options: AuthMiddlewareOptions): AppUrl | undefined {
+  const raw = typeof options.appUrl === 'function' ? options.appUrl() : options.appUrl;
+  if (raw === undefined || raw === '') return undefined;
+  // Parsed once per distinct value: middleware runs on every matching request.
+  if (parsed?.raw !== raw) parsed = { raw, value: parseAppUrl(raw) };
+  return parsed.value;
 }
 
 /** `/a/:p*` matches `/a` and below; `/a/:p+` below only; `:p` one segment; the rest literally. */

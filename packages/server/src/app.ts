@@ -14,6 +14,7 @@ import {
   type RedirectRule,
   type Store,
 } from '@sesame/core';
+import { declaredVariablesSource } from '@sesame/email';
 import { Hono } from 'hono';
 import { routePath } from 'hono/route';
 import type { Logger } from 'pino';
@@ -24,6 +25,7 @@ import { TransportError, createErrorHandler } from './errors.js';
 import { deriveServerKeys, type ServerKeys } from './keys.js';
 import { createLogger } from './logging.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { metricsAuth } from './metrics-auth.js';
 import { requestHeader, setResponseHeader } from './node-http.js';
 import { requestIdFrom, requestRecorder } from './request-record.js';
 import { createNodeCredentialHasher, createNodePayloadSealer, createPooledRandom } from './node-crypto.js';
@@ -34,9 +36,12 @@ import { healthRoutes } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { passwordlessOperations, passwordlessRoutes } from './routes/passwordless.js';
 import { createRestFastPath, type RestFastPath } from './rest-fast-path.js';
+import { countSendLimits } from './send-limits.js';
 import { createTokenService, type TokenService } from './tokens.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+/** Send budgets when none are given: SESAME_CLIENT_SENDS_PER_MINUTE's and SESAME_SENDS_PER_MINUTE's defaults. */
+export const DEFAULT_SEND_BUDGETS = { perClientPerMinute: 1_000, deploymentPerMinute: 20_000 } as const;
 
 export interface AppOptions {
   readonly store: Store;
@@ -61,6 +66,10 @@ export interface AppOptions {
   readonly outbox?: OutboxHandoff;
   /** The admin UI's built files; default: `@sesame/admin-ui`'s dist/ (null: none, /admin says how to build). */
   readonly adminUiDist?: string | null;
+  /** SESAME_METRICS_TOKEN: `/metrics` then requires it as a bearer token. */
+  readonly metricsToken?: string;
+  /** Sends a minute per API client (unless set on the client) and for the whole deployment. */
+  readonly sendBudgets?: { readonly perClientPerMinute: number; readonly deploymentPerMinute: number };
 }
 
 export interface SesameApp {
@@ -100,7 +109,8 @@ export function createApp(options: AppOptions): SesameApp {
   const sealer = createNodePayloadSealer(options.secret);
   const policyOptions = { production: options.production, seedRedirectUris: options.seedRedirectUris ?? [] };
   const policy = createPolicySource(store, policyOptions);
-  const engine = createEngine({
+  const sendBudgets = options.sendBudgets ?? DEFAULT_SEND_BUDGETS;
+  const uncounted = createEngine({
     store,
     clock,
     random: options.random ?? createPooledRandom(),
@@ -108,7 +118,11 @@ export function createApp(options: AppOptions): SesameApp {
     sealer,
     policy,
     ...(options.outbox ? { outbox: options.outbox } : {}),
+    sendBudgets,
+    // A send stores only the template_variables its template (saved or default) uses.
+    declaredTemplateVariables: declaredVariablesSource(store),
   });
+  const engine = countSendLimits(uncounted, metrics);
 
   const app = new Hono<AppEnv>();
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -139,7 +153,7 @@ export function createApp(options: AppOptions): SesameApp {
   const restFastPath = createRestFastPath({ base: API_BASE, store, tokens, operations, maxBodyBytes, logger, recordRequest });
 
   app.route('/', healthRoutes(store, logger));
-  app.get('/metrics', async (c) => {
+  app.get('/metrics', metricsAuth(options.metricsToken), async (c) => {
     const text = await metrics.registry.metrics();
     return c.body(text, 200, { 'Content-Type': metrics.registry.contentType });
   });
@@ -157,6 +171,7 @@ export function createApp(options: AppOptions): SesameApp {
     devInbox: options.devInbox,
     maxBodyBytes,
     ...(options.onEmailQueued ? { onEmailQueued: options.onEmailQueued } : {}),
+    sendBudgets,
   });
 
   if (options.devInbox) {

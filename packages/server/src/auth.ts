@@ -1,7 +1,8 @@
 /**
  * Bearer-token middleware for the API routes: a valid access token naming an active (not
- * revoked) client, else 401 UNAUTHENTICATED. Revocation is read from the store on every call,
- * so a revoked client stops at once even with an unexpired token.
+ * revoked) client, issued under the client's current secret version, else 401 UNAUTHENTICATED.
+ * The client is read from the store on every call, so revoking a client or rotating its secret
+ * stops every earlier token at once, on REST and gRPC alike.
  */
 import { SesameError, type CallerClient, type Store } from '@sesame/core';
 import type { MiddlewareHandler } from 'hono';
@@ -13,11 +14,14 @@ import type { TokenService } from './tokens.js';
 export async function authenticateBearer(store: Store, tokens: TokenService, header: string | null | undefined): Promise<CallerClient> {
   const match = /^Bearer[ ]+([A-Za-z0-9\-_.~+/]+=*)\s*$/i.exec(header ?? '');
   if (!match) throw new SesameError('UNAUTHENTICATED', 'A Bearer access token from /oauth/token is required.');
-  const clientId = await tokens.verify(match[1]!);
-  if (clientId === null) throw new SesameError('UNAUTHENTICATED', 'The access token is invalid or expired.');
-  const client = await store.findApiClient(clientId);
+  const verified = await tokens.verify(match[1]!);
+  if (verified === null) throw new SesameError('UNAUTHENTICATED', 'The access token is invalid or expired.');
+  const client = await store.findApiClient(verified.clientId);
   if (!client || client.revokedAt !== null) throw new SesameError('UNAUTHENTICATED', 'The client of this access token is not active.');
-  return { id: client.id, redirectUris: client.redirectUris };
+  if (verified.secretVersion !== client.secretVersion) {
+    throw new SesameError('UNAUTHENTICATED', 'The access token was issued before the client secret was rotated; get a new one.');
+  }
+  return { id: client.id, redirectUris: client.redirectUris, sendsPerMinute: client.sendsPerMinute };
 }
 
 export function bearerAuth(store: Store, tokens: TokenService): MiddlewareHandler<AppEnv> {

@@ -5,12 +5,12 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { normalizeEmail, sendInputSchema, type Store } from '@sesame/core';
-import { openStore } from '@sesame/storage';
+import { normalizeEmail, sendInputSchema } from '@sesame/core';
+import { CLIENTS_USAGE, clientsCommand } from './cli-clients.js';
+import { CLI_ACTOR, UsageError, withStore } from './cli-support.js';
+import { TEMPLATES_USAGE, templatesCommand } from './cli-templates.js';
 import { authenticateClient, createClient } from './clients.js';
 import { ConfigError, environmentHelp, loadConfig, type Config } from './config.js';
-import { deriveServerKeys } from './keys.js';
-import { resolveSecret } from './secret.js';
 import { startSesame, type RunningSesame } from './server.js';
 
 export interface CliIo {
@@ -28,13 +28,9 @@ Commands:
   dev                                start, plus a development client whose id and secret are printed
                                      (what \`npm start\` runs; refused when NODE_ENV=production)
   migrate                            run database migrations and exit
-  clients create --name N [--redirect-uri U]… [--json]
-                                     create an API client; prints its id and secret once
-                                     (--redirect-uri may repeat; a trailing * makes a prefix rule)
-  clients list [--json]              list API clients
-  clients revoke ID [--json]         revoke an API client (its tokens stop working at once)
-  admins add EMAIL [--json]          allow EMAIL to sign in to the admin dashboard
-  --help                             this text
+${CLIENTS_USAGE}  admins add EMAIL [--json]          allow EMAIL to sign in to the admin dashboard
+  admins remove EMAIL [--json]       take EMAIL off the admins; their dashboard sessions end at once
+${TEMPLATES_USAGE}  --help                             this text
 
 Environment (validated at start):
 `;
@@ -42,8 +38,6 @@ Environment (validated at start):
 export function helpText(): string {
   return `${USAGE}${environmentHelp()}\n`;
 }
-
-class UsageError extends Error {}
 
 const DEV_CLIENT_FILE = 'dev-client.json';
 
@@ -59,6 +53,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         json: { type: 'boolean' },
         name: { type: 'string' },
         'redirect-uri': { type: 'string', multiple: true },
+        'sends-per-minute': { type: 'string' },
       },
     });
   } catch (error) {
@@ -88,10 +83,17 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           return 0;
         });
       case 'clients':
-        return await clientsCommand(config, io, sub, rest, values.name, values['redirect-uri'] ?? [], json);
+        return await clientsCommand(config, io, sub, rest, {
+          name: values.name,
+          redirectUris: values['redirect-uri'] ?? [],
+          sendsPerMinute: values['sends-per-minute'],
+          json,
+        });
       case 'admins':
-        if (sub !== 'add' || rest.length !== 1) throw new UsageError('Usage: sesame admins add EMAIL');
-        return await adminsAdd(config, io, rest[0]!, json);
+        if ((sub !== 'add' && sub !== 'remove') || rest.length !== 1) throw new UsageError('Usage: sesame admins add|remove EMAIL [--json]');
+        return sub === 'add' ? await adminsAdd(config, io, rest[0]!, json) : await adminsRemove(config, io, rest[0]!, json);
+      case 'templates':
+        return await templatesCommand(config, io, sub, rest, json);
       default:
         throw new UsageError(`Unknown command: ${command}`);
     }
@@ -109,89 +111,30 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
-async function withStore<T>(config: Config, run: (store: Store) => Promise<T>): Promise<T> {
-  const store = openStore(config.databaseUrl);
-  try {
-    return await run(store);
-  } finally {
-    await store.close();
-  }
-}
-
-async function clientsCommand(
-  config: Config,
-  io: CliIo,
-  sub: string | undefined,
-  rest: readonly string[],
-  name: string | undefined,
-  redirectUris: readonly string[],
-  json: boolean,
-): Promise<number> {
-  switch (sub) {
-    case 'create': {
-      if (name === undefined || rest.length > 0) throw new UsageError('Usage: sesame clients create --name N [--redirect-uri U]… [--json]');
-      const key = deriveServerKeys(resolveSecret(config).bytes).clientSecret;
-      return withStore(config, async (store) => {
-        await store.migrate();
-        const client = await createClient(store, { key, name, redirectUris, now: Date.now() });
-        if (json) {
-          io.stdout(`${JSON.stringify({ client_id: client.record.id, client_secret: client.secret })}\n`);
-        } else {
-          io.stdout(
-            `Created client "${client.record.name}".\n  client_id:     ${client.record.id}\n  client_secret: ${client.secret}\n` +
-              'The secret is shown only this once; store it in your app (e.g. SCALEKIT_CLIENT_SECRET).\n',
-          );
-        }
-        return 0;
-      });
-    }
-    case 'list':
-      return withStore(config, async (store) => {
-        await store.migrate();
-        const clients = await store.listApiClients();
-        const rows = clients.map((c) => ({
-          client_id: c.id,
-          name: c.name,
-          redirect_uris: c.redirectUris.map((r) => (r.match === 'prefix' ? `${r.uri}*` : r.uri)),
-          created_at: new Date(c.createdAt).toISOString(),
-          revoked_at: c.revokedAt === null ? null : new Date(c.revokedAt).toISOString(),
-          last_used_at: c.lastUsedAt === null ? null : new Date(c.lastUsedAt).toISOString(),
-        }));
-        if (json) io.stdout(`${JSON.stringify({ clients: rows })}\n`);
-        else if (rows.length === 0) io.stdout('No clients. Create one with `sesame clients create --name NAME`.\n');
-        else
-          io.stdout(
-            `${rows
-              .map((r) => `${r.client_id}  ${r.name}  ${r.revoked_at === null ? 'active' : `revoked ${r.revoked_at}`}  ${r.redirect_uris.join(',')}`)
-              .join('\n')}\n`,
-          );
-        return 0;
-      });
-    case 'revoke': {
-      if (rest.length !== 1) throw new UsageError('Usage: sesame clients revoke ID');
-      const id = rest[0]!;
-      return withStore(config, async (store) => {
-        await store.migrate();
-        const revoked = await store.revokeApiClient(id, Date.now());
-        if (json) io.stdout(`${JSON.stringify({ client_id: id, revoked })}\n`);
-        else io.stdout(revoked ? `Revoked ${id}.\n` : `No active client ${id}.\n`);
-        return revoked ? 0 : 1;
-      });
-    }
-    default:
-      throw new UsageError('Usage: sesame clients create|list|revoke …');
-  }
+function adminEmail(rawEmail: string): ReturnType<typeof normalizeEmail> {
+  const checked = sendInputSchema.shape.email.safeParse(rawEmail);
+  if (!checked.success) throw new UsageError(`Not a valid email address: ${rawEmail.slice(0, 320)}`);
+  return normalizeEmail(checked.data);
 }
 
 async function adminsAdd(config: Config, io: CliIo, rawEmail: string, json: boolean): Promise<number> {
-  const checked = sendInputSchema.shape.email.safeParse(rawEmail);
-  if (!checked.success) throw new UsageError(`Not a valid email address: ${rawEmail.slice(0, 320)}`);
-  const email = normalizeEmail(checked.data);
+  const email = adminEmail(rawEmail);
   return withStore(config, async (store) => {
     await store.migrate();
     await store.addAdmin({ emailKey: email.key, email: email.address, createdAt: Date.now() });
     io.stdout(json ? `${JSON.stringify({ email: email.address, admin: true })}\n` : `${email.address} is an admin.\n`);
     return 0;
+  });
+}
+
+/** Removes an admin and, in the same transaction, every session of theirs. */
+async function adminsRemove(config: Config, io: CliIo, rawEmail: string, json: boolean): Promise<number> {
+  const email = adminEmail(rawEmail);
+  return withStore(config, async (store) => {
+    await store.migrate();
+    const removed = await store.removeAdmin(email.key);
+    io.stdout(json ? `${JSON.stringify({ email: email.address, removed })}\n` : removed ? `${email.address} is no longer an admin; their sessions have ended.\n` : `No admin ${email.address}.\n`);
+    return removed ? 0 : 1;
   });
 }
 
@@ -214,11 +157,13 @@ async function ensureDevClient(running: RunningSesame, config: Config): Promise<
   } catch {
     // Missing or unreadable: make a new one below.
   }
+  const now = Date.now();
   const client = await createClient(running.store, {
     key,
     name: 'development',
     redirectUris: ['http://localhost:3000/*', 'http://127.0.0.1:3000/*'],
-    now: Date.now(),
+    now,
+    author: { actor: CLI_ACTOR, at: now },
   });
   const saved: DevClient = { client_id: client.record.id, client_secret: client.secret };
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });

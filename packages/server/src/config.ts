@@ -5,6 +5,8 @@
  */
 import { parseRedirectRules, type RedirectRule } from '@sesame/core';
 import { z } from 'zod';
+import { hostNameOf } from './host-check.js';
+import { METRICS_TOKEN } from './metrics-auth.js';
 
 export interface Config {
   readonly production: boolean;
@@ -31,6 +33,14 @@ export interface Config {
   readonly retentionSeconds: number;
   /** Pause between two passes of the expiry sweeper (a pass itself runs batch after batch until caught up). */
   readonly sweepIntervalMs: number;
+  /** SESAME_ALLOWED_HOSTS: more `Host` names answered (host-check.ts); `['*']` = any; undefined when unset. */
+  readonly allowedHosts: readonly string[] | undefined;
+  /** SESAME_METRICS_TOKEN: the bearer token `/metrics` requires; undefined = public. */
+  readonly metricsToken: string | undefined;
+  /** Sends a minute each API client may make unless its own budget is set (`sesame clients set-limit`). */
+  readonly clientSendsPerMinute: number;
+  /** Sends a minute of the whole deployment, all clients together. */
+  readonly sendsPerMinute: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -73,6 +83,19 @@ export const VARIABLES: readonly Variable[] = [
     default: '86400',
     describe: "how long an expired auth request, its emails and delivery timeline are kept (the dashboard's activity view) before the sweeper deletes them; 0 = as soon as it expires",
   },
+  {
+    name: 'SESAME_CLIENT_SENDS_PER_MINUTE',
+    default: '1000',
+    describe: 'emails (sends and resends) each API client may request a minute, unless set per client (`sesame clients set-limit`); over it: 429 SEND_LIMIT_EXCEEDED',
+  },
+  { name: 'SESAME_SENDS_PER_MINUTE', default: '20000', describe: 'emails the whole deployment may send a minute, all clients together (a bound on mail volume and disk growth)' },
+  {
+    name: 'SESAME_ALLOWED_HOSTS',
+    default: undefined,
+    describe:
+      'comma-separated host names answered besides the SESAME_PUBLIC_URL host and localhost, 127.0.0.1, [::1] (other Host headers get 421 MISDIRECTED_REQUEST); * = any host. Unset in production: any host',
+  },
+  { name: 'SESAME_METRICS_TOKEN', default: undefined, describe: 'bearer token (16+ characters) that GET /metrics then requires; unset = /metrics is public' },
   { name: 'SESAME_SWEEP_INTERVAL_MS', default: '60000', describe: 'pause between two passes of the expiry sweeper (a pass deletes in batches of 500 until caught up)' },
 ];
 
@@ -129,6 +152,17 @@ const envSchema = z.object({
   SESAME_RETENTION_SECONDS: integer('SESAME_RETENTION_SECONDS', 0, 366 * 86_400),
   // Below 100 ms the sweeper would mostly run empty passes; above a day expired rows pile up.
   SESAME_SWEEP_INTERVAL_MS: integer('SESAME_SWEEP_INTERVAL_MS', 100, 86_400_000),
+  SESAME_ALLOWED_HOSTS: z
+    .string()
+    .transform((v) => v.split(',').map((name) => name.trim().toLowerCase()))
+    .refine(
+      (names) => names.every((name) => name === '*' || hostNameOf(name) === name),
+      'SESAME_ALLOWED_HOSTS must be comma-separated host names without ports (e.g. "sesame.internal,192.0.2.10,[2001:db8::1]"), or *',
+    )
+    .optional(),
+  SESAME_METRICS_TOKEN: z.string().regex(METRICS_TOKEN, 'SESAME_METRICS_TOKEN must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + /').optional(),
+  SESAME_CLIENT_SENDS_PER_MINUTE: integer('SESAME_CLIENT_SENDS_PER_MINUTE', 1, 1_000_000),
+  SESAME_SENDS_PER_MINUTE: integer('SESAME_SENDS_PER_MINUTE', 1, 10_000_000),
 });
 
 /** Reads and validates the environment; throws `ConfigError` listing every bad value at once. */
@@ -174,6 +208,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     smtpConnections: e.SESAME_SMTP_CONNECTIONS,
     retentionSeconds: e.SESAME_RETENTION_SECONDS,
     sweepIntervalMs: e.SESAME_SWEEP_INTERVAL_MS,
+    allowedHosts: e.SESAME_ALLOWED_HOSTS,
+    metricsToken: e.SESAME_METRICS_TOKEN,
+    clientSendsPerMinute: e.SESAME_CLIENT_SENDS_PER_MINUTE,
+    sendsPerMinute: e.SESAME_SENDS_PER_MINUTE,
   };
 }
 

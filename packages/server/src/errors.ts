@@ -17,7 +17,7 @@ import type { AppEnv } from './env.js';
  * body, the admin API's CSRF refusal, and requests refused before any route sees them
  * (`client-error.ts`): malformed (400), too slow to arrive (408), headers too large (431).
  */
-export const TRANSPORT_ERROR_CODES = ['NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'CSRF_REJECTED', 'BAD_REQUEST', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE'] as const;
+export const TRANSPORT_ERROR_CODES = ['NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'CSRF_REJECTED', 'BAD_REQUEST', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE', 'MISDIRECTED_REQUEST'] as const;
 export type TransportErrorCode = (typeof TRANSPORT_ERROR_CODES)[number];
 
 export class TransportError extends Error {

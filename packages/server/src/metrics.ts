@@ -13,6 +13,8 @@ export interface Metrics {
   readonly sends: Counter<'kind' | 'outcome'>;
   readonly verifies: Counter<'method' | 'outcome'>;
   readonly limitHits: Counter<'limit'>;
+  /** Sends refused by a send limit, per calling client and limit (address, client, deployment). */
+  readonly sendLimited: Counter<'client_id' | 'scope'>;
   readonly deliveries: Counter<'outcome'>;
   readonly tokens: Counter<'outcome'>;
   readonly swept: Counter;
@@ -61,6 +63,12 @@ export function createMetrics(options: { outboxDepth?: () => Promise<number>; de
       name: 'sesame_limit_hits_total',
       help: 'Requests refused by a limit (send_limit, too_many_attempts).',
       labelNames: ['limit'],
+      registers: [registry],
+    }),
+    sendLimited: new Counter({
+      name: 'sesame_send_limited_total',
+      help: "Sends and resends refused with SEND_LIMIT_EXCEEDED, by API client and by the limit that refused them (address, client, deployment): alert on a client's rate.",
+      labelNames: ['client_id', 'scope'],
       registers: [registry],
     }),
     deliveries: new Counter({

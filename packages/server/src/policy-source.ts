@@ -3,7 +3,7 @@
  * API) or, until one is saved, DESIGN.md's defaults seeded with SESAME_ALLOWED_REDIRECT_URIS.
  * Read on every engine call so an edit applies at once; the parse is memoised on the raw text.
  */
-import { defaultPolicy, parsePolicy, type Policy, type RedirectRule, type Store } from '@sesame/core';
+import { defaultPolicy, parseStoredPolicy, type Policy, type RedirectRule, type Store } from '@sesame/core';
 
 export const POLICY_SETTING = 'policy';
 
@@ -20,7 +20,8 @@ export function createPolicySource(store: Store, options: { production: boolean;
   return async () => {
     const raw = await store.getSetting(POLICY_SETTING);
     if (raw === null) return fallback;
-    if (memo?.raw !== raw) memo = { raw, policy: parsePolicy(JSON.parse(raw)) };
+    // Read leniently: a policy saved by an earlier version still loads (see parseStoredPolicy).
+    if (memo?.raw !== raw) memo = { raw, policy: parseStoredPolicy(JSON.parse(raw)) };
     return memo.policy;
   };
 }

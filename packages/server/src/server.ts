@@ -25,8 +25,10 @@ import { authenticateBearer } from './auth.js';
 import { answerClientError, answerConnect, answerExpectation, cutSlowStream, requestErrorResponse } from './client-error.js';
 import { createDualProtocolServer } from './grpc/dual-protocol.js';
 import { createGrpcHandler } from './grpc/handler.js';
+import { h2ServerOptions, limitStreamChurn } from './grpc/h2-limits.js';
 import { passwordlessGrpcMethods } from './grpc/service.js';
 import type { Config } from './config.js';
+import { allowedHostNames, answerMisdirected, hostAllowed, http1Hosts, http2Hosts, isLoopbackAddress } from './host-check.js';
 import { createLogger } from './logging.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createNodePayloadSealer } from './node-crypto.js';
@@ -124,10 +126,17 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     }, WAKE_DELAY_MS);
   }
 
-  // The unauthenticated inbox views would hand out sign-in codes: never in production.
-  const devInbox = baseTransport.kind === 'dev-inbox' && !config.production;
+  // The unauthenticated inbox views would hand out sign-in codes: never in production, and never
+  // on an interface other machines can reach.
+  const loopback = isLoopbackAddress(config.host);
+  const devInbox = baseTransport.kind === 'dev-inbox' && !config.production && loopback;
   if (baseTransport.kind === 'dev-inbox' && config.production) {
     logger.warn({}, 'NODE_ENV=production without SESAME_SMTP_URL: emails are only kept in the dev inbox store and not served over HTTP');
+  } else if (baseTransport.kind === 'dev-inbox' && !loopback) {
+    logger.warn({ host: config.host }, 'HOST is not a loopback address: the dev inbox is not served over HTTP (set SESAME_SMTP_URL to deliver mail, or listen on 127.0.0.1)');
+  }
+  if (config.production && config.metricsToken === undefined) {
+    logger.warn({}, 'GET /metrics is public: set SESAME_METRICS_TOKEN to require a bearer token, or keep /metrics off the public network at the proxy');
   }
   const sesame = createApp({
     store,
@@ -138,6 +147,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     seedRedirectUris: config.allowedRedirectUris,
     maxBodyBytes: config.maxBodyBytes,
     tokenTtlSeconds: config.tokenTtlSeconds,
+    ...(config.metricsToken === undefined ? {} : { metricsToken: config.metricsToken }),
+    sendBudgets: { perClientPerMinute: config.clientSendsPerMinute, deploymentPerMinute: config.sendsPerMinute },
     logger,
     metrics,
     onEmailQueued: wakeWorker,
@@ -158,6 +169,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   // One port, two protocols: HTTP/1.1 for REST; HTTP/2 cleartext for the Scalekit SDK's gRPC,
   // whose non-gRPC requests (REST over h2c) fall back to the same REST handler.
   const rest = getRequestListener(sesame.app.fetch, { errorHandler: requestErrorResponse });
+  const allowedHosts = allowedHostNames({ production: config.production, publicUrl: config.publicUrl, allowedHosts: config.allowedHosts });
   const headersTimeout = Math.min(config.requestTimeoutMs, 10_000);
   const http1 = http.createServer(
     {
@@ -172,6 +184,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       requireHostHeader: false,
     },
     (request, response) => {
+      if (!hostAllowed(allowedHosts, http1Hosts(request), request.url ?? '/')) return answerMisdirected(response);
       if (!sesame.restFastPath(request, response)) void rest(request, response);
     },
   );
@@ -179,9 +192,10 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   http1.on('clientError', answerClientError(logger));
   http1.on('connect', answerConnect);
   http1.on('checkExpectation', answerExpectation);
+  const authenticateGrpc = (header: string | null) => authenticateBearer(store, sesame.tokens, header);
   const grpcMethods = passwordlessGrpcMethods({
     engine: sesame.engine,
-    authenticate: (header) => authenticateBearer(store, sesame.tokens, header),
+    authenticate: authenticateGrpc,
     onEmailQueued: wakeWorker,
     newRequestId: randomUUID,
     onCall(method, outcome, durationMs) {
@@ -191,15 +205,18 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       logger.info({ route: `grpc:${method}`, outcome, durationMs: Math.round(durationMs * 10) / 10 }, 'grpc call');
     },
   });
-  const h2 = http2.createServer(
-    { maxSessionMemory: 10 },
-    createGrpcHandler({
-      methods: grpcMethods,
-      readMaxBytes: config.maxBodyBytes,
-      fallback: (request, response) => void rest(request, response),
-    }),
-  );
+  const grpcHandler = createGrpcHandler({
+    methods: grpcMethods,
+    readMaxBytes: config.maxBodyBytes,
+    authenticate: authenticateGrpc,
+    fallback: (request, response) => void rest(request, response),
+  });
+  const h2 = http2.createServer(h2ServerOptions(), (request, response) => {
+    if (!hostAllowed(allowedHosts, http2Hosts(request), request.url)) return answerMisdirected(response);
+    grpcHandler(request, response);
+  });
   h2.setTimeout(config.requestTimeoutMs);
+  limitStreamChurn(h2);
   // HTTP/2's timeout above is per idle session: a stream whose body trickles in would never be
   // cut. As HTTP/1.1's requestTimeout, a request not received whole in time gets 408.
   h2.on('stream', (stream) => cutSlowStream(stream, config.requestTimeoutMs));

@@ -1,14 +1,17 @@
 /**
- * Access tokens: HS256 JWTs (jose) with iss, aud, sub = client id, iat, exp and jti. A small
- * bounded cache remembers tokens already verified until they expire, so the signature is
- * checked once per token rather than once per request; revocation is still checked against
- * the store on every request by the caller.
+ * Access tokens: HS256 JWTs (jose) with iss, aud, sub = client id, iat, exp, jti and `sv`, the
+ * client's secret version when the token was issued. A small bounded cache remembers tokens
+ * already verified until they expire, so the signature is checked once per token rather than
+ * once per request; revocation and rotation are still checked against the store on every
+ * request by the caller (auth.ts), which compares `sv` with the client's current version.
  */
 import { randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import type { Clock } from '@sesame/core';
 
 export const TOKEN_AUDIENCE = 'sesame-api';
+/** The claim carrying the client's secret version. */
+export const SECRET_VERSION_CLAIM = 'sv';
 const CACHE_LIMIT = 10_000;
 
 export interface IssuedToken {
@@ -16,20 +19,28 @@ export interface IssuedToken {
   readonly expiresIn: number;
 }
 
+/** What a valid token says about its holder. */
+export interface VerifiedToken {
+  readonly clientId: string;
+  /** The client's secret version at issue; 1 for a token issued before versions were carried. */
+  readonly secretVersion: number;
+}
+
 export interface TokenService {
-  issue(clientId: string): Promise<IssuedToken>;
-  /** The client id the token was issued to, or `null` when it is not a valid, current token. */
-  verify(token: string): Promise<string | null>;
+  /** A token for the client at its current secret version (1 when not given). */
+  issue(clientId: string, secretVersion?: number): Promise<IssuedToken>;
+  /** The token's client and secret version, or `null` when it is not a valid, current token. */
+  verify(token: string): Promise<VerifiedToken | null>;
 }
 
 export function createTokenService(options: { key: Uint8Array; issuer: string; ttlSeconds: number; clock: Clock }): TokenService {
   const { key, issuer, ttlSeconds, clock } = options;
-  const verified = new Map<string, { clientId: string; expiresAt: number }>();
+  const verified = new Map<string, VerifiedToken & { expiresAt: number }>();
 
   return {
-    async issue(clientId) {
+    async issue(clientId, secretVersion = 1) {
       const nowSeconds = Math.floor(clock.now() / 1000);
-      const accessToken = await new SignJWT({})
+      const accessToken = await new SignJWT({ [SECRET_VERSION_CLAIM]: secretVersion })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setIssuer(issuer)
         .setAudience(TOKEN_AUDIENCE)
@@ -45,7 +56,7 @@ export function createTokenService(options: { key: Uint8Array; issuer: string; t
       const now = clock.now();
       const cached = verified.get(token);
       if (cached) {
-        if (cached.expiresAt > now) return cached.clientId;
+        if (cached.expiresAt > now) return { clientId: cached.clientId, secretVersion: cached.secretVersion };
         verified.delete(token);
         return null;
       }
@@ -59,10 +70,14 @@ export function createTokenService(options: { key: Uint8Array; issuer: string; t
           currentDate: new Date(now),
         });
         if (typeof payload.sub !== 'string' || typeof payload.exp !== 'number') return null;
+        const version = payload[SECRET_VERSION_CLAIM];
+        // Tokens issued before the claim existed were issued under the first secret.
+        if (version !== undefined && !(typeof version === 'number' && Number.isSafeInteger(version) && version >= 1)) return null;
+        const secretVersion = version ?? 1;
         // A full cache is simply emptied: it only saves work, and a burst of new tokens is rare.
         if (verified.size >= CACHE_LIMIT) verified.clear();
-        verified.set(token, { clientId: payload.sub, expiresAt: payload.exp * 1000 });
-        return payload.sub;
+        verified.set(token, { clientId: payload.sub, secretVersion, expiresAt: payload.exp * 1000 });
+        return { clientId: payload.sub, secretVersion };
       } catch {
         return null;
       }

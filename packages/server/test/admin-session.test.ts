@@ -1,10 +1,29 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BACKENDS, REDIRECT, harness, stopPostgres, type Harness } from './helpers.js';
 import { START_FLOOR_MS, sealPending } from '../src/admin/session.js';
+import { cliMain } from '../src/index.js';
 import { AdminBrowser, addAdmin, errorCode, signIn, startSignIn } from './admin-helpers.js';
 
 let h: Harness;
 afterAll(stopPostgres);
+
+/** A read and a write on every part of the admin API that needs a session. */
+function sessionRequests(): [string, { method?: string; json?: unknown }][] {
+  return [
+    ['/admin/api/session', {}],
+    ['/admin/api/policy', {}],
+    ['/admin/api/clients', {}],
+    ['/admin/api/audit', {}],
+    ['/admin/api/activity', {}],
+    ['/admin/api/templates', {}],
+    ['/admin/api/brand', {}],
+    ['/admin/api/clients', { json: { name: 'made by a replayed cookie' } }],
+  ];
+}
 
 const ADMIN = 'root@example.com';
 
@@ -149,6 +168,93 @@ describe.each(BACKENDS)('%s', (backend) => {
     const none = new AdminBrowser(h);
     const res = await none.fetch('/admin/api/session/verify', { json: { code: '123456' } });
     expect(await errorCode(res)).toBe('SAME_BROWSER_REQUIRED');
+  });
+
+  it('signing out ends the session on the server: the cookie replayed afterwards gets 401 on every route; other sessions go on', async () => {
+    const browser = new AdminBrowser(h);
+    await signIn(h, browser, ADMIN);
+    const other = new AdminBrowser(h);
+    await signIn(h, other, ADMIN);
+    const stolen = browser.cookies.get('sesame_admin')!;
+    const requests = sessionRequests();
+    for (const [path, request] of requests) expect((await browser.fetch(path, request)).status, `before sign-out: ${path}`).not.toBe(401);
+    expect((await browser.fetch('/admin/api/session/logout', { method: 'POST' })).status).toBe(204);
+    // The copy an attacker kept, sent as it was.
+    browser.cookies.set('sesame_admin', stolen);
+    for (const [path, request] of requests) {
+      const res = await browser.fetch(path, request);
+      expect(res.status, `replayed after sign-out: ${request.method ?? 'GET'} ${path}`).toBe(401);
+      expect(await errorCode(res)).toBe('UNAUTHENTICATED');
+    }
+    expect((await browser.fetch('/admin/api/session/logout', { method: 'POST' })).status).toBe(401);
+    expect((await other.fetch('/admin/api/session')).status).toBe(200);
+  });
+
+  it('signing in again in the same browser ends the session it held', async () => {
+    const browser = new AdminBrowser(h);
+    await signIn(h, browser, ADMIN);
+    const earlier = browser.cookies.get('sesame_admin')!;
+    await signIn(h, browser, ADMIN);
+    expect(browser.cookies.get('sesame_admin')).not.toBe(earlier);
+    expect((await browser.fetch('/admin/api/session')).status).toBe(200);
+    browser.cookies.set('sesame_admin', earlier);
+    expect((await browser.fetch('/admin/api/session')).status).toBe(401);
+  });
+
+  it('`sesame admins remove EMAIL` ends every session of that admin at once, and only theirs', async () => {
+    const second = 'second@example.com';
+    await addAdmin(h, second);
+    const browsers = [new AdminBrowser(h), new AdminBrowser(h)];
+    for (const browser of browsers) await signIn(h, browser, ADMIN);
+    const bystander = new AdminBrowser(h);
+    await signIn(h, bystander, second);
+    for (const browser of browsers) expect((await browser.fetch('/admin/api/session')).status).toBe(200);
+
+    const dataDir = mkdtempSync(join(tmpdir(), 'sesame-admins-'));
+    try {
+      let stdout = '';
+      const env = { SESAME_DATABASE_URL: h.databaseUrl, SESAME_DATA_DIR: dataDir };
+      expect(await cliMain(['admins', 'remove', 'Root@Example.com', '--json'], { stdout: (t) => (stdout += t), stderr: () => undefined, env })).toBe(0);
+      expect(JSON.parse(stdout)).toEqual({ email: 'Root@Example.com', removed: true });
+      expect(await cliMain(['admins', 'remove', ADMIN], { stdout: () => undefined, stderr: () => undefined, env })).toBe(1);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    for (const browser of browsers) {
+      for (const [path, request] of sessionRequests()) expect((await browser.fetch(path, request)).status, `${request.method ?? 'GET'} ${path}`).toBe(401);
+    }
+    expect((await bystander.fetch('/admin/api/session')).status).toBe(200);
+    // Added back, the old cookies stay dead: a new sign-in makes a new session.
+    await addAdmin(h, ADMIN);
+    expect((await browsers[0]!.fetch('/admin/api/session')).status).toBe(401);
+  });
+
+  it('a cookie that names no session the server keeps is refused, whatever its shape', async () => {
+    const browser = new AdminBrowser(h);
+    await signIn(h, browser, ADMIN);
+    const real = browser.cookies.get('sesame_admin')!;
+    const now = Math.floor(h.clock.now() / 1000);
+    // A well-signed token of the earlier stateless design: only the server's record counts now.
+    const signed = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer('http://127.0.0.1:8080')
+      .setAudience('sesame-admin')
+      .setSubject(ADMIN)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 3600)
+      .setJti('forged')
+      .sign(h.sesame.keys.adminSession);
+    const flip = (value: string) => `${value.slice(0, -1)}${value.endsWith('A') ? 'B' : 'A'}`;
+    const forged = [signed, flip(real), real.slice(1), `${real}A`, real.toLowerCase(), 'A'.repeat(43), '', `${real}%3B`, 'x'.repeat(5000)];
+    for (const value of forged) {
+      const stranger = new AdminBrowser(h);
+      await stranger.csrf();
+      stranger.cookies.set('sesame_admin', value);
+      expect((await stranger.fetch('/admin/api/session')).status, value.slice(0, 60)).toBe(401);
+    }
+    // The session expires on the server after 8 hours, whatever the browser keeps.
+    h.clock.advance(8 * 60 * 60 * 1000 + 1);
+    expect((await browser.fetch('/admin/api/session')).status).toBe(401);
   });
 
   it('logout clears the session cookie', async () => {

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { openStore } from '@sesame/storage';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cliMain } from '../src/index.js';
 
@@ -53,6 +54,60 @@ describe('sesame CLI', () => {
     expect(await sesame('admins', 'add', 'Ada@Example.com', '--json')).toMatchObject({ code: 0, stdout: '{"email":"Ada@Example.com","admin":true}\n' });
     expect((await sesame('admins', 'add', 'not-an-email')).code).toBe(2);
     expect((await sesame('clients', 'create', '--name', 'x', '--redirect-uri', 'ftp://nope')).code).toBe(1);
+  });
+
+  it('rotates a secret (printed once; --json exactly client_id and client_secret), sets send limits, removes admins; each change audited with actor cli', async () => {
+    const created = JSON.parse((await sesame('clients', 'create', '--name', 'limited', '--sends-per-minute', '250', '--json')).stdout) as { client_id: string; client_secret: string };
+    const rotated = await sesame('clients', 'rotate', created.client_id, '--json');
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout.trim().split('\n')).toHaveLength(1);
+    const printed = JSON.parse(rotated.stdout) as Record<string, string>;
+    expect(Object.keys(printed)).toEqual(['client_id', 'client_secret']);
+    expect(printed.client_id).toBe(created.client_id);
+    expect(printed.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(printed.client_secret).not.toBe(created.client_secret);
+    const human = await sesame('clients', 'rotate', created.client_id);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/client_secret: [A-Za-z0-9_-]{43}\n/);
+    expect(human.stdout).toContain('shown only this once');
+
+    const listed = () =>
+      sesame('clients', 'list', '--json').then(
+        (r) => (JSON.parse(r.stdout) as { clients: { client_id: string; sends_per_minute: number | null; secret_version: number }[] }).clients.find((c) => c.client_id === created.client_id)!,
+      );
+    expect(await listed()).toMatchObject({ sends_per_minute: 250, secret_version: 3 });
+    expect(await sesame('clients', 'set-limit', created.client_id, '40', '--json')).toMatchObject({ code: 0, stdout: `{"client_id":"${created.client_id}","sends_per_minute":40}\n` });
+    expect((await listed()).sends_per_minute).toBe(40);
+    expect((await sesame('clients', 'set-limit', created.client_id, 'default')).code).toBe(0);
+    expect((await listed()).sends_per_minute).toBeNull();
+    for (const bad of ['0', '-1', '1.5', '1e3', 'ten', '1000001', '']) {
+      expect((await sesame('clients', 'set-limit', created.client_id, bad)).code, bad).toBe(2);
+      expect((await sesame('clients', 'create', '--name', 'bad-limit', '--sends-per-minute', bad)).code, bad).toBe(2);
+    }
+    expect((await sesame('clients', 'set-limit', 'skc_nope', '10')).code).toBe(1);
+    expect((await sesame('clients', 'rotate', 'skc_nope', '--json')).code).toBe(1);
+    expect((await sesame('clients', 'rotate')).code).toBe(2);
+
+    expect((await sesame('clients', 'revoke', created.client_id)).code).toBe(0);
+    expect((await sesame('clients', 'rotate', created.client_id)).code).toBe(1);
+    expect((await sesame('clients', 'set-limit', created.client_id, '10')).code).toBe(1);
+
+    expect((await sesame('admins', 'add', 'gone@example.com')).code).toBe(0);
+    expect(await sesame('admins', 'remove', 'Gone@Example.com', '--json')).toMatchObject({ code: 0, stdout: '{"email":"Gone@Example.com","removed":true}\n' });
+    expect((await sesame('admins', 'remove', 'gone@example.com')).code).toBe(1);
+    expect((await sesame('admins', 'remove', 'not-an-email')).code).toBe(2);
+
+    const store = openStore(`file:${join(dataDir, 'sesame.db')}`);
+    try {
+      expect(await store.findAdmin('gone@example.com')).toBeNull();
+      const entries = (await store.listAudit({ limit: 100 })).filter((e) => (e.after ?? '').includes(created.client_id));
+      expect(entries.map((e) => e.action).reverse()).toEqual(['client.create', 'client.rotate', 'client.rotate', 'client.send_limit', 'client.send_limit', 'client.revoke']);
+      expect(entries.every((e) => e.actor === 'cli')).toBe(true);
+      const text = JSON.stringify(entries);
+      for (const secret of [created.client_secret, printed.client_secret]) expect(text).not.toContain(secret);
+    } finally {
+      await store.close();
+    }
   });
 
   it('refuses to start in production without a secret, and reports bad configuration', async () => {

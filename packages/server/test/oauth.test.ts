@@ -1,6 +1,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BACKENDS, harness, stopPostgres, type Harness } from './helpers.js';
+import { rotateClientSecret } from '../src/clients.js';
 
 let h: Harness;
 afterAll(stopPostgres);
@@ -37,6 +38,22 @@ describe.each(BACKENDS)('%s', (backend) => {
       expect(claims.exp! - claims.iat!).toBe(3600);
       expect(typeof claims.jti).toBe('string');
       expect((await h.store.findApiClient(h.clientId))?.lastUsedAt).toBe(h.clock.now());
+    });
+
+    it('carries the client’s secret version (sv): 1 at first, the new version after each rotation', async () => {
+      const issue = async (secret: string) => {
+        const res = await h.request('/oauth/token', form({ grant_type: 'client_credentials', client_id: h.clientId, client_secret: secret }));
+        expect(res.status).toBe(200);
+        return decodeJwt(((await res.json()) as { access_token: string }).access_token).sv;
+      };
+      expect(await issue(h.clientSecret)).toBe(1);
+      let secret = h.clientSecret;
+      for (const version of [2, 3]) {
+        const rotated = await rotateClientSecret(h.store, { key: h.sesame.clientSecretKey, clientId: h.clientId });
+        secret = rotated!.secret;
+        expect(rotated!.record.secretVersion).toBe(version);
+        expect(await issue(secret)).toBe(version);
+      }
     });
 
     it('accepts a JSON body and HTTP Basic', async () => {

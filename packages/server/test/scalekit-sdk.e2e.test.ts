@@ -249,6 +249,7 @@ async function expiredRequest(): Promise<{ id: string; code: string }> {
     },
     email: { id: outboxId, authRequestId: id, createdAt: created, sealedPayload: await sealOutboxPayload(createPayloadSealer(secret), outboxId, { otp: code, linkToken: null }) },
     sendLimit: { max: 60, windowMs: 60_000 },
+    budgets: [],
     now: created,
   });
   expect(result.ok).toBe(true);

@@ -4,6 +4,7 @@
  */
 import type {
   AdminRecord,
+  AdminSessionRecord,
   ApiClientRecord,
   AuthRequestRecord,
   DeliveryEvent,
@@ -60,6 +61,15 @@ export interface ApiClientRow {
   created_at: number;
   revoked_at: number | null;
   last_used_at: number | null;
+  secret_version: number;
+  sends_per_minute: number | null;
+}
+
+export interface AdminSessionRow {
+  id_hash: string;
+  email_key: string;
+  created_at: number;
+  expires_at: number;
 }
 
 export interface AdminRow {
@@ -118,7 +128,16 @@ export function toApiClient(row: ApiClientRow): ApiClientRecord {
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
     lastUsedAt: row.last_used_at,
+    secretVersion: row.secret_version,
+    sendsPerMinute: row.sends_per_minute,
   };
+}
+
+/** The columns of `api_clients`, in the order both stores read them. */
+export const API_CLIENT_COLUMNS = 'id, name, secret_hash, redirect_uris, created_at, revoked_at, last_used_at, secret_version, sends_per_minute';
+
+export function toAdminSession(row: AdminSessionRow): AdminSessionRecord {
+  return { idHash: row.id_hash, emailKey: row.email_key, createdAt: row.created_at, expiresAt: row.expires_at };
 }
 
 export function toAdmin(row: AdminRow): AdminRecord {

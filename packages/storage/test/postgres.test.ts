@@ -43,6 +43,16 @@ async function raw<R extends pg.QueryResultRow>(url: string, text: string, value
   }
 }
 
+/** Takes a migrated database back to version 3, so an upgrade test starts from an older schema. */
+async function undoVersion5(url: string): Promise<void> {
+  await raw(
+    url,
+    `DROP TABLE send_budget; DROP TABLE admin_sessions;
+     ALTER TABLE api_clients DROP COLUMN secret_version, DROP COLUMN sends_per_minute;
+     DELETE FROM schema_migrations WHERE version = 5`,
+  );
+}
+
 /** A fresh, empty database (CREATE DATABASE over a connection: faster than spawning createdb). */
 async function freshDatabase(): Promise<{ name: string; url: string }> {
   const name = `sesame_${process.pid}_${++databases}`;
@@ -130,12 +140,27 @@ describe('PostgreSQL specifics', () => {
     expect(await store.createAuthRequest(sent.command)).toEqual({ ok: true });
     // What version 2 had written by then: the send's own log row, and a resend's.
     await raw(url, 'INSERT INTO send_log (email_key, at) VALUES ($1, $2), ($1, $3)', ['upgrade@example.com', T0, T0 + 500]);
+    await undoVersion5(url);
     await raw(url, 'DELETE FROM schema_migrations WHERE version = 3');
     await store.migrate();
     expect(await raw<{ at: string }>(url, 'SELECT at FROM send_log ORDER BY at')).toEqual([{ at: String(T0 + 500) }]);
     // The send and the resend: two, so the next is refused until the send ages out.
     const next = await newRequest({ email: 'upgrade@example.com', now: T0 + 1000, sendLimit: limit });
-    expect(await store.createAuthRequest(next.command)).toEqual({ ok: false, retryAfterMs: MINUTE - 1000 });
+    expect(await store.createAuthRequest(next.command)).toEqual({ ok: false, retryAfterMs: MINUTE - 1000, scope: 'address' });
+  });
+
+  it('upgrades clients to secret version 1 and the default send budget (v5), keeping them usable', async () => {
+    const url = await database();
+    const store = open(url);
+    await store.migrate();
+    await undoVersion5(url);
+    // A client as version 3 stored it.
+    await raw(url, "INSERT INTO api_clients (id, name, secret_hash, redirect_uris, created_at) VALUES ('old', 'Old', 'h', '[]', 1)");
+    expect(await store.ready()).toBe(false);
+    await store.migrate();
+    expect(await store.ready()).toBe(true);
+    expect(await store.findApiClient('old')).toMatchObject({ secretVersion: 1, sendsPerMinute: null, revokedAt: null });
+    expect(await store.updateApiClientSecret('old', 'h2')).toBe(2);
   });
 
   it('is not ready, and refuses to migrate, when the database is newer than the code', async () => {
@@ -171,6 +196,8 @@ describe('PostgreSQL specifics', () => {
     const fresh = await newRequest();
     const reissued = await store.reissueCredentials({
       id: resent.id,
+      clientId: 'client-a',
+      budgets: [],
       digests: fresh.digests,
       email: { ...fresh.email, authRequestId: resent.id },
       sendLimit: GENEROUS,
@@ -183,6 +210,31 @@ describe('PostgreSQL specifics', () => {
       { id: sent.email.id, status: 'sent', wiped: true },
       { id: resent.email.id, status: 'superseded', wiped: true },
     ]);
+  });
+
+  it('wipes the sealed payload and the lease of every email a revocation fails', async () => {
+    const url = await database();
+    const store = open(url);
+    await store.migrate();
+    await store.createApiClient({ id: 'c1', name: 'App', secretHash: 'h', redirectUris: [], createdAt: 1, revokedAt: null, lastUsedAt: null, secretVersion: 1, sendsPerMinute: null });
+    const queued = await newRequest({ clientId: 'c1', now: T0 });
+    const leased = await newRequest({ clientId: 'c1', now: T0 });
+    const other = await newRequest({ clientId: 'c2', now: T0 });
+    await store.createAuthRequest(queued.command);
+    await store.createAuthRequest({ ...leased.command, email: { ...leased.email, lease: { owner: 'w', until: T0 + MINUTE } } });
+    await store.createAuthRequest(other.command);
+    expect(await store.revokeApiClient('c1', T0 + 1)).toBe(true);
+    const rows = await raw<{ id: string; status: string; wiped: boolean; lease_owner: string | null }>(
+      url,
+      'SELECT id, status, sealed_payload IS NULL AS wiped, lease_owner FROM outbox ORDER BY id COLLATE "C"',
+    );
+    expect(rows).toEqual(
+      [
+        { id: queued.email.id, status: 'failed', wiped: true, lease_owner: null },
+        { id: leased.email.id, status: 'failed', wiped: true, lease_owner: null },
+        { id: other.email.id, status: 'queued', wiped: false, lease_owner: null },
+      ].sort((a, b) => (a.id < b.id ? -1 : 1)),
+    );
   });
 
   it('bounds a wait on a busy address by the statement timeout, and says unavailable', async () => {
@@ -231,7 +283,7 @@ describe('PostgreSQL specifics', () => {
       const calls: (() => Promise<unknown>)[] = [
         () => store.findAuthRequest(before.id, T0),
         () => store.createAuthRequest(during.command),
-        async () => store.consumeWithOtp({ id: before.id, otpHash: await otpDigest(before.id, before.otp!), now: T0 + 1, maxAttempts: 5, addressFailureLimit: GENEROUS }),
+        async () => store.consumeWithOtp({ id: before.id, clientId: 'client-a', otpHash: await otpDigest(before.id, before.otp!), now: T0 + 1, maxAttempts: 5, addressFailureLimit: GENEROUS }),
         () => store.claimOutbox({ owner: 'w', now: T0, leaseMs: 1000, limit: 10 }),
         () => store.putSetting('k', 'v', T0),
         () => store.sweepExpired({ expiredBefore: T0, now: T0, batchSize: 10 }),
@@ -259,7 +311,7 @@ describe('PostgreSQL specifics', () => {
     expect((await store.findAuthRequest(before.id, T0))?.status).toBe('pending');
     const after = await newRequest();
     expect(await store.createAuthRequest(after.command)).toEqual({ ok: true });
-    expect(await store.consumeWithOtp({ id: after.id, otpHash: await otpDigest(after.id, after.otp!), now: T0 + 1, maxAttempts: 5, addressFailureLimit: GENEROUS })).toMatchObject({
+    expect(await store.consumeWithOtp({ id: after.id, clientId: 'client-a', otpHash: await otpDigest(after.id, after.otp!), now: T0 + 1, maxAttempts: 5, addressFailureLimit: GENEROUS })).toMatchObject({
       outcome: 'verified',
     });
     expect(await store.outboxDepth()).toBe(2);

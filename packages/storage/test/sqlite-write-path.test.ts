@@ -56,6 +56,7 @@ function sendCommand(emailKey: string, sendLimit: WindowLimit, now = T0, id = ge
     },
     email: { id: generateId(cryptoRandom), authRequestId: id, createdAt: now, sealedPayload: bytes(7) },
     sendLimit,
+    budgets: [],
     now,
   };
 }

@@ -10,6 +10,13 @@ import { MINUTE, newRequest, T0 } from '../src/conformance/fixtures.js';
 
 const dirs: string[] = [];
 
+/** Takes a migrated database back to version 4, so an upgrade test starts from an older schema. */
+function undoVersion5(raw: Database.Database): void {
+  raw.exec(`DROP TABLE send_budget; DROP TABLE admin_sessions;
+    ALTER TABLE api_clients DROP COLUMN secret_version; ALTER TABLE api_clients DROP COLUMN sends_per_minute;
+    DELETE FROM schema_migrations WHERE version = 5`);
+}
+
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-sqlite-'));
   dirs.push(dir);
@@ -106,13 +113,14 @@ describe('SQLite specifics', () => {
     // What version 2 had written by then: the send's own log row, and a resend's.
     const raw = new Database(filename);
     raw.prepare('INSERT INTO send_log (email_key, at) VALUES (?, ?), (?, ?)').run('upgrade@example.com', T0, 'upgrade@example.com', T0 + 500);
+    undoVersion5(raw);
     raw.prepare('DELETE FROM schema_migrations WHERE version >= 3').run();
     await store.migrate();
     expect(raw.prepare('SELECT at FROM send_log ORDER BY at').all()).toEqual([{ at: T0 + 500 }]);
     raw.close();
     // The send and the resend: two, so the next is refused until the send ages out.
     const next = await newRequest({ email: 'upgrade@example.com', now: T0 + 1000, sendLimit: limit });
-    expect(await store.createAuthRequest(next.command)).toEqual({ ok: false, retryAfterMs: MINUTE - 1000 });
+    expect(await store.createAuthRequest(next.command)).toEqual({ ok: false, retryAfterMs: MINUTE - 1000, scope: 'address' });
   });
 
   it('indexes only the queued outbox rows (v4), in the order the claim reads them', async () => {
@@ -120,6 +128,7 @@ describe('SQLite specifics', () => {
     const store = await migrated(filename);
     const raw = new Database(filename);
     // A database as version 3 left it: the old index on every row.
+    undoVersion5(raw);
     raw.exec("DROP INDEX outbox_queued; CREATE INDEX outbox_due ON outbox (status, next_attempt_at); DELETE FROM schema_migrations WHERE version = 4");
     await store.migrate();
     const indexes = raw.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox' AND sql IS NOT NULL ORDER BY name").all();
@@ -137,6 +146,21 @@ describe('SQLite specifics', () => {
     expect(plan.map((step) => step.detail)).toEqual([expect.stringContaining('USING INDEX outbox_queued')]);
     raw.close();
     expect(await store.ready()).toBe(true);
+  });
+
+  it('upgrades clients to secret version 1 and the default send budget (v5), keeping them usable', async () => {
+    const filename = join(tempDir(), 'sesame.db');
+    const store = await migrated(filename);
+    const raw = new Database(filename);
+    undoVersion5(raw);
+    // A client as version 4 stored it.
+    raw.prepare("INSERT INTO api_clients (id, name, secret_hash, redirect_uris, created_at) VALUES ('old', 'Old', 'h', '[]', 1)").run();
+    raw.close();
+    expect(await store.ready()).toBe(false);
+    await store.migrate();
+    expect(await store.ready()).toBe(true);
+    expect(await store.findApiClient('old')).toMatchObject({ secretVersion: 1, sendsPerMinute: null, revokedAt: null });
+    expect(await store.updateApiClientSecret('old', 'h2')).toBe(2);
   });
 
   it('creates the database and its WAL readable by the owner only', async () => {
@@ -198,6 +222,7 @@ describe('SQLite specifics', () => {
         // The sealed payload is opaque to the store; fixed bytes are enough to see it wiped.
         email: { id: outboxId, authRequestId: id, createdAt: now, sealedPayload: new Uint8Array([1, 2, 3, 4]) },
         sendLimit: { max: 100, windowMs: 60_000 },
+        budgets: [],
         now,
       });
       expect(result.ok).toBe(true);
@@ -214,6 +239,8 @@ describe('SQLite specifics', () => {
     const newOutbox = generateId(cryptoRandom);
     const reissued = await store.reissueCredentials({
       id: resent,
+      clientId: 'c',
+      budgets: [],
       digests: { otpHash: new Uint8Array(32), linkTokenHash: new Uint8Array(32).fill(1), linkLookup: new Uint8Array(32).fill(2) },
       email: { id: newOutbox, authRequestId: resent, createdAt: 1_200, sealedPayload: new Uint8Array([5, 6, 7, 8]) },
       sendLimit: { max: 100, windowMs: 60_000 },
@@ -237,6 +264,32 @@ describe('SQLite specifics', () => {
     const files = [filename, `${filename}-wal`].filter((file) => existsSync(file)).map((file) => readFileSync(file));
     expect(files.length).toBeGreaterThan(0);
     for (const secret of secrets) for (const file of files) expect(file.includes(secret)).toBe(false);
+  });
+
+  it('wipes the sealed payload and the lease of every email a revocation fails', async () => {
+    const filename = join(tempDir(), 'sesame.db');
+    const store = await migrated(filename);
+    await store.createApiClient({ id: 'c1', name: 'App', secretHash: 'h', redirectUris: [], createdAt: 1, revokedAt: null, lastUsedAt: null, secretVersion: 1, sendsPerMinute: null });
+    const queued = await newRequest({ clientId: 'c1', now: T0 });
+    const leased = await newRequest({ clientId: 'c1', now: T0 });
+    const other = await newRequest({ clientId: 'c2', now: T0 });
+    await store.createAuthRequest(queued.command);
+    await store.createAuthRequest({ ...leased.command, email: { ...leased.email, lease: { owner: 'w', until: T0 + MINUTE } } });
+    await store.createAuthRequest(other.command);
+    expect(await store.revokeApiClient('c1', T0 + 1)).toBe(true);
+    const raw = new Database(filename, { readonly: true });
+    try {
+      const rows = raw.prepare('SELECT id, status, sealed_payload IS NULL AS wiped, lease_owner, lease_until FROM outbox ORDER BY id').all();
+      expect(rows).toEqual(
+        [
+          { id: queued.email.id, status: 'failed', wiped: 1, lease_owner: null, lease_until: null },
+          { id: leased.email.id, status: 'failed', wiped: 1, lease_owner: null, lease_until: null },
+          { id: other.email.id, status: 'queued', wiped: 0, lease_owner: null, lease_until: null },
+        ].sort((a, b) => (a.id < b.id ? -1 : 1)),
+      );
+    } finally {
+      raw.close();
+    }
   });
 
   it('prunes old send-log and failure rows in bounded batches, keeping what a window may still need', async () => {

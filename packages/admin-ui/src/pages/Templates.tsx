@@ -148,7 +148,7 @@ function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: 
     setError(undefined);
     try {
       await api.testEmail(type);
-      setMessage(`A test email with the saved ${type} template is on its way to ${email}. Its delivery shows in Activity.`);
+      setMessage(`A test email with the saved ${type} template is on its way to ${email}. Its code and link sign no one in. Its delivery shows in Activity.`);
     } catch (e) {
       setError(errorMessage(e));
     } finally {
@@ -213,6 +213,10 @@ function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: 
               />
             )}
           </Field>
+          <p className="hint">
+            Every email must show the code and/or the link (as the policy's type asks) as visible text in both bodies. Custom variables may be used in text and in quoted
+            attributes such as title or alt, never in links, image sources, styles or event handlers. Dashboard sign-in emails always use the built-in template.
+          </p>
           <p className="hint">
             Built-in variables:{' '}
             {variables.map((name, i) => (

@@ -5,7 +5,8 @@
  *   {{#name}}…{{/name}}  the enclosed part, only when `name` is set and non-empty
  *   {{^name}}…{{/name}}  the enclosed part, only when `name` is unset or empty
  *
- * No raw (unescaped) output, no expressions, no partials, no loops: a template edited in the
+ * No raw (unescaped) output, no comments, no partials, no delimiter changes, no loops (all of
+ * these are syntax problems, and render literally): a template edited in the
  * dashboard can place values and hide parts, nothing more. Rendering never throws: a malformed
  * tag renders literally and an unclosed section closes at the end, so a bad template still
  * delivers the code; `validateTemplate` reports all of it before a template is saved.
@@ -48,6 +49,10 @@ export function parseTemplate(source: string): ParsedTemplate {
   for (const match of source.matchAll(TAG)) {
     const sigil = match[1] ?? '';
     const name = match[2] ?? '';
+    // `{{{name}}}` means raw output in other engines; here it would render `{value}`, escaped.
+    if (source[match.index - 1] === '{' && source[match.index + match[0].length] === '}') {
+      problems.push(`{{{${name}}}} (unescaped output) is not supported: every value is escaped, write {{${name}}}`);
+    }
     pushText(source.slice(last, match.index), last);
     last = match.index + match[0].length;
     names.add(name);
@@ -88,12 +93,17 @@ function parseCached(source: string): ParsedTemplate {
   return parsed;
 }
 
-export function renderTemplate(template: string | ParsedTemplate, variables: TemplateVariables, mode: RenderMode): string {
+/**
+ * `uncertain`: names whose value is not known in advance (custom variables, an optional logo).
+ * Their sections render nothing, normal or inverted, and their values render empty: what is
+ * left is the part of the email that every send shows, whatever those values turn out to be.
+ */
+export function renderTemplate(template: string | ParsedTemplate, variables: TemplateVariables, mode: RenderMode, uncertain?: ReadonlySet<string>): string {
   const parsed = typeof template === 'string' ? parseCached(template) : template;
-  return renderNodes(parsed.nodes, variables, mode);
+  return renderNodes(parsed.nodes, variables, mode, uncertain);
 }
 
-function renderNodes(nodes: readonly TemplateNode[], variables: TemplateVariables, mode: RenderMode): string {
+function renderNodes(nodes: readonly TemplateNode[], variables: TemplateVariables, mode: RenderMode, uncertain: ReadonlySet<string> | undefined): string {
   let out = '';
   for (const node of nodes) {
     switch (node.kind) {
@@ -101,16 +111,36 @@ function renderNodes(nodes: readonly TemplateNode[], variables: TemplateVariable
         out += node.value;
         break;
       case 'variable': {
+        if (uncertain?.has(node.name)) break;
         const value = lookup(variables, node.name);
         out += mode === 'html' ? escapeHtml(value) : value;
         break;
       }
       case 'section':
-        if ((lookup(variables, node.name) !== '') !== node.inverted) out += renderNodes(node.children, variables, mode);
+        if (uncertain?.has(node.name)) break;
+        if ((lookup(variables, node.name) !== '') !== node.inverted) out += renderNodes(node.children, variables, mode, uncertain);
         break;
     }
   }
   return out;
+}
+
+export interface TemplateTag {
+  /** '' for a variable, '#' or '^' for a section's opening, '/' for its closing. */
+  readonly sigil: '' | '#' | '^' | '/';
+  readonly name: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Every well-formed tag of a template, in source order (what `parseTemplate` reads). */
+export function templateTags(source: string): TemplateTag[] {
+  return [...source.matchAll(TAG)].map((match) => ({
+    sigil: (match[1] ?? '') as TemplateTag['sigil'],
+    name: match[2] ?? '',
+    start: match.index,
+    end: match.index + match[0].length,
+  }));
 }
 
 /** Own properties only: a name such as `constructor` must never reach the prototype. */

@@ -60,7 +60,8 @@ export function activityRoutes(deps: Pick<AdminDeps, 'store' | 'clock' | 'keys'>
     let emailKey: string | undefined;
     if (emailText !== undefined && emailText !== '') {
       const { email } = parseInput(sendInputSchema.pick({ email: true }), { email: emailText });
-      emailKey = normalizeEmail(email).key;
+      // Auth requests are keyed for limits: the address without its +tag.
+      emailKey = normalizeEmail(email).limitKey;
     }
     if (status !== undefined && status !== '' && !(STATUSES as readonly string[]).includes(status)) {
       throw invalidArgument([{ field: 'status', description: `must be one of ${STATUSES.join(', ')}` }]);

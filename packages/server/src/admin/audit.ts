@@ -12,7 +12,8 @@ export type AuditAction =
   | 'brand.reset'
   | 'client.create'
   | 'client.rotate'
-  | 'client.revoke';
+  | 'client.revoke'
+  | 'client.send_limit';
 
 /** A document for the audit log, or null. */
 export function auditJson(value: unknown): string | null {

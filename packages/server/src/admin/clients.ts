@@ -1,31 +1,33 @@
 /**
  * API clients over the admin API (docs/ADMIN_API.md "API clients"), on the same code as the
  * `sesame clients` CLI (../clients.ts): a secret is shown once, only its keyed hash is stored,
- * and a revoked client's tokens stop working at once (the bearer check reads the store).
+ * rotating or revoking a client stops its earlier tokens at once (the bearer check reads the
+ * store), and every change is written with its audit entry in one store call.
  */
-import { invalidArgument, parseRedirectRules, type ApiClientRecord, type FieldViolation } from '@sesame/core';
+import { RedirectRuleError, invalidArgument, parseRedirectRules, type ApiClientRecord, type FieldViolation } from '@sesame/core';
 import { Hono } from 'hono';
 import type { AppEnv } from '../env.js';
 import { TransportError } from '../errors.js';
-import { createClient, rotateClientSecret } from '../clients.js';
-import { auditJson } from './audit.js';
-import { iso, readObject, type AdminDeps } from './common.js';
+import { MAX_SENDS_PER_MINUTE, clientWire, createClient, isSendsPerMinute, revokeClient, rotateClientSecret, setClientSendLimit } from '../clients.js';
+import { readObject, type AdminDeps } from './common.js';
 
 const MAX_REDIRECT_URIS = 50;
 
-/** Redirect rules as the CLI prints them: a trailing `*` marks a prefix rule. */
+/** The client as the admin API answers it. */
 export function toWireClient(client: ApiClientRecord) {
-  return {
-    id: client.id,
-    name: client.name,
-    redirect_uris: client.redirectUris.map((rule) => (rule.match === 'prefix' ? `${rule.uri}*` : rule.uri)),
-    created_at: iso(client.createdAt),
-    revoked_at: iso(client.revokedAt),
-    last_used_at: iso(client.lastUsedAt),
-  };
+  return clientWire(client);
 }
 
-function parseNewClient(body: Record<string, unknown>): { name: string; redirectUris: string[] } {
+const SENDS_PER_MINUTE_RULE = `must be a whole number from 1 to ${MAX_SENDS_PER_MINUTE}, or null for the deployment's default`;
+
+function parseSendsPerMinute(body: Record<string, unknown>, violations: FieldViolation[]): number | null {
+  const value = body.sends_per_minute ?? null;
+  if (isSendsPerMinute(value)) return value;
+  violations.push({ field: 'sends_per_minute', description: SENDS_PER_MINUTE_RULE });
+  return null;
+}
+
+function parseNewClient(body: Record<string, unknown>): { name: string; redirectUris: string[]; sendsPerMinute: number | null } {
   const violations: FieldViolation[] = [];
   const name = typeof body.name === 'string' ? body.name.trim() : '';
   if (name.length < 1 || name.length > 100) violations.push({ field: 'name', description: 'must be 1 to 100 characters' });
@@ -42,13 +44,15 @@ function parseNewClient(body: Record<string, unknown>): { name: string; redirect
       try {
         if (parseRedirectRules(uri).length !== 1) throw new Error('empty');
         redirectUris.push(uri.trim());
-      } catch {
-        violations.push({ field: `redirect_uris.${index}`, description: 'must be an absolute http(s) URL (a trailing * makes a prefix rule)' });
+      } catch (error) {
+        const problem = error instanceof RedirectRuleError ? error.problem : 'must be an absolute http(s) URL';
+        violations.push({ field: `redirect_uris.${index}`, description: `${problem} (a trailing * makes a prefix rule)` });
       }
     }
   }
+  const sendsPerMinute = parseSendsPerMinute(body, violations);
   if (violations.length > 0) throw invalidArgument(violations);
-  return { name, redirectUris };
+  return { name, redirectUris, sendsPerMinute };
 }
 
 function notFound(): TransportError {
@@ -62,36 +66,41 @@ export function clientRoutes(deps: AdminDeps): Hono<AppEnv> {
 
   routes.get('/', async (c) => {
     const clients = await store.listApiClients();
-    return c.json({ clients: clients.map(toWireClient) });
+    return c.json({ clients: clients.map(toWireClient), default_sends_per_minute: deps.sendBudgets?.perClientPerMinute ?? null });
   });
 
   routes.post('/', async (c) => {
-    const { name, redirectUris } = parseNewClient(await readObject(c, deps));
+    const { name, redirectUris, sendsPerMinute } = parseNewClient(await readObject(c, deps));
     const now = deps.clock.now();
-    const created = await createClient(store, { key, name, redirectUris, now });
-    const client = toWireClient(created.record);
-    await store.appendAudit({ at: now, actor: c.get('adminEmail'), action: 'client.create', before: null, after: auditJson(client) });
-    return c.json({ client, client_secret: created.secret }, 201);
+    const created = await createClient(store, { key, name, redirectUris, now, sendsPerMinute, author: { actor: c.get('adminEmail'), at: now } });
+    return c.json({ client: toWireClient(created.record), client_secret: created.secret }, 201);
   });
 
   routes.post('/:id/rotate', async (c) => {
-    const rotated = await rotateClientSecret(store, { key, clientId: c.req.param('id') });
+    const author = { actor: c.get('adminEmail'), at: deps.clock.now() };
+    const rotated = await rotateClientSecret(store, { key, clientId: c.req.param('id'), author });
     if (!rotated) throw notFound();
-    const client = toWireClient(rotated.record);
-    await store.appendAudit({ at: deps.clock.now(), actor: c.get('adminEmail'), action: 'client.rotate', before: null, after: auditJson(client) });
-    return c.json({ client, client_secret: rotated.secret });
+    return c.json({ client: toWireClient(rotated.record), client_secret: rotated.secret });
   });
 
   routes.post('/:id/revoke', async (c) => {
-    const id = c.req.param('id');
     const now = deps.clock.now();
-    const revoked = await store.revokeApiClient(id, now);
-    const record = await store.findApiClient(id);
-    if (!record) throw notFound();
-    const client = toWireClient(record);
     // Revoking a revoked client changes nothing and records nothing.
-    if (revoked) await store.appendAudit({ at: now, actor: c.get('adminEmail'), action: 'client.revoke', before: null, after: auditJson(client) });
-    return c.json({ client });
+    const result = await revokeClient(store, { clientId: c.req.param('id'), now, author: { actor: c.get('adminEmail'), at: now } });
+    if (!result) throw notFound();
+    return c.json({ client: toWireClient(result.record) });
+  });
+
+  routes.put('/:id/send-limit', async (c) => {
+    const violations: FieldViolation[] = [];
+    const body = await readObject(c, deps);
+    if (!Object.hasOwn(body, 'sends_per_minute')) violations.push({ field: 'sends_per_minute', description: SENDS_PER_MINUTE_RULE });
+    const sendsPerMinute = parseSendsPerMinute(body, violations);
+    if (violations.length > 0) throw invalidArgument(violations);
+    const author = { actor: c.get('adminEmail'), at: deps.clock.now() };
+    const updated = await setClientSendLimit(store, { clientId: c.req.param('id'), sendsPerMinute, author });
+    if (!updated) throw notFound();
+    return c.json({ client: toWireClient(updated) });
   });
 
   return routes;

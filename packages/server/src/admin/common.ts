@@ -20,6 +20,8 @@ export interface AdminDeps {
   readonly maxBodyBytes: number;
   /** Wakes the outbox worker after an email was queued. */
   readonly onEmailQueued?: () => void;
+  /** The deployment's send budgets, shown beside each client's own. */
+  readonly sendBudgets?: { readonly perClientPerMinute: number; readonly deploymentPerMinute: number };
 }
 
 export const ADMIN_CLIENT_ID = 'sesame-admin';

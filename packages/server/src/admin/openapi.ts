@@ -16,6 +16,7 @@ const sessionErrors = { '401': error('UNAUTHENTICATED: no valid admin session'),
 const writeErrors = { ...sessionErrors, '400': error('INVALID_ARGUMENT (field violations)'), '403': error('CSRF_REJECTED: missing or wrong X-CSRF-Token, or another Origin'), '413': error('PAYLOAD_TOO_LARGE') };
 const typeParam = { name: 'type', in: 'path', required: true, schema: { enum: ['SIGNIN', 'SIGNUP'] } };
 const idParam = { name: 'id', in: 'path', required: true, schema: str };
+const sendsPerMinute = nullable({ type: 'integer', minimum: 1, maximum: 1_000_000 });
 
 function op(summary: string, security: object[], ok: [string, string, object?], errors: object, requestBody?: object, parameters?: object[]) {
   const [status, description, schema] = ok;
@@ -68,14 +69,17 @@ export function adminOpenApiPaths(): Record<string, object> {
       delete: op('Back to the default branding (audited)', SESSION_CSRF, ['200', 'Default', obj({ brand: ref('AdminBrand'), is_default: { type: 'boolean' } })], writeErrors),
     },
     '/admin/api/clients': {
-      get: op('API clients', SESSION, ['200', 'Clients', obj({ clients: { type: 'array', items: ref('AdminClient') } })], sessionErrors),
-      post: op('Create a client; its secret is shown this once (audited)', SESSION_CSRF, ['201', 'Created', obj({ client: ref('AdminClient'), client_secret: str })], writeErrors, obj({ name: str, redirect_uris: { type: 'array', items: str } }, ['name'])),
+      get: op('API clients, with the default per-client send budget', SESSION, ['200', 'Clients', obj({ clients: { type: 'array', items: ref('AdminClient') }, default_sends_per_minute: nullable({ type: 'integer' }) })], sessionErrors),
+      post: op('Create a client; its secret is shown this once (audited)', SESSION_CSRF, ['201', 'Created', obj({ client: ref('AdminClient'), client_secret: str })], writeErrors, obj({ name: str, redirect_uris: { type: 'array', items: str }, sends_per_minute: sendsPerMinute }, ['name'])),
     },
     '/admin/api/clients/{id}/rotate': {
-      post: op('New secret; the old one stops working (audited)', SESSION_CSRF, ['200', 'Rotated', obj({ client: ref('AdminClient'), client_secret: str })], { ...writeErrors, '404': error('NOT_FOUND') }, undefined, [idParam]),
+      post: op('New secret; the old one and every earlier access token stop working at once (audited)', SESSION_CSRF, ['200', 'Rotated', obj({ client: ref('AdminClient'), client_secret: str })], { ...writeErrors, '404': error('NOT_FOUND') }, undefined, [idParam]),
     },
     '/admin/api/clients/{id}/revoke': {
-      post: op('Revoke; its tokens stop working at once (audited)', SESSION_CSRF, ['200', 'Revoked', obj({ client: ref('AdminClient') })], { ...writeErrors, '404': error('NOT_FOUND') }, undefined, [idParam]),
+      post: op('Revoke; its tokens stop working at once and its queued emails are failed (audited)', SESSION_CSRF, ['200', 'Revoked', obj({ client: ref('AdminClient') })], { ...writeErrors, '404': error('NOT_FOUND') }, undefined, [idParam]),
+    },
+    '/admin/api/clients/{id}/send-limit': {
+      put: op("Set the client's sends a minute (null: the deployment's default; audited)", SESSION_CSRF, ['200', 'Saved', obj({ client: ref('AdminClient') })], { ...writeErrors, '404': error('NOT_FOUND') }, obj({ sends_per_minute: sendsPerMinute }), [idParam]),
     },
     '/admin/api/activity': {
       get: op('Auth requests newest first with delivery timelines (masked addresses, refs not ids)', SESSION, ['200', 'Page', obj({ auth_requests: { type: 'array', items: ref('AdminActivity') }, next_cursor: nullable(str) })], { ...sessionErrors, '400': error('INVALID_ARGUMENT') }, undefined, [
@@ -93,7 +97,7 @@ export function adminOpenApiPaths(): Record<string, object> {
 const window = obj({ max: { type: 'integer' }, window_seconds: { type: 'integer' } });
 
 export const ADMIN_SECURITY_SCHEMES = {
-  adminSession: { type: 'apiKey', in: 'cookie', name: 'sesame_admin', description: 'Admin session (HS256 JWT, 8 h), set by session/verify' },
+  adminSession: { type: 'apiKey', in: 'cookie', name: 'sesame_admin', description: 'Admin session (a random id the server keeps, 8 h), set by session/verify and ended by session/logout' },
   csrfToken: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: 'From GET /admin/api/csrf, bound to the sesame_csrf cookie' },
 };
 
@@ -112,7 +116,7 @@ export const ADMIN_SCHEMAS = {
   AdminTemplateInput: obj({ subject: str, html: str, text: str, custom_variables: { type: 'array', items: str } }, ['subject', 'html', 'text']),
   AdminTemplate: obj({ template: { enum: ['SIGNIN', 'SIGNUP'] }, subject: str, html: str, text: str, custom_variables: { type: 'array', items: str }, is_default: { type: 'boolean' } }),
   AdminBrand: obj({ app_name: str, logo_url: nullable(str), accent_color: str, from_name: nullable(str) }, []),
-  AdminClient: obj({ id: str, name: str, redirect_uris: { type: 'array', items: str }, created_at: time, revoked_at: nullable(time), last_used_at: nullable(time) }),
+  AdminClient: obj({ id: str, name: str, redirect_uris: { type: 'array', items: str }, created_at: time, revoked_at: nullable(time), last_used_at: nullable(time), secret_version: { type: 'integer' }, sends_per_minute: sendsPerMinute }),
   AdminActivity: obj({
     ref: str,
     email_masked: str,

@@ -19,6 +19,7 @@ import type { AppEnv } from '../env.js';
 import { POLICY_SETTING } from '../policy-source.js';
 import { auditJson } from './audit.js';
 import { iso, readObject, type AdminDeps } from './common.js';
+import { assertTemplatesCarry } from './templates.js';
 
 export interface WirePolicy {
   passwordless_type: Policy['passwordlessType'];
@@ -136,6 +137,8 @@ export function policyRoutes(deps: AdminDeps): Hono<AppEnv> {
     // The whole policy, or a body `{policy: {...}}` as GET answers it.
     const next = parseWirePolicy(Object.hasOwn(body, 'policy') && typeof body.policy === 'object' ? body.policy : body);
     const before = await deps.policy();
+    // A saved template must still carry the credentials of the new type (see templates.ts).
+    if (next.passwordlessType !== before.passwordlessType) await assertTemplatesCarry(deps, next.passwordlessType);
     const now = deps.clock.now();
     await store.changeSetting({
       key: POLICY_SETTING,

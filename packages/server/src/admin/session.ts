@@ -3,15 +3,15 @@
  * well-formed address alike (202, the same cookies) and emails only listed admins, through the
  * engine with the `sesame-admin` caller whose one allowed link is `<public>/admin/verify`.
  * `session/verify` verifies with the auth request id from the pending cookie (same browser),
- * re-checks that the address is an admin, and sets `sesame_admin`: an HS256 JWT (8 h) under its
- * own key. Every request re-checks the admin list, so removing an admin ends their sessions.
+ * re-checks that the address is an admin, and sets `sesame_admin`: a random id whose keyed digest
+ * is the session the server keeps (8 h). Every request looks the session up, so signing out and
+ * removing an admin end it on the server at once, even for a copy of the cookie.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { SesameError, generateTimeOrderedId, cryptoRandom, normalizeEmail, parseInput, sendInputSchema, verifyInputSchema } from '@sesame/core';
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { Hono } from 'hono';
-import { SignJWT, jwtVerify } from 'jose';
 import type { AppEnv } from '../env.js';
 import { ADMIN_CLIENT_ID, adminCaller, adminVerifyUrl, readObject, type AdminDeps } from './common.js';
 import { ensureCsrfToken, secureCookies } from './csrf.js';
@@ -19,7 +19,8 @@ import { ensureCsrfToken, secureCookies } from './csrf.js';
 export const SESSION_COOKIE = 'sesame_admin';
 export const PENDING_COOKIE = 'sesame_admin_pending';
 export const SESSION_TTL_SECONDS = 8 * 60 * 60;
-export const SESSION_AUDIENCE = 'sesame-admin';
+/** The session cookie's value: 256 random bits, base64url. */
+const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 /** Routes of /admin/api that answer without a session. */
 export const OPEN_ADMIN_ROUTES = ['/admin/api/csrf', '/admin/api/setup', '/admin/api/session/start', '/admin/api/session/verify'];
 
@@ -65,45 +66,35 @@ function notValid(): SesameError {
 }
 
 export interface AdminSessions {
-  issue(email: string): Promise<string>;
-  /** The admin's email, or null for a missing, forged, expired or no-longer-admin session. */
-  verify(token: string | undefined): Promise<string | null>;
+  /** Starts a session for the admin; answers the cookie value (shown to no one else). */
+  issue(admin: { readonly email: string; readonly emailKey: string }): Promise<string>;
+  /** The admin's email, or null for a missing, unknown, ended, expired or no-longer-admin session. */
+  verify(cookie: string | undefined): Promise<string | null>;
+  /** Ends the session named by the cookie, on the server. */
+  end(cookie: string | undefined): Promise<void>;
 }
 
-export function createAdminSessions(deps: Pick<AdminDeps, 'keys' | 'clock' | 'publicUrl' | 'store'>): AdminSessions {
+export function createAdminSessions(deps: Pick<AdminDeps, 'keys' | 'clock' | 'store'>): AdminSessions {
   const key = deps.keys.adminSession;
-  const issuer = deps.publicUrl;
+  // Only a keyed digest is stored: the table alone cannot be turned back into cookies.
+  const digest = (id: string) => createHmac('sha256', key).update(`admin session\u0000${id}`).digest('base64url');
+  const wellFormed = (cookie: string | undefined): cookie is string => cookie !== undefined && SESSION_ID_PATTERN.test(cookie);
   return {
-    async issue(email) {
-      const now = Math.floor(deps.clock.now() / 1000);
-      return new SignJWT({})
-        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-        .setIssuer(issuer)
-        .setAudience(SESSION_AUDIENCE)
-        .setSubject(email)
-        .setIssuedAt(now)
-        .setExpirationTime(now + SESSION_TTL_SECONDS)
-        .setJti(randomBytes(12).toString('base64url'))
-        .sign(key);
+    async issue(admin) {
+      const id = randomBytes(32).toString('base64url');
+      const now = deps.clock.now();
+      await deps.store.createAdminSession({ idHash: digest(id), emailKey: admin.emailKey, createdAt: now, expiresAt: now + SESSION_TTL_SECONDS * 1000 });
+      return id;
     },
-    async verify(token) {
-      if (token === undefined || token.length === 0 || token.length > 4096) return null;
-      let email: string;
-      try {
-        const { payload } = await jwtVerify(token, key, {
-          issuer,
-          audience: SESSION_AUDIENCE,
-          algorithms: ['HS256'],
-          requiredClaims: ['sub', 'exp', 'iat'],
-          currentDate: new Date(deps.clock.now()),
-        });
-        if (typeof payload.sub !== 'string') return null;
-        email = payload.sub;
-      } catch {
-        return null;
-      }
-      const admin = await deps.store.findAdmin(normalizeEmail(email).key);
+    async verify(cookie) {
+      if (!wellFormed(cookie)) return null;
+      const session = await deps.store.findAdminSession(digest(cookie), deps.clock.now());
+      if (!session) return null;
+      const admin = await deps.store.findAdmin(session.emailKey);
       return admin ? admin.email : null;
+    },
+    async end(cookie) {
+      if (wellFormed(cookie)) await deps.store.deleteAdminSession(digest(cookie));
     },
   };
 }
@@ -161,7 +152,7 @@ export function sessionRoutes(deps: AdminDeps, sessions: AdminSessions): Hono<Ap
         // Over the send limit: answer as always, and keep this browser on its earlier email.
         const earlierId = openPending(deps.keys.adminPending, getCookie(c, PENDING_COOKIE));
         const earlier = earlierId === null ? null : await store.findAuthRequest(earlierId, deps.clock.now());
-        if (earlier && earlier.clientId === ADMIN_CLIENT_ID && earlier.emailKey === key && earlier.status === 'pending') {
+        if (earlier && earlier.clientId === ADMIN_CLIENT_ID && earlier.emailKey === normalizeEmail(admin.email).limitKey && earlier.status === 'pending') {
           pendingId = earlier.id;
         }
       }
@@ -188,21 +179,24 @@ export function sessionRoutes(deps: AdminDeps, sessions: AdminSessions): Hono<Ap
     if (!request || request.clientId !== ADMIN_CLIENT_ID) throw notValid();
     let verified;
     try {
-      verified = await engine.verify({ ...input, authRequestId: pending });
+      verified = await engine.verify({ ...input, authRequestId: pending }, caller);
     } catch (error) {
       if (error instanceof SesameError && UNIFORM_FAILURES.has(error.code)) throw notValid();
       throw error;
     }
     const admin = await store.findAdmin(normalizeEmail(verified.email).key);
     if (!admin) throw new SesameError('UNAUTHENTICATED', 'This address is not an admin.');
-    setCookie(c, SESSION_COOKIE, await sessions.issue(admin.email), cookieOptions(publicUrl, SESSION_TTL_SECONDS));
+    // A session this browser still held is ended, not left behind: one browser, one session.
+    await sessions.end(getCookie(c, SESSION_COOKIE));
+    setCookie(c, SESSION_COOKIE, await sessions.issue(admin), cookieOptions(publicUrl, SESSION_TTL_SECONDS));
     deleteCookie(c, PENDING_COOKIE, { path: '/admin', secure: secureCookies(publicUrl) });
     return answer(c, admin.email);
   });
 
   routes.get('/session', (c) => answer(c, c.get('adminEmail')));
 
-  routes.post('/session/logout', (c) => {
+  routes.post('/session/logout', async (c) => {
+    await sessions.end(getCookie(c, SESSION_COOKIE));
     deleteCookie(c, SESSION_COOKIE, { path: '/admin', secure: secureCookies(publicUrl) });
     return c.body(null, 204);
   });

@@ -2,11 +2,13 @@
  * Email templates and branding over the admin API (docs/ADMIN_API.md "Templates and branding").
  * Both are settings the outbox worker reads per batch (`email.templates`, `email.brand`), so a
  * save applies to the next email. A template is checked with packages/email's
- * `validateEmailTemplate` before it is saved or previewed: syntax problems and variables that
- * are neither built in nor declared in `custom_variables` (names the app sends as
- * template_variables) are refused, naming the part and the variable.
+ * `checkEmailTemplate` before it is saved or previewed, naming the part: syntax problems,
+ * variables that are neither built in nor declared in `custom_variables` (names the app sends
+ * as template_variables), variables where escaping does not protect them (links, styles,
+ * handlers, unquoted attributes), and a rendering for the policy's type that would not show
+ * the code or the link. The dashboard's own sign-in emails never use a saved template.
  */
-import { TEMPLATE_TYPES, invalidArgument, type FieldViolation, type TemplateType } from '@sesame/core';
+import { TEMPLATE_TYPES, invalidArgument, type FieldViolation, type PasswordlessType, type Store, type TemplateType } from '@sesame/core';
 import {
   BRAND_SETTING_KEY,
   BUILT_IN_VARIABLES,
@@ -14,24 +16,30 @@ import {
   DEFAULT_TEMPLATES,
   PREVIEW_SAMPLE,
   TEMPLATES_SETTING_KEY,
+  checkCredentials,
+  checkEmailTemplate,
   parseBrand,
   parseTemplates,
   renderEmail,
-  validateEmailTemplate,
   type Brand,
   type EmailTemplate,
 } from '@sesame/email';
 import { Hono } from 'hono';
 import type { AppEnv } from '../env.js';
 import { auditJson } from './audit.js';
-import { adminCaller, adminVerifyUrl, readObject, type AdminDeps } from './common.js';
+import { adminVerifyUrl, readObject, type AdminDeps } from './common.js';
+
+/**
+ * The caller of test emails: not the dashboard's sign-in id, so the worker renders them with the
+ * saved template (which is what they test), and their code and link sign no one in.
+ */
+export const TEST_EMAIL_CLIENT_ID = 'sesame-admin-test';
 
 const LIMITS = { subject: 500, html: 50_000, text: 20_000 } as const;
 const PARTS = ['subject', 'html', 'text'] as const;
 /** template_variables keys are 2–25 characters; a template tag allows these characters. */
 const CUSTOM_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{1,24}$/;
 const MAX_CUSTOM_VARIABLES = 30;
-const CREDENTIALS = ['otp', 'link'];
 
 export interface SavedTemplate extends EmailTemplate {
   readonly custom_variables?: readonly string[];
@@ -44,8 +52,11 @@ function parseTemplateType(value: unknown): TemplateType {
   throw invalidArgument([{ field: 'template', description: `must be one of ${TEMPLATE_TYPES.join(', ')}` }]);
 }
 
-/** Reads `{subject, html, text, custom_variables?}` and checks it; INVALID_ARGUMENT names the part and the variable. */
-export function parseTemplateBody(body: Record<string, unknown>): SavedTemplate {
+/**
+ * Reads `{subject, html, text, custom_variables?}` and checks it for a policy of `type`;
+ * INVALID_ARGUMENT names the part and the problem.
+ */
+export function parseTemplateBody(body: Record<string, unknown>, type: PasswordlessType): SavedTemplate {
   const violations: FieldViolation[] = [];
   const parts: Record<string, string> = {};
   for (const part of PARTS) {
@@ -76,22 +87,53 @@ export function parseTemplateBody(body: Record<string, unknown>): SavedTemplate 
   if (violations.length > 0) throw invalidArgument(violations);
 
   const template: EmailTemplate = { subject: parts.subject!, html: parts.html!, text: parts.text! };
-  const checked = validateEmailTemplate(template, custom);
-  for (const part of PARTS) {
-    const result = checked[part];
-    for (const problem of result.problems) violations.push({ field: part, description: problem });
-    for (const name of result.unknownVariables) violations.push({ field: part, description: `unknown variable {{${name}}}` });
-  }
-  // An email without the code and without the link signs no one in (admins included).
-  for (const part of ['html', 'text'] as const) {
-    const uses = (name: string) => new RegExp(`\\{\\{\\s*[#^]?\\s*${name}\\s*\\}\\}`).test(template[part]);
-    if (!CREDENTIALS.some(uses)) violations.push({ field: part, description: 'must use {{otp}} or {{link}}: without them the email signs no one in' });
-  }
+  violations.push(...checkEmailTemplate(template, { type, customVariables: custom }));
   if (violations.length > 0) throw invalidArgument(violations);
   return custom.length > 0 ? { ...template, custom_variables: custom } : template;
 }
 
-async function savedTemplates(deps: Pick<AdminDeps, 'store'>): Promise<SavedTemplates> {
+/**
+ * Before the policy's passwordless type changes: refuses (INVALID_ARGUMENT, field
+ * `passwordless_type`) a type whose emails a saved template would not carry, naming the
+ * template. Editing or resetting the template first makes the change go through.
+ */
+export async function assertTemplatesCarry(deps: Pick<AdminDeps, 'store'>, type: PasswordlessType): Promise<void> {
+  const saved = await savedTemplates(deps);
+  const violations: FieldViolation[] = [];
+  for (const name of TEMPLATE_TYPES) {
+    const template = saved[name];
+    if (!template) continue;
+    for (const problem of checkCredentials(template, type)) {
+      violations.push({ field: 'passwordless_type', description: `the saved ${name} template's ${problem.field} part ${problem.description}; edit or reset that template first` });
+    }
+  }
+  if (violations.length > 0) throw invalidArgument(violations);
+}
+
+/**
+ * Removes the saved templates of `types` (the defaults apply again), one audited setting change
+ * per template that was saved. Answers the types that were reset. The dashboard and
+ * `sesame templates reset` both use it.
+ */
+export async function resetTemplates(store: Pick<Store, 'getSetting' | 'changeSetting'>, types: readonly TemplateType[], actor: string, now: number): Promise<TemplateType[]> {
+  const reset: TemplateType[] = [];
+  for (const type of types) {
+    const saved = await savedTemplates({ store });
+    const before = saved[type];
+    if (!before) continue;
+    const rest: SavedTemplates = Object.fromEntries(Object.entries(saved).filter(([name]) => name !== type));
+    await store.changeSetting({
+      key: TEMPLATES_SETTING_KEY,
+      value: Object.keys(rest).length === 0 ? null : JSON.stringify(rest),
+      now,
+      audit: { at: now, actor, action: 'template.reset', before: auditJson({ template: type, ...before }), after: null },
+    });
+    reset.push(type);
+  }
+  return reset;
+}
+
+async function savedTemplates(deps: { readonly store: Pick<Store, 'getSetting'> }): Promise<SavedTemplates> {
   const raw = await deps.store.getSetting(TEMPLATES_SETTING_KEY);
   if (raw === null) return {};
   const parsed = JSON.parse(raw) as Record<string, { custom_variables?: unknown } | undefined>;
@@ -149,10 +191,10 @@ export function templateRoutes(deps: AdminDeps): Hono<AppEnv> {
   routes.post('/preview', async (c) => {
     const body = await readObject(c, deps);
     const type = parseTemplateType(body.template);
-    const template = parseTemplateBody(body);
+    const policy = await deps.policy();
+    const template = parseTemplateBody(body, policy.passwordlessType);
     const base = (await savedBrand(deps)) ?? DEFAULT_BRAND;
     const brand = body.brand === undefined || body.brand === null ? base : parseWireBrand(body.brand, base);
-    const policy = await deps.policy();
     const now = deps.clock.now();
     // Declared variables show as a visible placeholder: their values come with each send.
     const sampleVariables = Object.fromEntries((template.custom_variables ?? []).map((name) => [name, `[${name}]`]));
@@ -173,14 +215,15 @@ export function templateRoutes(deps: AdminDeps): Hono<AppEnv> {
   routes.post('/test-email', async (c) => {
     const body = await readObject(c, deps);
     const type = parseTemplateType(body.template);
-    await deps.engine.send({ email: c.get('adminEmail'), template: type, magiclinkAuthUri: adminVerifyUrl(deps.publicUrl) }, adminCaller(deps.publicUrl));
+    const caller = { id: TEST_EMAIL_CLIENT_ID, redirectUris: [{ uri: adminVerifyUrl(deps.publicUrl), match: 'exact' as const }] };
+    await deps.engine.send({ email: c.get('adminEmail'), template: type, magiclinkAuthUri: adminVerifyUrl(deps.publicUrl) }, caller);
     deps.onEmailQueued?.();
     return c.json({ status: 'queued' }, 202);
   });
 
   routes.put('/:type', async (c) => {
     const type = parseTemplateType(c.req.param('type'));
-    const template = parseTemplateBody(await readObject(c, deps));
+    const template = parseTemplateBody(await readObject(c, deps), (await deps.policy()).passwordlessType);
     const saved = await savedTemplates(deps);
     const now = deps.clock.now();
     await store.changeSetting({
@@ -194,15 +237,7 @@ export function templateRoutes(deps: AdminDeps): Hono<AppEnv> {
 
   routes.delete('/:type', async (c) => {
     const type = parseTemplateType(c.req.param('type'));
-    const saved = await savedTemplates(deps);
-    const rest: SavedTemplates = Object.fromEntries(Object.entries(saved).filter(([name]) => name !== type));
-    const now = deps.clock.now();
-    await store.changeSetting({
-      key: TEMPLATES_SETTING_KEY,
-      value: Object.keys(rest).length === 0 ? null : JSON.stringify(rest),
-      now,
-      audit: { at: now, actor: c.get('adminEmail'), action: 'template.reset', before: auditJson(saved[type] ? { template: type, ...saved[type] } : null), after: null },
-    });
+    await resetTemplates(store, [type], c.get('adminEmail'), deps.clock.now());
     const template = DEFAULT_TEMPLATES[type];
     return c.json({ template: type, ...template, custom_variables: [], is_default: true });
   });

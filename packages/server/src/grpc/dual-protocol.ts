@@ -9,6 +9,8 @@ import http2 from 'node:http2';
 import net from 'node:net';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+/** How long the socket of a closed HTTP/2 session may wait for its client to close it. */
+const CLOSED_SESSION_GRACE_MS = 1_000;
 
 export interface DualProtocolOptions {
   readonly http1: http.Server;
@@ -30,9 +32,17 @@ export function createDualProtocolServer(options: DualProtocolOptions): DualProt
   const { http1, http2: h2 } = options;
   const sniffTimeoutMs = options.sniffTimeoutMs ?? 10_000;
   const sessions = new Set<http2.ServerHttp2Session>();
+  // The socket being handed to the HTTP/2 server: Node creates its session synchronously.
+  let handing: net.Socket | null = null;
   h2.on('session', (session: http2.ServerHttp2Session) => {
     sessions.add(session);
-    session.once('close', () => sessions.delete(session));
+    const socket = handing;
+    session.once('close', () => {
+      sessions.delete(session);
+      // A closed session only ends its side of the socket (FIN after GOAWAY) and stops reading:
+      // a client that keeps writing (a flood cut off by a limit) would hold the socket forever.
+      if (socket !== null) setTimeout(() => socket.destroy(), CLOSED_SESSION_GRACE_MS).unref();
+    });
   });
 
   const server = net.createServer({ noDelay: true }, (socket) => {
@@ -61,8 +71,16 @@ export function createDualProtocolServer(options: DualProtocolOptions): DualProt
       if (couldBePreface && seen.length < PREFACE.length) return;
       done();
       socket.unshift(seen);
-      if (couldBePreface) h2.emit('connection', socket);
-      else http1.emit('connection', socket);
+      if (couldBePreface) {
+        handing = socket;
+        try {
+          h2.emit('connection', socket);
+        } finally {
+          handing = null;
+        }
+      } else {
+        http1.emit('connection', socket);
+      }
     };
     // A deadline, not an idle timeout: a client trickling the 24-byte preface one byte at a time
     // must not hold the connection for 24 idle periods.

@@ -5,6 +5,8 @@
  */
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
+import type { CallerClient } from '@sesame/core';
+import { joinRepeatedAuthorization } from './call-headers.js';
 import { connectRoutes, type UnaryMethodImpl } from './service.js';
 import { createGrpcFastPath } from './unary-fast-path.js';
 
@@ -16,6 +18,8 @@ export interface GrpcHandlerOptions {
   readonly fallback: (request: Http2ServerRequest, response: Http2ServerResponse) => void;
   /** False serves every call through connect-node (the reference, for the equivalence test). */
   readonly fastPath?: boolean;
+  /** The methods' token check, which the fast path runs before reading a call's message (see unary-fast-path.ts). */
+  readonly authenticate?: (authorization: string | null) => Promise<CallerClient>;
 }
 
 export function createGrpcHandler(options: GrpcHandlerOptions): (request: Http2ServerRequest, response: Http2ServerResponse) => void {
@@ -26,9 +30,20 @@ export function createGrpcHandler(options: GrpcHandlerOptions): (request: Http2S
     // type only narrows `write`'s callback signature, hence the cast.
     fallback: (request, response) => options.fallback(request as Http2ServerRequest, response as unknown as Http2ServerResponse),
   });
-  if (options.fastPath === false) return viaConnect;
-  const fast = createGrpcFastPath({ methods: options.methods, readMaxBytes: options.readMaxBytes });
+  if (options.fastPath === false) {
+    return (request, response) => {
+      joinRepeatedAuthorization(request);
+      viaConnect(request, response);
+    };
+  }
+  const fast = createGrpcFastPath({
+    methods: options.methods,
+    readMaxBytes: options.readMaxBytes,
+    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+  });
   return (request, response) => {
+    // Node's header object keeps only the first `authorization`; every path must see them all.
+    joinRepeatedAuthorization(request);
     if (!fast(request, response)) viaConnect(request, response);
   };
 }

@@ -44,8 +44,10 @@ function toSendResponse(result: SendResult): SendPasswordlessResponse {
 
 /** What a method sees of its call besides the message, whichever transport carries it. */
 export interface CallMeta {
-  /** The `authorization` request header, or null when absent. */
+  /** The `authorization` request header, or null when absent (repeats joined with ", ", which no token matches). */
   readonly authorization: string | null;
+  /** The caller, when the transport authenticated the call before reading its message (the fast path). */
+  readonly caller?: Promise<CallerClient>;
   /** Sets a response header (sent with the answer, whether it succeeds or fails). */
   setResponseHeader(name: string, value: string): void;
 }
@@ -76,7 +78,7 @@ export function passwordlessGrpcMethods(deps: GrpcServiceDeps): readonly UnaryMe
     const started = performance.now();
     meta.setResponseHeader('x-request-id', requestId);
     try {
-      const caller = await deps.authenticate(meta.authorization);
+      const caller = await (meta.caller ?? deps.authenticate(meta.authorization));
       const value = await run(caller);
       deps.onCall?.(method, 'OK', performance.now() - started);
       return value;
@@ -107,14 +109,14 @@ export function passwordlessGrpcMethods(deps: GrpcServiceDeps): readonly UnaryMe
       }),
     ),
     unaryMethod(verifyPasswordlessEmail, (request, meta) =>
-      call('VerifyPasswordlessEmail', meta, async () => {
+      call('VerifyPasswordlessEmail', meta, async (caller) => {
         const credential = request.authCredential;
         const result = await engine.verify({
           code: credential.case === 'code' ? credential.value : undefined,
           linkToken: credential.case === 'linkToken' ? credential.value : undefined,
           // proto3 cannot tell "" from absent for the SDK's `authRequestId ?? ''`; both mean none.
           authRequestId: request.authRequestId === '' ? undefined : request.authRequestId,
-        });
+        }, caller);
         return create(VerifyPasswordLessResponseSchema, {
           email: result.email,
           state: result.state ?? undefined,
@@ -124,8 +126,8 @@ export function passwordlessGrpcMethods(deps: GrpcServiceDeps): readonly UnaryMe
       }),
     ),
     unaryMethod(resendPasswordlessEmail, (request, meta) =>
-      call('ResendPasswordlessEmail', meta, async () => {
-        const result = await engine.resend({ authRequestId: request.authRequestId });
+      call('ResendPasswordlessEmail', meta, async (caller) => {
+        const result = await engine.resend({ authRequestId: request.authRequestId }, caller);
         deps.onEmailQueued?.();
         return toSendResponse(result);
       }),

@@ -22,11 +22,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Http2ServerRequest, Http2ServerResponse, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
-import { fromBinary, toBinary, type Message } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary, type Message } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { setTrailerStatus } from '@connectrpc/connect/protocol-grpc';
-import { SesameError } from '@sesame/core';
-import type { UnaryMethodImpl } from './service.js';
+import { SesameError, type CallerClient } from '@sesame/core';
+import { GRPC_TIMEOUT, LONGEST_TIMER_MS, authorizationOf, grpcTimeoutMs } from './call-headers.js';
+import type { CallMeta, UnaryMethodImpl } from './service.js';
 import { toConnectError } from './errors.js';
 
 /** Serves the request and returns true, or returns false without touching it. */
@@ -36,22 +37,28 @@ export interface GrpcFastPathOptions {
   readonly methods: readonly UnaryMethodImpl[];
   /** The largest message accepted (connect-node's `readMaxBytes`; give both the same). */
   readonly readMaxBytes: number;
+  /**
+   * The methods' own token check, run as soon as a call's headers are in: a call it refuses is
+   * answered UNAUTHENTICATED at once, without its message being read, and until it accepts at
+   * most PRE_AUTH_BYTES of the message are kept. Without it, calls are authenticated after
+   * their message is read, as connect-node does.
+   */
+  readonly authenticate?: (authorization: string | null) => Promise<CallerClient>;
 }
 
-/** gRPC's timeout header (connect's `parseTimeout` accepts exactly this form). */
-const GRPC_TIMEOUT = /^\d{1,8}[HMSmun]$/;
 const CONTENT_TYPE = 'application/grpc+proto';
 const COMPRESSED_FLAG = 0b0000_0001;
 const ENVELOPE_HEADER_BYTES = 5;
+/** Message bytes kept for a call whose token is still being checked; past them reading pauses. */
+export const PRE_AUTH_BYTES = 4 * 1024;
 
 export function createGrpcFastPath(options: GrpcFastPathOptions): GrpcFastPath {
   const byPath = new Map(options.methods.map((m) => [`/${m.method.parent.typeName}/${m.method.name}`, m]));
-  const { readMaxBytes } = options;
   return (request, response) => {
     if (request.method !== 'POST') return false;
     const entry = byPath.get(request.url);
     if (entry === undefined || !takesHeaders(request.headers)) return false;
-    serve(entry, request, response, readMaxBytes);
+    serve(entry, request, response, options);
     return true;
   };
 }
@@ -65,54 +72,130 @@ function takesHeaders(headers: IncomingHttpHeaders): boolean {
   return timeout === undefined || (typeof timeout === 'string' && GRPC_TIMEOUT.test(timeout));
 }
 
-function serve(entry: UnaryMethodImpl, request: Http2ServerRequest, response: Http2ServerResponse, readMaxBytes: number): void {
+function serve(entry: UnaryMethodImpl, request: Http2ServerRequest, response: Http2ServerResponse, options: GrpcFastPathOptions): void {
+  const { readMaxBytes } = options;
   const chunks: Buffer[] = [];
   let received = 0;
-  let settled = false;
-  // One message of at most readMaxBytes plus its envelope header is all a unary call may send;
-  // past that the answer is known (too large, or a second message) and nothing more is kept.
-  const keepAtMost = readMaxBytes + ENVELOPE_HEADER_BYTES;
-  const finish = (truncated: boolean): void => {
-    if (settled) return;
-    settled = true;
+  // reading: the message is arriving; decided: it is read (or refused), waiting for the token
+  // check; running: the method has it; over: answered, abandoned, or past its deadline.
+  let phase: 'reading' | 'decided' | 'running' | 'over' = 'reading';
+  let authenticated = options.authenticate === undefined;
+  let paused = false;
+  const responseHeaders: Record<string, string> = {};
+  const authorization = authorizationOf(request);
+  const caller = options.authenticate?.(authorization);
+  const meta: CallMeta = {
+    authorization,
+    ...(caller === undefined ? {} : { caller }),
+    setResponseHeader: (name, value) => void (responseHeaders[name.toLowerCase()] = value),
+  };
+
+  const stopReading = (): void => {
     request.removeListener('data', onData);
-    const decoded = decodeSingleMessage(entry, Buffer.concat(chunks), readMaxBytes, truncated);
-    if (decoded instanceof ConnectError) {
-      answerError(response, {}, decoded);
-      return;
-    }
-    const responseHeaders: Record<string, string> = {};
+    // Whatever still arrives is read and dropped, not buffered.
+    if (paused || request.isPaused()) request.resume();
+  };
+  const run = (message: Message): void => {
+    phase = 'running';
     entry
-      .impl(decoded, {
-        authorization: typeof request.headers.authorization === 'string' ? request.headers.authorization : null,
-        setResponseHeader: (name, value) => void (responseHeaders[name.toLowerCase()] = value),
-      })
+      .impl(message, meta)
       .then(
         (answer) => answerMessage(response, responseHeaders, toBinary(entry.method.output, answer)),
         // The methods turn every failure into a ConnectError; anything else is connect's "internal error".
         (error: unknown) => answerError(response, responseHeaders, error instanceof ConnectError ? error : internalError()),
       )
-      .catch(() => answerError(response, responseHeaders, internalError()));
+      .catch(() => answerError(response, responseHeaders, internalError()))
+      .finally(() => clearTimeout(deadline));
   };
+  const proceed = (decoded: Message | ConnectError): void => {
+    if (phase !== 'decided') return;
+    if (decoded instanceof ConnectError) {
+      phase = 'over';
+      clearTimeout(deadline);
+      answerError(response, {}, decoded);
+      return;
+    }
+    run(decoded);
+  };
+  const finish = (truncated: boolean): void => {
+    if (phase !== 'reading') return;
+    phase = 'decided';
+    stopReading();
+    // Reset by its client (Node may still push the request's end): no one to answer, nothing to run.
+    if (response.stream.destroyed) {
+      phase = 'over';
+      clearTimeout(deadline);
+      return;
+    }
+    const decoded = decodeSingleMessage(entry, Buffer.concat(chunks), readMaxBytes, truncated);
+    if (caller === undefined) proceed(decoded);
+    // The token is judged first: a refused call learns nothing about how its message was read.
+    else caller.then(() => proceed(decoded), () => undefined);
+  };
+  // A refused token: the method itself answers (it awaits the same check), with its request id
+  // and metrics, whatever the message would have been.
+  const refuse = (): void => {
+    if (phase !== 'reading' && phase !== 'decided') return;
+    stopReading();
+    if (response.stream.destroyed) {
+      phase = 'over';
+      clearTimeout(deadline);
+      return;
+    }
+    run(create(entry.method.input));
+  };
+  caller?.then(
+    () => {
+      authenticated = true;
+      if (paused && phase === 'reading') {
+        paused = false;
+        request.resume();
+      }
+    },
+    refuse,
+  );
+
+  // grpc-timeout: past it the call answers DEADLINE_EXCEEDED (connect's words) and a late result
+  // is dropped (`write` answers once). A deadline longer than a timer can hold is none.
+  const timeoutMs = grpcTimeoutMs(request.headers['grpc-timeout'] as string | undefined);
+  const deadline =
+    timeoutMs === undefined || timeoutMs > LONGEST_TIMER_MS
+      ? undefined
+      : setTimeout(() => {
+          if (phase === 'over') return;
+          phase = 'over';
+          stopReading();
+          answerError(response, responseHeaders, new ConnectError('the operation timed out', Code.DeadlineExceeded));
+        }, timeoutMs);
+
   let lengthChecked = false;
   const onData = (chunk: Buffer): void => {
     received += chunk.length;
     chunks.push(chunk);
-    if (received > keepAtMost) return finish(true);
+    if (received > readMaxBytes + ENVELOPE_HEADER_BYTES) return finish(true);
     // As connect-node does: a declared length over the limit is refused as soon as the envelope
     // header is in, not after the sender has trickled in readMaxBytes of it.
     if (!lengthChecked && received >= ENVELOPE_HEADER_BYTES) {
       lengthChecked = true;
       const head = chunks.length === 1 ? chunk : Buffer.concat(chunks);
-      if (head.readUInt32BE(1) > readMaxBytes) finish(true);
+      if (head.readUInt32BE(1) > readMaxBytes) return finish(true);
+    }
+    // Until the token is accepted, an unauthenticated sender gets little of our memory.
+    if (!authenticated && !paused && received > PRE_AUTH_BYTES) {
+      paused = true;
+      request.pause();
     }
   };
   request.on('data', onData);
   request.once('end', () => finish(false));
   // A client that abandons the stream before ending its request gets no answer and its call is
   // not run (Node's compat layer still pushes an 'end' on close, after this 'aborted').
-  request.once('aborted', () => void (settled = true));
-  request.once('error', () => void (settled = true));
+  const abandon = (): void => {
+    if (phase === 'reading' || phase === 'decided') phase = 'over';
+    clearTimeout(deadline);
+  };
+  request.once('aborted', abandon);
+  request.once('error', abandon);
 }
 
 /**

@@ -62,7 +62,7 @@ export function oauthRoutes(deps: OAuthRouteDeps): Hono<AppEnv> {
       }
       const client = await authenticateClient(deps.store, deps.clientSecretKey, clientId, clientSecret);
       if (!client) throw new OAuthProblem(401, 'invalid_client', 'Client authentication failed.');
-      const issued = await deps.tokens.issue(client.id);
+      const issued = await deps.tokens.issue(client.id, client.secretVersion);
       await deps.store.touchApiClient(client.id, deps.now());
       deps.metrics.tokens.inc({ outcome: 'issued' });
       return c.json({ access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn });

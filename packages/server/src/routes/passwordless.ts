@@ -56,8 +56,8 @@ export interface PasswordlessOperationDeps {
  */
 export interface PasswordlessOperations {
   send(body: unknown, caller: CallerClient): Promise<SendResponseBody>;
-  verify(body: unknown): Promise<VerifyResponseBody>;
-  resend(body: unknown): Promise<SendResponseBody>;
+  verify(body: unknown, caller: CallerClient): Promise<VerifyResponseBody>;
+  resend(body: unknown, caller: CallerClient): Promise<SendResponseBody>;
 }
 
 export function passwordlessOperations(deps: PasswordlessOperationDeps): PasswordlessOperations {
@@ -84,15 +84,15 @@ export function passwordlessOperations(deps: PasswordlessOperationDeps): Passwor
       deps.onEmailQueued?.();
       return toSendResponse(result);
     },
-    async verify(body) {
+    async verify(body, caller) {
       const input = pickFields(body, VERIFY_FIELDS);
       const method = typeof input === 'object' && input !== null && 'code' in input ? 'code' : 'link';
-      const result = await counted((outcome) => metrics.verifies.inc({ method, outcome }), () => engine.verify(input), 'verified');
+      const result = await counted((outcome) => metrics.verifies.inc({ method, outcome }), () => engine.verify(input, caller), 'verified');
       return toVerifyResponse(result);
     },
-    async resend(body) {
+    async resend(body, caller) {
       const input = pickFields(body, RESEND_FIELDS);
-      const result = await counted((outcome) => metrics.sends.inc({ kind: 'resend', outcome }), () => engine.resend(input), 'ok');
+      const result = await counted((outcome) => metrics.sends.inc({ kind: 'resend', outcome }), () => engine.resend(input, caller), 'ok');
       deps.onEmailQueued?.();
       return toSendResponse(result);
     },
@@ -103,7 +103,7 @@ export function passwordlessOperations(deps: PasswordlessOperationDeps): Passwor
 export function passwordlessRoutes(operations: PasswordlessOperations, maxBodyBytes: number): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
   routes.post('/send', async (c) => c.json(await operations.send(await readJsonBody(c, maxBodyBytes), c.get('caller'))));
-  routes.post('/verify', async (c) => c.json(await operations.verify(await readJsonBody(c, maxBodyBytes))));
-  routes.post('/resend', async (c) => c.json(await operations.resend(await readJsonBody(c, maxBodyBytes))));
+  routes.post('/verify', async (c) => c.json(await operations.verify(await readJsonBody(c, maxBodyBytes), c.get('caller'))));
+  routes.post('/resend', async (c) => c.json(await operations.resend(await readJsonBody(c, maxBodyBytes), c.get('caller'))));
   return routes;
 }

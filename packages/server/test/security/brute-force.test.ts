@@ -1,5 +1,5 @@
 /**
- * Issue 10, brute force: an attacker guesses 6-digit codes for one address through the REST API
+ * Brute force: an attacker guesses 6-digit codes for one address through the REST API
  * for two simulated days under the default policy (5 wrong codes per auth request, then locked;
  * 50 wrong codes per address per 24 h, then OTP verify refused for the address; 2 emails per
  * address per minute). The attacker plays optimally against the limits: a new auth request as
@@ -84,7 +84,7 @@ describe('OTP brute force against one address', () => {
         capped = guessesHere === 0 || answer.retryAfter > 0;
         // Refused means refused: the right code is not evaluated either.
         const right = await call('verify', { code: real, auth_request_id: id });
-        expect(right.status).toBe(429);
+        expect(right).toMatchObject({ status: 429, code: 'TOO_MANY_ATTEMPTS' });
         if (capped) rightCodeRefusedWhileCapped += 1;
         else rightCodeRefusedWhenLocked += 1;
         break;
@@ -94,10 +94,10 @@ describe('OTP brute force against one address', () => {
       if (guessesHere === POLICY.perRequest) {
         // A resend of a locked request brings no new guesses.
         const resent = await call('resend', { auth_request_id: id });
-        expect(resent.status).toBeGreaterThanOrEqual(400);
+        expect(resent).toMatchObject({ status: 429, code: 'TOO_MANY_ATTEMPTS' });
         resendsOfLocked += 1;
         const after = await call('verify', { code: real, auth_request_id: id });
-        expect(after.status).toBe(429);
+        expect(after).toMatchObject({ status: 429, code: 'TOO_MANY_ATTEMPTS' });
       }
 
       if (capped) {
@@ -141,11 +141,13 @@ describe('OTP brute force against one address', () => {
         `right code refused: ${rightCodeRefusedWhileCapped} times while capped, ${rightCodeRefusedWhenLocked} times on a locked request; ${resendsOfLocked} resends of locked requests gave no guesses`,
       ].join('\n'),
     );
+    // What was measured; P(success) above is arithmetic on maxInDay and is printed, not asserted.
     expect(maxGuessesOnOneRequest).toBe(POLICY.perRequest);
-    expect(maxInDay).toBeLessThanOrEqual(POLICY.perAddressPerDay);
-    expect(maxInDay).toBe(POLICY.perAddressPerDay); // the attacker did reach the cap: the bound is tight
-    expect(evaluatedAt.length).toBeLessThanOrEqual(3 * POLICY.perAddressPerDay); // two days (+ the edge of a third window)
-    expect(perDay).toBeLessThanOrEqual(50 / CODE_SPACE);
+    // The attacker reached the cap and no further in any 24 h: the bound is met and is tight.
+    expect(maxInDay).toBe(POLICY.perAddressPerDay);
+    // The cap lifts a day after the first failures and binds again: a full quota on each of the
+    // two days, so the attack was not cut short by a lock-out that would also shut out the owner.
+    expect(evaluatedAt.length).toBe(2 * POLICY.perAddressPerDay);
     expect(rightCodeRefusedWhileCapped).toBeGreaterThan(10);
     expect(rightCodeRefusedWhenLocked).toBeGreaterThan(5);
   });

@@ -1,9 +1,10 @@
 /**
- * Issue 10, enumeration and timing. Send answers identically for every address, whatever
- * Sesame has seen of it: status, body keys and value types and length, header names. And a
- * stalled SMTP server (accepts the connection, never says a word) does not slow send down:
- * the same sends against a real `sesame start` child with a healthy SMTP server and with a
- * stalled one, latencies compared with a generous bound.
+ * Enumeration, and SMTP off the request path. Send answers identically for every address,
+ * whatever Sesame has seen of it: status, body keys and value types and length, header names.
+ * And a stalled SMTP server (accepts the connection, never says a word) does not slow send
+ * down: the same sends against a real `sesame start` child with a healthy SMTP server and with
+ * a stalled one, latencies compared with a generous bound. The time to answer between address
+ * states (new, known, locked, over the send limit) is `timing.test.ts`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -174,3 +174,15 @@ export function credentialsOf(text: string): { code: string; linkToken: string }
   if (code === undefined || linkToken === undefined) throw new Error(`no code or link in: ${text.slice(0, 300)}`);
   return { code, linkToken };
 }
+
+/** mulberry32: a small seeded PRNG in [0, 1), for reproducible random choices in tests. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

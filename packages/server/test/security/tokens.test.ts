@@ -1,22 +1,27 @@
 /**
- * Issue 10, access tokens: expired (cached or not), forged (payload changed, signature kept),
+ * Access tokens: expired (cached or not), forged (payload changed, signature kept),
  * signed with another secret (or with the raw server secret instead of its derived key),
  * `alg: none`, another HS algorithm, wrong issuer or audience, and a well-signed token for a
  * client that does not exist are all refused with 401 UNAUTHENTICATED on REST and gRPC (code 16,
  * ErrorInfo UNAUTHENTICATED). A token we sign ourselves with the right key and claims is
- * accepted, so the refusals are about the defect each token carries. Real listening server on
- * SQLite; only the clock is ours.
+ * accepted, so the refusals are about the defect each token carries. Rotating a client's secret
+ * (the dashboard's code and `sesame clients rotate`) or revoking it (the dashboard's code and
+ * `sesame clients revoke`) refuses every token issued before, on every call of REST and gRPC (the
+ * fast path and connect-node) and for the official Scalekit SDK. Real listening server on SQLite;
+ * only the clock is ours.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Code, ConnectError, createClient as createRpcClient } from '@connectrpc/connect';
-import { createGrpcTransport } from '@connectrpc/connect-node';
+import { Code, ConnectError, createClient as createRpcClient, type Interceptor } from '@connectrpc/connect';
+import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
+import { ScalekitClient } from '@scalekit-sdk/node';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PasswordlessService } from '../../src/gen/scalekit/v1/auth/passwordless/passwordless_pb.js';
 import { ErrorInfoSchema } from '../../src/gen/scalekit/v1/errdetails/errdetails_pb.js';
-import { createClient, deriveServerKeys, loadConfig, startSesame, type RunningSesame } from '../../src/index.js';
+import { cliMain, createClient, deriveServerKeys, loadConfig, startSesame, type RunningSesame } from '../../src/index.js';
+import { revokeClient, rotateClientSecret } from '../../src/clients.js';
 import { API, REDIRECT } from './support.js';
 
 const SECRET = 'tokens-suite-server-secret-0123456789abcdefghijklmnop';
@@ -63,6 +68,7 @@ interface Claims {
   iat?: number;
   exp?: number;
   jti?: string;
+  sv?: number;
 }
 
 function claims(overrides: Claims = {}): Claims {
@@ -166,5 +172,157 @@ describe('access tokens', () => {
     expect((await rest(victimToken)).status).not.toBe(401);
     await running.store.revokeApiClient(victim.record.id, now);
     await expectRefusedEverywhere('revoked client', victimToken);
+  });
+});
+
+// ---- rotation and revocation end earlier tokens -----------------------------------------------
+
+type Call = 'send' | 'verify' | 'resend';
+type Transport = 'REST' | 'gRPC' | 'Connect';
+const CALLS: readonly Call[] = ['send', 'verify', 'resend'];
+const TRANSPORTS: readonly Transport[] = ['REST', 'gRPC', 'Connect'];
+
+/** `OK` or the Sesame error code of one call with `token`, about the auth request `authRequestId`. */
+async function callWith(transport: Transport, call: Call, token: string, authRequestId: string): Promise<string> {
+  if (transport === 'REST') {
+    const body =
+      call === 'send'
+        ? { email: `r${Math.random()}@example.com`, magiclink_auth_uri: REDIRECT }
+        : call === 'verify'
+          ? { auth_request_id: authRequestId, code: '000000' }
+          : { auth_request_id: authRequestId };
+    const response = await fetch(`${running.url}${API}/${call}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+    const json = (await response.json()) as { error?: { code?: string } };
+    if (response.status === 401) expect(json.error?.code).toBe('UNAUTHENTICATED');
+    return json.error?.code ?? 'OK';
+  }
+  const interceptors: Interceptor[] = [(next) => (request) => (request.header.set('authorization', `Bearer ${token}`), next(request))];
+  // gRPC takes the fast path; the Connect protocol goes through connect-node's router.
+  const rpcTransport =
+    transport === 'gRPC'
+      ? createGrpcTransport({ baseUrl: running.url, interceptors })
+      : createConnectTransport({ baseUrl: running.url, httpVersion: '2', interceptors });
+  const client = createRpcClient(PasswordlessService, rpcTransport);
+  try {
+    if (call === 'send') await client.sendPasswordlessEmail({ email: `g${Math.random()}@example.com`, magiclinkAuthUri: REDIRECT });
+    else if (call === 'verify') await client.verifyPasswordlessEmail({ authCredential: { case: 'code', value: '000000' }, authRequestId });
+    else await client.resendPasswordlessEmail({ authRequestId });
+    return 'OK';
+  } catch (error) {
+    const connect = ConnectError.from(error);
+    const code = connect.findDetails(ErrorInfoSchema)[0]?.errorCode ?? `grpc:${connect.code}`;
+    if (code === 'UNAUTHENTICATED') expect(connect.code).toBe(Code.Unauthenticated);
+    return code;
+  }
+}
+
+async function tokenFor(id: string, secret: string): Promise<{ status: number; token: string | undefined }> {
+  const response = await fetch(`${running.url}/oauth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: id, client_secret: secret }),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  return { status: response.status, token: body.access_token };
+}
+
+/** Every call on every transport: the codes, by `transport call`. */
+async function everyCall(token: string, authRequestId: string): Promise<Record<string, string>> {
+  const codes: Record<string, string> = {};
+  for (const transport of TRANSPORTS) for (const call of CALLS) codes[`${transport} ${call}`] = await callWith(transport, call, token, authRequestId);
+  return codes;
+}
+
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string }> {
+  let stdout = '';
+  const code = await cliMain(argv, { stdout: (t) => (stdout += t), stderr: () => undefined, env: { SESAME_DATA_DIR: dir, SESAME_SECRET: SECRET, SESAME_LOG_LEVEL: 'silent' } });
+  return { code, stdout };
+}
+
+type Ending = 'rotate (dashboard)' | 'rotate (CLI)' | 'revoke (dashboard)' | 'revoke (CLI)';
+const ENDINGS: readonly Ending[] = ['rotate (dashboard)', 'rotate (CLI)', 'revoke (dashboard)', 'revoke (CLI)'];
+
+/** Ends the client's current tokens; answers the new secret after a rotation. */
+async function end(ending: Ending, id: string): Promise<string | null> {
+  const key = running.sesame.clientSecretKey;
+  const author = { actor: 'root@example.com', at: now };
+  switch (ending) {
+    case 'rotate (dashboard)':
+      return (await rotateClientSecret(running.store, { key, clientId: id, author }))!.secret;
+    case 'rotate (CLI)': {
+      const rotated = await cli('clients', 'rotate', id, '--json');
+      expect(rotated.code).toBe(0);
+      const printed = JSON.parse(rotated.stdout) as Record<string, string>;
+      expect(Object.keys(printed)).toEqual(['client_id', 'client_secret']);
+      return printed.client_secret!;
+    }
+    case 'revoke (dashboard)':
+      expect((await revokeClient(running.store, { clientId: id, now, author }))?.revoked).toBe(true);
+      return null;
+    case 'revoke (CLI)':
+      expect((await cli('clients', 'revoke', id)).code).toBe(0);
+      return null;
+  }
+}
+
+describe('rotation and revocation', () => {
+  it.each(ENDINGS)('%s refuses every token issued before it on REST, gRPC and Connect (after a rotation, a token of the new secret works)', async (ending) => {
+    const created = await createClient(running.store, { key: running.sesame.clientSecretKey, name: ending, redirectUris: [REDIRECT], now });
+    const id = created.record.id;
+    const issued = (await tokenFor(id, created.secret)).token!;
+    const key = deriveServerKeys(new TextEncoder().encode(SECRET)).accessToken;
+    // Tokens issued before the secret version was carried count as version 1.
+    const unversioned = await sign(key, claims({ sub: id }));
+    const versioned = await sign(key, claims({ sub: id, sv: 1, jti: 'j-versioned' }));
+    const sent = await fetch(`${running.url}${API}/send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${issued}` },
+      body: JSON.stringify({ email: `own-${Math.random()}@example.com`, magiclink_auth_uri: REDIRECT }),
+    });
+    expect(sent.status).toBe(200);
+    const { auth_request_id: authRequestId } = (await sent.json()) as { auth_request_id: string };
+
+    const before = { issued, unversioned, versioned };
+    for (const [name, token] of Object.entries(before)) {
+      const codes = await everyCall(token, authRequestId);
+      // Used (and so cached) before the change: the cache must not outlive it.
+      for (const [where, code] of Object.entries(codes)) expect(code, `${name} before, ${where}`).not.toBe('UNAUTHENTICATED');
+    }
+
+    const newSecret = await end(ending, id);
+
+    for (const [name, token] of Object.entries(before)) {
+      const codes = await everyCall(token, authRequestId);
+      for (const [where, code] of Object.entries(codes)) expect(code, `${name} after ${ending}, ${where}`).toBe('UNAUTHENTICATED');
+    }
+    expect((await tokenFor(id, created.secret)).status).toBe(401);
+    if (newSecret === null) return;
+    const fresh = await tokenFor(id, newSecret);
+    expect(fresh.status).toBe(200);
+    const codes = await everyCall(fresh.token!, authRequestId);
+    expect(codes['REST send']).toBe('OK');
+    for (const [where, code] of Object.entries(codes)) expect(code, `new token, ${where}`).not.toBe('UNAUTHENTICATED');
+    // A token claiming a later version than the client has is refused too.
+    await expectRefusedEverywhere('future version', await sign(key, claims({ sub: id, sv: 99 })));
+  });
+
+  it('the official Scalekit SDK holding a token from before a rotation is refused; one with the new secret works', async () => {
+    const created = await createClient(running.store, { key: running.sesame.clientSecretKey, name: 'sdk', redirectUris: [REDIRECT], now });
+    const leaked = new ScalekitClient(running.url, created.record.id, created.secret);
+    await expect(leaked.passwordless.sendPasswordlessEmail(`sdk-${Math.random()}@example.com`, { magiclinkAuthUri: REDIRECT })).resolves.toBeDefined();
+    const rotated = await cli('clients', 'rotate', created.record.id, '--json');
+    const { client_secret: newSecret } = JSON.parse(rotated.stdout) as { client_secret: string };
+    // Its cached token is refused; its re-authentication with the old secret is refused too.
+    const refused = await leaked.passwordless.sendPasswordlessEmail(`sdk-${Math.random()}@example.com`, { magiclinkAuthUri: REDIRECT }).then(
+      () => 'sent',
+      (error: unknown) => error,
+    );
+    expect(refused).not.toBe('sent');
+    expect(String((refused as { response?: { status?: number } }).response?.status ?? refused)).toMatch(/401/);
+    const current = new ScalekitClient(running.url, created.record.id, newSecret);
+    await expect(current.passwordless.sendPasswordlessEmail(`sdk-${Math.random()}@example.com`, { magiclinkAuthUri: REDIRECT })).resolves.toBeDefined();
   });
 });

@@ -15,6 +15,7 @@ import {
   type CredentialDigests,
   type NewOutboxEmail,
   type PasswordlessType,
+  type SendBudget,
   type TemplateType,
   type WindowLimit,
 } from '@sesame/core';
@@ -73,6 +74,9 @@ export interface NewRequestOptions {
   readonly sendLimit?: WindowLimit;
   readonly state?: string | null;
   readonly templateVariables?: Record<string, string>;
+  /** The client creating the request. Default `client-a`. */
+  readonly clientId?: string;
+  readonly budgets?: readonly SendBudget[];
 }
 
 export interface NewRequest extends Issued {
@@ -89,7 +93,7 @@ export async function newRequest(options: NewRequestOptions = {}): Promise<NewRe
   const command: CreateAuthRequestCommand = {
     request: {
       id,
-      clientId: 'client-a',
+      clientId: options.clientId ?? 'client-a',
       email: email.address,
       emailKey: email.key,
       template: options.template ?? 'SIGNIN',
@@ -103,6 +107,7 @@ export async function newRequest(options: NewRequestOptions = {}): Promise<NewRe
     },
     email: issued.email,
     sendLimit: options.sendLimit ?? GENEROUS,
+    budgets: options.budgets ?? [],
     now,
   };
   return { ...issued, id, command };

@@ -36,29 +36,16 @@ import {
 import { openStore } from '../open.js';
 import type { RaceOp, RaceResult } from './race-protocol.js';
 import { createRacePool, spread, type RacePool } from './race.js';
+import { RACE_OPS, RACE_WORKERS, type OpenedBackend, type StoreBackend, type SuiteContext } from './context.js';
+import { registerAdminSessionSuite } from './admin-sessions.js';
+import { registerClientBindingSuite } from './client-binding.js';
+import { registerClientLifecycleSuite } from './client-lifecycle.js';
+import { registerSendBudgetSuite } from './send-budgets.js';
 
-export interface OpenedBackend {
-  readonly store: Store;
-  /**
-   * A database URL that `openStore(url)` accepts and that names this same database, so other
-   * threads and processes can open their own connections to it (e.g. `file:/tmp/x/sesame.db`).
-   */
-  readonly url: string;
-  /** Closes the store and removes the database (file, schema…). */
-  dispose(): Promise<void>;
-}
-
-export interface StoreBackend {
-  readonly name: string;
-  /** A fresh, empty database and a store on it, not yet migrated: the suite calls `migrate()`. */
-  open(): Promise<OpenedBackend>;
-}
+export type { OpenedBackend, StoreBackend } from './context.js';
 
 const MAX_ATTEMPTS = 5;
 const ADDRESS_FAILURES: WindowLimit = { max: 50, windowMs: DAY };
-/** Racers: several connections, each running its share concurrently. */
-const RACE_WORKERS = 5;
-const RACE_OPS = 50;
 
 export function runStoreConformance(backend: StoreBackend): void {
   describe(`Store conformance: ${backend.name}`, () => {
@@ -92,6 +79,7 @@ export function runStoreConformance(backend: StoreBackend): void {
     async function otpCommand(request: NewRequest, code: string | null, now: number, overrides: Partial<ConsumeOtpCommand> = {}) {
       return {
         id: request.id,
+        clientId: request.command.request.clientId,
         otpHash: await otpDigest(request.id, code ?? ''),
         now,
         maxAttempts: MAX_ATTEMPTS,
@@ -107,6 +95,7 @@ export function runStoreConformance(backend: StoreBackend): void {
     async function consumeLink(request: NewRequest, linkToken: string | null, now: number) {
       return store.consumeWithLink({
         id: request.id,
+        clientId: request.command.request.clientId,
         linkTokenHash: await linkDigest(request.id, linkToken ?? ''),
         now,
         maxAttempts: MAX_ATTEMPTS,
@@ -115,7 +104,15 @@ export function runStoreConformance(backend: StoreBackend): void {
 
     async function reissue(request: NewRequest, now: number, sendLimit: WindowLimit = GENEROUS) {
       const fresh = await issue(request.id, request.command.request.type, now);
-      const result = await store.reissueCredentials({ id: request.id, digests: fresh.digests, email: fresh.email, sendLimit, now });
+      const result = await store.reissueCredentials({
+        id: request.id,
+        clientId: request.command.request.clientId,
+        digests: fresh.digests,
+        email: fresh.email,
+        sendLimit,
+        budgets: [],
+        now,
+      });
       return { fresh, result };
     }
 
@@ -234,7 +231,7 @@ export function runStoreConformance(backend: StoreBackend): void {
         const b = await create();
         // Same code text, but digests are bound to the request id.
         const hash = await otpDigest(a.id, a.otp!);
-        expect(await store.consumeWithOtp({ id: b.id, otpHash: hash, now: T0 + 1, maxAttempts: MAX_ATTEMPTS, addressFailureLimit: ADDRESS_FAILURES })).toEqual({
+        expect(await store.consumeWithOtp({ id: b.id, clientId: 'client-a', otpHash: hash, now: T0 + 1, maxAttempts: MAX_ATTEMPTS, addressFailureLimit: ADDRESS_FAILURES })).toEqual({
           outcome: 'invalid_credential',
           attemptsLeft: MAX_ATTEMPTS - 1,
         });
@@ -359,17 +356,17 @@ export function runStoreConformance(backend: StoreBackend): void {
         await create({ email, now: T0, sendLimit: limit });
         await create({ email: 'LIMIT@example.com ', now: T0 + 10_000, sendLimit: limit });
         const refused = await newRequest({ email, now: T0 + 20_000, sendLimit: limit });
-        expect(await store.createAuthRequest(refused.command)).toEqual({ ok: false, retryAfterMs: 40_000 });
+        expect(await store.createAuthRequest(refused.command)).toEqual({ ok: false, retryAfterMs: 40_000, scope: 'address' });
         expect(await store.findAuthRequest(refused.id, T0 + 20_000)).toBeNull();
         expect(await store.deliveryTimeline(refused.id)).toEqual([]);
         expect(await store.outboxDepth()).toBe(2);
 
         const almost = await newRequest({ email, now: T0 + MINUTE - 1, sendLimit: limit });
-        expect(await store.createAuthRequest(almost.command)).toEqual({ ok: false, retryAfterMs: 1 });
+        expect(await store.createAuthRequest(almost.command)).toEqual({ ok: false, retryAfterMs: 1, scope: 'address' });
         // At T0 + 1 min the first send has aged out; then the second is the one to wait for.
         await create({ email, now: T0 + MINUTE, sendLimit: limit });
         const next = await newRequest({ email, now: T0 + MINUTE, sendLimit: limit });
-        expect(await store.createAuthRequest(next.command)).toEqual({ ok: false, retryAfterMs: 10_000 });
+        expect(await store.createAuthRequest(next.command)).toEqual({ ok: false, retryAfterMs: 10_000, scope: 'address' });
         // Another address is unaffected.
         await create({ email: 'someone-else@example.com', now: T0 + MINUTE, sendLimit: limit });
       });
@@ -380,7 +377,7 @@ export function runStoreConformance(backend: StoreBackend): void {
         for (const at of [T0, T0 + 1000, T0 + 2000]) await create({ email, now: at, sendLimit: wide });
         const refused = await newRequest({ email, now: T0 + 3000, sendLimit: limit });
         // Three in the window, max two: two must age out, the second of them at T0 + 1000 + 1 min.
-        expect(await store.createAuthRequest(refused.command)).toEqual({ ok: false, retryAfterMs: MINUTE - 2000 });
+        expect(await store.createAuthRequest(refused.command)).toEqual({ ok: false, retryAfterMs: MINUTE - 2000, scope: 'address' });
       });
 
       it('counts sends and resends together', async () => {
@@ -389,9 +386,9 @@ export function runStoreConformance(backend: StoreBackend): void {
         const first = await reissue(request, T0 + 5_000, limit);
         expect(first.result).toMatchObject({ outcome: 'reissued', request: { sends: 2 } });
         const second = await reissue(request, T0 + 6_000, limit);
-        expect(second.result).toEqual({ outcome: 'send_limited', retryAfterMs: 54_000 });
+        expect(second.result).toEqual({ outcome: 'send_limited', retryAfterMs: 54_000, scope: 'address' });
         const another = await newRequest({ email, now: T0 + 7_000, sendLimit: limit });
-        expect(await store.createAuthRequest(another.command)).toEqual({ ok: false, retryAfterMs: 53_000 });
+        expect(await store.createAuthRequest(another.command)).toEqual({ ok: false, retryAfterMs: 53_000, scope: 'address' });
         // The refused resend changed nothing: the credentials of the first resend still work.
         expect(await store.findAuthRequest(request.id, T0 + 8_000)).toMatchObject({ sends: 2 });
         expect(await consumeOtp(request, second.fresh.otp, T0 + 8_000)).toMatchObject({ outcome: 'invalid_credential' });
@@ -606,7 +603,15 @@ export function runStoreConformance(backend: StoreBackend): void {
         // A resend's email too; once its lease lapses (the owner died), any worker claims it.
         const fresh = await issue(leased.id, 'LINK_OTP', T0 + 1_000);
         const email = { ...fresh.email, lease: { owner: 'a', until: T0 + 31_000 } };
-        const result = await store.reissueCredentials({ id: leased.id, digests: fresh.digests, email, sendLimit: GENEROUS, now: T0 + 1_000 });
+        const result = await store.reissueCredentials({
+          id: leased.id,
+          clientId: 'client-a',
+          digests: fresh.digests,
+          email,
+          sendLimit: GENEROUS,
+          budgets: [],
+          now: T0 + 1_000,
+        });
         expect(result.outcome).toBe('reissued');
         expect(await store.claimOutbox({ owner: 'b', now: T0 + 30_999, leaseMs: 30_000, limit: 10 })).toEqual([]);
         const taken = await store.claimOutbox({ owner: 'b', now: T0 + 31_000, leaseMs: 30_000, limit: 10 });
@@ -698,7 +703,7 @@ export function runStoreConformance(backend: StoreBackend): void {
         expect(await store.sweepExpired({ expiredBefore: T0 + 2000, now: T0 + 2000, batchSize: 10, sendLogBefore: T0 })).toMatchObject({ authRequests: 0 });
         expect((await store.findAuthRequest(sent.id, T0 + 2000))?.status).toBe('expired');
         const next = await newRequest({ email: 'sweep@example.com', now: T0 + 2000, sendLimit: limit });
-        expect(await store.createAuthRequest(next.command)).toEqual({ ok: false, retryAfterMs: MINUTE - 2000 });
+        expect(await store.createAuthRequest(next.command)).toEqual({ ok: false, retryAfterMs: MINUTE - 2000, scope: 'address' });
         // Once its window has passed it goes, and the address may send again.
         const later = T0 + MINUTE;
         expect(await store.sweepExpired({ expiredBefore: later, now: later, batchSize: 10, sendLogBefore: T0 + 1 })).toMatchObject({ authRequests: 1 });
@@ -742,6 +747,8 @@ export function runStoreConformance(backend: StoreBackend): void {
           createdAt: T0,
           revokedAt: null,
           lastUsedAt: null,
+          secretVersion: 1,
+          sendsPerMinute: null,
         };
         await store.createApiClient(client);
         await store.createApiClient({ ...client, id: 'c2', name: 'Other', redirectUris: [], createdAt: T0 + 1 });
@@ -749,15 +756,15 @@ export function runStoreConformance(backend: StoreBackend): void {
         expect(await store.findApiClient('c1')).toEqual(client);
         expect(await store.findApiClient('nope')).toBeNull();
         expect((await store.listApiClients()).map((c) => c.id)).toEqual(['c1', 'c2']);
-        expect(await store.updateApiClientSecret('c1', 'hash-2')).toBe(true);
+        expect(await store.updateApiClientSecret('c1', 'hash-2')).toBe(2);
         await store.touchApiClient('c1', T0 + 50);
         expect(await store.findApiClient('c1')).toMatchObject({ secretHash: 'hash-2', lastUsedAt: T0 + 50, revokedAt: null });
         expect(await store.revokeApiClient('c1', T0 + 100)).toBe(true);
         expect(await store.revokeApiClient('c1', T0 + 200)).toBe(false);
         expect(await store.revokeApiClient('nope', T0 + 200)).toBe(false);
-        expect(await store.updateApiClientSecret('c1', 'hash-3')).toBe(false);
-        expect(await store.updateApiClientSecret('nope', 'hash-3')).toBe(false);
-        expect(await store.findApiClient('c1')).toMatchObject({ secretHash: 'hash-2', revokedAt: T0 + 100 });
+        expect(await store.updateApiClientSecret('c1', 'hash-3')).toBeNull();
+        expect(await store.updateApiClientSecret('nope', 'hash-3')).toBeNull();
+        expect(await store.findApiClient('c1')).toMatchObject({ secretHash: 'hash-2', secretVersion: 2, revokedAt: T0 + 100 });
         expect(await store.findApiClient('c2')).toMatchObject({ revokedAt: null, redirectUris: [] });
       });
 
@@ -768,7 +775,7 @@ export function runStoreConformance(backend: StoreBackend): void {
         const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
         const other = openStore(opened.url);
         try {
-          await store.createApiClient({ id: 'c1', name: 'App', secretHash: 'h', redirectUris: [], createdAt: T0, revokedAt: null, lastUsedAt: null });
+          await store.createApiClient({ id: 'c1', name: 'App', secretHash: 'h', redirectUris: [], createdAt: T0, revokedAt: null, lastUsedAt: null, secretVersion: 1, sendsPerMinute: null });
           await store.putSetting('policy', '{"a":1}', T0);
           expect(await store.findApiClient('c1')).toMatchObject({ revokedAt: null });
           expect(await store.findApiClient('c1')).toMatchObject({ revokedAt: null });
@@ -780,7 +787,7 @@ export function runStoreConformance(backend: StoreBackend): void {
           expect(await store.findApiClient('c1')).toMatchObject({ revokedAt: T0 + 1 });
           expect(await store.getSetting('policy')).toBe('{"a":2}');
           expect(await store.findApiClient('c2')).toBeNull();
-          await other.createApiClient({ id: 'c2', name: 'Later', secretHash: 'h', redirectUris: [], createdAt: T0, revokedAt: null, lastUsedAt: null });
+          await other.createApiClient({ id: 'c2', name: 'Later', secretHash: 'h', redirectUris: [], createdAt: T0, revokedAt: null, lastUsedAt: null, secretVersion: 1, sendsPerMinute: null });
           await nextTurn();
           expect(await store.findApiClient('c2')).toMatchObject({ name: 'Later' });
         } finally {
@@ -922,6 +929,14 @@ export function runStoreConformance(backend: StoreBackend): void {
       });
     });
 
+    // ---- client binding, send budgets, client lifecycle, admin sessions (one file each) ------
+
+    const context: SuiteContext = { store: () => store, opened: () => opened, race };
+    registerClientBindingSuite(context);
+    registerSendBudgetSuite(context);
+    registerClientLifecycleSuite(context);
+    registerAdminSessionSuite(context);
+
     // ---- races -----------------------------------------------------------------------------
 
     describe('races between connections', () => {
@@ -985,7 +1000,7 @@ export function runStoreConformance(backend: StoreBackend): void {
         });
         expect(created.filter((result) => result.ok)).toHaveLength(limit.max);
         expect(created.filter((result) => !result.ok)).toEqual(
-          Array.from({ length: RACE_OPS - limit.max }, () => ({ ok: false, retryAfterMs: MINUTE })),
+          Array.from({ length: RACE_OPS - limit.max }, () => ({ ok: false, retryAfterMs: MINUTE, scope: 'address' })),
         );
         let stored = 0;
         for (const request of requests) if (await store.findAuthRequest(request.id, T0 + 1000)) stored++;
@@ -999,7 +1014,7 @@ export function runStoreConformance(backend: StoreBackend): void {
         const ops: RaceOp[] = [];
         for (let i = 0; i < RACE_OPS / 2; i++) {
           const fresh = await issue(original.id, 'LINK_OTP', T0 + 1000);
-          ops.push({ kind: 'reissueCredentials', command: { id: original.id, digests: fresh.digests, email: fresh.email, sendLimit: limit, now: T0 + 1000 } });
+          ops.push({ kind: 'reissueCredentials', command: { id: original.id, clientId: 'client-a', digests: fresh.digests, email: fresh.email, sendLimit: limit, budgets: [], now: T0 + 1000 } });
           ops.push({ kind: 'createAuthRequest', command: (await newRequest({ email: 'mixed@example.com', now: T0 + 1000, sendLimit: limit })).command });
         }
         const results = (await race(opened.url, spread(ops, RACE_WORKERS))).flat();
@@ -1010,7 +1025,7 @@ export function runStoreConformance(backend: StoreBackend): void {
           if (entry.kind === 'reissueCredentials') {
             const result: ReissueResult = entry.result;
             if (result.outcome === 'reissued') reissued++;
-            else expect(result).toEqual({ outcome: 'send_limited', retryAfterMs: MINUTE - 1000 });
+            else expect(result).toEqual({ outcome: 'send_limited', retryAfterMs: MINUTE - 1000, scope: 'address' });
           }
         }
         expect(accepted + reissued).toBe(limit.max - 1);
@@ -1137,7 +1152,7 @@ export function runStoreConformance(backend: StoreBackend): void {
             for (let w = 0; w < RACE_WORKERS; w++) {
               if (w % 2 === 0) {
                 const fresh = await issue(original.id, 'LINK_OTP', T0 + 1000);
-                ofRound.push({ kind: 'reissueCredentials', command: { id: original.id, digests: fresh.digests, email: fresh.email, sendLimit: limit, now: T0 + 1000 } });
+                ofRound.push({ kind: 'reissueCredentials', command: { id: original.id, clientId: 'client-a', digests: fresh.digests, email: fresh.email, sendLimit: limit, budgets: [], now: T0 + 1000 } });
               } else {
                 ofRound.push({ kind: 'createAuthRequest', command: (await newRequest({ email, now: T0 + 1000, sendLimit: limit })).command });
               }

@@ -152,6 +152,41 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       WHERE EXISTS (SELECT 1 FROM auth_requests a WHERE a.email_key = send_log.email_key AND a.created_at = send_log.at);
     `,
   },
+  // Version 4 is SQLite's alone: PostgreSQL's outbox has had the queued-only index since version 1.
+  {
+    version: 5,
+    name: 'client secret versions and send budgets, send budget windows, admin sessions',
+    sql: `
+      -- Access tokens carry the secret version they were issued under: rotating ends them all.
+      ALTER TABLE api_clients ADD COLUMN secret_version INTEGER NOT NULL DEFAULT 1;
+      -- Sends a minute for this client; NULL: the deployment's default per-client budget.
+      ALTER TABLE api_clients ADD COLUMN sends_per_minute INTEGER;
+
+      -- Fixed-window send counters shared by every instance: one row per budget key and window
+      -- (key 'client:<id>' or 'deployment'). A send bumps its rows by primary key, holding their
+      -- row locks to the end of its transaction, so concurrent instances never overshoot.
+      -- window_end serves the bounded sweep of windows long over.
+      CREATE TABLE send_budget (
+        key          TEXT COLLATE "C" NOT NULL,
+        window_start BIGINT  NOT NULL,
+        window_end   BIGINT  NOT NULL,
+        n            INTEGER NOT NULL,
+        PRIMARY KEY (key, window_start)
+      );
+      CREATE INDEX send_budget_window_end ON send_budget (window_end);
+
+      -- Server-side admin sessions: only a digest of the cookie's random id is kept, so signing
+      -- out or removing the admin ends the session at once.
+      CREATE TABLE admin_sessions (
+        id_hash    TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        email_key  TEXT COLLATE "C" NOT NULL,
+        created_at BIGINT  NOT NULL,
+        expires_at BIGINT  NOT NULL
+      );
+      CREATE INDEX admin_sessions_email_key ON admin_sessions (email_key);
+      CREATE INDEX admin_sessions_expires_at ON admin_sessions (expires_at);
+    `,
+  },
 ];
 
 export const POSTGRES_LATEST_VERSION = POSTGRES_MIGRATIONS.reduce((max, step) => Math.max(max, step.version), 0);

@@ -36,6 +36,8 @@ import type {
   PasswordlessType,
   ReissueCommand,
   ReissueResult,
+  SendBudget,
+  SendLimitScope,
   Store,
   SweepCommand,
   SweepResult,
@@ -45,8 +47,10 @@ import type {
 import { StoreUnavailableError } from '../errors.js';
 import { OTP_FAILURE_RETENTION_MS, SEND_LOG_RETENTION_MS } from '../retention.js';
 import { postgresAdminMethods } from './admin.js';
+import { postgresClientMethods } from './clients.js';
+import { budgetRetryAfter, budgetWindow, SEND_BUDGET_RETENTION_MS } from '../budgets.js';
 import { POSTGRES_LATEST_VERSION, POSTGRES_MIGRATIONS } from './migrations.js';
-import { AUTH_REQUEST_COLUMNS, toAdmin, toDeliveryEvent, toApiClient, toDevInboxMessage, toRecord, parseVariables, type AdminRow, type ApiClientRow, type AuthRequestRow, type DeliveryEventRow, type DevInboxRow } from '../rows.js';
+import { AUTH_REQUEST_COLUMNS, toDeliveryEvent, toDevInboxMessage, toRecord, parseVariables, type AuthRequestRow, type DeliveryEventRow, type DevInboxRow } from '../rows.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database?…`; libpq-style query parameters are honoured. */
@@ -93,6 +97,25 @@ interface ClaimRow {
 
 /** The terminal outcomes a failed consume or reissue is classified into. */
 type Terminal = 'not_found' | 'expired' | 'already_used' | 'locked';
+
+/** A send budget at its max: thrown to roll back the budgets already counted in the transaction. */
+class BudgetRefused extends Error {
+  constructor(
+    readonly retryAfterMs: number,
+    readonly scope: SendLimitScope,
+  ) {
+    super('send budget exhausted');
+  }
+}
+
+/**
+ * True, inside a statement on `outbox`, when the row's auth request belongs to a revoked client.
+ * Revoking fails the client's queued emails in its own transaction; this also stops one queued
+ * by a send that raced the revocation. Callers that are not API clients (the built-in admin
+ * sign-in) have no `api_clients` row and are never revoked.
+ */
+const REVOKED_CLIENT = `EXISTS (SELECT 1 FROM auth_requests a JOIN api_clients c ON c.id = a.client_id COLLATE "C"
+  WHERE a.id = outbox.auth_request_id AND c.revoked_at IS NOT NULL)`;
 
 type Values = readonly unknown[];
 
@@ -358,13 +381,47 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
     return oldest !== null ? Math.max(1, oldest + limit.windowMs - now) : limit.windowMs;
   }
 
+  // ---- send budgets --------------------------------------------------------------------------
+
+  /**
+   * Counts one send against every budget, in order, or throws BudgetRefused at the first one at
+   * its max (the caller's transaction then rolls back the budgets counted before it). Each
+   * upsert takes the budget row's lock until the transaction ends, so instances sending at once
+   * queue on it and the count never overshoots. A budget at its max is locked but not rewritten.
+   */
+  async function countBudgets(s: Session, budgets: readonly SendBudget[], now: number): Promise<void> {
+    for (const budget of budgets) {
+      const window = budgetWindow(budget, now);
+      const refuse = (): BudgetRefused => new BudgetRefused(budgetRetryAfter(window, now), budget.scope);
+      if (budget.max <= 0) throw refuse();
+      const [row] = await s.rows<{ n: number }>(
+        `INSERT INTO send_budget (key, window_start, window_end, n) VALUES ($1::text, $2::bigint, $3::bigint, 1)
+         ON CONFLICT (key, window_start) DO UPDATE SET n = send_budget.n + 1 WHERE send_budget.n < $4::integer
+         RETURNING n`,
+        [window.key, window.start, window.end, budget.max],
+      );
+      if (!row) throw refuse();
+    }
+  }
+
+  /** `work`'s result, or the refusal of the budget that stopped it (its transaction rolled back). */
+  async function withinBudgets<T>(work: () => Promise<T>, refused: (error: BudgetRefused) => T): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof BudgetRefused) return refused(error);
+      throw error;
+    }
+  }
+
   // ---- auth requests -------------------------------------------------------------------------
 
-  async function findRow(s: Session, id: string, lock = false): Promise<AuthRequestRow | undefined> {
-    if (unstorable(id)) return undefined;
+  /** The request, when `clientId` created it: another client's request is, to it, not there. */
+  async function findRow(s: Session, id: string, clientId: string | null = null, lock = false): Promise<AuthRequestRow | undefined> {
+    if (unstorable(id) || (clientId !== null && unstorable(clientId))) return undefined;
     const [row] = await s.rows<AuthRequestRow>(
-      `SELECT ${AUTH_REQUEST_COLUMNS} FROM auth_requests WHERE id = $1::text${lock ? ' FOR NO KEY UPDATE' : ''}`,
-      [id],
+      `SELECT ${AUTH_REQUEST_COLUMNS} FROM auth_requests WHERE id = $1::text AND ($2::text IS NULL OR client_id = $2::text)${lock ? ' FOR NO KEY UPDATE' : ''}`,
+      [id, clientId],
     );
     return row;
   }
@@ -380,12 +437,13 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
   }
 
   async function createAuthRequest(command: CreateAuthRequestCommand): Promise<LimitResult> {
-    const { request, email, sendLimit, now } = command;
+    const { request, email, sendLimit, budgets, now } = command;
     if (email.authRequestId !== request.id) throw new Error('The outbox email must belong to the auth request it is created with.');
-    return run(async (s) => {
+    return withinBudgets<LimitResult>(() => run(async (s): Promise<LimitResult> => {
       await lockAddress(s, request.emailKey);
       const retryAfterMs = await windowRetryAfter(s, 'send', request.emailKey, sendLimit, now);
-      if (retryAfterMs !== null) return { ok: false, retryAfterMs };
+      if (retryAfterMs !== null) return { ok: false, retryAfterMs, scope: 'address' };
+      await countBudgets(s, budgets, now);
       // The request, its email and the email's first event: one statement. The send counts
       // toward the limit through the request's own row (WINDOW_EVENTS).
       await s.count(
@@ -424,18 +482,19 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
         ],
       );
       return { ok: true };
-    }, TX);
+    }, TX), (refused) => ({ ok: false, retryAfterMs: refused.retryAfterMs, scope: refused.scope }));
   }
 
   async function consumeWithOtp(command: ConsumeOtpCommand): Promise<ConsumeResult> {
-    const { id, otpHash, now, maxAttempts, addressFailureLimit } = command;
-    if (unstorable(id)) return { outcome: 'not_found' };
+    const { id, clientId, otpHash, now, maxAttempts, addressFailureLimit } = command;
+    if (unstorable(id) || unstorable(clientId)) return { outcome: 'not_found' };
     return run(async (s): Promise<ConsumeResult> => {
-      // Finds the address and locks it in one round trip (email_key never changes).
+      // Finds the address and locks it in one round trip (email_key never changes). Another
+      // client's request is not found: no lock, no attempt, no failure counted.
       const [owner] = await s.rows<{ email_key: string }>(
         `SELECT email_key, pg_advisory_xact_lock(hashtextextended('sesame:address:' || email_key, 0))::text AS locked
-         FROM auth_requests WHERE id = $1::text`,
-        [id],
+         FROM auth_requests WHERE id = $1::text AND client_id = $2::text`,
+        [id, clientId],
       );
       if (!owner) return { outcome: 'not_found' };
       const retryAfterMs = await windowRetryAfter(s, 'otpFailure', owner.email_key, addressFailureLimit, now);
@@ -454,12 +513,13 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
                            WHEN attempts + 1 >= $4::integer THEN 'locked'
                            ELSE status END,
              attempts = CASE WHEN otp_hash = $2::bytea THEN attempts ELSE attempts + 1 END
-           WHERE id = $1::text AND consumed_at IS NULL AND status = 'pending' AND expires_at > $3::bigint AND attempts < $4::integer
+           WHERE id = $1::text AND client_id = $5::text
+             AND consumed_at IS NULL AND status = 'pending' AND expires_at > $3::bigint AND attempts < $4::integer
            RETURNING ${AUTH_REQUEST_COLUMNS}),
          failure AS (
            INSERT INTO otp_failures (email_key, at) SELECT email_key, $3::bigint FROM updated WHERE status <> 'verified')
          SELECT * FROM updated`,
-        [id, otpHash, now, maxAttempts],
+        [id, otpHash, now, maxAttempts, clientId],
       );
       if (updated) {
         if (updated.status === 'verified') return { outcome: 'verified', request: toRecord(updated, now) };
@@ -467,25 +527,25 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
       }
       // A fresh statement sees what beat us. Every way out of 'pending' is final and attempts only
       // grow, so a request the UPDATE refused is still refused here.
-      const terminal = classify(await findRow(s, id), now, maxAttempts);
+      const terminal = classify(await findRow(s, id, clientId), now, maxAttempts);
       if (terminal === null) throw new Error(`Auth request ${id} matched no consume condition yet is usable.`);
       return { outcome: terminal };
     }, TX);
   }
 
   async function consumeWithLink(command: ConsumeLinkCommand): Promise<ConsumeResult> {
-    const { id, linkTokenHash, now, maxAttempts } = command;
-    if (unstorable(id)) return { outcome: 'not_found' };
+    const { id, clientId, linkTokenHash, now, maxAttempts } = command;
+    if (unstorable(id) || unstorable(clientId)) return { outcome: 'not_found' };
     return run(async (s): Promise<ConsumeResult> => {
       const [updated] = await s.rows<AuthRequestRow>(
         `UPDATE auth_requests SET consumed_at = $3::bigint, status = 'verified'
-         WHERE id = $1::text AND link_token_hash = $2::bytea
+         WHERE id = $1::text AND client_id = $5::text AND link_token_hash = $2::bytea
            AND consumed_at IS NULL AND status = 'pending' AND expires_at > $3::bigint AND attempts < $4::integer
          RETURNING ${AUTH_REQUEST_COLUMNS}`,
-        [id, linkTokenHash, now, maxAttempts],
+        [id, linkTokenHash, now, maxAttempts, clientId],
       );
       if (updated) return { outcome: 'verified', request: toRecord(updated, now) };
-      const row = await findRow(s, id);
+      const row = await findRow(s, id, clientId);
       const terminal = classify(row, now, maxAttempts);
       if (terminal !== null) return { outcome: terminal };
       // Still usable, so the digest differed. A wrong link burns nothing: attempts count codes only.
@@ -494,21 +554,22 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
   }
 
   async function reissueCredentials(command: ReissueCommand): Promise<ReissueResult> {
-    const { id, digests, email, sendLimit, now } = command;
+    const { id, clientId, digests, email, sendLimit, budgets, now } = command;
     if (email.authRequestId !== id) throw new Error('The outbox email must belong to the auth request it is reissued for.');
-    if (unstorable(id)) return { outcome: 'not_found' };
-    return run(async (s): Promise<ReissueResult> => {
-      const [owner] = await s.rows<{ email_key: string }>('SELECT email_key FROM auth_requests WHERE id = $1::text', [id]);
+    if (unstorable(id) || unstorable(clientId)) return { outcome: 'not_found' };
+    return withinBudgets<ReissueResult>(() => run(async (s): Promise<ReissueResult> => {
+      const [owner] = await s.rows<{ email_key: string }>('SELECT email_key FROM auth_requests WHERE id = $1::text AND client_id = $2::text', [id, clientId]);
       if (!owner) return { outcome: 'not_found' };
       await lockAddress(s, owner.email_key);
       // Address first, then the row (the order every transaction uses): nothing can finish the
       // request between this classification and the UPDATE below.
-      const row = await findRow(s, id, true);
+      const row = await findRow(s, id, clientId, true);
       // A finished request answers as finished, whatever the send limit says: no send is counted.
       const terminal = classify(row, now, Number.POSITIVE_INFINITY);
       if (terminal !== null || !row) return { outcome: terminal ?? 'not_found' };
       const retryAfterMs = await windowRetryAfter(s, 'send', row.email_key, sendLimit, now);
-      if (retryAfterMs !== null) return { outcome: 'send_limited', retryAfterMs };
+      if (retryAfterMs !== null) return { outcome: 'send_limited', retryAfterMs, scope: 'address' };
+      await countBudgets(s, budgets, now);
 
       // New credentials, and the old email carries dead ones: never deliver it, drop its sealed copy.
       const [updated] = await s.rows<AuthRequestRow>(
@@ -538,7 +599,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
         [email.id, id, email.sealedPayload, email.createdAt, now, updated.email_key, email.lease?.owner ?? null, email.lease?.until ?? null],
       );
       return { outcome: 'reissued', request: toRecord(updated, now) };
-    }, TX);
+    }, TX), (refused) => ({ outcome: 'send_limited', retryAfterMs: refused.retryAfterMs, scope: refused.scope }));
   }
 
   async function sweepExpired(command: SweepCommand): Promise<SweepResult> {
@@ -564,6 +625,16 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
         'DELETE FROM otp_failures WHERE ctid = ANY (ARRAY(SELECT ctid FROM otp_failures WHERE at < $1::bigint LIMIT $2::bigint))',
         [command.otpFailuresBefore ?? command.now - OTP_FAILURE_RETENTION_MS, batchSize],
       );
+      // Budget windows over for a day, and admin sessions past their expiry: neither is read again.
+      await s.count(
+        `DELETE FROM send_budget WHERE (key, window_start) IN
+           (SELECT key, window_start FROM send_budget WHERE window_end < $1::bigint LIMIT $2::bigint FOR UPDATE SKIP LOCKED)`,
+        [command.now - SEND_BUDGET_RETENTION_MS, batchSize],
+      );
+      await s.count(
+        'DELETE FROM admin_sessions WHERE id_hash IN (SELECT id_hash FROM admin_sessions WHERE expires_at <= $1::bigint LIMIT $2::bigint)',
+        [command.now, batchSize],
+      );
       return { authRequests: ids.length, sendLog, otpFailures };
     }, TX);
   }
@@ -580,6 +651,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
           `WITH picked AS (
              SELECT id FROM outbox
              WHERE status = 'queued' AND next_attempt_at <= $2::bigint AND (lease_until IS NULL OR lease_until <= $2::bigint)
+               AND NOT ${REVOKED_CLIENT}
              ORDER BY next_attempt_at, id
              LIMIT $4::bigint
              FOR UPDATE SKIP LOCKED),
@@ -622,7 +694,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
         s.count(
           `WITH attempt AS (
              UPDATE outbox SET attempts = attempts + 1
-             WHERE id = $1::text AND lease_owner = $2::text AND status = 'queued'
+             WHERE id = $1::text AND lease_owner = $2::text AND status = 'queued' AND NOT ${REVOKED_CLIENT}
              RETURNING id, auth_request_id, attempts)
            INSERT INTO delivery_events (outbox_id, auth_request_id, at, kind, attempt, detail)
            SELECT id, auth_request_id, $3::bigint, 'attempt', attempts, $4::text FROM attempt`,
@@ -705,6 +777,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
 
   return {
     ...postgresAdminMethods({ read, write, transaction: (work) => run(work, TX) }),
+    ...postgresClientMethods({ read, write, transaction: (work) => run(work, TX) }),
     migrate,
     async ready() {
       if (closed) return false;
@@ -783,57 +856,6 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
         ),
       );
       return row ? toDevInboxMessage(row) : null;
-    },
-
-    async createApiClient(client) {
-      await write((s) =>
-        s.count(
-          `INSERT INTO api_clients (id, name, secret_hash, redirect_uris, created_at, revoked_at, last_used_at)
-           VALUES ($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint, $7::bigint)`,
-          [client.id, client.name, client.secretHash, JSON.stringify(client.redirectUris), client.createdAt, client.revokedAt, client.lastUsedAt],
-        ),
-      );
-    },
-    async findApiClient(id) {
-      if (unstorable(id)) return null;
-      const [row] = await read((s) => s.rows<ApiClientRow>('SELECT * FROM api_clients WHERE id = $1::text', [id]));
-      return row ? toApiClient(row) : null;
-    },
-    async listApiClients() {
-      const rows = await read((s) => s.rows<ApiClientRow>('SELECT * FROM api_clients ORDER BY created_at, id'));
-      return rows.map(toApiClient);
-    },
-    async revokeApiClient(id, now) {
-      if (unstorable(id)) return false;
-      return (await write((s) => s.count('UPDATE api_clients SET revoked_at = $2::bigint WHERE id = $1::text AND revoked_at IS NULL', [id, now]))) > 0;
-    },
-    async updateApiClientSecret(id, secretHash) {
-      if (unstorable(id)) return false;
-      return (
-        (await write((s) => s.count('UPDATE api_clients SET secret_hash = $2::text WHERE id = $1::text AND revoked_at IS NULL', [id, secretHash]))) > 0
-      );
-    },
-    async touchApiClient(id, now) {
-      if (unstorable(id)) return;
-      await write((s) => s.count('UPDATE api_clients SET last_used_at = $2::bigint WHERE id = $1::text', [id, now]));
-    },
-
-    async addAdmin(admin) {
-      await write((s) =>
-        s.count(
-          'INSERT INTO admins (email_key, email, created_at) VALUES ($1::text, $2::text, $3::bigint) ON CONFLICT (email_key) DO NOTHING',
-          [admin.emailKey, admin.email, admin.createdAt],
-        ),
-      );
-    },
-    async findAdmin(emailKey) {
-      if (unstorable(emailKey)) return null;
-      const [row] = await read((s) => s.rows<AdminRow>('SELECT email_key, email, created_at FROM admins WHERE email_key = $1::text', [emailKey]));
-      return row ? toAdmin(row) : null;
-    },
-    async listAdmins() {
-      const rows = await read((s) => s.rows<AdminRow>('SELECT email_key, email, created_at FROM admins ORDER BY created_at, email_key'));
-      return rows.map(toAdmin);
     },
 
     async getSetting(key) {

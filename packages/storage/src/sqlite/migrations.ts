@@ -161,6 +161,39 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS outbox_queued ON outbox (next_attempt_at, id) WHERE status = 'queued';
     `,
   },
+  {
+    version: 5,
+    name: 'client secret versions and send budgets, send budget windows, admin sessions',
+    sql: `
+      -- Access tokens carry the secret version they were issued under: rotating ends them all.
+      ALTER TABLE api_clients ADD COLUMN secret_version INTEGER NOT NULL DEFAULT 1;
+      -- Sends a minute for this client; NULL: the deployment's default per-client budget.
+      ALTER TABLE api_clients ADD COLUMN sends_per_minute INTEGER;
+
+      -- Fixed-window send counters shared by every instance: one row per budget key and window
+      -- (key 'client:<id>' or 'deployment'). A send reads and bumps its rows by primary key only.
+      -- window_end serves the bounded sweep of windows long over.
+      CREATE TABLE send_budget (
+        key          TEXT    NOT NULL,
+        window_start INTEGER NOT NULL,
+        window_end   INTEGER NOT NULL,
+        n            INTEGER NOT NULL,
+        PRIMARY KEY (key, window_start)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX send_budget_window_end ON send_budget (window_end);
+
+      -- Server-side admin sessions: only a digest of the cookie's random id is kept, so signing
+      -- out or removing the admin ends the session at once.
+      CREATE TABLE admin_sessions (
+        id_hash    TEXT    NOT NULL PRIMARY KEY,
+        email_key  TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX admin_sessions_email_key ON admin_sessions (email_key);
+      CREATE INDEX admin_sessions_expires_at ON admin_sessions (expires_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, step) => Math.max(max, step.version), 0);

@@ -26,6 +26,8 @@ import type {
   PasswordlessType,
   ReissueCommand,
   ReissueResult,
+  SendBudget,
+  SendLimitScope,
   Store,
   SweepCommand,
   SweepResult,
@@ -34,11 +36,13 @@ import type {
 } from '@sesame/core';
 import { OTP_FAILURE_RETENTION_MS, SEND_LOG_RETENTION_MS } from '../retention.js';
 import { sqliteAdminMethods } from './admin.js';
+import { sqliteClientMethods } from './clients.js';
 import { startCheckpointer, type CheckpointOptions } from './checkpointer.js';
 import { createConfigReadCache } from './config-cache.js';
 import { createGroupCommit } from './group-commit.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
-import { AUTH_REQUEST_COLUMNS, toAdmin, toDeliveryEvent, toApiClient, toDevInboxMessage, toRecord, parseVariables, type AdminRow, type ApiClientRow, type AuthRequestRow, type DeliveryEventRow, type DevInboxRow } from '../rows.js';
+import { budgetRetryAfter, budgetWindow, SEND_BUDGET_RETENTION_MS } from '../budgets.js';
+import { AUTH_REQUEST_COLUMNS, toDeliveryEvent, toDevInboxMessage, toRecord, parseVariables, type AuthRequestRow, type DeliveryEventRow, type DevInboxRow } from '../rows.js';
 import { statementCache } from './statements.js';
 
 export interface SqliteStoreOptions {
@@ -75,6 +79,15 @@ interface ClaimRequestRow {
 }
 
 type Params = Record<string, unknown>;
+
+/**
+ * True, inside a statement on `outbox`, when the row's auth request belongs to a revoked client.
+ * Revoking fails the client's queued emails in its own transaction; this also stops one queued
+ * by a send that raced the revocation. Callers that are not API clients (the built-in admin
+ * sign-in) have no `api_clients` row and are never revoked. Two primary-key lookups per row.
+ */
+const REVOKED_CLIENT = `EXISTS (SELECT 1 FROM auth_requests a JOIN api_clients c ON c.id = a.client_id
+  WHERE a.id = outbox.auth_request_id AND c.revoked_at IS NOT NULL)`;
 
 /** The terminal outcomes a failed consume or reissue is classified into. */
 type Terminal = 'not_found' | 'expired' | 'already_used' | 'locked';
@@ -162,10 +175,43 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     return oldest ? Math.max(1, oldest.at + limit.windowMs - now) : limit.windowMs;
   }
 
+  // ---- send budgets --------------------------------------------------------------------------
+
+  /**
+   * The first budget already at its max, with how long until its window ends; null when every
+   * budget allows one more send. Reads only: a refused send counts nowhere.
+   */
+  function budgetRefusal(budgets: readonly SendBudget[], now: number): { retryAfterMs: number; scope: SendLimitScope } | null {
+    for (const budget of budgets) {
+      const window = budgetWindow(budget, now);
+      const row = get('SELECT n FROM send_budget WHERE key = @key AND window_start = @start', { key: window.key, start: window.start }) as { n: number } | undefined;
+      if ((row?.n ?? 0) >= budget.max) return { retryAfterMs: budgetRetryAfter(window, now), scope: budget.scope };
+    }
+    return null;
+  }
+
+  /** Counts one send against every budget: one primary-key upsert each. */
+  function countBudgets(budgets: readonly SendBudget[], now: number): void {
+    for (const budget of budgets) {
+      run(
+        `INSERT INTO send_budget (key, window_start, window_end, n) VALUES (@key, @start, @end, 1)
+         ON CONFLICT (key, window_start) DO UPDATE SET n = n + 1`,
+        { ...budgetWindow(budget, now) },
+      );
+    }
+  }
+
   // ---- auth requests -------------------------------------------------------------------------
 
   function findRow(id: string): AuthRequestRow | undefined {
     return get(`SELECT ${AUTH_REQUEST_COLUMNS} FROM auth_requests WHERE id = @id`, { id }) as AuthRequestRow | undefined;
+  }
+
+  /** The request when `clientId` created it: another client's request is, to it, not there. */
+  function findOwnRow(id: string, clientId: string): AuthRequestRow | undefined {
+    return get(`SELECT ${AUTH_REQUEST_COLUMNS} FROM auth_requests WHERE id = @id AND client_id = @clientId`, { id, clientId }) as
+      | AuthRequestRow
+      | undefined;
   }
 
   /** Why a request that an atomic UPDATE did not match cannot be used; null when it still can. */
@@ -211,10 +257,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   }
 
   const createAuthRequest = grouped((command: CreateAuthRequestCommand): LimitResult => {
-    const { request, email, sendLimit, now } = command;
+    const { request, email, sendLimit, budgets, now } = command;
     if (email.authRequestId !== request.id) throw new Error('The outbox email must belong to the auth request it is created with.');
     const retryAfterMs = windowRetryAfter('send', request.emailKey, sendLimit, now);
-    if (retryAfterMs !== null) return { ok: false, retryAfterMs };
+    if (retryAfterMs !== null) return { ok: false, retryAfterMs, scope: 'address' };
+    const refused = budgetRefusal(budgets, now);
+    if (refused) return { ok: false, ...refused };
+    countBudgets(budgets, now);
     run(
       `INSERT INTO auth_requests (id, client_id, email, email_key, template, type, magiclink_auth_uri, state,
          template_variables, otp_hash, link_token_hash, link_lookup, created_at, expires_at, attempts, sends, status)
@@ -243,8 +292,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   });
 
   const consumeWithOtp = grouped((command: ConsumeOtpCommand): ConsumeResult => {
-    const { id, otpHash, now, maxAttempts, addressFailureLimit } = command;
-    const owner = get('SELECT email_key FROM auth_requests WHERE id = @id', { id }) as { email_key: string } | undefined;
+    const { id, clientId, otpHash, now, maxAttempts, addressFailureLimit } = command;
+    const owner = get('SELECT email_key FROM auth_requests WHERE id = @id AND client_id = @clientId', { id, clientId }) as { email_key: string } | undefined;
     if (!owner) return { outcome: 'not_found' };
     const retryAfterMs = windowRetryAfter('otpFailure', owner.email_key, addressFailureLimit, now);
     if (retryAfterMs !== null) return { outcome: 'address_limited', retryAfterMs };
@@ -260,32 +309,32 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
                        WHEN attempts + 1 >= @maxAttempts THEN 'locked'
                        ELSE status END,
          attempts = CASE WHEN otp_hash = @otpHash THEN attempts ELSE attempts + 1 END
-       WHERE id = @id AND consumed_at IS NULL AND status = 'pending' AND expires_at > @now AND attempts < @maxAttempts
+       WHERE id = @id AND client_id = @clientId AND consumed_at IS NULL AND status = 'pending' AND expires_at > @now AND attempts < @maxAttempts
        RETURNING ${AUTH_REQUEST_COLUMNS}`,
-      { id, otpHash, now, maxAttempts },
+      { id, clientId, otpHash, now, maxAttempts },
     ) as AuthRequestRow | undefined;
     if (updated) {
       if (updated.status === 'verified') return { outcome: 'verified', request: toRecord(updated, now) };
       run('INSERT INTO otp_failures (email_key, at) VALUES (@emailKey, @now)', { emailKey: updated.email_key, now });
       return { outcome: 'invalid_credential', attemptsLeft: Math.max(0, maxAttempts - updated.attempts) };
     }
-    const terminal = classify(findRow(id), now, maxAttempts);
+    const terminal = classify(findOwnRow(id, clientId), now, maxAttempts);
     // Inside the write lock nothing can change between the UPDATE and this read.
     if (terminal === null) throw new Error(`Auth request ${id} matched no consume condition yet is usable.`);
     return { outcome: terminal };
   });
 
   const consumeWithLink = grouped((command: ConsumeLinkCommand): ConsumeResult => {
-    const { id, linkTokenHash, now, maxAttempts } = command;
+    const { id, clientId, linkTokenHash, now, maxAttempts } = command;
     const updated = get(
       `UPDATE auth_requests SET consumed_at = @now, status = 'verified'
-       WHERE id = @id AND link_token_hash = @linkTokenHash
+       WHERE id = @id AND client_id = @clientId AND link_token_hash = @linkTokenHash
          AND consumed_at IS NULL AND status = 'pending' AND expires_at > @now AND attempts < @maxAttempts
        RETURNING ${AUTH_REQUEST_COLUMNS}`,
-      { id, linkTokenHash, now, maxAttempts },
+      { id, clientId, linkTokenHash, now, maxAttempts },
     ) as AuthRequestRow | undefined;
     if (updated) return { outcome: 'verified', request: toRecord(updated, now) };
-    const row = findRow(id);
+    const row = findOwnRow(id, clientId);
     const terminal = classify(row, now, maxAttempts);
     if (terminal !== null) return { outcome: terminal };
     // Still usable, so the digest differed. A wrong link burns nothing: attempts count codes only.
@@ -293,21 +342,24 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   });
 
   const reissueCredentials = grouped((command: ReissueCommand): ReissueResult => {
-    const { id, digests, email, sendLimit, now } = command;
+    const { id, clientId, digests, email, sendLimit, budgets, now } = command;
     if (email.authRequestId !== id) throw new Error('The outbox email must belong to the auth request it is reissued for.');
-    const row = findRow(id);
+    const row = findOwnRow(id, clientId);
     // A finished request answers as finished, whatever the send limit says: no send is counted.
     const terminal = classify(row, now, Number.POSITIVE_INFINITY);
     if (terminal !== null || !row) return { outcome: terminal ?? 'not_found' };
     const retryAfterMs = windowRetryAfter('send', row.email_key, sendLimit, now);
-    if (retryAfterMs !== null) return { outcome: 'send_limited', retryAfterMs };
+    if (retryAfterMs !== null) return { outcome: 'send_limited', retryAfterMs, scope: 'address' };
+    const refused = budgetRefusal(budgets, now);
+    if (refused) return { outcome: 'send_limited', ...refused };
+    countBudgets(budgets, now);
 
     const updated = get(
       `UPDATE auth_requests SET otp_hash = @otpHash, link_token_hash = @linkTokenHash, link_lookup = @linkLookup,
          sends = sends + 1
-       WHERE id = @id AND consumed_at IS NULL AND status = 'pending' AND expires_at > @now
+       WHERE id = @id AND client_id = @clientId AND consumed_at IS NULL AND status = 'pending' AND expires_at > @now
        RETURNING ${AUTH_REQUEST_COLUMNS}`,
-      { id, now, otpHash: digests.otpHash, linkTokenHash: digests.linkTokenHash, linkLookup: digests.linkLookup },
+      { id, clientId, now, otpHash: digests.otpHash, linkTokenHash: digests.linkTokenHash, linkLookup: digests.linkLookup },
     ) as AuthRequestRow | undefined;
     if (!updated) throw new Error(`Auth request ${id} was usable but could not be reissued.`);
 
@@ -343,6 +395,16 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     }
     const prune = (table: 'send_log' | 'otp_failures', cutoff: number): number =>
       run(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE at < @cutoff LIMIT @batchSize)`, { cutoff, batchSize }).changes;
+    // Budget windows over for a day, and admin sessions past their expiry: neither is ever read again.
+    run(
+      `DELETE FROM send_budget WHERE (key, window_start) IN
+         (SELECT key, window_start FROM send_budget WHERE window_end < @cutoff LIMIT @batchSize)`,
+      { cutoff: command.now - SEND_BUDGET_RETENTION_MS, batchSize },
+    );
+    run('DELETE FROM admin_sessions WHERE id_hash IN (SELECT id_hash FROM admin_sessions WHERE expires_at <= @now LIMIT @batchSize)', {
+      now: command.now,
+      batchSize,
+    });
     return {
       authRequests: ids.length,
       sendLog: prune('send_log', sendLogBefore),
@@ -360,6 +422,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
        WHERE id IN (
          SELECT id FROM outbox
          WHERE status = 'queued' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
+           AND NOT ${REVOKED_CLIENT}
          ORDER BY next_attempt_at, id
          LIMIT @limit)
        RETURNING id, auth_request_id, sealed_payload, attempts, created_at, next_attempt_at`,
@@ -407,7 +470,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   const recordDeliveryAttempt = grouped((command: OutboxSettleCommand): boolean => {
     const row = get(
       `UPDATE outbox SET attempts = attempts + 1
-       WHERE id = @id AND lease_owner = @owner AND status = 'queued'
+       WHERE id = @id AND lease_owner = @owner AND status = 'queued' AND NOT ${REVOKED_CLIENT}
        RETURNING auth_request_id, attempts`,
       { id: command.id, owner: command.owner },
     ) as { auth_request_id: string; attempts: number } | undefined;
@@ -472,6 +535,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 
   return {
     ...sqliteAdminMethods(db),
+    ...sqliteClientMethods(db, memo),
     async migrate() {
       memo.reset();
       migrate();
@@ -562,59 +626,6 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     async getDevInboxMessage(id) {
       const row = get('SELECT * FROM dev_inbox WHERE id = @id', { id }) as DevInboxRow | undefined;
       return Promise.resolve(row ? toDevInboxMessage(row) : null);
-    },
-
-    async createApiClient(client) {
-      run(
-        `INSERT INTO api_clients (id, name, secret_hash, redirect_uris, created_at, revoked_at, last_used_at)
-         VALUES (@id, @name, @secretHash, @redirectUris, @createdAt, @revokedAt, @lastUsedAt)`,
-        { ...client, redirectUris: JSON.stringify(client.redirectUris) },
-      );
-      return Promise.resolve();
-    },
-    async findApiClient(id) {
-      return Promise.resolve(
-        memo.read(`client:${id}`, () => {
-          const row = get('SELECT * FROM api_clients WHERE id = @id', { id }) as ApiClientRow | undefined;
-          if (!row) return null;
-          // Frozen: every caller shares the memoised record.
-          const client = toApiClient(row);
-          return Object.freeze({ ...client, redirectUris: Object.freeze(client.redirectUris.map((rule) => Object.freeze(rule))) });
-        }),
-      );
-    },
-    async listApiClients() {
-      const rows = all('SELECT * FROM api_clients ORDER BY created_at, id') as ApiClientRow[];
-      return Promise.resolve(rows.map(toApiClient));
-    },
-    async revokeApiClient(id, now) {
-      const result = run('UPDATE api_clients SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL', { id, now });
-      return Promise.resolve(result.changes > 0);
-    },
-    async updateApiClientSecret(id, secretHash) {
-      const result = run('UPDATE api_clients SET secret_hash = @secretHash WHERE id = @id AND revoked_at IS NULL', { id, secretHash });
-      return Promise.resolve(result.changes > 0);
-    },
-    async touchApiClient(id, now) {
-      run('UPDATE api_clients SET last_used_at = @now WHERE id = @id', { id, now });
-      return Promise.resolve();
-    },
-
-    async addAdmin(admin) {
-      run('INSERT INTO admins (email_key, email, created_at) VALUES (@emailKey, @email, @createdAt) ON CONFLICT (email_key) DO NOTHING', {
-        ...admin,
-      });
-      return Promise.resolve();
-    },
-    async findAdmin(emailKey) {
-      const row = get('SELECT email_key, email, created_at FROM admins WHERE email_key = @emailKey', { emailKey }) as
-        | AdminRow
-        | undefined;
-      return Promise.resolve(row ? toAdmin(row) : null);
-    },
-    async listAdmins() {
-      const rows = all('SELECT email_key, email, created_at FROM admins ORDER BY created_at, email_key') as AdminRow[];
-      return Promise.resolve(rows.map(toAdmin));
     },
 
     async getSetting(key) {

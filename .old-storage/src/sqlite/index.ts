@@ -1,0 +1,3 @@
+export { openSqliteStore, type SqliteStoreOptions } from './store.js';
+export type { CheckpointOptions } from './checkpointer.js';
+export { MIGRATIONS, LATEST_VERSION, type Migration } from './migrations.js';
