@@ -359,6 +359,8 @@ async function main(): Promise<void> {
     SESAME_MAIL_FROM: 'Acme <no-reply@acme.test>',
     SESAME_ALLOWED_REDIRECT_URIS: 'https://app.example.com/auth/*',
     SESAME_LOG_LEVEL: 'warn',
+    SESAME_CLIENT_SENDS_PER_MINUTE: '1000000',
+    SESAME_SENDS_PER_MINUTE: '1000000',
   };
   await run(process.execPath, [BIN, 'migrate'], { cwd: dataDir, env });
   const created = await run(process.execPath, [BIN, 'clients', 'create', '--name', 'bench', '--redirect-uri', 'https://app.example.com/auth/*', '--json'], {

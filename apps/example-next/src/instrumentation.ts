@@ -7,6 +7,6 @@
 export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME === 'nodejs') {
     const { checkConfigurationOrExit } = await import('./lib/startup-check');
-    await checkConfigurationOrExit();
+    checkConfigurationOrExit();
   }
 }

@@ -81,12 +81,15 @@ describe('another client cannot reach a request', () => {
   });
 
   it.each([
-    ['verified', async (c: Credentials) => void (await h.engine().verify({ code: c.otp, authRequestId: c.id }, owner))],
+    ['verified', async (c: Credentials) => {
+      await h.engine().verify({ code: c.otp, authRequestId: c.id }, owner);
+    }],
     ['locked', async (c: Credentials) => {
       for (let i = 0; i < h.policy.otpAttemptsPerRequest; i++) await errorOf(h.engine().verify({ code: wrongCode(c.otp), authRequestId: c.id }, owner));
     }],
-    ['expired', async () => {
+    ['expired', (): Promise<void> => {
       h.now += 3_600_000;
+      return Promise.resolve();
     }],
   ])('a %s request is, to another client, not found (its state is not told)', async (_state, finish) => {
     const credentials = await sendAsOwner();

@@ -37,7 +37,7 @@ type Box = { local: string; labels: string[]; tld: string };
 function spell(box: Box, { upper, ascii, tag }: { upper: boolean[]; ascii: boolean[]; tag: string | null }): string {
   // Only letters whose upper case lower-cases back to them: "ß" → "SS" is another IDNA label.
   const cased = (text: string, offset: number) =>
-    [...text].map((ch, i) => (upper[(i + offset) % 64] && ch.toUpperCase().toLowerCase() === ch ? ch.toUpperCase() : ch)).join('');
+    Array.from(text).map((ch, i) => (upper[(i + offset) % 64] && ch.toUpperCase().toLowerCase() === ch ? ch.toUpperCase() : ch)).join('');
   const labels = [...box.labels, box.tld].map((label, i) => cased(ascii[i % 4] ? domainToASCII(label) : label, i * 7));
   return `${cased(box.local, 3)}${tag === null ? '' : `+${tag}`}@${labels.join('.')}`;
 }
@@ -144,7 +144,7 @@ describe('spellings that would open another key are refused on email', () => {
     const fullwidth = (ch: string) => (/[!-~]/.test(ch) ? String.fromCodePoint(ch.codePointAt(0)! + 0xfee0) : ch);
     fc.assert(
       fc.property(valid, fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), (address, positions) => {
-        const chars = [...address];
+        const chars = Array.from(address);
         for (const p of positions) {
           const i = p % chars.length;
           if (chars[i] !== '@') chars[i] = fullwidth(chars[i]!);

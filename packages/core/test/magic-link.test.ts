@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildMagicLink, type CallerClient } from '@sesame/core';
+import { buildMagicLink, defaultPolicy, type CallerClient } from '@sesame/core';
 import { errorOf, openHarness, outcomeOf, type Harness } from './helpers/harness.js';
 
 const RULE_ORIGIN = 'https://app.example.com';
@@ -82,6 +82,20 @@ describe('magic link URIs a reader could be fooled by are refused', () => {
     ['a non-http scheme', `javascript://app.example.com/auth/%0aalert(1)`],
   ])('%s → INVALID_ARGUMENT on magiclink_auth_uri', async (_name, uri) => {
     await expectRefused(uri);
+  });
+
+  it.each([
+    'http://localhost:3000/ https://evil.example/verify',
+    'http://localhost:3000/\thttps://evil.example/verify',
+    'http://localhost:3000/\r\nhttps://evil.example/verify',
+    'http://localhost:3000\\@evil.example/verify',
+    'http://localhost:3000\\\\evil.example/verify',
+    'http://localhost:3000/\u2028https://evil.example/verify',
+  ])('under the development default (prefix http://localhost:3000/): %j → INVALID_ARGUMENT', async (uri) => {
+    h.policy = { ...h.policy, allowedRedirectUris: defaultPolicy({ production: false }).allowedRedirectUris };
+    await expectRefused(uri);
+    // The same URI without the trick is allowed by that rule.
+    await expect(send('http://localhost:3000/api/auth/verify')).resolves.toBeDefined();
   });
 
   it('any refused character inserted anywhere into an allowed URI is refused, and nothing is queued', async () => {

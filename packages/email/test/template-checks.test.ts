@@ -49,6 +49,7 @@ describe('a template must show the code in every email it can render', () => {
     ['<title>{{otp}}</title>', 'the title'],
     ['<p title="{{otp}}">code</p>', 'an attribute'],
     ['<input value="{{otp}}">', 'an input value'],
+    ['<textarea>{{otp}}</textarea>', 'a form field'],
     ['<div hidden>{{otp}}</div>', 'a hidden element'],
     ['<div HIDDEN="false"><p>{{otp}}</p></div>', 'a hidden ancestor'],
     ['<div style="display:none">{{otp}}</div>', 'display:none'],
@@ -62,6 +63,8 @@ describe('a template must show the code in every email it can render', () => {
     ['<span style="opacity:0.0">{{otp}}</span>', 'opacity 0'],
     ['<div style="max-height:0;overflow:hidden">{{otp}}</div>', 'a zero-height box'],
     ['<p><b hidden>x</p>{{otp}}', 'a hidden element a browser reopens'],
+    ['<span hidden><div></span>{{otp}}', 'an end tag a browser ignores (a <div> is still open)'],
+    ['<div hidden><table><tr><td></div>{{otp}}', 'an end tag out of table scope'],
     ['{{#company}}<div hidden>{{/company}}<p>{{otp}}</p>{{^company}}<div>{{/company}}</div>', 'a section that opens an element it does not close'],
     ['<p>code</p>', 'no code at all'],
   ];
@@ -75,8 +78,9 @@ describe('a template must show the code in every email it can render', () => {
     '{{^link}}<p>{{otp}}</p>{{/link}}',
     '{{#email}}<p>{{otp}}</p>{{/email}}',
     '<div hidden>preheader</div><p>{{otp}}</p>',
+    '<ul><li>one<li>{{otp}}</ul>',
+    '<table><tr><td>{{otp}}</table>',
     '<p title="{{company}}">{{otp}}</p>{{#company}}<p>for {{company}}</p>{{/company}}',
-    '<textarea>{{otp}}</textarea>',
     '<!DOCTYPE html><html><head><title>{{#company}}{{company}}{{/company}}</title></head><body><p style="color:#111">{{otp}}</p></body></html>',
   ];
   it.each(accepted)('accepts %j', (html) => {

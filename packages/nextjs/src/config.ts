@@ -51,7 +51,7 @@ export interface SesameAuthConfig {
   readonly throttle?: {
     readonly send?: ThrottleRule | false;
     readonly verify?: ThrottleRule | false;
-    /** @deprecated Use the top-level `clientIp` (which receives the request) or `trustedProxyHops`. */
+    /** Superseded by the top-level `clientIp` (which receives the request) and `trustedProxyHops`; still honoured. */
     readonly clientIp?: (headers: Headers) => string;
   };
   /** A ready client (tests, custom fetch); otherwise one is made from the URL and credentials. */

@@ -18,7 +18,10 @@ export function parseAppUrl(value: string): AppUrl {
   const problem = (why: string): Error =>
     new Error(`appUrl must be the app's public URL, like https://app.example.com (${why}); got ${JSON.stringify(value.slice(0, 200))}.`);
   // The value goes into every emailed link: anything a reader could be fooled by is refused.
-  if (/[\s\\\u0000-\u001f\u007f]/.test(value)) throw problem('no spaces, control characters or backslashes');
+  for (const ch of value) {
+    const c = ch.codePointAt(0)!;
+    if (c <= 0x20 || c === 0x7f || ch === '\\' || /\s/u.test(ch)) throw problem('no spaces, control characters or backslashes');
+  }
   let url: URL;
   try {
     url = new URL(value);

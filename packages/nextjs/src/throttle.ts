@@ -147,9 +147,10 @@ function expandIPv6(value: string): number[] | undefined {
 }
 
 /**
- * @deprecated Trusts the rightmost X-Forwarded-For entry, else X-Real-IP: right only behind
- * exactly one proxy that sets both. Use `trustedProxyHops` (or `clientIp`) instead; kept for
- * apps that passed it as their `clientIp`.
+ * No longer the default: it trusts the rightmost X-Forwarded-For entry, else X-Real-IP, which is
+ * right only behind exactly one proxy that sets both (and lets a client that reaches the app
+ * directly pick its own key). Prefer `trustedProxyHops` or `clientIp`; kept for apps that
+ * passed it as their `throttle.clientIp`.
  */
 export function defaultClientIp(headers: Headers): string {
   const forwarded = headers.get('x-forwarded-for');

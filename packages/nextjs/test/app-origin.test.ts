@@ -61,7 +61,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await sesame?.stop();
+  await sesame.stop();
 });
 
 afterEach(() => {

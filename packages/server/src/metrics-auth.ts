@@ -15,9 +15,11 @@ export const METRICS_TOKEN = /^[A-Za-z0-9\-._~+/]{16,}=*$/;
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
-/** Whether `authorization` (the header as received, repeats joined) is exactly `Bearer <token>`. */
+/** Whether `authorization` (the header as received, repeats joined) is exactly `Bearer <token>` (the scheme in any case). */
 export function metricsAuthorized(authorization: string | undefined, token: string): boolean {
-  return timingSafeEqual(digest(authorization ?? ''), digest(`Bearer ${token}`));
+  const value = authorization ?? '';
+  const presented = /^bearer /i.test(value) ? value.slice('bearer '.length) : '';
+  return timingSafeEqual(digest(presented), digest(token));
 }
 
 /** The `/metrics` guard: passes every request when no token is configured. */

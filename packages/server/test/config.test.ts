@@ -45,6 +45,29 @@ describe('configuration', () => {
     expect(VARIABLES.find((v) => v.name === 'SESAME_OUTBOX_LEASE_MS')?.default).toBe('120000');
   });
 
+  it('validates SESAME_ALLOWED_HOSTS (host names without ports, or *) and SESAME_METRICS_TOKEN (16+ token characters)', () => {
+    expect(loadConfig({}).allowedHosts).toBeUndefined();
+    expect(loadConfig({ SESAME_ALLOWED_HOSTS: ' Sesame.Internal , 192.0.2.10,[2001:db8::1]' }).allowedHosts).toEqual(['sesame.internal', '192.0.2.10', '[2001:db8::1]']);
+    expect(loadConfig({ SESAME_ALLOWED_HOSTS: '*' }).allowedHosts).toEqual(['*']);
+    for (const bad of ['a.example:80', 'a.example,', 'a b', 'user@a.example', '[::1', 'a/b']) {
+      expect(() => loadConfig({ SESAME_ALLOWED_HOSTS: bad }), bad).toThrow(/SESAME_ALLOWED_HOSTS/);
+    }
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(loadConfig({ SESAME_METRICS_TOKEN: 'abcdefghijklmnop' }).metricsToken).toBe('abcdefghijklmnop');
+    for (const bad of ['short', 'sixteen chars ok', 'abcdefghijklmnop\u0000', 'abcdefghijklmnop,x']) {
+      let caught: unknown;
+      try {
+        loadConfig({ SESAME_METRICS_TOKEN: bad });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, bad).toBeInstanceOf(ConfigError);
+      // The value itself is a secret: never echoed.
+      expect((caught as ConfigError).message).toContain('SESAME_METRICS_TOKEN');
+      expect((caught as ConfigError).message).not.toContain(bad);
+    }
+  });
+
   it('parses redirect rules (trailing * = prefix)', () => {
     const config = loadConfig({ SESAME_ALLOWED_REDIRECT_URIS: 'https://a.example.com/cb, https://b.example.com/auth/*' });
     expect(config.allowedRedirectUris).toEqual([

@@ -4,8 +4,10 @@
  * SDK's calls on the fast path, one serving everything through connect-node, and their answers
  * (HTTP status, headers, trailers, body) must be the same. The two deliberate differences (bytes
  * no server could read, which connect-node answers INTERNAL) are asserted on their own, and a
- * property test sends random bodies: an answer every time, never INTERNAL, and the method is
- * reached for exactly the bodies connect-node reaches it for.
+ * property test sends random bodies: an answer every time, never INTERNAL, and the send is
+ * reached for exactly the bodies connect-node reaches it for. One more deliberate difference, as
+ * the server runs the fast path: it judges the token before reading the message, so a call
+ * without a valid token is UNAUTHENTICATED whatever its bytes (connect-node reads them first).
  */
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
@@ -35,6 +37,8 @@ interface Served {
   readonly session: http2.ClientHttp2Session;
   /** Requests that reached the fallback (i.e. were neither fast-path nor connect gRPC). */
   fallbacks: number;
+  /** Calls that reached the engine's send (past the token and the message). */
+  sends: number;
 }
 
 let h: Harness;
@@ -43,18 +47,28 @@ let fast: Served;
 let reference: Served;
 
 async function serve(fastPath: boolean): Promise<Served> {
+  const authenticate = (header: string | null) => authenticateBearer(h.store, h.sesame.tokens, header);
+  const served = { fallbacks: 0, sends: 0 } as Served;
+  const engine = h.sesame.engine;
   const methods = passwordlessGrpcMethods({
-    engine: h.sesame.engine,
-    authenticate: (header) => authenticateBearer(h.store, h.sesame.tokens, header),
+    engine: {
+      ...engine,
+      send: (input, caller) => {
+        served.sends += 1;
+        return engine.send(input, caller);
+      },
+    },
+    authenticate,
     // One fixed id, so the two servers' answers can be compared byte for byte.
     newRequestId: () => 'request-id-under-test',
   });
-  const served = { fallbacks: 0 } as Served;
   const server = http2.createServer(
     createGrpcHandler({
       methods,
       readMaxBytes: READ_MAX_BYTES,
       fastPath,
+      // As the server runs it: the fast path checks the token before reading the message.
+      ...(fastPath ? { authenticate } : {}),
       fallback: (_request, response) => {
         served.fallbacks += 1;
         response.writeHead(404).end();
@@ -211,17 +225,19 @@ describe('gRPC fast path vs connect-node', () => {
 
   it('malformed envelopes: the error connect-node gives, byte for byte', async () => {
     const valid = toBinary(SEND.input, create(SEND.input, { email: 'a@example.com' }));
-    const cases: [string, Buffer[], string][] = [
-      ['no message', [Buffer.alloc(0)], '12'],
-      ['two messages', [envelope(valid), envelope(valid)], '12'],
-      ['declared length over the limit', [envelope(valid, 0, READ_MAX_BYTES + 1)], '8'],
-      ['a message over the limit', [message(SEND.input, { email: 'a@example.com', state: 'x'.repeat(READ_MAX_BYTES) })], '8'],
-      ['over the limit, then more', [message(SEND.input, { email: 'a@example.com', state: 'x'.repeat(READ_MAX_BYTES) }), envelope(valid)], '8'],
-      ['a full message, then one past the limit', [envelope(valid), Buffer.alloc(READ_MAX_BYTES + 10)], '12'],
-      ['the end-of-stream flag (ignored on requests)', [envelope(valid, 0x80)], '16'],
+    // With a valid token (a message the server cannot take never reaches the send); the last one
+    // without, so that the message it does take stops at the token.
+    const cases: [string, Buffer[], string, string | undefined][] = [
+      ['no message', [Buffer.alloc(0)], '12', `Bearer ${token}`],
+      ['two messages', [envelope(valid), envelope(valid)], '12', `Bearer ${token}`],
+      ['declared length over the limit', [envelope(valid, 0, READ_MAX_BYTES + 1)], '8', `Bearer ${token}`],
+      ['a message over the limit', [message(SEND.input, { email: 'a@example.com', state: 'x'.repeat(READ_MAX_BYTES) })], '8', `Bearer ${token}`],
+      ['over the limit, then more', [message(SEND.input, { email: 'a@example.com', state: 'x'.repeat(READ_MAX_BYTES) }), envelope(valid)], '8', `Bearer ${token}`],
+      ['a full message, then one past the limit', [envelope(valid), Buffer.alloc(READ_MAX_BYTES + 10)], '12', `Bearer ${token}`],
+      ['the end-of-stream flag (ignored on requests)', [envelope(valid, 0x80)], '16', undefined],
     ];
-    for (const [name, chunks, status] of cases) {
-      const answer = expectSame(await both(sdkHeaders(SEND.name, { authorization: undefined }), ...chunks));
+    for (const [name, chunks, status, authorization] of cases) {
+      const answer = expectSame(await both(sdkHeaders(SEND.name, { authorization }), ...chunks));
       expect(answer.trailers['grpc-status'], name).toBe(status);
     }
   });
@@ -256,7 +272,7 @@ describe('gRPC fast path vs connect-node', () => {
       ['a message and half a header', [envelope(valid), Buffer.from([0, 0])]],
     ];
     for (const [name, chunks] of cases) {
-      const { fast: answer, reference } = await both(sdkHeaders(SEND.name, { authorization: undefined }), ...chunks);
+      const { fast: answer, reference } = await both(sdkHeaders(SEND.name), ...chunks);
       expect(answer.trailers, name).toEqual({ 'grpc-status': '3', 'grpc-message': encodeURIComponent('protocol error: incomplete envelope') });
       expect(['3', '12'], name).toContain(reference.trailers['grpc-status']);
     }
@@ -291,7 +307,7 @@ describe('gRPC fast path vs connect-node', () => {
     }
   });
 
-  it('random bodies: always an answer, never INTERNAL, the method reached exactly when connect-node reaches it', async () => {
+  it('random bodies with a token: always an answer, never INTERNAL, the send reached exactly when connect-node reaches it', async () => {
     const valid = toBinary(SEND.input, create(SEND.input, { email: 'a@example.com' }));
     const envelopes = fc.tuple(
       fc.integer({ min: 0, max: 255 }),
@@ -306,18 +322,19 @@ describe('gRPC fast path vs connect-node', () => {
       fc.asyncProperty(bodies, fc.integer({ min: 1, max: 4 }), async (body, pieces) => {
         const size = Math.ceil(body.length / pieces) || 1;
         const chunks = body.length === 0 ? [body] : Array.from({ length: Math.ceil(body.length / size) }, (_, i) => body.subarray(i * size, (i + 1) * size));
-        // Unauthenticated: a body that decodes stops at the token, so nothing is sent.
-        const headers = sdkHeaders(SEND.name, { authorization: undefined });
-        const answers = await both(headers, ...chunks);
+        const before = [fast.sends, reference.sends] as const;
+        const answers = await both(sdkHeaders(SEND.name), ...chunks);
+        const reached = [fast.sends - before[0], reference.sends - before[1]] as const;
         expect(answers.fast.status).toBe(200);
-        expect(answers.fast.trailers['grpc-status']).toMatch(/^(3|8|12|16)$/);
+        // OK, or a Sesame error (3 invalid, 8 size or send limit, 12 framing): never INTERNAL.
+        expect(answers.fast.trailers['grpc-status']).toMatch(/^(0|3|8|12)$/);
         // connect-node's answer to a body cut off inside an envelope varies from run to run
         // (the same bytes got "incomplete envelope", "missing input" and even reached the
         // method), so it is the reference only for bodies of whole envelopes.
         if (!wholeEnvelopes(body)) return;
-        const [fastStatus, referenceStatus] = [answers.fast.trailers['grpc-status'], answers.reference.trailers['grpc-status']];
-        // Whether a body reaches the method (and so the token check, 16) must agree.
-        expect(fastStatus === '16', `reference ${referenceStatus}`).toBe(referenceStatus === '16');
+        const referenceStatus = answers.reference.trailers['grpc-status'];
+        // Whether a body reaches the send must agree.
+        expect(reached[0], `reference ${referenceStatus}`).toBe(reached[1]);
         // Which of its framing errors connect-node gives depends on how the bytes were split into
         // reads; its size check on a body in one piece is stable, so that answer must match.
         if (pieces === 1 && referenceStatus === '8') {
@@ -326,6 +343,43 @@ describe('gRPC fast path vs connect-node', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('random bodies without a valid token: UNAUTHENTICATED on the fast path whatever the bytes; no send on either path', async () => {
+    const bodies = fc.oneof(
+      fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes)),
+      fc.constant(message(SEND.input, { email: 'a@example.com', magiclinkAuthUri: REDIRECT })),
+      fc.constant(Buffer.alloc(0)),
+    );
+    const authorizations = fc.constantFrom(undefined, '', 'Bearer', 'Bearer nope', `Basic ${token}`, `Bearer ${token}x`, `Bearer ${token}, Bearer ${token}`);
+    await fc.assert(
+      fc.asyncProperty(bodies, authorizations, async (body, authorization) => {
+        const before = [fast.sends, reference.sends] as const;
+        const answers = await both(sdkHeaders(SEND.name, { authorization }), body);
+        // The token is judged before the message: the caller learns nothing of how it would be read.
+        expect(answers.fast.trailers['grpc-status']).toBe('16');
+        expect(errorCodeOf(answers.fast)).toBe('UNAUTHENTICATED');
+        expect([fast.sends - before[0], reference.sends - before[1]]).toEqual([0, 0]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('a call without a token is answered before its message arrives, and what it sends is not kept', async () => {
+    const stream = fast.session.request(sdkHeaders(SEND.name, { authorization: undefined }));
+    stream.on('error', () => undefined);
+    // Half a megabyte offered, never ended: the answer does not wait for it.
+    stream.write(Buffer.alloc(512 * 1024));
+    const trailers = await new Promise<http2.IncomingHttpHeaders | 'no answer'>((resolve) => {
+      const giveUp = setTimeout(() => resolve('no answer'), 3_000);
+      stream.once('trailers', (received) => {
+        clearTimeout(giveUp);
+        resolve(received);
+      });
+      stream.resume();
+    });
+    stream.close();
+    expect(trailers === 'no answer' ? trailers : trailers['grpc-status']).toBe('16');
   });
 
   it('a request its client abandons before ending it is not run', async () => {

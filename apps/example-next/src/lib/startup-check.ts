@@ -5,7 +5,7 @@ import { readConfig } from './auth-config';
  * Resolves the kit's configuration once. Next.js only logs an error thrown from `register()`
  * and keeps serving (every sign-in would then fail), so the process exits instead.
  */
-export async function checkConfigurationOrExit(): Promise<void> {
+export function checkConfigurationOrExit(): void {
   try {
     createSesameAuth(readConfig()).settings();
   } catch (error) {

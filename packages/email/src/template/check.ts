@@ -9,7 +9,7 @@
  *     empty (custom variables, the logo) render nothing in this check, either way round, so a
  *     credential counts only where every send shows it.
  *
- * "Visible" in HTML means: in text outside comments, <title>, <style> and attributes, and not
+ * "Visible" in HTML means: in text outside comments, <title>, <style>, <textarea> and attributes, and not
  * inside an element that is `hidden` or whose inline style hides it (display:none,
  * visibility:hidden, mso-hide:all, opacity near 0, a tiny font-size, color:transparent, a zero
  * height or width with overflow:hidden, or a style that cannot be read plainly). For the link,
@@ -114,8 +114,9 @@ export function visibleCredentials(html: string, otp: string | null, link: strin
 
   for (const token of scanHtml(html)) {
     if (token.kind === 'text') {
-      const shown = token.content === 'data' || (token.content === 'rcdata' && stack.at(-1)?.name === 'textarea');
-      if (!shown || hidden()) continue;
+      // Only markup text: not <title> or <style>, nor a <textarea>'s value (form controls are
+      // not page text, and many mail clients drop them).
+      if (token.content !== 'data' || hidden()) continue;
       if (shownOtp !== null && token.text.includes(shownOtp)) found.otp = true;
       if (shownLink !== null && (token.text.includes(shownLink) || (inAnchor() && token.text.trim() !== ''))) found.link = true;
     } else if (token.kind === 'start') {

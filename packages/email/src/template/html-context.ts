@@ -14,7 +14,11 @@
  *   - a section ({{#x}}, {{^x}}, {{/x}}) opens and closes at the same place in the HTML: in text
  *     (not inside a tag), closing every element it opens and none it did not. Then showing or
  *     hiding a section never changes how the HTML around it reads, so a check of the template
- *     holds for every send, whatever the values.
+ *     holds for every send, whatever the values;
+ *   - the HTML is well nested: an end tag closes the innermost open element, or implicitly only
+ *     elements whose end tag is optional (p, li, td…). A browser handles other misnesting with
+ *     rules (reopening <b>, ignoring an end tag out of scope) under which an element thought
+ *     closed, a hidden one say, still wraps what follows.
  *
  * Elements that readers parse differently (script, svg, noscript…) are refused outright.
  */
@@ -37,6 +41,11 @@ function isSafeAttribute(name: string): boolean {
 const OPEN = '\uE000';
 const CLOSE = '\uE001';
 const PLACEHOLDER = /\uE000(\d+)\uE001/g;
+
+/** Elements a browser closes itself when an enclosing element ends. */
+const OPTIONAL_END: ReadonlySet<string> = new Set([
+  'p', 'li', 'dt', 'dd', 'option', 'optgroup', 'rb', 'rp', 'rt', 'rtc', 'td', 'th', 'tr', 'tbody', 'thead', 'tfoot', 'colgroup', 'caption', 'html', 'head', 'body',
+]);
 
 type Place =
   | { readonly kind: 'text'; readonly key: string; readonly where: 'data' | 'rcdata' | 'style' }
@@ -113,6 +122,9 @@ export function checkHtmlPlacement(html: string, builtIns: ReadonlySet<string>):
             const closed = stack.pop()!;
             openByName.set(closed.name, (openByName.get(closed.name) ?? 1) - 1);
             if (closed.name === token.name) break;
+            if (!OPTIONAL_END.has(closed.name)) {
+              problems.add(`${what()} closes <${restore(closed.name)}>, which is still open: close it first (the HTML must be well nested)`);
+            }
           }
         }
         break;

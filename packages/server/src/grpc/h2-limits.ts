@@ -29,7 +29,7 @@ export interface ChurnLimit {
   readonly perSecond: number;
 }
 
-export const DEFAULT_CHURN_LIMIT: ChurnLimit = { burst: 100, perSecond: 10 };
+export const DEFAULT_CHURN_LIMIT: ChurnLimit = { burst: 32, perSecond: 8 };
 
 /** The options of the h2c server (`http2.createServer`). */
 export function h2ServerOptions(): http2.ServerOptions {

@@ -13,6 +13,12 @@
  * to connect-node, which stays the reference: test/grpc-fast-path.test.ts sends the same bytes
  * through both and compares status, headers, trailers and body.
  *
+ * Unlike connect-node, it checks the token as soon as the headers are in (given `authenticate`,
+ * as the server does): a call without a valid token is answered UNAUTHENTICATED at once, and no
+ * more than PRE_AUTH_BYTES of any call are kept until its token is accepted. It enforces
+ * `grpc-timeout`: past the deadline the call is answered DEADLINE_EXCEEDED and a late result is
+ * dropped.
+ *
  * Answers are never compressed (identity is always acceptable in gRPC, and these messages are a
  * few hundred bytes). Errors use connect's own trailer encoding (`setTrailerStatus`), so
  * `grpc-status`, `grpc-message` and `grpc-status-details-bin` are byte-for-byte connect's. Two

@@ -69,8 +69,16 @@ beforeAll(async () => {
   await buildServer();
   dir = mkdtempSync(join(tmpdir(), 'sesame-crash-'));
   smtp = await startSmtpCapture();
-  // A short lease: rows a killed worker had claimed go out again 4 s later, not 2 min.
-  env = sesameEnv(dir, { SESAME_SMTP_URL: smtp.url, SESAME_OUTBOX_LEASE_MS: '4000', SESAME_DATABASE_URL: `file:${join(dir, 'sesame.db')}`, SESAME_LOG_LEVEL: process.env.SHOW ? 'info' : 'warn' });
+  // A short lease: rows a killed worker had claimed go out again 4 s later, not 2 min. The load
+  // sends over a thousand emails a minute from one client: budgets above that refuse none of them.
+  env = sesameEnv(dir, {
+    SESAME_SMTP_URL: smtp.url,
+    SESAME_OUTBOX_LEASE_MS: '4000',
+    SESAME_DATABASE_URL: `file:${join(dir, 'sesame.db')}`,
+    SESAME_LOG_LEVEL: process.env.SHOW ? 'info' : 'warn',
+    SESAME_CLIENT_SENDS_PER_MINUTE: '100000',
+    SESAME_SENDS_PER_MINUTE: '100000',
+  });
   client = await createApiClient(env, dir);
 });
 afterAll(async () => {

@@ -13,33 +13,47 @@
 import net from 'node:net';
 
 const GRPC_SEND = '/scalekit.v1.auth.passwordless.PasswordlessService/SendPasswordlessEmail';
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const FRAME = { HEADERS: 0x1, RST_STREAM: 0x3, SETTINGS: 0x4, GOAWAY: 0x7 } as const;
+export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+export const FRAME = { HEADERS: 0x1, RST_STREAM: 0x3, SETTINGS: 0x4, GOAWAY: 0x7 } as const;
 const END_HEADERS = 0x4;
 const ACK = 0x1;
 const CANCEL = 0x8;
 /** Frames written per socket write; the loop yields between batches so every connection progresses. */
 const BATCH = 64;
+/** After the flood, how long a connection waits (reading, not writing) for the server to close it. */
+const GRACE_MS = 5_000;
 
 export interface FloodResult {
   readonly streamsOpened: number;
   readonly headersReceived: number;
   readonly resetsReceived: number;
   readonly goawaysReceived: number;
-  /** Connections the server closed before the flood's time was up. */
+  /** Connections the server closed, during the flood or within GRACE_MS after it. */
   readonly closedByServer: number;
   readonly connections: number;
 }
 
-/** HPACK: a literal header field without indexing, new name, no Huffman (RFC 7541 §6.2.2). */
-function literal(name: string, value: string): Buffer {
-  const n = Buffer.from(name, 'latin1');
-  const v = Buffer.from(value, 'latin1');
-  if (n.length > 126 || v.length > 126) throw new Error('header too long for the one-byte length form');
-  return Buffer.concat([Buffer.from([0x00, n.length]), n, Buffer.from([v.length]), v]);
+/** HPACK: an integer with a 7-bit prefix, as a string length (RFC 7541 §5.1; the H bit left 0: no Huffman). */
+function length7(n: number): Buffer {
+  if (n < 127) return Buffer.from([n]);
+  const bytes = [127];
+  let rest = n - 127;
+  while (rest >= 128) {
+    bytes.push((rest % 128) + 128);
+    rest = Math.floor(rest / 128);
+  }
+  bytes.push(rest);
+  return Buffer.from(bytes);
 }
 
-function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+/** HPACK: a literal header field without indexing, new name, no Huffman (RFC 7541 §6.2.2). */
+export function literal(name: string, value: string): Buffer {
+  const n = Buffer.from(name, 'latin1');
+  const v = Buffer.from(value, 'latin1');
+  return Buffer.concat([Buffer.from([0x00]), length7(n.length), n, length7(v.length), v]);
+}
+
+export function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
   const head = Buffer.alloc(9);
   head.writeUIntBE(payload.length, 0, 3);
   head[3] = type;
@@ -77,8 +91,9 @@ function floodOne(port: number, until: number, maxStreams: number, mode: 'hold' 
     let pending = Buffer.alloc(0);
     let nextId = 1;
     socket.on('error', () => undefined);
+    let destroyedHere = false;
     socket.on('close', () => {
-      if (!closed && Date.now() < until) counts.closedByServer += 1;
+      if (!destroyedHere) counts.closedByServer += 1;
       closed = true;
       done();
     });
@@ -97,10 +112,14 @@ function floodOne(port: number, until: number, maxStreams: number, mode: 'hold' 
         pending = pending.subarray(9 + length);
       }
     });
+    // The flood is over: stop writing, and give the server GRACE_MS to close the connection.
     const stop = (): void => {
       if (closed) return;
       closed = true;
-      socket.destroy();
+      setTimeout(() => {
+        destroyedHere = !socket.destroyed;
+        socket.destroy();
+      }, GRACE_MS).unref();
     };
     const pump = (): void => {
       if (closed) return;
@@ -118,7 +137,7 @@ function floodOne(port: number, until: number, maxStreams: number, mode: 'hold' 
       if (socket.write(Buffer.concat(frames))) setImmediate(pump);
       else socket.once('drain', pump);
     };
-    setTimeout(stop, Math.max(0, until - Date.now())).unref();
+    setTimeout(stop, Math.max(0, until - Date.now()));
     socket.once('connect', () => {
       socket.write(Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0, Buffer.alloc(0))]));
       pump();

@@ -3,7 +3,7 @@
  * (../sqlite/clients.ts) in this dialect. A change and its audit entry commit together; a
  * revocation fails the client's queued emails in the same transaction.
  */
-import type { NewAuditEntry, Store } from '@sesame/core';
+import type { NewAuditEntry } from '@sesame/core';
 import { API_CLIENT_COLUMNS, toAdmin, toAdminSession, toApiClient, type AdminRow, type AdminSessionRow, type ApiClientRow } from '../rows.js';
 import type { AdminRunners, AdminSession } from './admin.js';
 import { CLIENT_REVOKED_DETAIL, type ClientMethods } from '../client-methods.js';
@@ -20,7 +20,9 @@ async function insertAudit(s: AdminSession, audit: NewAuditEntry | undefined): P
 }
 
 export function postgresClientMethods(runners: AdminRunners): ClientMethods {
-  const { read, write, transaction } = runners;
+  const read = <T>(work: (s: AdminSession) => Promise<T>): Promise<T> => runners.read(work);
+  const write = <T>(work: (s: AdminSession) => Promise<T>): Promise<T> => runners.write(work);
+  const transaction = <T>(work: (s: AdminSession) => Promise<T>): Promise<T> => runners.transaction(work);
   return {
     async createApiClient(client, audit) {
       await transaction(async (s) => {

@@ -575,7 +575,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
       const [updated] = await s.rows<AuthRequestRow>(
         `WITH updated AS (
            UPDATE auth_requests SET otp_hash = $2::bytea, link_token_hash = $3::bytea, link_lookup = $4::bytea, sends = sends + 1
-           WHERE id = $1::text AND consumed_at IS NULL AND status = 'pending' AND expires_at > $5::bigint
+           WHERE id = $1::text AND client_id = $6::text AND consumed_at IS NULL AND status = 'pending' AND expires_at > $5::bigint
            RETURNING ${AUTH_REQUEST_COLUMNS}),
          superseded AS (
            UPDATE outbox SET status = 'superseded', sealed_payload = NULL, lease_owner = NULL, lease_until = NULL
@@ -584,7 +584,7 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
          events AS (
            INSERT INTO delivery_events (outbox_id, auth_request_id, at, kind) SELECT id, $1::text, $5::bigint, 'superseded' FROM superseded)
          SELECT * FROM updated`,
-        [id, digests.otpHash, digests.linkTokenHash, digests.linkLookup, now],
+        [id, digests.otpHash, digests.linkTokenHash, digests.linkLookup, now, clientId],
       );
       if (!updated) throw new Error(`Auth request ${id} was usable but could not be reissued.`);
       // A statement of its own, so the new email's 'queued' event follows the 'superseded' ones.

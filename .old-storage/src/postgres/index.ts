@@ -1,2 +1,0 @@
-export { openPostgresStore, isConnectionFailure, type PostgresStoreOptions } from './store.js';
-export { POSTGRES_MIGRATIONS, POSTGRES_LATEST_VERSION } from './migrations.js';
