@@ -25,7 +25,7 @@ import { authenticateBearer } from './auth.js';
 import { answerClientError, answerConnect, answerExpectation, cutSlowStream, requestErrorResponse } from './client-error.js';
 import { createDualProtocolServer } from './grpc/dual-protocol.js';
 import { createGrpcHandler } from './grpc/handler.js';
-import { h2ServerOptions, limitStreamChurn } from './grpc/h2-limits.js';
+import { h2ServerOptions, limitStreamChurn, sessionEnded } from './grpc/h2-limits.js';
 import { passwordlessGrpcMethods } from './grpc/service.js';
 import type { Config } from './config.js';
 import { allowedHostNames, answerMisdirected, hostAllowed, http1Hosts, http2Hosts, isLoopbackAddress } from './host-check.js';
@@ -212,6 +212,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     fallback: (request, response) => void rest(request, response),
   });
   const h2 = http2.createServer(h2ServerOptions(), (request, response) => {
+    if (sessionEnded(request.stream)) return;
     if (!hostAllowed(allowedHosts, http2Hosts(request), request.url)) return answerMisdirected(response);
     grpcHandler(request, response);
   });

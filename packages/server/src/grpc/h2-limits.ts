@@ -62,18 +62,33 @@ export function limitStreamChurn(server: http2.Http2Server, limit: ChurnLimit = 
       if (tokens < 0 && !session.destroyed) session.destroy(new Error('too many abandoned streams'), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     };
     session.on('stream', (stream: http2.ServerHttp2Stream) => {
-      // Whether the client had ended its request when the server ended its answer.
-      let answeredEarly = false;
+      let spent = false;
+      // The server ended its answer before the client ended its request: counted at once, so a
+      // flood of refused calls ends its connection after `burst` of them, not when they close.
       stream.once('finish', () => {
+        let answeredEarly = false;
         try {
           answeredEarly = stream.state.remoteClose === 0;
         } catch {
           answeredEarly = false;
         }
+        if (answeredEarly) {
+          spent = true;
+          spend();
+        }
       });
+      // Reset by either side (the client's rapid reset, the server's deadline or refusal).
       stream.once('close', () => {
-        if (answeredEarly || stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) spend();
+        if (!spent && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) spend();
       });
     });
   });
+}
+
+/**
+ * Whether the stream's session has already been ended (by a limit above, or by Node): frames the
+ * session had read before it ended still open streams, and they deserve no work.
+ */
+export function sessionEnded(stream: http2.ServerHttp2Stream): boolean {
+  return stream.destroyed || stream.session === undefined || stream.session.destroyed;
 }

@@ -202,6 +202,7 @@ function serve(entry: UnaryMethodImpl, request: Http2ServerRequest, response: Ht
   };
   request.once('aborted', abandon);
   request.once('error', abandon);
+  response.once('close', () => clearTimeout(deadline));
 }
 
 /**

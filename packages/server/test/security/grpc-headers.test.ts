@@ -133,6 +133,16 @@ describe('repeated authorization on a real server (raw HTTP/2 frames)', () => {
       ['comma-joined, no space', [['authorization', `Bearer ${token},Bearer ${token}`]]],
       ['three fields', [['authorization', `Bearer ${token}`], ['authorization', `Bearer ${token}`], ['authorization', `Bearer ${token}`]]],
     ];
+    // Upper-case field names are malformed in HTTP/2: the stream is reset before any handler runs.
+    const malformed: [string, [string, string][]][] = [
+      ['Authorization beside authorization', [['authorization', `Bearer ${token}`], ['Authorization', `Bearer ${other}`]]],
+      ['AUTHORIZATION alone', [['AUTHORIZATION', `Bearer ${token}`]]],
+    ];
+    for (const [name, authorization] of malformed) {
+      const okBefore = await calls('OK');
+      await rawCall([['content-type', contentType], ...authorization], bodies[contentType](`malformed-${name.replace(/\W+/g, '-')}@example.com`));
+      expect(await calls('OK'), name).toBe(okBefore);
+    }
     for (const [name, authorization] of variants) {
       const [refusedBefore, okBefore] = [await calls('UNAUTHENTICATED'), await calls('OK')];
       await rawCall([['content-type', contentType], ...authorization], bodies[contentType](`repeat-${name.replace(/\W+/g, '-')}@example.com`));

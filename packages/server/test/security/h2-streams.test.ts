@@ -133,6 +133,29 @@ describe('HTTP/2 stream floods without a token (512 MiB heap)', () => {
     expect(settings.maxHeaderListSize).toBeLessThanOrEqual(64 * 1024);
   });
 
+  it('an honest client is never cut: 1,000 requests on one connection, 50 at a time', async () => {
+    const session = http2.connect(child.base);
+    let goaway = false;
+    session.on('goaway', () => (goaway = true));
+    session.on('error', () => undefined);
+    const get = () =>
+      new Promise<number>((resolve, reject) => {
+        const stream = session.request({ ':path': '/healthz' });
+        let status = 0;
+        stream.on('response', (headers) => (status = Number(headers[':status'])));
+        stream.resume();
+        stream.on('end', () => resolve(status));
+        stream.on('error', reject);
+      });
+    for (let round = 0; round < 20; round++) {
+      const statuses = await Promise.all(Array.from({ length: 50 }, get));
+      expect(statuses.every((status) => status === 200)).toBe(true);
+    }
+    expect(goaway).toBe(false);
+    expect(session.destroyed).toBe(false);
+    session.close();
+  });
+
   it.each(['hold', 'reset'] as const)('%s: the process stays up, RSS stays bounded, /healthz keeps answering', async (mode) => {
     const { before, samples, during, after, result } = await floodAndMeasure(mode);
     expect(child.process.exitCode, child.output.slice(-2_000)).toBeNull();
