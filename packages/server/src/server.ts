@@ -205,19 +205,20 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       logger.info({ route: `grpc:${method}`, outcome, durationMs: Math.round(durationMs * 10) / 10 }, 'grpc call');
     },
   });
-  const grpcHandler = createGrpcHandler({
-    methods: grpcMethods,
-    readMaxBytes: config.maxBodyBytes,
-    authenticate: authenticateGrpc,
-    fallback: (request, response) => void rest(request, response),
-  });
   const h2 = http2.createServer(h2ServerOptions(), (request, response) => {
     if (sessionEnded(request.stream)) return;
     if (!hostAllowed(allowedHosts, http2Hosts(request), request.url)) return answerMisdirected(response);
     grpcHandler(request, response);
   });
   h2.setTimeout(config.requestTimeoutMs);
-  limitStreamChurn(h2);
+  const churn = limitStreamChurn(h2);
+  const grpcHandler = createGrpcHandler({
+    methods: grpcMethods,
+    readMaxBytes: config.maxBodyBytes,
+    authenticate: authenticateGrpc,
+    onEarlyRefusal: (stream) => churn.refusedEarly(stream),
+    fallback: (request, response) => void rest(request, response),
+  });
   // HTTP/2's timeout above is per idle session: a stream whose body trickles in would never be
   // cut. As HTTP/1.1's requestTimeout, a request not received whole in time gets 408.
   h2.on('stream', (stream) => cutSlowStream(stream, config.requestTimeoutMs));

@@ -47,8 +47,18 @@ export function h2ServerOptions(): http2.ServerOptions {
   };
 }
 
+export interface ChurnGuard {
+  /**
+   * Counts a stream refused before its request arrived, at the moment it is refused (a handler's
+   * early answer): a flood ends its connection before the rest of what it sent is worked on.
+   */
+  refusedEarly(stream: http2.ServerHttp2Stream): void;
+}
+
 /** Ends connections whose streams keep ending before their requests do (see the module comment). */
-export function limitStreamChurn(server: http2.Http2Server, limit: ChurnLimit = DEFAULT_CHURN_LIMIT, now: () => number = Date.now): void {
+export function limitStreamChurn(server: http2.Http2Server, limit: ChurnLimit = DEFAULT_CHURN_LIMIT, now: () => number = Date.now): ChurnGuard {
+  const spenders = new WeakMap<http2.Http2Session, () => void>();
+  const counted = new WeakSet<http2.ServerHttp2Stream>();
   // A session ended here emits 'error'; Node forwards it to 'sessionError', which is expected.
   server.on('sessionError', () => undefined);
   server.on('session', (session: http2.ServerHttp2Session) => {
@@ -61,11 +71,11 @@ export function limitStreamChurn(server: http2.Http2Server, limit: ChurnLimit = 
       tokens -= 1;
       if (tokens < 0 && !session.destroyed) session.destroy(new Error('too many abandoned streams'), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     };
+    spenders.set(session, spend);
     session.on('stream', (stream: http2.ServerHttp2Stream) => {
-      let spent = false;
-      // The server ended its answer before the client ended its request: counted at once, so a
-      // flood of refused calls ends its connection after `burst` of them, not when they close.
+      // The server ended its answer before the client ended its request.
       stream.once('finish', () => {
+        if (counted.has(stream)) return;
         let answeredEarly = false;
         try {
           answeredEarly = stream.state.remoteClose === 0;
@@ -73,16 +83,24 @@ export function limitStreamChurn(server: http2.Http2Server, limit: ChurnLimit = 
           answeredEarly = false;
         }
         if (answeredEarly) {
-          spent = true;
+          counted.add(stream);
           spend();
         }
       });
       // Reset by either side (the client's rapid reset, the server's deadline or refusal).
       stream.once('close', () => {
-        if (!spent && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) spend();
+        if (!counted.has(stream) && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) spend();
       });
     });
   });
+  return {
+    refusedEarly(stream) {
+      const session = stream.session;
+      if (session === undefined || counted.has(stream)) return;
+      counted.add(stream);
+      spenders.get(session)?.();
+    },
+  };
 }
 
 /**

@@ -3,7 +3,7 @@
  * The SDK's calls (unary, binary, uncompressed) take the fast path; connect-node serves every
  * other gRPC, gRPC-web and Connect request and hands the rest (REST over h2c) to `fallback`.
  */
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { CallerClient } from '@sesame/core';
 import { joinRepeatedAuthorization } from './call-headers.js';
@@ -20,6 +20,8 @@ export interface GrpcHandlerOptions {
   readonly fastPath?: boolean;
   /** The methods' token check, which the fast path runs before reading a call's message (see unary-fast-path.ts). */
   readonly authenticate?: (authorization: string | null) => Promise<CallerClient>;
+  /** Told of each call the fast path refuses before its message was all read. */
+  readonly onEarlyRefusal?: (stream: ServerHttp2Stream) => void;
 }
 
 export function createGrpcHandler(options: GrpcHandlerOptions): (request: Http2ServerRequest, response: Http2ServerResponse) => void {
@@ -40,6 +42,7 @@ export function createGrpcHandler(options: GrpcHandlerOptions): (request: Http2S
     methods: options.methods,
     readMaxBytes: options.readMaxBytes,
     ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+    ...(options.onEarlyRefusal ? { onEarlyRefusal: options.onEarlyRefusal } : {}),
   });
   return (request, response) => {
     // Node's header object keeps only the first `authorization`; every path must see them all.

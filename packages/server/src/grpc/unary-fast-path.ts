@@ -27,7 +27,7 @@
  * `grpc-encoding`. Both are INVALID_ARGUMENT here, with Sesame's code INVALID_ARGUMENT.
  */
 import { randomUUID } from 'node:crypto';
-import type { Http2ServerRequest, Http2ServerResponse, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { create, fromBinary, toBinary, type Message } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { setTrailerStatus } from '@connectrpc/connect/protocol-grpc';
@@ -50,6 +50,8 @@ export interface GrpcFastPathOptions {
    * their message is read, as connect-node does.
    */
   readonly authenticate?: (authorization: string | null) => Promise<CallerClient>;
+  /** Told of each call refused before its message was all read (the connection's churn budget). */
+  readonly onEarlyRefusal?: (stream: ServerHttp2Stream) => void;
 }
 
 const CONTENT_TYPE = 'application/grpc+proto';
@@ -142,7 +144,9 @@ function serve(entry: UnaryMethodImpl, request: Http2ServerRequest, response: Ht
   // and metrics, whatever the message would have been.
   const refuse = (): void => {
     if (phase !== 'reading' && phase !== 'decided') return;
+    if (phase === 'reading') options.onEarlyRefusal?.(response.stream);
     stopReading();
+    // Also when that refusal ended the connection: nothing left to answer.
     if (response.stream.destroyed) {
       phase = 'over';
       clearTimeout(deadline);
