@@ -17,8 +17,9 @@ const clientSecret = process.env.SCALEKIT_CLIENT_SECRET ?? devClient().client_se
 const magiclinkAuthUri = process.env.MAGICLINK_AUTH_URI ?? 'http://localhost:3000/api/auth/verify';
 const [user = 'ada@example.com'] = process.argv.slice(2);
 const [local, domain] = user.split('@');
-// One address per flow: Sesame allows two emails per address per minute by default.
-const address = (tag) => `${local}+${tag}@${domain}`;
+// One address per flow: Sesame allows two emails per address per minute by default, and counts
+// that limit on the mailbox, so a `+tag` would not make another address.
+const address = (flow) => `${local}.${flow}@${domain}`;
 
 const scalekit = new ScalekitClient(envUrl, clientId, clientSecret);
 

@@ -74,7 +74,11 @@ export function http2Hosts(request: Pick<Http2ServerRequest, 'rawHeaders'>): str
   return hosts;
 }
 
-/** 421 with the REST error body: this server does not answer for that host. */
+/**
+ * 421 with the REST error body: this server does not answer for that host. On HTTP/1.1 the
+ * connection is closed after it: the refused request's body is never read, so its bytes must not
+ * be parsed as the next request on that connection.
+ */
 export function answerMisdirected(response: ServerResponse | Http2ServerResponse): void {
   const requestId = randomUUID();
   const body = JSON.stringify(
@@ -86,6 +90,7 @@ export function answerMisdirected(response: ServerResponse | Http2ServerResponse
     'x-request-id': requestId,
     'x-content-type-options': 'nosniff',
     'cache-control': 'no-store',
+    ...('stream' in response ? {} : { connection: 'close' }),
   });
   response.end(body);
 }

@@ -44,7 +44,7 @@ it('the Scalekit SDK example runs against sesame dev', async () => {
     timeout: 60_000,
   });
   expect(stdout).toMatch(/^sent: [0-9A-HJKMNP-TV-Z]{10}[A-Za-z0-9_-]{22} expires in 300 s$/m);
-  expect(stdout).toContain('verified by code: ada+code@example.com (state from-the-seed)');
-  expect(stdout).toContain('verified by link: ada+link@example.com');
-  expect(stdout).toContain('verified after resend: ada+resend@example.com');
+  expect(stdout).toContain('verified by code: ada.code@example.com (state from-the-seed)');
+  expect(stdout).toContain('verified by link: ada.link@example.com');
+  expect(stdout).toContain('verified after resend: ada.resend@example.com');
 });
