@@ -10,7 +10,7 @@ export interface ServerKeys {
   readonly accessToken: Uint8Array;
   /** HMAC key for client-secret hashes. */
   readonly clientSecret: Uint8Array;
-  /** HS256 key for admin dashboard session cookies. */
+  /** HMAC key of the digests under which admin session ids are stored. */
   readonly adminSession: Uint8Array;
   /** AES-256-GCM key of the admin sign-in pending cookie (it carries the auth request id). */
   readonly adminPending: Uint8Array;
