@@ -24,6 +24,7 @@ import {
   createApiClient,
   credentialsOf,
   killChild,
+  seeded,
   sesameEnv,
   sleep,
   startChild,
@@ -35,18 +36,6 @@ import {
 const KILLS = 20;
 const WORKERS = 6;
 const SEED = Number(process.env.SESAME_CRASH_SEED ?? Date.now() % 1_000_000);
-
-/** mulberry32: a small seeded PRNG in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let dir: string;
 let smtp: SmtpCapture;
