@@ -178,27 +178,32 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   // ---- send budgets --------------------------------------------------------------------------
 
   /**
-   * The first budget already at its max, with how long until its window ends; null when every
-   * budget allows one more send. Reads only: a refused send counts nowhere.
+   * Counts one send against every budget, or against none: one conditional primary-key upsert
+   * per budget, which counts only while the budget is under its max. When one is at its max the
+   * budgets counted before it are given back (all inside the write lock, so no other writer sees
+   * the difference) and the refusal names it, with how long until its window ends.
    */
-  function budgetRefusal(budgets: readonly SendBudget[], now: number): { retryAfterMs: number; scope: SendLimitScope } | null {
-    for (const budget of budgets) {
+  function takeBudgets(budgets: readonly SendBudget[], now: number): { retryAfterMs: number; scope: SendLimitScope } | null {
+    for (let i = 0; i < budgets.length; i++) {
+      const budget = budgets[i]!;
       const window = budgetWindow(budget, now);
-      const row = get('SELECT n FROM send_budget WHERE key = @key AND window_start = @start', { key: window.key, start: window.start }) as { n: number } | undefined;
-      if ((row?.n ?? 0) >= budget.max) return { retryAfterMs: budgetRetryAfter(window, now), scope: budget.scope };
+      const taken =
+        budget.max > 0 &&
+        get(
+          `INSERT INTO send_budget (key, window_start, window_end, n) VALUES (@key, @start, @end, 1)
+           ON CONFLICT (key, window_start) DO UPDATE SET n = n + 1 WHERE n < @max
+           RETURNING n`,
+          { ...window, max: budget.max },
+        ) !== undefined;
+      if (!taken) {
+        for (const counted of budgets.slice(0, i)) {
+          const back = budgetWindow(counted, now);
+          run('UPDATE send_budget SET n = n - 1 WHERE key = @key AND window_start = @start', { key: back.key, start: back.start });
+        }
+        return { retryAfterMs: budgetRetryAfter(window, now), scope: budget.scope };
+      }
     }
     return null;
-  }
-
-  /** Counts one send against every budget: one primary-key upsert each. */
-  function countBudgets(budgets: readonly SendBudget[], now: number): void {
-    for (const budget of budgets) {
-      run(
-        `INSERT INTO send_budget (key, window_start, window_end, n) VALUES (@key, @start, @end, 1)
-         ON CONFLICT (key, window_start) DO UPDATE SET n = n + 1`,
-        { ...budgetWindow(budget, now) },
-      );
-    }
   }
 
   // ---- auth requests -------------------------------------------------------------------------
@@ -261,9 +266,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     if (email.authRequestId !== request.id) throw new Error('The outbox email must belong to the auth request it is created with.');
     const retryAfterMs = windowRetryAfter('send', request.emailKey, sendLimit, now);
     if (retryAfterMs !== null) return { ok: false, retryAfterMs, scope: 'address' };
-    const refused = budgetRefusal(budgets, now);
+    const refused = takeBudgets(budgets, now);
     if (refused) return { ok: false, ...refused };
-    countBudgets(budgets, now);
     run(
       `INSERT INTO auth_requests (id, client_id, email, email_key, template, type, magiclink_auth_uri, state,
          template_variables, otp_hash, link_token_hash, link_lookup, created_at, expires_at, attempts, sends, status)
@@ -350,9 +354,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     if (terminal !== null || !row) return { outcome: terminal ?? 'not_found' };
     const retryAfterMs = windowRetryAfter('send', row.email_key, sendLimit, now);
     if (retryAfterMs !== null) return { outcome: 'send_limited', retryAfterMs, scope: 'address' };
-    const refused = budgetRefusal(budgets, now);
+    const refused = takeBudgets(budgets, now);
     if (refused) return { outcome: 'send_limited', ...refused };
-    countBudgets(budgets, now);
 
     const updated = get(
       `UPDATE auth_requests SET otp_hash = @otpHash, link_token_hash = @linkTokenHash, link_lookup = @linkLookup,
