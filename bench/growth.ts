@@ -1,5 +1,5 @@
 /**
- * Growth (issue 11): "with 10 million stored auth requests (and outbox rows) the p99 of send and
+ * Growth: "with 10 million stored auth requests (and outbox rows) the p99 of send and
  * verify is within 1.5× of an empty database".
  *
  *   npm run bench:growth                       # 10,000,000 rows (file cached under /tmp)

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:grpc`: the same three operations over REST and over gRPC (the official
- * `@scalekit-sdk/node` transport), in one run, side by side (issue 11: gRPC within 20 % of REST
+ * `@scalekit-sdk/node` transport), in one run, side by side (target: gRPC within 20 % of REST
  * in throughput and p99).
  *
  *   npm run bench:grpc                              # 50 concurrent, 2 s warm-up + 8 s, all three operations

@@ -1,5 +1,5 @@
 /**
- * One vs two Sesame instances on one PostgreSQL (issue 8), or on one SQLite file: send and verify
+ * One vs two Sesame instances on one PostgreSQL, or on one SQLite file: send and verify
  * by code, with the CPU each side spends per request.
  *
  *   npm run bench:instances                    # PostgreSQL

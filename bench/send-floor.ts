@@ -2,7 +2,7 @@
  * `npm run bench:send-floor`: what a send costs without HTTP — the server's engine (node:crypto
  * ports, SQLite store, group commit, outbox handoff) and the real outbox worker rendering and
  * handing every email to a transport that only counts it — per email, and per SQL statement.
- * It is the floor under REST send's CPU per request (issue 11: how far 10× Better Auth is).
+ * It is the floor under REST send's CPU per request (how far it is from 10× Better Auth).
  *
  *   npm run bench:send-floor                       # 3 runs of 300 rounds of 50 concurrent sends
  *   npm run bench:send-floor -- --rounds 100 --runs 1

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:soak`: a steady load for a long while against one Sesame (the bench server,
  * bench/peers-target/server.mjs: real startSesame on SQLite, capturing transport), to show the
- * two things issue 11 asks of the expiry sweeper:
+ * the two things the expiry sweeper is for:
  *   - the tables stay bounded: auth_requests, outbox and delivery_events plateau once requests
  *     start expiring (short expiry, SESAME_RETENTION_SECONDS=0, a short sweep interval);
  *   - the server's RSS stays flat (last minute within 10 % of the first minute after warm-up).

@@ -89,7 +89,7 @@ export function fmt(value: number, digits = 1): string {
 export const PASSWORDLESS_API = '/api/v1/passwordless/email';
 export const BENCH_REDIRECT = 'http://localhost:3000/api/auth/verify';
 
-/** The window issue 11's benches measure in: 50 concurrent, 2 s warm-up, 8 s measured, bounded. */
+/** The window the throughput benches measure in: 50 concurrent, 2 s warm-up, 8 s measured, bounded. */
 export const STANDARD_WINDOW = { concurrency: 50, warmUpMs: 2_000, measureMs: 8_000, maxRequests: 200_000 } as const;
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The reference app end to end (issue 6, "Must show"): Debian's Chromium driven by
+ * The reference app end to end: Debian's Chromium driven by
  * playwright-core against `next build` + `next start`, a real `sesame start` process, and a
  * real SMTP server catching the mail. Nothing is mocked; the expired case waits out a real
  * 60-second expiry while the other tests run.

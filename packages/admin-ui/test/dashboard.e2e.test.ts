@@ -1,5 +1,5 @@
 /**
- * The admin dashboard end to end (issue 9, "Must show"): Debian's Chromium driven by
+ * The admin dashboard end to end: Debian's Chromium driven by
  * playwright-core against a real `sesame start` child serving the built dashboard at /admin, a
  * real SMTP server catching the mail (and greylisting one address once), and a REST client made
  * with `sesame clients create --json`. Nothing is mocked. The greylisted send starts first and is

@@ -1,9 +1,9 @@
 /**
- * A typed client for Sesame's passwordless REST API (shared/compat/SCALEKIT_WIRE.md "REST
- * equivalent"). It uses only `fetch`, `Request`/`Response` and timers, so it runs in Node and
- * in the Edge runtime alike. Access tokens come from `POST /oauth/token` (client credentials),
- * are cached until shortly before they expire, and are fetched again once when the API answers
- * 401 (a token revoked or signed with a rotated secret).
+ * A typed client for Sesame's passwordless REST API (docs/WIRE.md "REST"). It uses only `fetch`,
+ * `Request`/`Response` and timers, so it runs in Node and in the Edge runtime alike. Access
+ * tokens come from `POST /oauth/token` (client credentials), are cached until shortly before they
+ * expire, and are fetched again once when the API answers 401 (a token revoked or signed with a
+ * rotated secret).
  */
 import { SesameApiError, codeForStatus, isSesameErrorCode, parseRetryAfter, type FieldViolation } from './errors.js';
 

@@ -1,6 +1,6 @@
 /**
  * Errors as data: every failure of a Sesame call is a `SesameApiError` whose `code` is one of
- * Sesame's stable codes (DESIGN.md "Errors"), so callers switch on the code, never on text.
+ * Sesame's stable codes (docs/WIRE.md "Errors"), so callers switch on the code, never on text.
  * The list is repeated here rather than imported because this package depends on nothing; a
  * test keeps it equal to `@sesame/core`'s.
  */

@@ -1,6 +1,6 @@
 /**
- * Credentials: how codes and link tokens are made, and how they are kept (DESIGN.md "Auth
- * request"). Raw values leave core only inside the sealed outbox payload; the store sees
+ * Credentials: how codes and link tokens are made, and how they are kept (docs/ARCHITECTURE.md
+ * "Auth request"). Raw values leave core only inside the sealed outbox payload; the store sees
  * keyed HMAC-SHA-256 digests bound to a purpose and the auth request id.
  */
 import { fromBase64Url, toBase64Url, utf8 } from './encoding.js';

@@ -1,7 +1,7 @@
 /**
  * The passwordless engine: send, verify (by code or link token) and resend, exactly as
- * DESIGN.md "The flow" describes. Pure decisions over injected ports; persistence and every
- * cross-request guarantee live behind `Store`.
+ * docs/ARCHITECTURE.md "The flow" describes. Pure decisions over injected ports; persistence and
+ * every cross-request guarantee live behind `Store`.
  */
 import {
   generateTimeOrderedId,

@@ -1,5 +1,5 @@
 /**
- * Request parsing at core's boundary (SCALEKIT_WIRE.md "Validation"). Every request body is
+ * Request parsing at core's boundary (docs/WIRE.md "Validation"). Every request body is
  * parsed here once into a typed value; inside core, types are trusted.
  */
 import { z } from 'zod';

@@ -1,6 +1,6 @@
 /**
- * The policy of a Sesame deployment (DESIGN.md "Policy"): defaults, ranges and validation.
- * Stored and edited by the server; core only reads a validated `Policy`.
+ * The policy of a Sesame deployment (docs/ARCHITECTURE.md "Policy"): defaults, ranges and
+ * validation. Stored and edited by the server; core only reads a validated `Policy`.
  */
 import { z } from 'zod';
 import { invalidArgument, type FieldViolation } from './errors.js';
@@ -68,7 +68,10 @@ export const policySchema = z.object({
   allowedRedirectUris: z.array(redirectRuleSchema).max(100),
 });
 
-/** DESIGN.md's defaults. In development `http://localhost:3000/` is allowed as a prefix. */
+/**
+ * The defaults (docs/ARCHITECTURE.md "Policy"). In development `http://localhost:3000/` is
+ * allowed as a prefix.
+ */
 export function defaultPolicy(env: { production: boolean }): Policy {
   return {
     passwordlessType: 'LINK_OTP',

@@ -1,7 +1,7 @@
 /**
- * Allowed redirect URIs (DESIGN.md "Policy"). A magic link may only point at a URI that the
- * policy or the calling client registered, so a stolen client secret cannot mail users a link
- * to an attacker's site.
+ * Allowed redirect URIs (docs/ARCHITECTURE.md "Policy"). A magic link may only point at a URI
+ * that the policy or the calling client registered, so a stolen client secret cannot mail users a
+ * link to an attacker's site.
  *
  * A URL is judged in exactly the form that is stored and emailed: the WHATWG serialisation
  * (`href`). Input that a URL parser would rewrite in any way a reader could be fooled by

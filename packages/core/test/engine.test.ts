@@ -1,5 +1,5 @@
 /**
- * The engine against the real SQLite store: every security property of DESIGN.md that the
+ * The engine against the real SQLite store: every invariant of docs/ARCHITECTURE.md that the
  * engine decides, end to end through `send` / `verify` / `resend`. Only the clock is fake.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SesameError, defaultPolicy, parsePolicy, parseRedirectRules, updatePolicy, isRedirectAllowed, buildMagicLink } from '@sesame/core';
 
 describe('policy', () => {
-  it("has DESIGN.md's defaults", () => {
+  it("has the documented defaults", () => {
     const dev = defaultPolicy({ production: false });
     expect(dev).toMatchObject({
       passwordlessType: 'LINK_OTP',

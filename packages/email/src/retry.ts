@@ -1,4 +1,7 @@
-/** When to try a failed delivery again (DESIGN.md "Email": 10 s … 1 h, stop after 24 h). */
+/**
+ * When to try a failed delivery again (docs/ARCHITECTURE.md "Outbox email": 10 s … 1 h, stop
+ * after 24 h).
+ */
 
 export interface RetrySchedule {
   /** Delay after the first failed attempt; it doubles with each further failure. */

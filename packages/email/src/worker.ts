@@ -1,9 +1,10 @@
 /**
- * The outbox worker (DESIGN.md "Email"). Sends never wait on SMTP: core writes an outbox row in
- * the send's transaction; this worker claims rows with a lease, renders, delivers, and settles
- * each row as sent, retry-later or failed, recording every attempt on the auth request's
- * timeline. The lease is what keeps several workers (or instances) from sending one row at
- * the same time, and what lets a row held by a crashed worker be claimed again once it lapses.
+ * The outbox worker (docs/ARCHITECTURE.md "Outbox leases and handoff"). Sends never wait on SMTP:
+ * core writes an outbox row in the send's transaction; this worker claims rows with a lease,
+ * renders, delivers, and settles each row as sent, retry-later or failed, recording every attempt
+ * on the auth request's timeline. The lease is what keeps several workers (or instances) from
+ * sending one row at the same time, and what lets a row held by a crashed worker be claimed again
+ * once it lapses.
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Issue 10, SMTP faults: each broken server ends the outbox row in the right state — queued for
+ * SMTP faults: each broken server ends the outbox row in the right state — queued for
  * a retry (transient) or failed (permanent) — with the server's reply or the error on the
  * auth request's delivery timeline, and nothing is lost: once the fault is gone the retried
  * message arrives exactly once. Real servers on 127.0.0.1 (testkit's fault servers, the real

@@ -29,7 +29,7 @@ const check = (html: string, type: PasswordlessType, text = TEXT) =>
   checkEmailTemplate({ subject: 'Hi', html, text }, { type, customVariables: ['company', 'url', 'x'] });
 const fields = (html: string, type: PasswordlessType, text = TEXT) => [...new Set(check(html, type, text).map((v) => v.field))];
 
-describe('a template must show the code in every email it can render', () => {
+describe('a template must include the code in every email it can render', () => {
   // [html, why it is refused]: each also fails when it is the only place the code is.
   const refused: readonly [string, string][] = [
     ['{{^otp}}{{otp}}{{/otp}}', 'inverted section on the code itself'],

@@ -3,7 +3,7 @@
  * must come from. It comes from configuration (`appUrl`), never from X-Forwarded-Host,
  * Forwarded or X-Forwarded-Proto: `next start` passes those through from the client, so a
  * caller of the send route would choose where a victim's link points. Without `appUrl` (only
- * allowed outside production) the `Host` header is used when it names this machine's loopback
+ * allowed outside production) the `Host` header is used when it names the host's own loopback
  * interface, which a remote attacker cannot make a victim's browser send to a public app.
  */
 

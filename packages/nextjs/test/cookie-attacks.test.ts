@@ -1,5 +1,5 @@
 /**
- * Issue 10, the kit's signed cookies under attack: an expired, forged (payload edited, signature
+ * The kit's signed cookies under attack: an expired, forged (payload edited, signature
  * kept), other-secret-signed, `alg: none`, HS512 or wrong-audience session cookie is refused by
  * the verifier, by the middleware (redirect to login, cookie cleared) and by the session route
  * (not authenticated); the auth-request cookie likewise. A cookie we sign correctly passes all

@@ -1,6 +1,6 @@
 /**
  * Request bodies at the HTTP boundary: JSON only (by content type), parsed once; then the wire's
- * snake_case names (or lowerCamelCase, which SCALEKIT_WIRE.md also accepts) are picked into the
+ * snake_case names (or lowerCamelCase, which docs/WIRE.md "REST" also accepts) are picked into the
  * camelCase object core parses. Only known fields are copied, so odd keys such as `__proto__`
  * never reach an object's prototype.
  */

@@ -182,7 +182,7 @@ async function runStart(config: Config, io: CliIo, dev: boolean): Promise<number
     `  Health     ${running.url}/healthz  ${running.url}/readyz  ${running.url}/metrics`,
     `  Dashboard  ${running.url}/admin  (sign in as an admin: \`sesame admins add EMAIL\`)`,
   ];
-  if (running.devInbox) lines.push(`  Dev inbox  ${running.url}/dev/inbox  (no SESAME_SMTP_URL: emails stay on this machine)`);
+  if (running.devInbox) lines.push(`  Dev inbox  ${running.url}/dev/inbox  (no SESAME_SMTP_URL: emails stay on this host)`);
   if (dev) {
     const client = await ensureDevClient(running, config);
     lines.push(

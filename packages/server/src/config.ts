@@ -1,5 +1,5 @@
 /**
- * Configuration from the environment (DESIGN.md "Configuration"), validated once at start.
+ * Configuration from the environment (docs/CONFIGURATION.md), validated once at start.
  * Every variable is declared once in `VARIABLES`, so `sesame --help` and the validation can
  * never disagree about what exists or what the default is.
  */

@@ -1,5 +1,5 @@
 /**
- * One error handler for the whole app (DESIGN.md "Errors"): a `SesameError` becomes the REST
+ * One error handler for the whole app (docs/WIRE.md "Errors"): a `SesameError` becomes the REST
  * error body with its table status (and `Retry-After` on limits); transport problems the engine
  * never sees (unknown route, oversized body) get their own stable codes; anything else is a bug:
  * 500 INTERNAL with the request id and no details, while the log keeps the details.

@@ -95,7 +95,7 @@ export function answerMisdirected(response: ServerResponse | Http2ServerResponse
   response.end(body);
 }
 
-/** Whether HOST (the listening interface) is reachable from this machine only. */
+/** Whether HOST (the listening interface) is reachable from the same host only. */
 export function isLoopbackAddress(host: string): boolean {
   const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
   return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);

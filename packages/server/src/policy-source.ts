@@ -1,7 +1,8 @@
 /**
  * Where the policy in force comes from: the `policy` setting (edited in the dashboard / admin
- * API) or, until one is saved, DESIGN.md's defaults seeded with SESAME_ALLOWED_REDIRECT_URIS.
- * Read on every engine call so an edit applies at once; the parse is memoised on the raw text.
+ * API) or, until one is saved, the default policy (docs/ARCHITECTURE.md "Policy") with the rules
+ * of SESAME_ALLOWED_REDIRECT_URIS added. Read on every engine call so an edit applies at once;
+ * the parse is memoised on the raw text.
  */
 import { defaultPolicy, parseStoredPolicy, type Policy, type RedirectRule, type Store } from '@sesame/core';
 

@@ -1,8 +1,8 @@
 /**
- * The expiry sweeper (DESIGN.md "Scale"): without it the auth request, outbox, delivery event
- * and sliding-window tables grow for as long as the server runs. Every interval it runs one
- * pass: `store.sweepExpired` in bounded batches, one after another while a batch comes back
- * full (catching up), with a turn of the event loop between batches so that requests never
+ * The expiry sweeper (docs/ARCHITECTURE.md "Scale"): without it the auth request, outbox,
+ * delivery event and sliding-window tables grow for as long as the server runs. Every interval it
+ * runs one pass: `store.sweepExpired` in bounded batches, one after another while a batch comes
+ * back full (catching up), with a turn of the event loop between batches so that requests never
  * wait behind more than one batch. Expired requests are kept `retentionMs` longer so the
  * dashboard's activity view still shows recent sign-ins.
  *

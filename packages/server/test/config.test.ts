@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, VARIABLES, helpText, loadConfig, resolveSecret } from '../src/index.js';
 
 describe('configuration', () => {
-  it('has DESIGN.md defaults', () => {
+  it('has the documented defaults', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       production: false,

@@ -1,6 +1,7 @@
 /**
- * Property: whatever JSON a client sends to the API or the token endpoint, the answer is never
- * a 5xx, and every 4xx carries a stable code (DESIGN.md error body, or OAuth's `error`).
+ * Property: whatever JSON a client sends to the API or the token endpoint, the answer is never a
+ * 5xx, and every 4xx carries a stable code (the error body of docs/WIRE.md "REST", or OAuth's
+ * `error`).
  */
 import { ERROR_CODES } from '@sesame/core';
 import fc from 'fast-check';

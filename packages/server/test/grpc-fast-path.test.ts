@@ -80,7 +80,7 @@ async function serve(fastPath: boolean): Promise<Served> {
   return Object.assign(served, { server, session });
 }
 
-/** The headers the official SDK sends (SCALEKIT_WIRE.md "Authentication"), with our token. */
+/** The headers the official SDK sends (docs/WIRE.md "Headers"), with our token. */
 function sdkHeaders(name: string, extra: Record<string, string | undefined> = {}): http2.OutgoingHttpHeaders {
   const base: http2.OutgoingHttpHeaders = {
     ':method': 'POST',

@@ -1,6 +1,7 @@
 /**
- * examples/scalekit-sdk/seed-calls.mjs — the seed's SDK calls — runs green against a real
- * `sesame dev` (dev inbox, development client), exactly as the example's README says to run it.
+ * examples/scalekit-sdk/passwordless-calls.mjs — the passwordless calls through Scalekit's SDK —
+ * runs green against a real `sesame dev` (dev inbox, development client), exactly as the
+ * example's README says to run it.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,13 +39,13 @@ it('the Scalekit SDK example runs against sesame dev', async () => {
     });
     child!.once('exit', () => fail(new Error(`exited early: ${stderr}`)));
   });
-  const { stdout } = await run(process.execPath, [join(ROOT, 'examples/scalekit-sdk/seed-calls.mjs'), 'ada@example.com'], {
+  const { stdout } = await run(process.execPath, [join(ROOT, 'examples/scalekit-sdk/passwordless-calls.mjs'), 'ada@example.com'], {
     cwd: dir,
     env: { ...process.env, SCALEKIT_ENVIRONMENT_URL: `http://127.0.0.1:${port}` },
     timeout: 60_000,
   });
   expect(stdout).toMatch(/^sent: [0-9A-HJKMNP-TV-Z]{10}[A-Za-z0-9_-]{22} expires in 300 s$/m);
-  expect(stdout).toContain('verified by code: ada.code@example.com (state from-the-seed)');
+  expect(stdout).toContain('verified by code: ada.code@example.com (state from-the-example)');
   expect(stdout).toContain('verified by link: ada.link@example.com');
   expect(stdout).toContain('verified after resend: ada.resend@example.com');
 });

@@ -1,5 +1,5 @@
 /**
- * Issue 8's "Must show" for several instances: two real `sesame start` processes (the root `bin`
+ * Several instances end to end: two real `sesame start` processes (the root `bin`
  * launcher) on one private PostgreSQL, a real SMTP server on 127.0.0.1, requests spread across
  * both. Every limit and single use must hold across the instances because the database decides.
  * It lives with the storage tests because what it proves is the PostgreSQL store's guarantees;

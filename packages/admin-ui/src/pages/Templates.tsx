@@ -214,7 +214,7 @@ function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: 
             )}
           </Field>
           <p className="hint">
-            Every email must show the code and/or the link (as the policy's type asks) as visible text in both bodies. Custom variables may be used in text and in quoted
+            Every email must include the code and/or the link (as the policy's type asks) as visible text in both bodies. Custom variables may be used in text and in quoted
             attributes such as title or alt, never in links, image sources, styles or event handlers. Dashboard sign-in emails always use the built-in template.
           </p>
           <p className="hint">

@@ -1,4 +1,4 @@
-/** Brand settings of the emails (DESIGN.md "Email"): edited in the dashboard, validated here. */
+/** Brand settings of the emails (docs/ARCHITECTURE.md "Email"): edited in the dashboard, validated here. */
 import { invalidArgument, type FieldViolation } from '@sesame/core';
 
 export interface Brand {

@@ -83,16 +83,16 @@ export function checkCredentials(template: EmailTemplate, type: PasswordlessType
   const text = renderTemplate(template.text, variables, 'text', uncertain);
   const html = visibleCredentials(renderTemplate(template.html, variables, 'html', uncertain), otp, link);
   const hideable = 'it is missing, or only inside a section that a send may hide';
-  if (otp !== null && !text.includes(otp)) violations.push({ field: 'text', description: `must show the code ({{otp}}) in every ${type} email: ${hideable}` });
-  if (link !== null && !text.includes(link)) violations.push({ field: 'text', description: `must show the link ({{link}}) in every ${type} email: ${hideable}` });
+  if (otp !== null && !text.includes(otp)) violations.push({ field: 'text', description: `must include the code ({{otp}}) in every ${type} email: ${hideable}` });
+  if (link !== null && !text.includes(link)) violations.push({ field: 'text', description: `must include the link ({{link}}) in every ${type} email: ${hideable}` });
   const hiddenPlaces = 'in a comment, an attribute, <title>, <style> or a hidden element';
   if (otp !== null && !html.otp) {
-    violations.push({ field: 'html', description: `must show the code ({{otp}}) as visible text in every ${type} email: ${hideable}, or ${hiddenPlaces}` });
+    violations.push({ field: 'html', description: `must include the code ({{otp}}) as visible text in every ${type} email: ${hideable}, or ${hiddenPlaces}` });
   }
   if (link !== null && !html.link) {
     violations.push({
       field: 'html',
-      description: `must show the link ({{link}}) in every ${type} email, as visible text or as the href of a visible <a> around text: ${hideable}, or ${hiddenPlaces}`,
+      description: `must include the link ({{link}}) in every ${type} email, as visible text or as the href of a visible <a> around text: ${hideable}, or ${hiddenPlaces}`,
     });
   }
   return violations;

@@ -1,6 +1,6 @@
 /**
  * One port, two protocols: HTTP/1.1 for REST and HTTP/2 cleartext with prior knowledge for
- * gRPC (SCALEKIT_WIRE.md "Transport"). A plain `net.Server` accepts each socket, reads only
+ * gRPC (docs/WIRE.md "Transport"). A plain `net.Server` accepts each socket, reads only
  * until the bytes can no longer be the 24-byte HTTP/2 client preface, puts them back with
  * `unshift`, and hands the socket to the HTTP/2 or the HTTP/1.1 server (neither listens).
  */

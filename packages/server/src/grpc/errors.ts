@@ -1,5 +1,5 @@
 /**
- * Sesame errors on the gRPC wire (SCALEKIT_WIRE.md "Errors"): the gRPC status from core's
+ * Sesame errors on the gRPC wire (docs/WIRE.md "Errors"): the gRPC status from core's
  * ERROR_TABLE (chosen so the official SDK raises the matching exception class), a human
  * message, and `ErrorInfo.error_code` = Sesame's stable code with field violations, packed in
  * `grpc-status-details-bin`. Anything that is not a SesameError is INTERNAL without details.

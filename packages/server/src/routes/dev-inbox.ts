@@ -74,7 +74,7 @@ article{border:1px solid #ddd;border-radius:8px;padding:1rem;margin:1rem 0}h2{ma
 .meta{color:#666;margin:0 0 .75rem;font-size:.9rem}iframe{width:100%;height:420px;border:1px solid #eee;border-radius:4px}
 pre{white-space:pre-wrap}</style></head>
 <body><h1>Sesame dev inbox</h1>
-<p>Emails Sesame would have sent, newest first (${sorted.length} shown). No SMTP URL is set, so nothing leaves this machine. <a href="">Refresh</a></p>
+<p>Emails Sesame would have sent, newest first (${sorted.length} shown). No SMTP URL is set, so nothing leaves this host. <a href="">Refresh</a></p>
 ${items || '<p><i>No messages yet.</i></p>'}
 </body></html>`;
 }

@@ -1,5 +1,5 @@
 /**
- * REST passwordless API (SCALEKIT_WIRE.md "REST equivalent"): translate JSON to core calls and
+ * REST passwordless API (docs/WIRE.md "REST"): translate JSON to core calls and
  * core results to the wire's snake_case answers. Errors are thrown and shaped by `errors.ts`.
  */
 import { SesameError, type CallerClient, type Engine, type SendResult, type VerifyResult } from '@sesame/core';

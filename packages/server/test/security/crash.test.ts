@@ -1,5 +1,5 @@
 /**
- * Issue 10, crash safety: `kill -9` of a real `sesame start` child at random moments of a
+ * Crash safety: `kill -9` of a real `sesame start` child at random moments of a
  * bounded load of sends and verifies, 20 times, restarting each time on the same SQLite file
  * with a real SMTP server receiving the mail. After the final restart:
  * - every send that was answered 200 has its email delivered (at least once; a message in

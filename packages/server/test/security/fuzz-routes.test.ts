@@ -1,5 +1,5 @@
 /**
- * Issue 10, fuzzing every public route over real HTTP (a listening Sesame, node:http client, so
+ * Fuzzing every public route over real HTTP (a listening Sesame, node:http client, so
  * the Node parser, @hono/node-server and the app all see the bytes) on SQLite and on
  * PostgreSQL. fast-check draws the method, path, query string, headers (content types,
  * authorization, request ids, host) and body (valid and random JSON, form bodies, invalid UTF-8,

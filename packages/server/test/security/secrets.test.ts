@@ -1,5 +1,5 @@
 /**
- * Issue 10, secrets: a representative run against a real listening Sesame (REST and gRPC on one
+ * Secrets: a representative run against a real listening Sesame (REST and gRPC on one
  * port, real SMTP server receiving the mail, pino at debug level captured whole) on SQLite and
  * on PostgreSQL. Afterwards no raw OTP, link token, client secret (right or wrong), access token,
  * server secret or Authorization header value appears in any log line or in any response that

@@ -1,5 +1,5 @@
 /**
- * Issue 10, slow and abusive clients against a real `sesame start` child (SQLite, request
+ * Slow and abusive clients against a real `sesame start` child (SQLite, request
  * timeout 2 s so the test is short): slowloris headers and slow bodies (HTTP/1.1 and HTTP/2)
  * are cut off by the timeouts with 408 REQUEST_TIMEOUT; a trickle of the protocol sniff is cut
  * too; a huge Content-Length is refused with 413 before the body is read (and the connection is

@@ -1,6 +1,7 @@
-// The seed's passwordless calls, written for Scalekit's official Node SDK, run against Sesame.
+// Sesame's passwordless calls (send, verify by code, verify by link, resend), written for
+// Scalekit's official Node SDK, run against Sesame.
 // The only Sesame-specific thing is the environment URL. Run `npm start` (or `npx sesame dev`)
-// in the repository root first, then: node examples/scalekit-sdk/seed-calls.mjs you@example.com
+// in the repository root first, then: node examples/scalekit-sdk/passwordless-calls.mjs you@example.com
 //
 // Credentials come from SCALEKIT_CLIENT_ID / SCALEKIT_CLIENT_SECRET, or from the development
 // client `sesame dev` keeps in .sesame/dev-client.json. Codes and links are read from Sesame's
@@ -43,7 +44,7 @@ const byCode = address('code');
 const sent = await scalekit.passwordless.sendPasswordlessEmail(byCode, {
   template: 'SIGNIN',
   magiclinkAuthUri,
-  state: 'from-the-seed',
+  state: 'from-the-example',
   expiresIn: 300,
   templateVariables: { team: 'Acme' },
 });
