@@ -288,8 +288,9 @@ describe('the time to answer does not tell address states apart', () => {
       }
       // The locked state really is the address lock (a Retry-After), not the request's own lock.
       expect(verifyPhase.locked.map((s) => [s.status, s.code, Number(s.retryAfter) > 0])).toEqual(verifyPhase.locked.map(() => [429, 'TOO_MANY_ATTEMPTS', true]));
-      // The mail really went out through SMTP (sends of the phases included), not only queued.
-      await smtp.waitForMail(`new-${ROUNDS - 1}@example.com`, 2, 30_000);
+      // The mail really went out through SMTP, not only queued: the resend's email always does
+      // (the first one, if the worker had not sent it yet, was superseded by the resend).
+      await smtp.waitForMail(`new-${ROUNDS - 1}@example.com`, 1, 30_000);
 
       // ---- the figures -------------------------------------------------------------------------
       const same: [string, Phase, State][] = [
