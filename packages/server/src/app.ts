@@ -88,7 +88,7 @@ export interface SesameApp {
   readonly keys: ServerKeys;
   /** Opens what the engine sealed: the outbox worker needs the same one. */
   readonly sealer: PayloadSealer;
-  /** The policy in force (the saved setting, or the seeded defaults). */
+  /** The policy in force (the saved setting, or the default policy). */
   readonly policy: () => Promise<Policy>;
 }
 

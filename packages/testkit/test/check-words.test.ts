@@ -22,7 +22,7 @@ beforeEach(() => {
   mkdirSync(join(dir, 'scripts'));
   for (const file of ['scripts/check-words.mjs', 'scripts/forbidden-words.txt']) copyFileSync(join(ROOT, file), join(dir, file));
   writeFileSync(join(dir, 'README.md'), '# Sesame\n\nSelf-hosted passwordless sign-in: magic links with an OTP fallback.\n');
-  writeFileSync(join(dir, 'notes.ts'), '// The sweeper deletes expired auth requests; the seeded generator makes runs repeatable.\n');
+  writeFileSync(join(dir, 'notes.ts'), '// The sweeper deletes expired auth requests; a seeded generator makes runs repeatable.\n');
 });
 
 afterEach(() => rmSync(dir, { recursive: true, force: true }));

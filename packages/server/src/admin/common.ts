@@ -12,7 +12,7 @@ export interface AdminDeps {
   readonly keys: ServerKeys;
   /** Base URL of this server; admin links point at `<publicUrl>/admin/verify`. */
   readonly publicUrl: string;
-  /** The policy in force (the `policy` setting, or the seeded defaults). */
+  /** The policy in force (the `policy` setting, or the default policy). */
   readonly policy: () => Promise<Policy>;
   /** The policy when none is saved. */
   readonly defaultPolicy: Policy;
