@@ -69,25 +69,29 @@ function asciiDomain(domain: string): string | null {
  * a refused spelling cannot open a second send limit, and honest addresses do not use them.
  */
 export function emailProblem(address: string): string | null {
-  if (address.length === 0) return 'is required';
-  if (address.length > MAX_EMAIL_LENGTH) return `must be at most ${MAX_EMAIL_LENGTH} characters`;
-  if (INVISIBLE_OR_MALFORMED.test(address)) return 'must not contain invisible or text-direction characters';
-  if (NON_ASCII_DOT.test(address)) return 'must use "." as its only full stop';
-  if (address.normalize('NFKC') !== address) return 'must not contain fullwidth or compatibility characters';
-  if (!EMAIL_PATTERN.test(address) || address.includes('..')) return 'must be a valid email address';
+  return checkEmail(address).problem;
+}
+
+/** The refusal of an address, or its domain's ASCII form: one pass, so the domain is parsed once. */
+function checkEmail(address: string): { readonly problem: string; readonly domain?: never } | { readonly problem: null; readonly domain: string } {
+  if (address.length === 0) return { problem: 'is required' };
+  if (address.length > MAX_EMAIL_LENGTH) return { problem: `must be at most ${MAX_EMAIL_LENGTH} characters` };
+  if (INVISIBLE_OR_MALFORMED.test(address)) return { problem: 'must not contain invisible or text-direction characters' };
+  if (NON_ASCII_DOT.test(address)) return { problem: 'must use "." as its only full stop' };
+  if (address.normalize('NFKC') !== address) return { problem: 'must not contain fullwidth or compatibility characters' };
+  if (!EMAIL_PATTERN.test(address) || address.includes('..')) return { problem: 'must be a valid email address' };
   const at = address.lastIndexOf('@');
-  if (at > 64 || asciiDomain(address.slice(at + 1)) === null) return 'must be a valid email address';
-  return null;
+  const domain = at > 64 ? null : asciiDomain(address.slice(at + 1));
+  return domain === null ? { problem: 'must be a valid email address' } : { problem: null, domain };
 }
 
 /** The address as given and its keys; throws INVALID_ARGUMENT (field `email`) for a refused one. */
 export function normalizeEmail(raw: string): NormalizedEmail {
   const address = raw.trim().normalize('NFC');
-  const problem = emailProblem(address);
-  if (problem !== null) throw invalidArgument([{ field: 'email', description: problem }]);
-  const at = address.lastIndexOf('@');
-  const local = address.slice(0, at).toLowerCase();
-  const domain = asciiDomain(address.slice(at + 1)) ?? '';
+  const checked = checkEmail(address);
+  if (checked.problem !== null) throw invalidArgument([{ field: 'email', description: checked.problem }]);
+  const { domain } = checked;
+  const local = address.slice(0, address.lastIndexOf('@')).toLowerCase();
   const plus = local.indexOf('+');
   // "+tag@d" (nothing before the "+") is a mailbox of its own, not a tag.
   const untagged = plus > 0 ? local.slice(0, plus) : local;

@@ -250,14 +250,7 @@ describe('gRPC fast path vs connect-node', () => {
       header.writeUInt32BE(1024 ** 3, 1);
       // The header and a few bytes, and then nothing: the request is never ended.
       stream.write(Buffer.concat([header, Buffer.alloc(10)]));
-      const trailers = await new Promise<http2.IncomingHttpHeaders | 'no answer'>((resolve) => {
-        const giveUp = setTimeout(() => resolve('no answer'), 3_000);
-        stream.once('trailers', (received) => {
-          clearTimeout(giveUp);
-          resolve(received);
-        });
-        stream.resume();
-      });
+      const trailers = await trailersWithin(stream, 3_000);
       stream.close();
       expect(trailers === 'no answer' ? trailers : trailers['grpc-status'], served === fast ? 'fast path' : 'connect-node').toBe('8');
     }
@@ -370,14 +363,7 @@ describe('gRPC fast path vs connect-node', () => {
     stream.on('error', () => undefined);
     // Half a megabyte offered, never ended: the answer does not wait for it.
     stream.write(Buffer.alloc(512 * 1024));
-    const trailers = await new Promise<http2.IncomingHttpHeaders | 'no answer'>((resolve) => {
-      const giveUp = setTimeout(() => resolve('no answer'), 3_000);
-      stream.once('trailers', (received) => {
-        clearTimeout(giveUp);
-        resolve(received);
-      });
-      stream.resume();
-    });
+    const trailers = await trailersWithin(stream, 3_000);
     stream.close();
     expect(trailers === 'no answer' ? trailers : trailers['grpc-status']).toBe('16');
   });
@@ -416,3 +402,15 @@ describe('gRPC fast path vs connect-node', () => {
     expect(errorCodeOf(after)).toBe('AUTH_REQUEST_NOT_FOUND');
   });
 });
+
+/** The trailers of a call whose request is never ended, or 'no answer' after `ms`. */
+function trailersWithin(stream: http2.ClientHttp2Stream, ms: number): Promise<http2.IncomingHttpHeaders | 'no answer'> {
+  return new Promise((resolve) => {
+    const giveUp = setTimeout(() => resolve('no answer'), ms);
+    stream.once('trailers', (received) => {
+      clearTimeout(giveUp);
+      resolve(received);
+    });
+    stream.resume();
+  });
+}
