@@ -7,7 +7,7 @@
  *   npm run bench:growth -- --rebuild          # rebuild the cached file
  *   npm run bench:growth -- --build-only       # build (or check) the cached file, no load
  *
- * - The bench server (bench/peers-target/server.mjs: the real Sesame with SQLite and the outbox
+ * - The bench server (bench/sesame/server.mjs: the real Sesame with SQLite and the outbox
  *   worker, a capturing mail transport and a mailbox sidecar) runs twice in one run: on a fresh
  *   database, and on a copy of a prefilled one (SESAME_BENCH_DB). The prefilled server runs
  *   first, so any warm-up of this process favours the empty baseline.

@@ -11,7 +11,7 @@
  * --sessions N (HTTP/2 sessions for gRPC, default 1), --pool N (credentials wanted per verify
  * phase, default 60000).
  *
- * - Server: a fresh `bench/peers-target/server.mjs` process per protocol and operation (the real
+ * - Server: a fresh `bench/sesame/server.mjs` process per protocol and operation (the real
  *   Sesame: REST and gRPC on one port, SQLite, outbox worker, a capturing mail transport), so no
  *   state leaks from one phase into the next. For verify phases: untimed REST sends first, then
  *   the captured codes / links are drained from its sidecar (which waits for the outbox), each

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: Sesame's REST API (send, verify by code, verify by link) on SQLite against
- * Better Auth and a bare node:http baseline, all in one run of the shared peers harness
- * (../shared/peers, installed into a work dir under /tmp; nothing is written next to it).
+ * Better Auth and a bare node:http baseline, all in one run of the peer harness (bench/peers,
+ * copied to a work dir under /tmp and installed there from its own lock file; nothing is written
+ * into the repository).
  * Bounded: the harness bounds every phase; this driver also stops its child after a hard limit.
  *
  *   npm run bench                      # 3 reps × (3 s warm-up + 10 s), 50 connections
@@ -14,9 +15,9 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
-const PEERS = path.resolve(ROOT, '../shared/peers');
+const PEERS = path.join(HERE, 'peers');
 const WORK = process.env.PEERS_WORKDIR ?? '/tmp/sesame-peers';
-const PLAN = path.join(HERE, 'peers-target/plan.mjs');
+const PLAN = path.join(HERE, 'sesame/plan.mjs');
 const HARD_LIMIT_MS = 60 * 60 * 1000;
 
 interface Row {
@@ -106,11 +107,11 @@ function summarize(rows: Row[]): { text: string; ok: boolean } {
 }
 
 async function main(): Promise<number> {
-  if (!existsSync(path.join(PEERS, 'run.sh'))) throw new Error(`peers harness not found at ${PEERS}`);
+  if (!existsSync(path.join(PEERS, 'run.sh'))) throw new Error(`peer harness not found at ${PEERS}`);
   const started = Date.now() - 1000;
   const code = await runHarness(process.argv.slice(2));
   if (code !== 0) {
-    process.stderr.write(`bench: the peers harness exited with ${code}\n`);
+    process.stderr.write(`bench: the peer harness exited with ${code}\n`);
     return code;
   }
   const { text, ok } = summarize(latestResults(started));

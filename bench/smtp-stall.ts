@@ -1,6 +1,6 @@
 /**
  * Send latency is independent of SMTP (target: "with a stalled SMTP server the figures do not
- * drop"). REST send against the bench server (bench/peers-target/server.mjs, the real Sesame on
+ * drop"). REST send against the bench server (bench/sesame/server.mjs, the real Sesame on
  * SQLite with its outbox worker) delivering through the real SMTP transport
  * (SESAME_BENCH_SMTP_URL) to, in one run:
  *

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:soak`: a steady load for a long while against one Sesame (the bench server,
- * bench/peers-target/server.mjs: real startSesame on SQLite, capturing transport), to show the
+ * bench/sesame/server.mjs: real startSesame on SQLite, capturing transport), to show the
  * the two things the expiry sweeper is for:
  *   - the tables stay bounded: auth_requests, outbox and delivery_events plateau once requests
  *     start expiring (short expiry, SESAME_RETENTION_SECONDS=0, a short sweep interval);
@@ -31,7 +31,7 @@ import { processCpu, processRssMiB } from './lib/proc-cpu.js';
 import { SERVER_NODE_FLAGS } from '../bin/node-flags.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SERVER = path.join(HERE, 'peers-target/server.mjs');
+const SERVER = path.join(HERE, 'sesame/server.mjs');
 const SAMPLE_MS = 10_000;
 const EXPIRES_IN_S = 60;
 /**

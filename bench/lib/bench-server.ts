@@ -1,5 +1,5 @@
 /**
- * The bench server (bench/peers-target/server.mjs: the real Sesame on SQLite with a capturing
+ * The bench server (bench/sesame/server.mjs: the real Sesame on SQLite with a capturing
  * transport and a mailbox sidecar on PORT + 1) as a child process, and the plain node:http
  * calls the benches make to it. node:http with a keep-alive agent, not fetch: on two shared
  * cores undici's per-request CPU would be taken from the server being measured. For the same
@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SERVER_NODE_FLAGS } from '../../bin/node-flags.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const SERVER = resolve(ROOT, 'bench/peers-target/server.mjs');
+const SERVER = resolve(ROOT, 'bench/sesame/server.mjs');
 
 export interface BenchServer {
   readonly child: ChildProcess;

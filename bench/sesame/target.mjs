@@ -1,16 +1,16 @@
-// peers-bench target: Sesame's REST API on SQLite (see ./server.mjs). Loaded by the peers
-// orchestrator (../shared/peers, copied to its work dir), whose cwd is that work dir.
+// The peer harness's target for Sesame: its REST API on SQLite (see ./server.mjs). Loaded by the
+// harness's orchestrator (bench/peers, copied to its work dir), whose cwd is that work dir.
 import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SERVER_NODE_FLAGS } from '../../bin/node-flags.mjs';
 
-const { poolFromSends } = await import(pathToFileURL(path.resolve(process.cwd(), 'bench/loadgen.mjs')).href);
+const { poolFromSends } = await import(pathToFileURL(path.resolve(process.cwd(), 'harness/loadgen.mjs')).href);
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const API = '/api/v1/passwordless/email';
 const REDIRECT = 'http://localhost:3000/api/auth/verify';
-// Sized for verify on a quiet machine (~5,500 req/s seen): an exhausted pool voids the rep.
+// Sized for verify on a quiet host (~5,500 req/s seen): an exhausted pool voids the rep.
 const POOL_RPS = Number(process.env.SESAME_POOL_RPS || 6000);
 const poolSize = ({ duration, warmup }) => Math.ceil(POOL_RPS * (duration + warmup) * 1.6);
 const auth = (ctx) => ({ 'content-type': 'application/json', authorization: `Bearer ${ctx.info.token}` });
