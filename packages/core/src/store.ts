@@ -326,12 +326,17 @@ export interface SweepResult {
   readonly otpFailures: number;
 }
 
-export interface Store {
+/** Opening and closing the database: every backend's lifecycle. */
+export interface StoreLifecycle {
   /** Runs pending migrations; safe to call more than once and from several processes. */
   migrate(): Promise<void>;
   /** Reachable and migrated to the version this code expects. */
   ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
 
+/** Auth requests and their credentials: what send, verify and resend write and read. */
+export interface AuthRequests {
   /** Writes the auth request, its outbox email and the send-limit count in one transaction. */
   createAuthRequest(command: CreateAuthRequestCommand): Promise<LimitResult>;
   findAuthRequest(id: string, now: number): Promise<AuthRequestRecord | null>;
@@ -350,7 +355,10 @@ export interface Store {
    * sessions that expired before `now`.
    */
   sweepExpired(command: SweepCommand): Promise<SweepResult>;
+}
 
+/** The queue of emails to deliver and each email's delivery timeline. */
+export interface Outbox {
   /** Leases due queued emails; never an email of a revoked client. */
   claimOutbox(command: ClaimOutboxCommand): Promise<OutboxClaim[]>;
   /** Marks sent and wipes the sealed payload. False when the lease was lost. */
@@ -367,11 +375,17 @@ export interface Store {
   deliveryTimeline(authRequestId: string): Promise<DeliveryEvent[]>;
   /** Undelivered (queued) emails. */
   outboxDepth(): Promise<number>;
+}
 
+/** The development inbox: rendered emails kept for reading when no SMTP server is configured. */
+export interface DevInbox {
   putDevInboxMessage(message: DevInboxMessage): Promise<void>;
   listDevInbox(options: { readonly limit: number }): Promise<DevInboxMessage[]>;
   getDevInboxMessage(id: string): Promise<DevInboxMessage | null>;
+}
 
+/** The API clients that call Sesame, with their secrets' digests and send budgets. */
+export interface ApiClients {
   /** Writes the client and, when given, its audit entry in one transaction. */
   createApiClient(client: ApiClientRecord, audit?: NewAuditEntry): Promise<void>;
   findApiClient(id: string): Promise<ApiClientRecord | null>;
@@ -391,32 +405,41 @@ export interface Store {
   /** Sets an active client's sends a minute (null: the deployment default), with its audit entry. False when none. */
   updateApiClientSendLimit(id: string, sendsPerMinute: number | null, audit?: NewAuditEntry): Promise<boolean>;
   touchApiClient(id: string, now: number): Promise<void>;
+}
 
+/** The dashboard's admins and their sign-in sessions. */
+export interface Admins {
   /** Adds (or keeps) an admin; the key is the normalised email. */
   addAdmin(admin: AdminRecord): Promise<void>;
   findAdmin(emailKey: string): Promise<AdminRecord | null>;
   listAdmins(): Promise<AdminRecord[]>;
   /** Removes an admin and every session of theirs in one transaction. False when there was none. */
   removeAdmin(emailKey: string): Promise<boolean>;
-
   createAdminSession(session: AdminSessionRecord): Promise<void>;
   /** The session, while it has not expired and its admin still exists; null otherwise. */
   findAdminSession(idHash: string, now: number): Promise<AdminSessionRecord | null>;
   deleteAdminSession(idHash: string): Promise<void>;
+}
 
-  /** Small JSON documents: the policy, branding, templates. `null` when never set. */
+/** Small JSON documents: the policy, branding, templates. */
+export interface Settings {
+  /** `null` when never set. */
   getSetting(key: string): Promise<string | null>;
   putSetting(key: string, value: string, now: number): Promise<void>;
   /** A setting with the time it was last written. */
   getSettingEntry(key: string): Promise<SettingEntry | null>;
   /** Writes (or removes) a setting and appends its audit entry, in one transaction. */
   changeSetting(command: ChangeSettingCommand): Promise<void>;
+}
 
+/** What the dashboard shows of the past: the activity view and the audit log. */
+export interface Activity {
   /** Auth requests for the admin activity view: one page, newest first, one query. */
   listAuthRequests(query: ListAuthRequestsQuery): Promise<AuthRequestActivityPage>;
   appendAudit(entry: NewAuditEntry): Promise<void>;
   /** Newest first; `beforeId` pages back (entries with a smaller id). */
   listAudit(options: { readonly limit: number; readonly beforeId?: number }): Promise<AuditEntry[]>;
-
-  close(): Promise<void>;
 }
+
+/** A whole backend: every role over one database. Callers take only the roles they use. */
+export interface Store extends StoreLifecycle, AuthRequests, Outbox, DevInbox, ApiClients, Admins, Settings, Activity {}
