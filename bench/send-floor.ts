@@ -30,7 +30,7 @@ import type { CallerClient } from '@sesame/core';
 import { createOutboxWorker, silentLogger, type MailTransport } from '@sesame/email';
 import { createApp } from '@sesame/server';
 import { openSqliteStore } from '@sesame/storage';
-import { createNodePayloadSealer } from '../packages/server/src/node-crypto.js';
+import { createNodePayloadSealer } from '../packages/server/src/passwordless/node-crypto.js';
 import { markdownTable } from './lib/closed-loop.js';
 
 const { values } = parseArgs({

@@ -37,7 +37,7 @@ const EXPIRES_IN_S = 60;
 /**
  * A send counts toward the per-address limit for the policy's send window (60 s by default)
  * through its auth request, and the sweeper keeps a request until it is two windows old
- * (packages/server/src/sweeper.ts, LOG_RETENTION_WINDOWS) even when it expired before.
+ * (packages/server/src/ops/sweeper.ts, LOG_RETENTION_WINDOWS) even when it expired before.
  */
 const KEPT_FOR_SEND_LIMIT_S = 2 * 60;
 /** How long a request's rows may live here: its expiry or the send-limit keep, whichever is longer. */

@@ -6,10 +6,10 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { normalizeEmail, sendInputSchema } from '@sesame/core';
-import { CLIENTS_USAGE, clientsCommand } from './cli-clients.js';
-import { CLI_ACTOR, UsageError, withStore } from './cli-support.js';
-import { TEMPLATES_USAGE, templatesCommand } from './cli-templates.js';
-import { authenticateClient, createClient } from './clients.js';
+import { CLIENTS_USAGE, clientsCommand } from './cli/clients.js';
+import { CLI_ACTOR, UsageError, withStore } from './cli/support.js';
+import { TEMPLATES_USAGE, templatesCommand } from './cli/templates.js';
+import { authenticateClient, createClient } from './auth/api-clients.js';
 import { ConfigError, environmentHelp, loadConfig, type Config } from './config.js';
 import { startSesame, type RunningSesame } from './server.js';
 

@@ -5,8 +5,8 @@
  */
 import { parseRedirectRules, type RedirectRule } from '@sesame/core';
 import { z } from 'zod';
-import { hostNameOf } from './host-check.js';
-import { METRICS_TOKEN } from './metrics-auth.js';
+import { hostNameOf } from './http/host-check.js';
+import { METRICS_TOKEN } from './ops/metrics-auth.js';
 
 export interface Config {
   readonly production: boolean;

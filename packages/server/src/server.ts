@@ -21,19 +21,19 @@ import {
 import { openStore } from '@sesame/storage';
 import type { Logger } from 'pino';
 import { createApp, type SesameApp } from './app.js';
-import { authenticateBearer } from './auth.js';
-import { answerClientError, answerConnect, answerExpectation, cutSlowStream, requestErrorResponse } from './client-error.js';
+import { authenticateBearer } from './auth/bearer-auth.js';
+import { answerClientError, answerConnect, answerExpectation, cutSlowStream, requestErrorResponse } from './http/transport-errors.js';
 import { createDualProtocolServer } from './grpc/dual-protocol.js';
 import { createGrpcHandler } from './grpc/handler.js';
 import { h2ServerOptions, limitStreamChurn, sessionEnded } from './grpc/h2-limits.js';
 import { passwordlessGrpcMethods } from './grpc/service.js';
 import type { Config } from './config.js';
-import { allowedHostNames, answerMisdirected, hostAllowed, http1Hosts, http2Hosts, isLoopbackAddress } from './host-check.js';
-import { createLogger } from './logging.js';
-import { createMetrics, type Metrics } from './metrics.js';
-import { createNodePayloadSealer } from './node-crypto.js';
-import { resolveSecret } from './secret.js';
-import { createSweeper, type Sweeper } from './sweeper.js';
+import { allowedHostNames, answerMisdirected, hostAllowed, http1Hosts, http2Hosts, isLoopbackAddress } from './http/host-check.js';
+import { createLogger } from './ops/logging.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
+import { createNodePayloadSealer } from './passwordless/node-crypto.js';
+import { resolveSecret } from './auth/server-secret.js';
+import { createSweeper, type Sweeper } from './ops/sweeper.js';
 
 /** How long after a send the outbox worker is woken (a bound on the added delivery delay). */
 export const WAKE_DELAY_MS = 15;

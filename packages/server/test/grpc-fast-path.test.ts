@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticateBearer } from '../src/auth.js';
+import { authenticateBearer } from '../src/auth/bearer-auth.js';
 import { createGrpcHandler } from '../src/grpc/handler.js';
 import { passwordlessGrpcMethods } from '../src/grpc/service.js';
 import { PasswordlessService } from '../src/gen/scalekit/v1/auth/passwordless/passwordless_pb.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createCredentialHasher, createPayloadSealer, utf8 } from '@sesame/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createNodeCredentialHasher, createNodePayloadSealer, createPooledRandom } from '../src/node-crypto.js';
+import { createNodeCredentialHasher, createNodePayloadSealer, createPooledRandom } from '../src/passwordless/node-crypto.js';
 
 describe('node:crypto ports are interchangeable with core’s Web Crypto ones', () => {
   const secret = randomBytes(40);

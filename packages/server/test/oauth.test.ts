@@ -1,7 +1,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BACKENDS, harness, stopPostgres, type Harness } from './helpers.js';
-import { rotateClientSecret } from '../src/clients.js';
+import { rotateClientSecret } from '../src/auth/api-clients.js';
 
 let h: Harness;
 afterAll(stopPostgres);

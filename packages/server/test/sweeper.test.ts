@@ -11,7 +11,7 @@ import { defaultPolicy, type Store } from '@sesame/core';
 import { StoreUnavailableError } from '@sesame/storage';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createClient, loadConfig, startSesame } from '../src/index.js';
-import { createSweeper, type ScheduleFn, type SweeperLogger } from '../src/sweeper.js';
+import { createSweeper, type ScheduleFn, type SweeperLogger } from '../src/ops/sweeper.js';
 import { BACKENDS, REDIRECT, harness, movableClock, stopPostgres, type Harness } from './helpers.js';
 
 afterAll(stopPostgres);

@@ -15,7 +15,7 @@ import {
   type AuthRequestStatus,
 } from '@sesame/core';
 import { Hono } from 'hono';
-import type { AppEnv } from '../env.js';
+import type { AppEnv } from '../http/hono-env.js';
 import { iso, queryInt, type AdminDeps } from './common.js';
 
 const STATUSES: readonly AuthRequestStatus[] = ['pending', 'verified', 'expired', 'locked'];

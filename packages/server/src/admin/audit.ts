@@ -1,7 +1,7 @@
 /** The audit log of admin changes (docs/ADMIN_API.md "Policy"): who changed what, before and after. */
 import { invalidArgument } from '@sesame/core';
 import { Hono } from 'hono';
-import type { AppEnv } from '../env.js';
+import type { AppEnv } from '../http/hono-env.js';
 import { iso, parseJsonOrNull, queryInt, type AdminDeps } from './common.js';
 
 export type AuditAction =

@@ -6,9 +6,9 @@
  */
 import { RedirectRuleError, invalidArgument, parseRedirectRules, type ApiClientRecord, type FieldViolation } from '@sesame/core';
 import { Hono } from 'hono';
-import type { AppEnv } from '../env.js';
-import { TransportError } from '../errors.js';
-import { MAX_SENDS_PER_MINUTE, clientWire, createClient, isSendsPerMinute, revokeClient, rotateClientSecret, setClientSendLimit } from '../clients.js';
+import type { AppEnv } from '../http/hono-env.js';
+import { TransportError } from '../http/error-handler.js';
+import { MAX_SENDS_PER_MINUTE, clientWire, createClient, isSendsPerMinute, revokeClient, rotateClientSecret, setClientSendLimit } from '../auth/api-clients.js';
 import { readObject, type AdminDeps } from './common.js';
 
 const MAX_REDIRECT_URIS = 50;

@@ -2,8 +2,8 @@
 import type { CallerClient, Clock, Engine, Policy, Store } from '@sesame/core';
 import { invalidArgument } from '@sesame/core';
 import type { Context } from 'hono';
-import { readJsonBody } from '../body.js';
-import type { ServerKeys } from '../keys.js';
+import { readJsonBody } from '../http/body.js';
+import type { ServerKeys } from '../auth/derived-keys.js';
 
 export interface AdminDeps {
   readonly store: Store;

@@ -8,8 +8,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { Hono } from 'hono';
-import type { AppEnv } from '../env.js';
-import { TransportError } from '../errors.js';
+import type { AppEnv } from '../http/hono-env.js';
+import { TransportError } from '../http/error-handler.js';
 
 export const CSRF_COOKIE = 'sesame_csrf';
 export const CSRF_HEADER = 'x-csrf-token';

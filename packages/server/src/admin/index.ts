@@ -5,7 +5,7 @@
  * catch-all must not shadow API routes registered after this (the dev inbox).
  */
 import type { Hono } from 'hono';
-import type { AppEnv } from '../env.js';
+import type { AppEnv } from '../http/hono-env.js';
 import { activityRoutes } from './activity.js';
 import { auditRoutes } from './audit.js';
 import { clientRoutes } from './clients.js';

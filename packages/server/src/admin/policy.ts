@@ -15,8 +15,8 @@ import {
 } from '@sesame/core';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { AppEnv } from '../env.js';
-import { POLICY_SETTING } from '../policy-source.js';
+import type { AppEnv } from '../http/hono-env.js';
+import { POLICY_SETTING } from '../passwordless/policy-source.js';
 import { auditJson } from './audit.js';
 import { iso, readObject, type AdminDeps } from './common.js';
 import { assertTemplatesCarry } from './templates.js';

@@ -1,6 +1,6 @@
 /** Security headers of the dashboard and its API (docs/ADMIN_API.md "Conventions"). */
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../env.js';
+import type { AppEnv } from '../http/hono-env.js';
 
 export const ADMIN_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' https: http: data:; " +

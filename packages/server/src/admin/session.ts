@@ -12,7 +12,7 @@ import { SesameError, generateTimeOrderedId, cryptoRandom, normalizeEmail, parse
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { Hono } from 'hono';
-import type { AppEnv } from '../env.js';
+import type { AppEnv } from '../http/hono-env.js';
 import { ADMIN_CLIENT_ID, adminCaller, adminVerifyUrl, readObject, type AdminDeps } from './common.js';
 import { ensureCsrfToken, secureCookies } from './csrf.js';
 

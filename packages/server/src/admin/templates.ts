@@ -25,7 +25,7 @@ import {
   type EmailTemplate,
 } from '@sesame/email';
 import { Hono } from 'hono';
-import type { AppEnv } from '../env.js';
+import type { AppEnv } from '../http/hono-env.js';
 import { auditJson } from './audit.js';
 import { adminVerifyUrl, readObject, type AdminDeps } from './common.js';
 

@@ -6,9 +6,9 @@
  */
 import { SesameError, type CallerClient, type Store } from '@sesame/core';
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from './env.js';
-import { requestHeader } from './node-http.js';
-import type { TokenService } from './tokens.js';
+import type { AppEnv } from '../http/hono-env.js';
+import { requestHeader } from '../http/node-http.js';
+import type { TokenService } from './access-tokens.js';
 
 /** The caller named by an `authorization: Bearer …` header, for REST and gRPC alike. */
 export async function authenticateBearer(store: Store, tokens: TokenService, header: string | null | undefined): Promise<CallerClient> {

@@ -5,11 +5,11 @@
  */
 import type { Store } from '@sesame/core';
 import { Hono, type Context } from 'hono';
-import { isJsonContentType, readBodyText } from '../body.js';
-import { authenticateClient } from '../clients.js';
-import type { AppEnv } from '../env.js';
-import type { Metrics } from '../metrics.js';
-import type { TokenService } from '../tokens.js';
+import { isJsonContentType, readBodyText } from '../http/body.js';
+import { authenticateClient } from './api-clients.js';
+import type { AppEnv } from '../http/hono-env.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { TokenService } from './access-tokens.js';
 
 type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type';
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { utf8 } from '@sesame/core';
-import { ConfigError, type Config } from './config.js';
+import { ConfigError, type Config } from '../config.js';
 
 export const SECRET_FILE = 'secret';
 

@@ -3,11 +3,11 @@
  * ../clients.ts (the dashboard's code) and writes its audit entry in the same store call.
  * `--json` prints exactly one JSON object; secrets are printed once, at create and rotate.
  */
-import { MAX_SENDS_PER_MINUTE, clientWire, createClient, revokeClient, rotateClientSecret, setClientSendLimit } from './clients.js';
-import { CLI_ACTOR, UsageError, withStore } from './cli-support.js';
-import type { Config } from './config.js';
-import { deriveServerKeys } from './keys.js';
-import { resolveSecret } from './secret.js';
+import { MAX_SENDS_PER_MINUTE, clientWire, createClient, revokeClient, rotateClientSecret, setClientSendLimit } from '../auth/api-clients.js';
+import { CLI_ACTOR, UsageError, withStore } from './support.js';
+import type { Config } from '../config.js';
+import { deriveServerKeys } from '../auth/derived-keys.js';
+import { resolveSecret } from '../auth/server-secret.js';
 
 export interface ClientsCommandIo {
   readonly stdout: (text: string) => void;

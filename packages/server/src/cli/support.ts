@@ -1,7 +1,7 @@
 /** What the `sesame` command's parts share: usage errors, a store for one command, the audit actor. */
 import type { Store } from '@sesame/core';
 import { openStore } from '@sesame/storage';
-import type { Config } from './config.js';
+import type { Config } from '../config.js';
 
 /** A command line the CLI cannot run: exit code 2 with the usage hint. */
 export class UsageError extends Error {}

@@ -5,9 +5,9 @@
  * server stopped, for a template that stops mail from reaching anyone.
  */
 import { TEMPLATE_TYPES, type TemplateType } from '@sesame/core';
-import { resetTemplates } from './admin/templates.js';
-import { CLI_ACTOR, UsageError, withStore } from './cli-support.js';
-import type { Config } from './config.js';
+import { resetTemplates } from '../admin/templates.js';
+import { CLI_ACTOR, UsageError, withStore } from './support.js';
+import type { Config } from '../config.js';
 
 export const TEMPLATES_USAGE = `  templates reset [SIGNIN|SIGNUP] [--json]
                                      remove the saved email template (both without a type):

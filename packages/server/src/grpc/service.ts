@@ -11,7 +11,7 @@
 import { create, type DescMessage, type DescMethodUnary, type Message, type MessageShape } from '@bufbuild/protobuf';
 import type { ConnectRouter } from '@connectrpc/connect';
 import type { CallerClient, Engine, SendResult } from '@sesame/core';
-import { asSesameError } from '../errors.js';
+import { asSesameError } from '../http/error-handler.js';
 import {
   PasswordlessService,
   PasswordlessType,

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import { invalidArgument } from '@sesame/core';
 import type { Context } from 'hono';
-import { TransportError } from './errors.js';
+import { TransportError } from './error-handler.js';
 import { requestHeader } from './node-http.js';
 
 function tooLarge(limit: number): TransportError {

@@ -10,7 +10,7 @@ import type { Context } from 'hono';
 import { routePath } from 'hono/route';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
-import type { AppEnv } from './env.js';
+import type { AppEnv } from './hono-env.js';
 
 /**
  * Codes that exist only at the HTTP layer, beside core's `ErrorCode`s: unknown route, oversized

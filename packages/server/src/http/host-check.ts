@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { errorBody } from './errors.js';
+import { errorBody } from './error-handler.js';
 
 export const LOOPBACK_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '[::1]'];
 const PROBE_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);

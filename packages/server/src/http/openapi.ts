@@ -1,7 +1,7 @@
 /** The OpenAPI 3.1 description of every route this server answers (served at /openapi.json). */
 import { ERROR_CODES } from '@sesame/core';
-import { ADMIN_SCHEMAS, ADMIN_SECURITY_SCHEMES, adminOpenApiPaths } from './admin/openapi.js';
-import { TRANSPORT_ERROR_CODES } from './errors.js';
+import { ADMIN_SCHEMAS, ADMIN_SECURITY_SCHEMES, adminOpenApiPaths } from '../admin/openapi.js';
+import { TRANSPORT_ERROR_CODES } from './error-handler.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });

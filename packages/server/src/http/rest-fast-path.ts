@@ -16,13 +16,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Store } from '@sesame/core';
 import type { Logger } from 'pino';
-import { authenticateBearer } from './auth.js';
+import { authenticateBearer } from '../auth/bearer-auth.js';
 import { parseJsonBody, readIncomingText } from './body.js';
-import { errorAnswer } from './errors.js';
+import { errorAnswer } from './error-handler.js';
 import { nodeRequestHeader } from './node-http.js';
 import { requestIdFrom, type RequestRecord } from './request-record.js';
-import type { PasswordlessOperations } from './routes/passwordless.js';
-import type { TokenService } from './tokens.js';
+import type { PasswordlessOperations } from '../passwordless/rest-routes.js';
+import type { TokenService } from '../auth/access-tokens.js';
 
 export interface RestFastPathOptions {
   /** The API's base path (`API_BASE`): the routes are its `/send`, `/verify` and `/resend`. */

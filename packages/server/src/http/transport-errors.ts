@@ -17,7 +17,7 @@ import type { ServerResponse } from 'node:http';
 import http2, { type ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { errorBody, type TransportErrorCode } from './errors.js';
+import { errorBody, type TransportErrorCode } from './error-handler.js';
 
 const ANSWERS: Readonly<Record<string, readonly [number, string, TransportErrorCode, string]>> = {
   HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'HEADERS_TOO_LARGE', 'The request headers are too large.'],

@@ -6,8 +6,8 @@
  */
 import type { DevInboxMessage, Store } from '@sesame/core';
 import { Hono } from 'hono';
-import type { AppEnv } from '../env.js';
-import { TransportError } from '../errors.js';
+import type { AppEnv } from '../http/hono-env.js';
+import { TransportError } from '../http/error-handler.js';
 
 const PAGE_LIMIT = 50;
 

@@ -2,7 +2,7 @@
 import type { Store } from '@sesame/core';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
-import type { AppEnv } from '../env.js';
+import type { AppEnv } from '../http/hono-env.js';
 
 export function healthRoutes(store: Store, logger: Logger): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();

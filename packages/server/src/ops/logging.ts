@@ -4,7 +4,7 @@
  * reach a log call.
  */
 import { pino, type Bindings, type ChildLoggerOptions, type DestinationStream, type Logger } from 'pino';
-import type { LogLevel } from './config.js';
+import type { LogLevel } from '../config.js';
 
 /**
  * Field names whose values are never written, at any depth of a log object (compared as

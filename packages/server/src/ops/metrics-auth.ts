@@ -7,8 +7,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { SesameError } from '@sesame/core';
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from './env.js';
-import { requestHeader } from './node-http.js';
+import type { AppEnv } from '../http/hono-env.js';
+import { requestHeader } from '../http/node-http.js';
 
 /** The form SESAME_METRICS_TOKEN must have: a bearer token (RFC 6750 token68), at least 16 characters. */
 export const METRICS_TOKEN = /^[A-Za-z0-9\-._~+/]{16,}=*$/;

@@ -4,9 +4,9 @@
  */
 import { SesameError, type CallerClient, type Engine, type SendResult, type VerifyResult } from '@sesame/core';
 import { Hono } from 'hono';
-import { RESEND_FIELDS, SEND_FIELDS, VERIFY_FIELDS, pickFields, readJsonBody } from '../body.js';
-import type { AppEnv } from '../env.js';
-import type { Metrics } from '../metrics.js';
+import { RESEND_FIELDS, SEND_FIELDS, VERIFY_FIELDS, pickFields, readJsonBody } from '../http/body.js';
+import type { AppEnv } from '../http/hono-env.js';
+import type { Metrics } from '../ops/metrics.js';
 
 export interface SendResponseBody {
   readonly auth_request_id: string;

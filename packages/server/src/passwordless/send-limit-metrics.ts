@@ -5,7 +5,7 @@
  * engine only after its token named an active client) and the scope is one of three values.
  */
 import { SesameError, type CallerClient, type Engine } from '@sesame/core';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../ops/metrics.js';
 
 export function countSendLimits(engine: Engine, metrics: Pick<Metrics, 'sendLimited'>): Engine {
   async function counted<T>(caller: CallerClient, run: () => Promise<T>): Promise<T> {

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticateBearer } from '../../src/auth.js';
+import { authenticateBearer } from '../../src/auth/bearer-auth.js';
 import { PasswordlessService } from '../../src/gen/scalekit/v1/auth/passwordless/passwordless_pb.js';
 import { createGrpcHandler } from '../../src/grpc/handler.js';
 import { passwordlessGrpcMethods } from '../../src/grpc/service.js';

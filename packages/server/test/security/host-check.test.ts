@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, startSesame, type RunningSesame } from '../../src/index.js';
-import { isLoopbackAddress } from '../../src/host-check.js';
+import { isLoopbackAddress } from '../../src/http/host-check.js';
 
 const SECRET = 'host-check-suite-secret-0123456789abcdefghij';
 const dirs: string[] = [];

@@ -14,7 +14,7 @@ import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, loadConfig, startSesame, type RunningSesame } from '../../src/index.js';
-import { metricsAuthorized } from '../../src/metrics-auth.js';
+import { metricsAuthorized } from '../../src/ops/metrics-auth.js';
 
 const TOKEN = 'metrics-token-0123456789_abcdef';
 const dirs: string[] = [];

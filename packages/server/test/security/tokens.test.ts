@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PasswordlessService } from '../../src/gen/scalekit/v1/auth/passwordless/passwordless_pb.js';
 import { ErrorInfoSchema } from '../../src/gen/scalekit/v1/errdetails/errdetails_pb.js';
 import { cliMain, createClient, deriveServerKeys, loadConfig, startSesame, type RunningSesame } from '../../src/index.js';
-import { revokeClient, rotateClientSecret } from '../../src/clients.js';
+import { revokeClient, rotateClientSecret } from '../../src/auth/api-clients.js';
 import { API, REDIRECT } from './support.js';
 
 const SECRET = 'tokens-suite-server-secret-0123456789abcdefghijklmnop';
