@@ -83,7 +83,14 @@ async function engineRun(dir: string): Promise<Phase[]> {
     expirySeconds: 3600,
     failedOtpPerAddress: { max: 10_000, windowMs: 24 * 60 * 60 * 1000 },
   };
-  const engine = createEngine({ store, clock: systemClock, random: cryptoRandom, hasher: createCredentialHasher(secret), sealer, policy: () => policy });
+  const engine = createEngine({
+    store,
+    clock: systemClock,
+    random: cryptoRandom,
+    hasher: createCredentialHasher(secret),
+    sealer,
+    policy: () => policy,
+  });
   const caller = { id: 'bench', redirectUris: [] };
   const send = (tag: string) => engine.send({ email: `user-${tag}@example.com`, template: 'SIGNIN' }, caller);
 

@@ -38,12 +38,35 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { LATEST_VERSION, MIGRATIONS, openSqliteStore } from '@sesame/storage';
-import { BENCH_REDIRECT, fmt, markdownTable, OutOfWork, PASSWORDLESS_API, resultCells, runClosedLoop, STANDARD_WINDOW, type ClosedLoopResult, type Operation } from './lib/closed-loop.js';
+import {
+  BENCH_REDIRECT,
+  fmt,
+  markdownTable,
+  OutOfWork,
+  PASSWORDLESS_API,
+  resultCells,
+  runClosedLoop,
+  STANDARD_WINDOW,
+  type ClosedLoopResult,
+  type Operation,
+} from './lib/closed-loop.js';
 import { getJson, postJson, startBenchServer, stopBenchServer, type BenchServer } from './lib/bench-server.js';
 import { processCpu, processRssMiB } from './lib/proc-cpu.js';
 
@@ -206,7 +229,10 @@ async function buildPrefilled(target: string, rows: number): Promise<CacheMeta> 
 
     // Secondary indexes go now and come back after the rows, built by sorting (not 10 M random
     // inserts), from the SQL SQLite stored when the migrations created them.
-    const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").all() as { name: string; sql: string }[];
+    const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").all() as {
+      name: string;
+      sql: string;
+    }[];
     for (const index of indexes) db.exec(`DROP INDEX ${index.name}`);
 
     const users = Math.max(1, Math.floor(rows / 3));
@@ -305,7 +331,9 @@ async function prefilled(options: Options): Promise<{ file: string; meta: CacheM
     // Past a day the otp_failures rows (kept two windows of a day) would be swept during the run.
     Date.now() - meta.anchor < DAY_MS;
   if (fresh && !options.rebuild) return { file: paths.db, meta, built: false };
-  console.log(`building ${paths.db} (${options.rows.toLocaleString('en-US')} auth requests)${meta && !options.rebuild ? ': the cached file is stale' : ''}`);
+  console.log(
+    `building ${paths.db} (${options.rows.toLocaleString('en-US')} auth requests)${meta && !options.rebuild ? ': the cached file is stale' : ''}`,
+  );
   rmSync(paths.meta, { force: true });
   mkdirSync(CACHE_DIR, { recursive: true });
   const built = await buildPrefilled(paths.db, options.rows);
@@ -407,7 +435,9 @@ async function measure(database: string, workload: string, server: BenchServer, 
   const after = processCpu(server.pid)?.selfMs ?? NaN;
   const row = { database, workload, result, serverMsPerReq: (after - cpu.before) / result.requests, rssMiB: processRssMiB(server.pid) };
   const note = result.exhausted ? ` (pool used up after ${result.seconds.toFixed(1)} s)` : '';
-  console.log(`  ${workload}: ${fmt(result.rps, 0)} req/s, p50 ${fmt(result.p50)} ms, p99 ${fmt(result.p99)} ms, ${result.errors} errors${note}`);
+  console.log(
+    `  ${workload}: ${fmt(result.rps, 0)} req/s, p50 ${fmt(result.p50)} ms, p99 ${fmt(result.p99)} ms, ${result.errors} errors${note}`,
+  );
   return row;
 }
 
@@ -484,7 +514,11 @@ function mib(bytes: number): string {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `machine: ${cpus().length} cores, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 
   const buildLimit = setTimeout(() => {
     console.error(`bench:growth: building took over ${BUILD_LIMIT_MS / 60_000} min; stopping`);
@@ -536,13 +570,7 @@ async function main(): Promise<void> {
     console.log(
       markdownTable(
         ['database', 'workload', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'requests', 'server CPU ms/req', 'server RSS MiB'],
-        rows.map((r) => [
-          r.database,
-          r.workload,
-          ...resultCells(r.result, 'pool used up'),
-          fmt(r.serverMsPerReq, 2),
-          fmt(r.rssMiB, 0),
-        ]),
+        rows.map((r) => [r.database, r.workload, ...resultCells(r.result, 'pool used up'), fmt(r.serverMsPerReq, 2), fmt(r.rssMiB, 0)]),
       ),
     );
     console.log('');
@@ -554,12 +582,22 @@ async function main(): Promise<void> {
           const empty = rows.find((r) => r.database === 'empty' && r.workload === workload)!.result;
           const full = rows.find((r) => r.database === label && r.workload === workload)!.result;
           const ratio = full.p99 / empty.p99;
-          return [workload, fmt(empty.p99), fmt(full.p99), `${fmt(ratio, 2)} ${ratio <= P99_TARGET ? 'ok' : 'OVER'}`, fmt(full.rps / empty.rps, 2)];
+          return [
+            workload,
+            fmt(empty.p99),
+            fmt(full.p99),
+            `${fmt(ratio, 2)} ${ratio <= P99_TARGET ? 'ok' : 'OVER'}`,
+            fmt(full.rps / empty.rps, 2),
+          ];
         }),
       ),
     );
     console.log('');
-    console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `load average at the end: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     clearTimeout(hard);
   }

@@ -24,7 +24,11 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { createGrpcHandler } from '../packages/server/src/grpc/handler.js';
 import type { UnaryMethodImpl } from '../packages/server/src/grpc/service.js';
 import { grpcFrame } from '../packages/server/src/grpc/unary-fast-path.js';
-import { PasswordlessService, PasswordlessType, SendPasswordlessResponseSchema } from '../packages/server/src/gen/scalekit/v1/auth/passwordless/passwordless_pb.js';
+import {
+  PasswordlessService,
+  PasswordlessType,
+  SendPasswordlessResponseSchema,
+} from '../packages/server/src/gen/scalekit/v1/auth/passwordless/passwordless_pb.js';
 import { BENCH_REDIRECT, fmt, markdownTable } from './lib/closed-loop.js';
 
 const KINDS = ['connect-node', 'fast path', 'bare node:http2'] as const;
@@ -95,7 +99,10 @@ function nextMessage(child: ChildProcess): Promise<ToParent> {
 }
 
 async function measure(kind: Kind, calls: number): Promise<{ kind: Kind; callsPerSecond: number; serverUs: number; clientUs: number }> {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve', kind], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', kind], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const hardLimit = setTimeout(() => {
     if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
     console.error(`bench:grpc-handler: ${kind} did not finish in ${SERVER_LIMIT_MS / 1000} s`);
@@ -147,7 +154,12 @@ async function measure(kind: Kind, calls: number): Promise<{ kind: Kind; callsPe
     const usage = await nextMessage(child);
     if (!('cpuMs' in usage)) throw new Error('the server did not report its CPU');
     session.close();
-    return { kind, callsPerSecond: calls / seconds, serverUs: (usage.cpuMs * 1000) / calls, clientUs: (client.user + client.system) / calls };
+    return {
+      kind,
+      callsPerSecond: calls / seconds,
+      serverUs: (usage.cpuMs * 1000) / calls,
+      clientUs: (client.user + client.system) / calls,
+    };
   } finally {
     clearTimeout(hardLimit);
     if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');

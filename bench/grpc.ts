@@ -45,7 +45,15 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import {
+  create,
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type DescMethod,
+  type MessageInitShape,
+  type MessageShape,
+} from '@bufbuild/protobuf';
 import { createClient, type Client, type Interceptor } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import connectModule from '@scalekit-sdk/node/lib/connect.js';
@@ -53,7 +61,18 @@ import coreModule from '@scalekit-sdk/node/lib/core.js';
 import passwordlessModule from '@scalekit-sdk/node/lib/passwordless.js';
 import { PasswordlessService } from '../packages/server/src/gen/scalekit/v1/auth/passwordless/passwordless_pb.js';
 import { grpcFrame } from '../packages/server/src/grpc/unary-fast-path.js';
-import { BENCH_REDIRECT, fmt, markdownTable, OutOfWork, PASSWORDLESS_API, resultCells, runClosedLoop, STANDARD_WINDOW, type ClosedLoopResult, type Operation } from './lib/closed-loop.js';
+import {
+  BENCH_REDIRECT,
+  fmt,
+  markdownTable,
+  OutOfWork,
+  PASSWORDLESS_API,
+  resultCells,
+  runClosedLoop,
+  STANDARD_WINDOW,
+  type ClosedLoopResult,
+  type Operation,
+} from './lib/closed-loop.js';
 import { logTail, startBenchServer, stopBenchServer, type BenchServer } from './lib/bench-server.js';
 import { machineBusyMs, ownCpuMs, processCpu, processRssMiB } from './lib/proc-cpu.js';
 
@@ -90,7 +109,8 @@ const CONCURRENCY = positive('connections', args.connections);
 const SESSIONS = positive('sessions', args.sessions);
 const POOL = positive('pool', args.pool);
 const GRPC_CLIENT = args['grpc-client'];
-if (GRPC_CLIENT !== 'sdk' && GRPC_CLIENT !== 'connect' && GRPC_CLIENT !== 'h2') throw new Error(`--grpc-client is sdk, connect or h2, not ${GRPC_CLIENT}`);
+if (GRPC_CLIENT !== 'sdk' && GRPC_CLIENT !== 'connect' && GRPC_CLIENT !== 'h2')
+  throw new Error(`--grpc-client is sdk, connect or h2, not ${GRPC_CLIENT}`);
 const ONLY = args.only.split(',').map((s) => s.trim());
 for (const name of ONLY) if (!(OPERATIONS as readonly string[]).includes(name)) throw new Error(`--only: unknown operation ${name}`);
 const SELECTED = OPERATIONS.filter((o) => ONLY.includes(o));
@@ -165,7 +185,14 @@ interface HttpAnswer {
   readonly body: string;
 }
 
-function httpRequest(agent: http.Agent | undefined, url: URL, method: string, headers: http.OutgoingHttpHeaders, payload?: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<HttpAnswer> {
+function httpRequest(
+  agent: http.Agent | undefined,
+  url: URL,
+  method: string,
+  headers: http.OutgoingHttpHeaders,
+  payload?: string,
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<HttpAnswer> {
   return new Promise((done, fail) => {
     const request = http.request(
       { agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers },
@@ -194,7 +221,13 @@ function restClient(target: Target, maxSockets: number): RestClient {
   return {
     post(action, body) {
       const payload = JSON.stringify(body);
-      return httpRequest(agent, urls[action], 'POST', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization }, payload);
+      return httpRequest(
+        agent,
+        urls[action],
+        'POST',
+        { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization },
+        payload,
+      );
     },
     close: () => agent.destroy(),
   };
@@ -238,7 +271,8 @@ function connectClient(target: Target): GrpcClient {
       (
         await client.verifyPasswordlessEmail({
           authRequestId,
-          authCredential: 'code' in credential ? { case: 'code', value: credential.code } : { case: 'linkToken', value: credential.linkToken },
+          authCredential:
+            'code' in credential ? { case: 'code', value: credential.code } : { case: 'linkToken', value: credential.linkToken },
         })
       ).email,
   };
@@ -264,7 +298,10 @@ function h2Client(target: Target): GrpcClient {
     'x-api-version': core.apiVersion,
     authorization: `Bearer ${target.token}`,
   };
-  function unary<I extends DescMessage, O extends DescMessage>(method: DescMethod & { input: I; output: O }, message: MessageInitShape<I>): Promise<MessageShape<O>> {
+  function unary<I extends DescMessage, O extends DescMessage>(
+    method: DescMethod & { input: I; output: O },
+    message: MessageInitShape<I>,
+  ): Promise<MessageShape<O>> {
     const frame = grpcFrame(toBinary(method.input, create(method.input, message)));
     return new Promise((done, fail) => {
       const stream = session.request({ ...headers, ':path': `/${PasswordlessService.typeName}/${method.name}` });
@@ -292,7 +329,8 @@ function h2Client(target: Target): GrpcClient {
       (
         await unary(verify, {
           authRequestId,
-          authCredential: 'code' in credential ? { case: 'code', value: credential.code } : { case: 'linkToken', value: credential.linkToken },
+          authCredential:
+            'code' in credential ? { case: 'code', value: credential.code } : { case: 'linkToken', value: credential.linkToken },
         })
       ).email,
   };
@@ -322,7 +360,10 @@ function restOperation(name: OperationName, client: RestClient, pool: readonly P
   return async () => {
     const item = pool[next++];
     if (item === undefined) throw new OutOfWork();
-    const body = 'code' in item.credential ? { code: item.credential.code, auth_request_id: item.authRequestId } : { link_token: item.credential.linkToken, auth_request_id: item.authRequestId };
+    const body =
+      'code' in item.credential
+        ? { code: item.credential.code, auth_request_id: item.authRequestId }
+        : { link_token: item.credential.linkToken, auth_request_id: item.authRequestId };
     const answer = await client.post('verify', body);
     return answer.status === 200 && typeof (JSON.parse(answer.body) as { email?: unknown }).email === 'string';
   };
@@ -343,7 +384,11 @@ function grpcOperation(name: OperationName, clients: readonly GrpcClient[], pool
  * Untimed REST sends (up to POOL, for at most FILL_MS), then the captured codes or links from the
  * sidecar, until DRAIN_MS has passed; both shortened to fit `budgetMs` when the run is late.
  */
-async function fillPool(target: Target, kind: 'otp' | 'link', budgetMs: number): Promise<{ items: PoolItem[]; accepted: number; sendMs: number; drainMs: number }> {
+async function fillPool(
+  target: Target,
+  kind: 'otp' | 'link',
+  budgetMs: number,
+): Promise<{ items: PoolItem[]; accepted: number; sendMs: number; drainMs: number }> {
   const t0 = performance.now();
   const client = restClient(target, CONCURRENCY);
   const sendUntil = t0 + Math.min(FILL_MS, budgetMs / 2);
@@ -365,13 +410,16 @@ async function fillPool(target: Target, kind: 'otp' | 'link', budgetMs: number):
   // The sidecar waits for the outbox (up to `max` mails, 25 s at most); ask again while some are missing.
   while (items.length < accepted && performance.now() < drainUntil) {
     const due = accepted - items.length;
-    const answer = await httpRequest(undefined, new URL(`/mailbox/${kind}?max=${due}`, target.sidecar), 'GET', {}, undefined, 30_000).catch(() => undefined);
+    const answer = await httpRequest(undefined, new URL(`/mailbox/${kind}?max=${due}`, target.sidecar), 'GET', {}, undefined, 30_000).catch(
+      () => undefined,
+    );
     if (answer?.status !== 200) break;
     const mails = JSON.parse(answer.body) as { otp?: string; link_token?: string; auth_request_id?: string }[];
     for (const mail of mails) {
       if (mail.auth_request_id === undefined) continue;
       if (kind === 'otp' && mail.otp !== undefined) items.push({ authRequestId: mail.auth_request_id, credential: { code: mail.otp } });
-      if (kind === 'link' && mail.link_token !== undefined) items.push({ authRequestId: mail.auth_request_id, credential: { linkToken: mail.link_token } });
+      if (kind === 'link' && mail.link_token !== undefined)
+        items.push({ authRequestId: mail.auth_request_id, credential: { linkToken: mail.link_token } });
     }
     if (mails.length === 0) await sleep(200);
   }
@@ -479,7 +527,21 @@ async function runPhase(protocol: Protocol, operation: OperationName, fillBudget
 
 function report(rows: readonly Row[]): boolean {
   const detail = markdownTable(
-    ['protocol', 'operation', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'requests', 'window s', 'server CPU ms/req', 'bench CPU ms/req', 'other load (cores)', 'server RSS MiB', 'pool'],
+    [
+      'protocol',
+      'operation',
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      'errors',
+      'requests',
+      'window s',
+      'server CPU ms/req',
+      'bench CPU ms/req',
+      'other load (cores)',
+      'server RSS MiB',
+      'pool',
+    ],
     rows.map((r) => [
       r.protocol,
       r.operation,
@@ -521,10 +583,25 @@ function report(rows: readonly Row[]): boolean {
     ]);
   }
   const summary = markdownTable(
-    ['operation', 'REST req/s', 'gRPC req/s', 'gRPC ÷ REST req/s', 'REST p99 ms', 'gRPC p99 ms', 'gRPC ÷ REST p99', 'server CPU ms/req REST / gRPC', 'gRPC ÷ REST server CPU', 'bench CPU ms/req REST / gRPC', 'errors', 'within 20 %'],
+    [
+      'operation',
+      'REST req/s',
+      'gRPC req/s',
+      'gRPC ÷ REST req/s',
+      'REST p99 ms',
+      'gRPC p99 ms',
+      'gRPC ÷ REST p99',
+      'server CPU ms/req REST / gRPC',
+      'gRPC ÷ REST server CPU',
+      'bench CPU ms/req REST / gRPC',
+      'errors',
+      'within 20 %',
+    ],
     summaryRows,
   );
-  console.log(`\n## gRPC (${{ sdk: 'the SDK client', connect: 'connect client, SDK transport', h2: 'bare node:http2 client, diagnostic' }[GRPC_CLIENT]}, ${SESSIONS} h2 session${SESSIONS > 1 ? 's' : ''}) vs REST (HTTP/1.1 keep-alive, ${CONCURRENCY} sockets), ${CONCURRENCY} concurrent\n`);
+  console.log(
+    `\n## gRPC (${{ sdk: 'the SDK client', connect: 'connect client, SDK transport', h2: 'bare node:http2 client, diagnostic' }[GRPC_CLIENT]}, ${SESSIONS} h2 session${SESSIONS > 1 ? 's' : ''}) vs REST (HTTP/1.1 keep-alive, ${CONCURRENCY} sockets), ${CONCURRENCY} concurrent\n`,
+  );
   console.log(summary);
   console.log(
     [
@@ -549,7 +626,11 @@ function report(rows: readonly Row[]): boolean {
   console.log(
     `Server side: gRPC ÷ REST server CPU per call ${serverRatios.map((r) => fmt(r, 2)).join(' / ')} (${SELECTED.join(' / ')}), each ≤ 1.2 → ${serverMet ? 'MET' : 'NOT MET'}`,
   );
-  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   return met;
 }
 
@@ -559,7 +640,11 @@ const runStarted = performance.now();
 
 async function main(): Promise<number> {
   console.log(
-    `machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${CONCURRENCY} concurrent, ${WARM_UP_MS / 1000} s warm-up + ${MEASURE_MS / 1000} s; gRPC client: ${GRPC_CLIENT}, ${SESSIONS} session(s)`,
+    `machine: ${cpus().length} cores, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(
+        ' ',
+      )}; ${CONCURRENCY} concurrent, ${WARM_UP_MS / 1000} s warm-up + ${MEASURE_MS / 1000} s; gRPC client: ${GRPC_CLIENT}, ${SESSIONS} session(s)`,
   );
   const rows: Row[] = [];
   const phases = SELECTED.flatMap((operation) => (['REST', 'gRPC'] as const).map((protocol) => ({ protocol, operation })));

@@ -133,7 +133,11 @@ function sampleCpu(postmaster: number | null): CpuSample {
 
 async function startInstance(env: NodeJS.ProcessEnv): Promise<Instance> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, BIN, 'start'], { cwd: dataDir, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, BIN, 'start'], {
+    cwd: dataDir,
+    env: { ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   started.push(child);
   const instance: Instance = { child, base: `http://127.0.0.1:${port}`, token: '', output: '' };
   const keep = (d: Buffer) => (instance.output = (instance.output + d.toString()).slice(-4_000));
@@ -200,7 +204,6 @@ function harvest(): void {
   }
 }
 
-
 // node:http with keep-alive, not fetch: undici cost ~1.3 ms of CPU per request here, taken
 // from the two cores the instances and PostgreSQL share.
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
@@ -214,7 +217,11 @@ function post(i: number, action: string, body: unknown): Promise<{ status: numbe
       {
         method: 'POST',
         agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${instance.token}` },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(payload),
+          authorization: `Bearer ${instance.token}`,
+        },
       },
       (response) => {
         const chunks: Buffer[] = [];
@@ -315,7 +322,20 @@ function fmt(value: number, digits = 1): string {
 }
 
 function printTable(rows: readonly Row[]): void {
-  const header = ['phase', 'workload', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'Node CPU ms/req', 'PostgreSQL CPU ms/req', 'PostgreSQL share of server CPU', 'bench CPU ms/req', 'other load (cores)', 'requests'];
+  const header = [
+    'phase',
+    'workload',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'Node CPU ms/req',
+    'PostgreSQL CPU ms/req',
+    'PostgreSQL share of server CPU',
+    'bench CPU ms/req',
+    'other load (cores)',
+    'requests',
+  ];
   const lines = rows.map((r) => [
     r.phase,
     r.workload,
@@ -339,7 +359,11 @@ function printTable(rows: readonly Row[]): void {
 }
 
 async function main(): Promise<void> {
-  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; store: ${STORE}`);
+  console.log(
+    `machine: ${cpus().length} cores, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; store: ${STORE}`,
+  );
   dataDir = mkdtempSync(join(tmpdir(), 'sesame-bench-instances-'));
   let databaseUrl = `file:${join(dataDir, 'sesame.db')}`;
   let postmaster: number | null = null;
@@ -363,10 +387,14 @@ async function main(): Promise<void> {
     SESAME_SENDS_PER_MINUTE: '1000000',
   };
   await run(process.execPath, [BIN, 'migrate'], { cwd: dataDir, env });
-  const created = await run(process.execPath, [BIN, 'clients', 'create', '--name', 'bench', '--redirect-uri', 'https://app.example.com/auth/*', '--json'], {
-    cwd: dataDir,
-    env,
-  });
+  const created = await run(
+    process.execPath,
+    [BIN, 'clients', 'create', '--name', 'bench', '--redirect-uri', 'https://app.example.com/auth/*', '--json'],
+    {
+      cwd: dataDir,
+      env,
+    },
+  );
   const client = JSON.parse(created.stdout.trim()) as { client_id: string; client_secret: string };
   // Every send goes to its own address; the raised limits and the longest expiry only make sure
   // no limit or expiry decides a result in the verify phase.
@@ -389,7 +417,9 @@ async function main(): Promise<void> {
     const instance = await startInstance(env);
     instance.token = await tokenFor(instance, client);
     instances.push(instance);
-    console.log(`${name}: ${instances.length} process(es) ${instances.map((i) => i.child.pid).join(', ')}${postmaster === null ? '' : `, postmaster ${postmaster}`}`);
+    console.log(
+      `${name}: ${instances.length} process(es) ${instances.map((i) => i.child.pid).join(', ')}${postmaster === null ? '' : `, postmaster ${postmaster}`}`,
+    );
     rows.push(await phase(name, 'send', send, postmaster));
     await drain();
     await fill();
@@ -405,7 +435,11 @@ async function main(): Promise<void> {
   };
   console.log('');
   console.log(`two ÷ one instances, req/s: send ${fmt(ratio('send'), 2)}, verify ${fmt(ratio('verify'), 2)}`);
-  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 const hard = setTimeout(() => {

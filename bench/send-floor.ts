@@ -101,8 +101,25 @@ async function run(timed: boolean): Promise<RunResult & { readonly emails: numbe
   try {
     await store.migrate();
     const caller: CallerClient = { id: 'bench', redirectUris: [{ uri: 'http://localhost:3000/', match: 'prefix' }] };
-    await store.createApiClient({ id: caller.id, name: 'bench', secretHash: 'unused', redirectUris: caller.redirectUris, createdAt: Date.now(), revokedAt: null, lastUsedAt: null, secretVersion: 1, sendsPerMinute: null });
-    const worker = createOutboxWorker({ store, sealer: createNodePayloadSealer(SECRET), transport, logger: silentLogger, ownerId: 'send-floor', batchSize: 100 });
+    await store.createApiClient({
+      id: caller.id,
+      name: 'bench',
+      secretHash: 'unused',
+      redirectUris: caller.redirectUris,
+      createdAt: Date.now(),
+      revokedAt: null,
+      lastUsedAt: null,
+      secretVersion: 1,
+      sendsPerMinute: null,
+    });
+    const worker = createOutboxWorker({
+      store,
+      sealer: createNodePayloadSealer(SECRET),
+      transport,
+      logger: silentLogger,
+      ownerId: 'send-floor',
+      batchSize: 100,
+    });
     const sesame = createApp({
       store,
       secret: SECRET,
@@ -118,7 +135,11 @@ async function run(timed: boolean): Promise<RunResult & { readonly emails: numbe
     worker.start();
     let sequence = 0;
     const sendRound = () =>
-      Promise.all(Array.from({ length: BATCH }, () => sesame.engine.send({ email: `floor-${sequence++}@example.com`, magiclinkAuthUri: REDIRECT }, caller)));
+      Promise.all(
+        Array.from({ length: BATCH }, () =>
+          sesame.engine.send({ email: `floor-${sequence++}@example.com`, magiclinkAuthUri: REDIRECT }, caller),
+        ),
+      );
     const deliverAll = async () => {
       const deadline = Date.now() + DELIVERY_WAIT_MS;
       while (delivered < sequence && Date.now() < deadline) {
@@ -168,7 +189,9 @@ console.log(
   ),
 );
 const totals = results.map((r) => r.sendUs + r.deliverUs).sort((a, b) => a - b);
-console.log(`\ntotal per email: ${totals[0]!.toFixed(1)}–${totals.at(-1)!.toFixed(1)} µs (median ${totals[Math.floor(totals.length / 2)]!.toFixed(1)})`);
+console.log(
+  `\ntotal per email: ${totals[0]!.toFixed(1)}–${totals.at(-1)!.toFixed(1)} µs (median ${totals[Math.floor(totals.length / 2)]!.toFixed(1)})`,
+);
 
 const rows = [...statementTimes].sort((a, b) => Number(b[1].ns - a[1].ns));
 const perEmail = (ns: bigint) => Number(ns) / 1000 / timedRun.emails;
@@ -177,7 +200,11 @@ console.log(`\n## Where SQLite's time goes (a timed run of ${timedRun.emails} em
 console.log(
   markdownTable(
     ['µs per email', 'calls per email', 'statement'],
-    rows.filter(([, entry]) => perEmail(entry.ns) >= 0.05).map(([sql, entry]) => [perEmail(entry.ns).toFixed(2), (entry.calls / timedRun.emails).toFixed(2), `\`${sql}\``]),
+    rows
+      .filter(([, entry]) => perEmail(entry.ns) >= 0.05)
+      .map(([sql, entry]) => [perEmail(entry.ns).toFixed(2), (entry.calls / timedRun.emails).toFixed(2), `\`${sql}\``]),
   ),
 );
-console.log(`\nSQLite statements in all: ${sqlTotal.toFixed(1)} µs per email (timed run: ${(timedRun.sendUs + timedRun.deliverUs).toFixed(1)} µs per email in all)`);
+console.log(
+  `\nSQLite statements in all: ${sqlTotal.toFixed(1)} µs per email (timed run: ${(timedRun.sendUs + timedRun.deliverUs).toFixed(1)} µs per email in all)`,
+);

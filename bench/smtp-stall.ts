@@ -22,7 +22,17 @@ import net from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { startFaultySmtp, type FaultySmtp } from '@sesame/testkit';
-import { BENCH_REDIRECT, fmt, markdownTable, PASSWORDLESS_API, resultCells, runClosedLoop, STANDARD_WINDOW, type ClosedLoopResult, type Operation } from './lib/closed-loop.js';
+import {
+  BENCH_REDIRECT,
+  fmt,
+  markdownTable,
+  PASSWORDLESS_API,
+  resultCells,
+  runClosedLoop,
+  STANDARD_WINDOW,
+  type ClosedLoopResult,
+  type Operation,
+} from './lib/closed-loop.js';
 import { getJson, postJson, startBenchServer, stopBenchServer, stopChild, type BenchServer } from './lib/bench-server.js';
 import { processCpu } from './lib/proc-cpu.js';
 
@@ -92,7 +102,9 @@ process.once('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
 async function healthySmtp(): Promise<Smtp> {
-  const child = track(spawn(process.execPath, ['--input-type=module', '-e', HEALTHY_SMTP], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(
+    spawn(process.execPath, ['--input-type=module', '-e', HEALTHY_SMTP], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   const port = await waitForLine(child, /^SMTP (\d+)$/m, 'smtp-server', { text: '' });
   return { url: `smtp://127.0.0.1:${port}`, close: () => stopChild(child, 2_000) };
 }
@@ -157,7 +169,10 @@ const runTag = `${process.pid}-${Date.now().toString(36)}`;
 
 function sendOp(server: BenchServer): Operation {
   return async () => {
-    const reply = await postJson(server, `${API}/send`, { email: `stall-${runTag}-${++sequence}@example.com`, magiclink_auth_uri: REDIRECT });
+    const reply = await postJson(server, `${API}/send`, {
+      email: `stall-${runTag}-${++sequence}@example.com`,
+      magiclink_auth_uri: REDIRECT,
+    });
     return reply.status === 200;
   };
 }
@@ -203,7 +218,11 @@ async function measure(label: string, startSmtp: () => Promise<Smtp>): Promise<R
 }
 
 async function main(): Promise<void> {
-  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `machine: ${cpus().length} cores, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const rows: Row[] = [];
   rows.push(await measure('healthy', healthySmtp));
   rows.push(await measure('stalled (no greeting)', stalledSmtp));
@@ -213,7 +232,19 @@ async function main(): Promise<void> {
   console.log('');
   console.log(
     markdownTable(
-      ['SMTP server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'requests', 'Sesame CPU ms/req', 'req/s ÷ healthy', 'p99 ÷ healthy', 'outbox at end', `outbox ${SETTLE_MS / 1000} s later`],
+      [
+        'SMTP server',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'errors',
+        'requests',
+        'Sesame CPU ms/req',
+        'req/s ÷ healthy',
+        'p99 ÷ healthy',
+        'outbox at end',
+        `outbox ${SETTLE_MS / 1000} s later`,
+      ],
       rows.map((r) => [
         r.smtp,
         ...resultCells(r.result),
@@ -228,7 +259,11 @@ async function main(): Promise<void> {
   console.log('');
   const worst = Math.min(...rows.slice(1).map((r) => r.result.rps / healthy.rps));
   console.log(`stalled ÷ healthy throughput, worst: ${fmt(worst, 2)} (target ≥ ${RPS_TARGET}: ${worst >= RPS_TARGET ? 'ok' : 'BELOW'})`);
-  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 async function cleanup(): Promise<void> {

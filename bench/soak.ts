@@ -382,7 +382,10 @@ async function runOpenLoop(target: Target, state: LoadState, rate: number, until
 /** Waits (at most 10 s) for the requests still in flight; how long it took, or null when cut. */
 async function settle(running: Set<Promise<void>>): Promise<number | null> {
   const started = performance.now();
-  const done = await Promise.race([Promise.all(running).then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000))]);
+  const done = await Promise.race([
+    Promise.all(running).then(() => true),
+    new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000)),
+  ]);
   return done ? performance.now() - started : null;
 }
 
@@ -464,7 +467,10 @@ function verdict(samples: readonly Sample[], options: Options, warmUpS: number, 
   // memory (JS heap, SQLite's cache, malloc) is split from file-backed (code, the WAL index).
   lines.push(
     `Trend after warm-up: RSS ${slopeText(steady, (s) => s.rssMiB)} (anonymous ${slopeText(steady, (s) => s.anonMiB)}), ` +
-      `database pages in use ${slopeText(steady, (s) => s.dbUsedMiB)}, send_log ${fmt(slope(steady, (s) => s.rows.send_log), 0)} rows/min`,
+      `database pages in use ${slopeText(steady, (s) => s.dbUsedMiB)}, send_log ${fmt(
+        slope(steady, (s) => s.rows.send_log),
+        0,
+      )} rows/min`,
   );
 
   // Rows: a hard bound, whatever the achieved rate did. With retention 0 a request lives its
@@ -484,7 +490,9 @@ function verdict(samples: readonly Sample[], options: Options, warmUpS: number, 
     for (const table of ['auth_requests', 'outbox', 'delivery_events'] as const) {
       const middle = Math.max(...steady.slice(third, 2 * third).map((s) => s.rows[table]));
       const end = Math.max(...steady.slice(-third).map((s) => s.rows[table]));
-      lines.push(`Plateau ${table}: max of the last third ${end} vs the middle third ${middle} = ${fmt(end / middle, 2)} (≤ 1.10) → ${end <= 1.1 * middle ? 'MET' : 'NOT MET'}`);
+      lines.push(
+        `Plateau ${table}: max of the last third ${end} vs the middle third ${middle} = ${fmt(end / middle, 2)} (≤ 1.10) → ${end <= 1.1 * middle ? 'MET' : 'NOT MET'}`,
+      );
     }
   }
   const lastSample = samples[samples.length - 1]!;
@@ -523,7 +531,11 @@ async function main(): Promise<number> {
     (options.minutes + 2) * 60_000,
   );
   hardLimit.unref();
-  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `machine: ${cpus().length} cores, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const target = await startTarget(options);
   process.once('exit', () => target.child.kill('SIGKILL'));
   const counter = rowCounter(databaseFileOf(target.pid));
@@ -548,7 +560,8 @@ async function main(): Promise<number> {
     const cpu = processCpu(target.pid)?.selfMs ?? lastCpu;
     let outboxDepth = NaN;
     try {
-      outboxDepth = (JSON.parse((await request(new URL('/stats', target.sidecar), 'GET', null)).text) as { outboxDepth: number }).outboxDepth;
+      outboxDepth = (JSON.parse((await request(new URL('/stats', target.sidecar), 'GET', null)).text) as { outboxDepth: number })
+        .outboxDepth;
     } catch {
       // The sidecar is busy or gone: the column shows '-'.
     }
@@ -587,7 +600,9 @@ async function main(): Promise<number> {
   const pending = inFlight.size;
   const settledMs = await settle(inFlight);
   if (settledMs === null || settledMs > 1_000) {
-    console.log(`${pending} request(s) in flight at the end took ${settledMs === null ? 'over 10 s (cut)' : `${fmt(settledMs, 0)} ms`} to answer`);
+    console.log(
+      `${pending} request(s) in flight at the end took ${settledMs === null ? 'over 10 s (cut)' : `${fmt(settledMs, 0)} ms`} to answer`,
+    );
   }
   const swept = await sweptTotal(target);
   state.stopping = true;
@@ -600,7 +615,22 @@ async function main(): Promise<number> {
   console.log('');
   console.log(
     markdownTable(
-      ['t (s)', 'req/s', 'p99 ms', 'errors', 'server CPU %', 'RSS MiB', 'anon MiB', 'db MiB', 'auth_requests', 'bound', 'outbox', 'delivery_events', 'send_log', 'outbox depth'],
+      [
+        't (s)',
+        'req/s',
+        'p99 ms',
+        'errors',
+        'server CPU %',
+        'RSS MiB',
+        'anon MiB',
+        'db MiB',
+        'auth_requests',
+        'bound',
+        'outbox',
+        'delivery_events',
+        'send_log',
+        'outbox depth',
+      ],
       samples.map((s) => [
         String(s.t),
         fmt(s.rps, 0),
@@ -622,7 +652,9 @@ async function main(): Promise<number> {
   console.log('');
   for (const line of verdict(samples, options, warmUpS, state)) console.log(line);
   const left = samples[samples.length - 1]?.rows.auth_requests ?? NaN;
-  console.log(`Swept by the server's sweeper (sesame_swept_auth_requests_total): ${swept}; sends ok − auth_requests left = ${state.sendsOk - left}.`);
+  console.log(
+    `Swept by the server's sweeper (sesame_swept_auth_requests_total): ${swept}; sends ok − auth_requests left = ${state.sendsOk - left}.`,
+  );
   if (target.complaints.length > 0) {
     console.log(`Server warnings/errors: ${target.complaints.length}; first: ${target.complaints.slice(0, 3).join(' | ')}`);
   }

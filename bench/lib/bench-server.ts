@@ -164,7 +164,11 @@ export function postJson(server: BenchServer, path: string, body: unknown): Prom
         port: server.base.port,
         method: 'POST',
         path,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${server.token}` },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(payload),
+          authorization: `Bearer ${server.token}`,
+        },
       },
       (response) => {
         let text = '';

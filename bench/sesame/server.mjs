@@ -56,7 +56,9 @@ const startDepth = await store.outboxDepth();
 const requestOfOutbox = new Map();
 // Built once (not a Proxy binding a method on every access): the server calls the store on every
 // request, and the bench's own overhead should stay out of Sesame's CPU per request.
-const observedStore = Object.fromEntries(Object.entries(store).map(([name, value]) => [name, typeof value === 'function' ? value.bind(store) : value]));
+const observedStore = Object.fromEntries(
+  Object.entries(store).map(([name, value]) => [name, typeof value === 'function' ? value.bind(store) : value]),
+);
 observedStore.createAuthRequest = async (command) => {
   const result = await store.createAuthRequest(command);
   if (result.ok) requestOfOutbox.set(command.email.id, command.email.authRequestId);
@@ -82,7 +84,8 @@ const capture = {
     const code = /code:\s*([0-9A-Z]{6,8})\b/.exec(email.text)?.[1];
     const url = /(https?:\/\/\S+[?&]link_token=[A-Za-z0-9_-]+)/.exec(email.text)?.[1];
     if (code) push(mailbox.otp, { email: email.to, otp: code, auth_request_id: authRequestId });
-    if (url) push(mailbox.link, { email: email.to, url, link_token: new URL(url).searchParams.get('link_token'), auth_request_id: authRequestId });
+    if (url)
+      push(mailbox.link, { email: email.to, url, link_token: new URL(url).searchParams.get('link_token'), auth_request_id: authRequestId });
     captured++;
     return { status: 'sent', reply: 'captured' };
   },

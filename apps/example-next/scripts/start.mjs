@@ -61,10 +61,18 @@ if (!existsSync(adminIndex) || adminInputs.some((p) => existsSync(p) && newestMt
   run('npm', ['run', '--silent', 'build', '-w', '@sesame/admin-ui', '--', '--quiet'], { cwd: REPO_DIR });
 }
 const buildId = join(APP_DIR, '.next', 'BUILD_ID');
-const inputs = [join(APP_DIR, 'src'), join(APP_DIR, 'next.config.mjs'), join(REPO_DIR, 'packages', 'nextjs', 'dist'), join(REPO_DIR, 'packages', 'client', 'dist')];
+const inputs = [
+  join(APP_DIR, 'src'),
+  join(APP_DIR, 'next.config.mjs'),
+  join(REPO_DIR, 'packages', 'nextjs', 'dist'),
+  join(REPO_DIR, 'packages', 'client', 'dist'),
+];
 if (!existsSync(buildId) || inputs.some((p) => existsSync(p) && newestMtime(p) >= statSync(buildId).mtimeMs)) {
   say('start: building the reference app (next build)…');
-  run(process.execPath, [NEXT_BIN, 'build'], { cwd: APP_DIR, env: { ...process.env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' } });
+  run(process.execPath, [NEXT_BIN, 'build'], {
+    cwd: APP_DIR,
+    env: { ...process.env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' },
+  });
 }
 
 // 2. The app's session secret: generated once, kept beside Sesame's development data.
@@ -90,7 +98,9 @@ function stopAll(code) {
     for (const child of children) if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
   }, 10_000);
   force.unref();
-  Promise.all([...children].map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r))))).then(() => process.exit(code));
+  Promise.all([...children].map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r))))).then(() =>
+    process.exit(code),
+  );
 }
 
 function start(name, command, args, options) {
@@ -180,7 +190,9 @@ if (!devClient()) {
   });
   await waitFor(`${appUrl}/login`, 'the app');
   if (!stopping) {
-    const inbox = process.env.SESAME_SMTP_URL ? `your SMTP server (${process.env.SESAME_SMTP_URL.replace(/\/\/[^@]*@/, '//')})` : `${sesameUrl}/dev/inbox`;
+    const inbox = process.env.SESAME_SMTP_URL
+      ? `your SMTP server (${process.env.SESAME_SMTP_URL.replace(/\/\/[^@]*@/, '//')})`
+      : `${sesameUrl}/dev/inbox`;
     say(
       [
         '',

@@ -364,7 +364,15 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     expect(await signedInEmail(page)).toBe(email);
 
     // Signed in, the login page sends every `next` that could leave the app to the default.
-    for (const next of ['/.//evil.example', '/%2e//evil.example', '/a/..//evil.example', '/\\evil.example', '//evil.example', '/\t/evil.example', 'https://evil.example/']) {
+    for (const next of [
+      '/.//evil.example',
+      '/%2e//evil.example',
+      '/a/..//evil.example',
+      '/\\evil.example',
+      '//evil.example',
+      '/\t/evil.example',
+      'https://evil.example/',
+    ]) {
       await page.goto(`/login?next=${encodeURIComponent(next)}`);
       await page.waitForURL((url) => url.pathname === '/dashboard');
       expect(new URL(page.url()).origin, next).toBe(base);
@@ -374,10 +382,17 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     const other = await newPage(hostile);
     await other.page.goto('/login');
     const routeEmail = address('hostile-route');
-    const answer = await other.page.evaluate(async (body) => {
-      const response = await fetch('/api/auth/send-passwordless', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      return response.status;
-    }, { email: routeEmail, next: '/a/..//evil.example' });
+    const answer = await other.page.evaluate(
+      async (body) => {
+        const response = await fetch('/api/auth/send-passwordless', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return response.status;
+      },
+      { email: routeEmail, next: '/a/..//evil.example' },
+    );
     expect(answer).toBe(200);
     const routeLink = (await mail.nth(routeEmail, 0)).link;
     expect(routeLink?.startsWith(`${base}/api/auth/verify?link_token=`), routeLink).toBe(true);
@@ -395,14 +410,22 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
 
     // The headers really were on the wire.
     expect(seen.length).toBeGreaterThan(3);
-    const without = seen.filter((r) => r.headers['x-forwarded-host'] !== 'evil.example' || r.headers.forwarded === undefined).map((r) => r.what);
+    const without = seen
+      .filter((r) => r.headers['x-forwarded-host'] !== 'evil.example' || r.headers.forwarded === undefined)
+      .map((r) => r.what);
     expect(without).toEqual([]);
   });
 
   it('refuses to start in production without APP_URL, and says so', async () => {
     const { code, output } = await startAppExpectingExit({
       port: await freePort(),
-      env: { SESAME_URL: sesame!.url, SESAME_CLIENT_ID: sesame!.clientId, SESAME_CLIENT_SECRET: sesame!.clientSecret, SESSION_SECRET, APP_URL: '' },
+      env: {
+        SESAME_URL: sesame!.url,
+        SESAME_CLIENT_ID: sesame!.clientId,
+        SESAME_CLIENT_SECRET: sesame!.clientSecret,
+        SESSION_SECRET,
+        APP_URL: '',
+      },
       timeoutMs: 60_000,
     });
     expect(code, output).not.toBe(0);
@@ -439,22 +462,30 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     for (const body of bodies) for (const secret of secrets) expect(body.includes(secret)).toBe(false);
   });
 
-  it('7 (finish): an expired link or code shows the "expired" message with a way to start again', async () => {
-    const wait = expiring.sentAt! + (EXPIRES_IN + 2) * 1000 - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  it(
+    '7 (finish): an expired link or code shows the "expired" message with a way to start again',
+    async () => {
+      const wait = expiring.sentAt! + (EXPIRES_IN + 2) * 1000 - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 
-    const byCode = expiring.page!;
-    await enterCode(byCode, expiring.code!);
-    await waitUntil('the expired message', async () => ((await errorText(byCode)) === 'This sign-in code or link has expired. Please request a new one.' ? true : undefined), 10_000);
-    expect(new URL(byCode.url()).pathname).toBe('/login');
+      const byCode = expiring.page!;
+      await enterCode(byCode, expiring.code!);
+      await waitUntil(
+        'the expired message',
+        async () => ((await errorText(byCode)) === 'This sign-in code or link has expired. Please request a new one.' ? true : undefined),
+        10_000,
+      );
+      expect(new URL(byCode.url()).pathname).toBe('/login');
 
-    const byLink = expiring.linkPage!;
-    await byLink.goto(expiring.link!);
-    await byLink.waitForURL((url) => url.pathname === '/login' && url.searchParams.get('error') === 'EXPIRED');
-    expect(await errorText(byLink)).toBe('This sign-in code or link has expired. Please request a new one.');
-    // The way to start again is right there: the email form, which sends a fresh email.
-    const email = address('expiring-linkPage');
-    await requestEmail(byLink, email, '');
-    await mail.nth(email, 1);
-  }, (EXPIRES_IN + 40) * 1000);
+      const byLink = expiring.linkPage!;
+      await byLink.goto(expiring.link!);
+      await byLink.waitForURL((url) => url.pathname === '/login' && url.searchParams.get('error') === 'EXPIRED');
+      expect(await errorText(byLink)).toBe('This sign-in code or link has expired. Please request a new one.');
+      // The way to start again is right there: the email form, which sends a fresh email.
+      const email = address('expiring-linkPage');
+      await requestEmail(byLink, email, '');
+      await mail.nth(email, 1);
+    },
+    (EXPIRES_IN + 40) * 1000,
+  );
 });

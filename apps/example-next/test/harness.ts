@@ -43,7 +43,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, intervalMs = 100): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -55,7 +60,9 @@ export async function waitUntil<T>(what: string, probe: () => Promise<T | undefi
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? ` (last error: ${lastError.message})` : ''}`);
+  throw new Error(
+    `Timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? ` (last error: ${lastError.message})` : ''}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,7 +139,11 @@ export interface Started {
   readonly output: () => string;
 }
 
-function spawnLogged(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): { child: ChildProcess; output: () => string } {
+function spawnLogged(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): { child: ChildProcess; output: () => string } {
   const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const keep = (chunk: Buffer): void => {
@@ -195,12 +206,16 @@ export async function startSesame(options: { smtpPort: number; redirectUri: stri
     SESAME_ALLOWED_REDIRECT_URIS: options.redirectUri,
     SESAME_LOG_LEVEL: 'warn',
   };
-  const created = spawnSync(process.execPath, [SESAME_BIN, 'clients', 'create', '--name', 'example-next', '--redirect-uri', options.redirectUri, '--json'], {
-    cwd: REPO_DIR,
-    env,
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
+  const created = spawnSync(
+    process.execPath,
+    [SESAME_BIN, 'clients', 'create', '--name', 'example-next', '--redirect-uri', options.redirectUri, '--json'],
+    {
+      cwd: REPO_DIR,
+      env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
   if (created.status !== 0) throw new Error(`sesame clients create failed (${created.status}): ${created.stderr}`);
   const client = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
   const started = spawnLogged(process.execPath, [SESAME_BIN, 'start'], { cwd: REPO_DIR, env });
@@ -213,7 +228,14 @@ function spawnApp(port: number, env: Record<string, string>): { child: ChildProc
   return spawnLogged(process.execPath, [NEXT_BIN, 'start', '--hostname', '127.0.0.1', '--port', String(port)], {
     cwd: APP_DIR,
     // APP_URL (required in production) defaults to the address the app listens on.
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1', APP_URL: `http://127.0.0.1:${port}`, ...env },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'production',
+      NEXT_TELEMETRY_DISABLED: '1',
+      APP_URL: `http://127.0.0.1:${port}`,
+      ...env,
+    },
   });
 }
 
@@ -225,7 +247,11 @@ export async function startApp(options: { port: number; env: Record<string, stri
 }
 
 /** `next start` expected to refuse to start: its exit code and output (killed after the timeout). */
-export async function startAppExpectingExit(options: { port: number; env: Record<string, string>; timeoutMs: number }): Promise<{ code: number | null; output: string }> {
+export async function startAppExpectingExit(options: {
+  port: number;
+  env: Record<string, string>;
+  timeoutMs: number;
+}): Promise<{ code: number | null; output: string }> {
   const started = spawnApp(options.port, options.env);
   const exited = new Promise<number | null>((resolve) => started.child.once('exit', (code) => resolve(code)));
   const timer = setTimeout(() => void stopProcess(started.child), options.timeoutMs);
@@ -265,7 +291,13 @@ export const BUILD_CANARIES = {
 export async function ensureAppBuilt(): Promise<void> {
   const buildId = join(APP_DIR, '.next', 'BUILD_ID');
   const marker = join(APP_DIR, '.next', 'built-with-canaries');
-  const inputs = [join(APP_DIR, 'src'), join(APP_DIR, 'next.config.mjs'), join(APP_DIR, 'package.json'), join(REPO_DIR, 'packages', 'nextjs', 'dist'), join(REPO_DIR, 'packages', 'client', 'dist')];
+  const inputs = [
+    join(APP_DIR, 'src'),
+    join(APP_DIR, 'next.config.mjs'),
+    join(APP_DIR, 'package.json'),
+    join(REPO_DIR, 'packages', 'nextjs', 'dist'),
+    join(REPO_DIR, 'packages', 'client', 'dist'),
+  ];
   // The marker must be newer than the build: a build made elsewhere (npm start) had no canaries.
   if (existsSync(buildId) && existsSync(marker) && statSync(marker).mtimeMs >= statSync(buildId).mtimeMs) {
     const built = statSync(buildId).mtimeMs;

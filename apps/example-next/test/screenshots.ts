@@ -6,7 +6,18 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, REPO_DIR, ensureAppBuilt, freePort, startApp, startMailCatcher, startSesame, stopProcess, type Started } from './harness.js';
+import {
+  CHROMIUM_ARGS,
+  CHROMIUM_PATH,
+  REPO_DIR,
+  ensureAppBuilt,
+  freePort,
+  startApp,
+  startMailCatcher,
+  startSesame,
+  stopProcess,
+  type Started,
+} from './harness.js';
 
 const OUT_DIR = join(REPO_DIR, 'docs', 'screenshots');
 const EMAIL = 'ada@example.com';
@@ -33,7 +44,12 @@ async function main(): Promise<void> {
     sesame = started;
     app = await startApp({
       port: appPort,
-      env: { SESAME_URL: started.url, SESAME_CLIENT_ID: started.clientId, SESAME_CLIENT_SECRET: started.clientSecret, SESSION_SECRET: 'screenshots-only-session-secret-0123456789' },
+      env: {
+        SESAME_URL: started.url,
+        SESAME_CLIENT_ID: started.clientId,
+        SESAME_CLIENT_SECRET: started.clientSecret,
+        SESSION_SECRET: 'screenshots-only-session-secret-0123456789',
+      },
     });
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
     const options = { baseURL: base, viewport: { width: 960, height: 720 }, colorScheme: 'light' as const };

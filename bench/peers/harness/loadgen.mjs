@@ -36,7 +36,10 @@ export function pkgVersion(name) {
     let dir = path.dirname(entry);
     for (let i = 0; i < 8; i++) {
       const f = path.join(dir, 'package.json');
-      if (fs.existsSync(f)) { const j = JSON.parse(fs.readFileSync(f, 'utf8')); if (j.name === name) return j.version; }
+      if (fs.existsSync(f)) {
+        const j = JSON.parse(fs.readFileSync(f, 'utf8'));
+        if (j.name === name) return j.version;
+      }
       dir = path.dirname(dir);
     }
   } catch {
@@ -76,7 +79,19 @@ function toBody(body) {
  * One bounded autocannon run. Either time-bounded (duration seconds) or count-bounded (amount),
  * always with a hard wall-clock stop (maxSeconds).
  */
-export function autocannonRun({ url, connections, duration, amount, timeout = 10, maxSeconds, requests, headers, method, body, onLatency }) {
+export function autocannonRun({
+  url,
+  connections,
+  duration,
+  amount,
+  timeout = 10,
+  maxSeconds,
+  requests,
+  headers,
+  method,
+  body,
+  onLatency,
+}) {
   assertLoopback(url);
   return new Promise((resolve, reject) => {
     const opts = {
@@ -90,14 +105,18 @@ export function autocannonRun({ url, connections, duration, amount, timeout = 10
       requests,
       // no redirects are followed by autocannon (it has no such feature); 3xx are just counted.
     };
-    if (amount) opts.amount = amount; else opts.duration = duration;
+    if (amount) opts.amount = amount;
+    else opts.duration = duration;
     const inst = autocannon(opts, (err, res) => {
       clearTimeout(hard);
-      if (err) reject(err); else resolve(res);
+      if (err) reject(err);
+      else resolve(res);
     });
     if (onLatency) inst.on('response', (_client, _status, _bytes, ms) => onLatency(ms));
     const hardLimit = (maxSeconds ?? (amount ? 300 : duration + timeout + 5)) * 1000;
-    const hard = setTimeout(() => { inst.stop(); }, hardLimit);
+    const hard = setTimeout(() => {
+      inst.stop();
+    }, hardLimit);
     hard.unref?.();
   });
 }
@@ -120,7 +139,8 @@ function buildRequests(workload, state) {
     req.onResponse = (status, body, _context, headers) => {
       if (!check(status, headers, body)) {
         state.checkFail++;
-        if (state.failSamples.length < 3) state.failSamples.push({ status, location: headerGet(headers, 'location'), body: String(body).slice(0, 200) });
+        if (state.failSamples.length < 3)
+          state.failSamples.push({ status, location: headerGet(headers, 'location'), body: String(body).slice(0, 200) });
       }
     };
   }
@@ -148,14 +168,19 @@ function makeState(workload, pool, onExhausted, cursor = { used: 0 }, info = {})
   const tag = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   const state = { seq: 0, checkFail: 0, failSamples: [], exhausted: false, cursor };
   state.ctx = {
-    get seq() { return state.seq; },
+    get seq() {
+      return state.seq;
+    },
     tag,
     info, // the server's READY line (url, sidecar, and anything else it reports, e.g. an access token)
     // unique, valid address per call; lower-case so servers that normalise don't collide
     email: () => `u${state.seq}.${tag}@bench.example.com`,
     item: () => {
       if (!pool || cursor.used >= pool.length) {
-        if (!state.exhausted) { state.exhausted = true; onExhausted?.(); }
+        if (!state.exhausted) {
+          state.exhausted = true;
+          onExhausted?.();
+        }
         return pool && pool.length ? pool[pool.length - 1] : null; // re-used -> will fail the check; run is flagged
       }
       return pool[cursor.used++];
@@ -186,7 +211,19 @@ function summarize(res, state, extra = {}) {
  * Run one workload: optional pool preparation, warm-up (discarded), then the timed run.
  * Returns { workload, describe, rps, latency, ..., pregen?, warmup }.
  */
-export async function runWorkload({ baseUrl, workload, info = {}, connections = 50, duration = 10, warmup = 3, timeout = 10, poolSize, serverPid, timeline = false, log = () => {} }) {
+export async function runWorkload({
+  baseUrl,
+  workload,
+  info = {},
+  connections = 50,
+  duration = 10,
+  warmup = 3,
+  timeout = 10,
+  poolSize,
+  serverPid,
+  timeline = false,
+  log = () => {},
+}) {
   assertLoopback(baseUrl);
   const opts = { connections, duration, warmup, timeout };
   let pool = null;
@@ -204,13 +241,25 @@ export async function runWorkload({ baseUrl, workload, info = {}, connections = 
   const cursor = { used: 0 }; // pool items are single-use across warm-up and timed run
   const runPhase = async (seconds, label, onLatency) => {
     const state = makeState(workload, pool, () => log(`  WARNING: pool exhausted during ${label}`), cursor, info);
-    const res = await autocannonRun({ url: baseUrl, connections, duration: seconds, timeout, requests: buildRequests(workload, state), onLatency });
+    const res = await autocannonRun({
+      url: baseUrl,
+      connections,
+      duration: seconds,
+      timeout,
+      requests: buildRequests(workload, state),
+      onLatency,
+    });
     return { res, state };
   };
   // optional per-second latency series for the timed run (diagnosing tails); costs a little loadgen CPU
   const buckets = [];
   let t0 = 0;
-  const onLatency = timeline ? (ms) => { const sec = Math.floor(Number(process.hrtime.bigint() - t0) / 1e9); (buckets[sec] ||= []).push(ms); } : undefined;
+  const onLatency = timeline
+    ? (ms) => {
+        const sec = Math.floor(Number(process.hrtime.bigint() - t0) / 1e9);
+        (buckets[sec] ||= []).push(ms);
+      }
+    : undefined;
 
   let warm = null;
   if (warmup > 0) {
@@ -227,17 +276,21 @@ export async function runWorkload({ baseUrl, workload, info = {}, connections = 
   return summarize(res, state, {
     workload: workload.name,
     describe: workload.describe,
-    connections, duration, warmupS: warmup,
+    connections,
+    duration,
+    warmupS: warmup,
     warmup: warm,
     pregen,
     poolExhausted: Boolean(state.exhausted || warm?.exhausted),
     poolUsed: pool ? cursor.used : undefined,
     cpu,
-    timeline: timeline ? buckets.map((b, sec) => {
-      const v = (b || []).slice().sort((x, y) => x - y);
-      const q = (p) => (v.length ? +v[Math.min(v.length - 1, Math.floor(v.length * p))].toFixed(1) : null);
-      return { sec, n: v.length, p50: q(0.5), p99: q(0.99), max: v.length ? +v[v.length - 1].toFixed(1) : null };
-    }) : undefined,
+    timeline: timeline
+      ? buckets.map((b, sec) => {
+          const v = (b || []).slice().sort((x, y) => x - y);
+          const q = (p) => (v.length ? +v[Math.min(v.length - 1, Math.floor(v.length * p))].toFixed(1) : null);
+          return { sec, n: v.length, p50: q(0.5), p99: q(0.99), max: v.length ? +v[v.length - 1].toFixed(1) : null };
+        })
+      : undefined,
   });
 }
 
@@ -295,23 +348,63 @@ function parseArgs(argv) {
     const k = argv[i];
     const v = () => argv[++i];
     switch (k) {
-      case '--url': a.url = v(); break;
-      case '--target': a.target = v(); break;
-      case '--workload': a.workload = v(); break;
-      case '--sidecar': a.sidecar = v(); break;
-      case '--pid': a.pid = +v(); break;
-      case '-c': case '--connections': a.connections = +v(); break;
-      case '-d': case '--duration': a.duration = +v(); break;
-      case '-w': case '--warmup': a.warmup = +v(); break;
-      case '--pool': a.pool = +v(); break;
-      case '--method': a.method = v(); break;
-      case '--path': a.path = v(); break;
-      case '--body': a.body = v(); break;
-      case '--header': { const h = v(); const j = h.indexOf(':'); a.headers[h.slice(0, j).trim()] = h.slice(j + 1).trim(); break; }
-      case '--json': a.json = true; break;
-      case '--timeline': a.timeline = true; break;
-      case '-h': case '--help': a.help = true; break;
-      default: throw new Error(`unknown argument ${k}`);
+      case '--url':
+        a.url = v();
+        break;
+      case '--target':
+        a.target = v();
+        break;
+      case '--workload':
+        a.workload = v();
+        break;
+      case '--sidecar':
+        a.sidecar = v();
+        break;
+      case '--pid':
+        a.pid = +v();
+        break;
+      case '-c':
+      case '--connections':
+        a.connections = +v();
+        break;
+      case '-d':
+      case '--duration':
+        a.duration = +v();
+        break;
+      case '-w':
+      case '--warmup':
+        a.warmup = +v();
+        break;
+      case '--pool':
+        a.pool = +v();
+        break;
+      case '--method':
+        a.method = v();
+        break;
+      case '--path':
+        a.path = v();
+        break;
+      case '--body':
+        a.body = v();
+        break;
+      case '--header': {
+        const h = v();
+        const j = h.indexOf(':');
+        a.headers[h.slice(0, j).trim()] = h.slice(j + 1).trim();
+        break;
+      }
+      case '--json':
+        a.json = true;
+        break;
+      case '--timeline':
+        a.timeline = true;
+        break;
+      case '-h':
+      case '--help':
+        a.help = true;
+        break;
+      default:
+        throw new Error(`unknown argument ${k}`);
     }
   }
   return a;
@@ -320,7 +413,11 @@ function parseArgs(argv) {
 /** Template workload: {{seq}}, {{email}}, {{tag}} are substituted per request in path and body. */
 export function templateWorkload({ method = 'GET', path: p = '/', body, headers = {} }) {
   const dynamic = /\{\{(seq|email|tag)\}\}/.test(`${p}${body ?? ''}`);
-  const sub = (s, ctx) => s.replace(/\{\{seq\}\}/g, String(ctx.seq)).replace(/\{\{email\}\}/g, () => ctx.email()).replace(/\{\{tag\}\}/g, ctx.tag);
+  const sub = (s, ctx) =>
+    s
+      .replace(/\{\{seq\}\}/g, String(ctx.seq))
+      .replace(/\{\{email\}\}/g, () => ctx.email())
+      .replace(/\{\{tag\}\}/g, ctx.tag);
   const wl = { name: `${method} ${p}`, describe: 'template request', method, path: p, headers: { ...headers } };
   if (body !== undefined && !headerGet(wl.headers, 'content-type')) wl.headers['content-type'] = 'application/json';
   if (dynamic) wl.build = (ctx) => ({ path: sub(p, ctx), body: body !== undefined ? sub(body, ctx) : undefined });
@@ -336,7 +433,9 @@ export async function loadTarget(file) {
 async function main() {
   const a = parseArgs(process.argv.slice(2));
   if (a.help || !a.url) {
-    console.log('usage: node harness/loadgen.mjs --url http://127.0.0.1:PORT (--target FILE --workload NAME [--sidecar URL] | --method M --path P [--body B] [--header "k: v"]) [--pid SERVER_PID] [-c 50] [-d 10] [-w 3] [--pool N] [--timeline] [--json]');
+    console.log(
+      'usage: node harness/loadgen.mjs --url http://127.0.0.1:PORT (--target FILE --workload NAME [--sidecar URL] | --method M --path P [--body B] [--header "k: v"]) [--pid SERVER_PID] [-c 50] [-d 10] [-w 3] [--pool N] [--timeline] [--json]',
+    );
     process.exit(a.help ? 0 : 2);
   }
   let workload;
@@ -349,15 +448,28 @@ async function main() {
   }
   const info = a.sidecar ? { sidecar: a.sidecar } : {};
   const r = await runWorkload({
-    baseUrl: a.url, workload, info,
-    connections: a.connections || 50, duration: a.duration || 10, warmup: a.warmup ?? 3, poolSize: a.pool, serverPid: a.pid, timeline: a.timeline,
+    baseUrl: a.url,
+    workload,
+    info,
+    connections: a.connections || 50,
+    duration: a.duration || 10,
+    warmup: a.warmup ?? 3,
+    poolSize: a.pool,
+    serverPid: a.pid,
+    timeline: a.timeline,
     log: (m) => console.error(m),
   });
   if (r.timeline) for (const t of r.timeline) console.error(`  t=${t.sec}s n=${t.n} p50=${t.p50} p99=${t.p99} max=${t.max} ms`);
   if (a.json) console.log(JSON.stringify(r, null, 2));
-  else console.log(`${r.workload}: ${r.rps.toFixed(0)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  non-2xx/3xx ${r.non2xx3xx}  errors ${r.errors}  check-fail ${r.checkFail}${r.pregen ? `  pregen ${r.pregen.got} in ${r.pregen.seconds} s` : ''}  cpu ${JSON.stringify(r.cpu)}`);
+  else
+    console.log(
+      `${r.workload}: ${r.rps.toFixed(0)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  non-2xx/3xx ${r.non2xx3xx}  errors ${r.errors}  check-fail ${r.checkFail}${r.pregen ? `  pregen ${r.pregen.got} in ${r.pregen.seconds} s` : ''}  cpu ${JSON.stringify(r.cpu)}`,
+    );
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] || '').href) {
-  main().catch((e) => { console.error(e); process.exit(1); });
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
 }

@@ -35,7 +35,11 @@ function parseArgs(argv) {
     else if (k === '--duration' || k === '-d') a.duration = +v();
     else if (k === '--warmup' || k === '-w') a.warmup = +v();
     else if (k === '--connections' || k === '-c') a.connections = +v();
-    else if (k === '--only') a.only = v().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (k === '--only')
+      a.only = v()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (k === '--out') a.out = v();
     else if (k === '--plan') a.plan = v();
     else if (k === '--quiet-wait') a.quietWait = +v();
@@ -64,7 +68,13 @@ async function loadTarget(file, exportName) {
 const live = new Set();
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
-    for (const c of live) { try { process.kill(c.pid, 'SIGTERM'); } catch { /* already gone */ } }
+    for (const c of live) {
+      try {
+        process.kill(c.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
     process.exit(130);
   });
 }
@@ -91,8 +101,14 @@ function startServer(target, { readyTimeoutMs = 60_000 } = {}) {
   let out = '';
   let errOut = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { stopServer(child); reject(new Error(`${label}: no READY line within ${readyTimeoutMs} ms\n${out}\n${errOut}`)); }, readyTimeoutMs);
-    child.stderr.on('data', (d) => { errOut += d; if (errOut.length > 20_000) errOut = errOut.slice(-10_000); });
+    const timer = setTimeout(() => {
+      stopServer(child);
+      reject(new Error(`${label}: no READY line within ${readyTimeoutMs} ms\n${out}\n${errOut}`));
+    }, readyTimeoutMs);
+    child.stderr.on('data', (d) => {
+      errOut += d;
+      if (errOut.length > 20_000) errOut = errOut.slice(-10_000);
+    });
     child.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/^READY (.*)$/m);
@@ -104,7 +120,10 @@ function startServer(target, { readyTimeoutMs = 60_000 } = {}) {
         resolve({ child, info, stderr: () => errOut });
       }
     });
-    child.on('exit', (code, sig) => { clearTimeout(timer); reject(new Error(`${label} exited early (code ${code}, signal ${sig})\n${out}\n${errOut}`)); });
+    child.on('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`${label} exited early (code ${code}, signal ${sig})\n${out}\n${errOut}`));
+    });
   });
 }
 
@@ -112,9 +131,23 @@ function startServer(target, { readyTimeoutMs = 60_000 } = {}) {
 function stopServer(child, graceMs = 5000) {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const kill = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch { /* already gone */ } }, graceMs);
-    child.once('exit', () => { clearTimeout(kill); resolve(); });
-    try { process.kill(child.pid, 'SIGTERM'); } catch { clearTimeout(kill); resolve(); }
+    const kill = setTimeout(() => {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }, graceMs);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    try {
+      process.kill(child.pid, 'SIGTERM');
+    } catch {
+      clearTimeout(kill);
+      resolve();
+    }
   });
 }
 
@@ -138,21 +171,71 @@ const median = (xs) => {
 function versions() {
   const v = pkgVersion;
   let sqlite = 'n/a';
-  try { const D = require('better-sqlite3'); const d = new D(':memory:'); sqlite = d.prepare('select sqlite_version() v').get().v; d.close(); } catch { /* not installed: left out of the table */ }
+  try {
+    const D = require('better-sqlite3');
+    const d = new D(':memory:');
+    sqlite = d.prepare('select sqlite_version() v').get().v;
+    d.close();
+  } catch {
+    /* not installed: left out of the table */
+  }
   return {
-    node: process.version, 'better-auth': v('better-auth'), '@better-auth/core': v('@better-auth/core'), 'better-call': v('better-call'), kysely: v('kysely'), zod: v('zod'), 'better-sqlite3': v('better-sqlite3'), sqlite, autocannon: AUTOCANNON_VERSION,
-    os: `${os.type()} ${os.release()}`, cpu: `${os.cpus()[0]?.model} x${os.cpus().length}`, memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    'better-auth': v('better-auth'),
+    '@better-auth/core': v('@better-auth/core'),
+    'better-call': v('better-call'),
+    kysely: v('kysely'),
+    zod: v('zod'),
+    'better-sqlite3': v('better-sqlite3'),
+    sqlite,
+    autocannon: AUTOCANNON_VERSION,
+    os: `${os.type()} ${os.release()}`,
+    cpu: `${os.cpus()[0]?.model} x${os.cpus().length}`,
+    memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
   };
 }
 
-function fmt(n, d = 0) { return Number.isFinite(n) ? n.toFixed(d) : 'n/a'; }
+function fmt(n, d = 0) {
+  return Number.isFinite(n) ? n.toFixed(d) : 'n/a';
+}
 
 function table(rows) {
-  const head = ['target', 'workload', 'req/s (median)', 'req/s range', 'p50 ms', 'p99 ms', 'non-2xx/3xx', 'conn errors', 'check fails', 'server CPU ms/req', 'server cores', 'other load (cores, max)', 'RSS after MiB', 'pregen'];
+  const head = [
+    'target',
+    'workload',
+    'req/s (median)',
+    'req/s range',
+    'p50 ms',
+    'p99 ms',
+    'non-2xx/3xx',
+    'conn errors',
+    'check fails',
+    'server CPU ms/req',
+    'server cores',
+    'other load (cores, max)',
+    'RSS after MiB',
+    'pregen',
+  ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of rows) {
-    lines.push(`| ${[r.target, r.workload, fmt(r.rps), `${fmt(r.rpsMin)}–${fmt(r.rpsMax)}`, fmt(r.p50, 0), fmt(r.p99, 0), fmt(r.non2xx3xx), fmt(r.errors), fmt(r.checkFail), fmt(r.serverMsPerReq, 3), fmt(r.serverCores, 2), fmt(r.otherCoresMax, 2), fmt(r.rssMiB, 1),
-      r.pregen ? `${fmt(r.pregen.items)} in ${fmt(r.pregen.seconds, 1)} s (${fmt(r.pregen.perSecond)}/s)` : '–'].join(' | ')} |`);
+    lines.push(
+      `| ${[
+        r.target,
+        r.workload,
+        fmt(r.rps),
+        `${fmt(r.rpsMin)}–${fmt(r.rpsMax)}`,
+        fmt(r.p50, 0),
+        fmt(r.p99, 0),
+        fmt(r.non2xx3xx),
+        fmt(r.errors),
+        fmt(r.checkFail),
+        fmt(r.serverMsPerReq, 3),
+        fmt(r.serverCores, 2),
+        fmt(r.otherCoresMax, 2),
+        fmt(r.rssMiB, 1),
+        r.pregen ? `${fmt(r.pregen.items)} in ${fmt(r.pregen.seconds, 1)} s (${fmt(r.pregen.perSecond)}/s)` : '–',
+      ].join(' | ')} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -181,20 +264,44 @@ async function main() {
       for (;;) {
         attempt++;
         const quiet = a.quietWait > 0 ? await waitForQuiet({ maxCores: a.quietCores, maxWaitS: a.quietWait, log }) : { quiet: null };
-        log(`[${p.workload}] rep ${rep}/${a.reps}${attempt > 1 ? ` (retry ${attempt - 1}, pool ${poolSize})` : ''}: starting ${target.server.script || target.server.command.join(' ')}`);
+        log(
+          `[${p.workload}] rep ${rep}/${a.reps}${attempt > 1 ? ` (retry ${attempt - 1}, pool ${poolSize})` : ''}: starting ${target.server.script || target.server.command.join(' ')}`,
+        );
         const srv = await startServer(target);
         let r;
         try {
-          r = await runWorkload({ baseUrl: srv.info.url, workload, info: srv.info, connections: a.connections, duration: a.duration, warmup: a.warmup, poolSize, serverPid: srv.info.pid || srv.child.pid, timeline: a.timeline, log });
+          r = await runWorkload({
+            baseUrl: srv.info.url,
+            workload,
+            info: srv.info,
+            connections: a.connections,
+            duration: a.duration,
+            warmup: a.warmup,
+            poolSize,
+            serverPid: srv.info.pid || srv.child.pid,
+            timeline: a.timeline,
+            log,
+          });
           r.quietBefore = quiet;
           r.mem = procMem(srv.info.pid || srv.child.pid);
-          if (srv.info.sidecar) { try { r.serverStats = await getJson(`${srv.info.sidecar}/stats`, 10_000); } catch (e) { r.serverStats = { error: String(e) }; } }
+          if (srv.info.sidecar) {
+            try {
+              r.serverStats = await getJson(`${srv.info.sidecar}/stats`, 10_000);
+            } catch (e) {
+              r.serverStats = { error: String(e) };
+            }
+          }
         } finally {
           await stopServer(srv.child);
         }
-        if (r.poolExhausted && attempt < 2) { poolSize = Math.ceil((r.poolUsed || r.pregen?.got || 1000) * 2); continue; }
+        if (r.poolExhausted && attempt < 2) {
+          poolSize = Math.ceil((r.poolUsed || r.pregen?.got || 1000) * 2);
+          continue;
+        }
         if (workload.pool) poolSize = Math.ceil(((r.warmup?.total || 0) + r.total) * 1.3) + 500;
-        log(`[${p.workload}] rep ${rep}: ${fmt(r.rps)} req/s p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms non-2xx/3xx ${r.non2xx3xx} errors ${r.errors} check-fail ${r.checkFail} rss ${r.mem.rssMiB} MiB cpu server ${r.cpu.serverCores} loadgen ${r.cpu.loadgenCores} other ${r.cpu.otherCores} cores, ${r.cpu.serverMsPerReq} server-ms/req${r.serverStats?.rows ? ` rows ${JSON.stringify(r.serverStats.rows)}` : ''}`);
+        log(
+          `[${p.workload}] rep ${rep}: ${fmt(r.rps)} req/s p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms non-2xx/3xx ${r.non2xx3xx} errors ${r.errors} check-fail ${r.checkFail} rss ${r.mem.rssMiB} MiB cpu server ${r.cpu.serverCores} loadgen ${r.cpu.loadgenCores} other ${r.cpu.otherCores} cores, ${r.cpu.serverMsPerReq} server-ms/req${r.serverStats?.rows ? ` rows ${JSON.stringify(r.serverStats.rows)}` : ''}`,
+        );
         runs.push(r);
         break;
       }
@@ -204,14 +311,26 @@ async function main() {
       workload: p.workload,
       target: target.name,
       describe: workload.describe,
-      rps: median(rpsList), rpsMin: Math.min(...rpsList), rpsMax: Math.max(...rpsList),
-      p50: median(runs.map((r) => r.latency.p50)), p99: median(runs.map((r) => r.latency.p99)),
-      non2xx3xx: median(runs.map((r) => r.non2xx3xx)), errors: median(runs.map((r) => r.errors)), checkFail: median(runs.map((r) => r.checkFail)),
-      rssMiB: median(runs.map((r) => r.mem.rssMiB)), peakRssMiB: median(runs.map((r) => r.mem.peakRssMiB)),
+      rps: median(rpsList),
+      rpsMin: Math.min(...rpsList),
+      rpsMax: Math.max(...rpsList),
+      p50: median(runs.map((r) => r.latency.p50)),
+      p99: median(runs.map((r) => r.latency.p99)),
+      non2xx3xx: median(runs.map((r) => r.non2xx3xx)),
+      errors: median(runs.map((r) => r.errors)),
+      checkFail: median(runs.map((r) => r.checkFail)),
+      rssMiB: median(runs.map((r) => r.mem.rssMiB)),
+      peakRssMiB: median(runs.map((r) => r.mem.peakRssMiB)),
       serverMsPerReq: median(runs.map((r) => r.cpu.serverMsPerReq)),
       serverCores: median(runs.map((r) => r.cpu.serverCores)),
       otherCoresMax: Math.max(...runs.map((r) => r.cpu.otherCores)),
-      pregen: runs[0].pregen ? { items: median(runs.map((r) => r.pregen.got)), seconds: median(runs.map((r) => r.pregen.seconds)), perSecond: median(runs.map((r) => r.pregen.perSecond)) } : null,
+      pregen: runs[0].pregen
+        ? {
+            items: median(runs.map((r) => r.pregen.got)),
+            seconds: median(runs.map((r) => r.pregen.seconds)),
+            perSecond: median(runs.map((r) => r.pregen.perSecond)),
+          }
+        : null,
       invalid: runs.some((r) => r.poolExhausted),
       runs,
     };
@@ -241,4 +360,7 @@ async function main() {
   process.stdout.write(`${md}\n`);
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

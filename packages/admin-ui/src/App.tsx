@@ -58,7 +58,10 @@ export function App() {
   }, [load]);
 
   useEffect(() => {
-    const page = path === '/verify' ? 'Continue sign-in' : (PAGES.find((p) => p.path === path)?.label ?? (path === '/inbox' ? 'Dev inbox' : 'Sign in'));
+    const page =
+      path === '/verify'
+        ? 'Continue sign-in'
+        : (PAGES.find((p) => p.path === path)?.label ?? (path === '/inbox' ? 'Dev inbox' : 'Sign in'));
     document.title = `${page} · Sesame admin`;
   }, [path]);
 

@@ -309,7 +309,10 @@ export const api = {
   revokeClient: (id: string) => request<{ client: Client }>('POST', `/clients/${enc(id)}/revoke`),
 
   activity: (filters: { email?: string; status?: string; cursor?: string | null; limit?: number }) =>
-    request<ActivityPage>('GET', `/activity${query({ email: filters.email, status: filters.status, cursor: filters.cursor, limit: filters.limit ?? 25 })}`),
+    request<ActivityPage>(
+      'GET',
+      `/activity${query({ email: filters.email, status: filters.status, cursor: filters.cursor, limit: filters.limit ?? 25 })}`,
+    ),
 
   devInbox: () => request<{ messages: readonly InboxMessage[] }>('GET', '/dev-inbox'),
 };
@@ -329,7 +332,9 @@ export function rangeOf(ranges: unknown, field: string): { min?: number; max?: n
   const table = ranges as Record<string, unknown>;
   let node: unknown = table[field];
   if (node === undefined) {
-    node = field.split('.').reduce<unknown>((at, key) => (typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined), table);
+    node = field
+      .split('.')
+      .reduce<unknown>((at, key) => (typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined), table);
   }
   if (Array.isArray(node)) {
     if (node.length === 2 && typeof node[0] === 'number' && typeof node[1] === 'number') return { min: node[0], max: node[1] };

@@ -46,7 +46,14 @@ export function Time({ value, fallback = '—' }: { value: string | null | undef
   if (Number.isNaN(date.getTime())) return <span>{value}</span>;
   return (
     <time dateTime={value} title={value}>
-      {date.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' })}
+      {date.toLocaleString(undefined, {
+        year: 'numeric',
+        month: 'short',
+        day: 'numeric',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+      })}
     </time>
   );
 }
@@ -69,7 +76,11 @@ export function Field({
   return (
     <div className={`field${error !== undefined ? ' field-invalid' : ''}`}>
       <label htmlFor={id}>{label}</label>
-      {children({ id, ...(describedBy !== '' ? { 'aria-describedby': describedBy } : {}), ...(error !== undefined ? { 'aria-invalid': true } : {}) })}
+      {children({
+        id,
+        ...(describedBy !== '' ? { 'aria-describedby': describedBy } : {}),
+        ...(error !== undefined ? { 'aria-invalid': true } : {}),
+      })}
       {hint !== undefined && (
         <p className="hint" id={hintId}>
           {hint}

@@ -118,7 +118,10 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     onTestFailed(async () => {
       for (const context of contexts) {
         for (const page of context.pages()) {
-          const text = await page.locator('body').innerText({ timeout: 2_000 }).catch((error: unknown) => `(no text: ${String(error)})`);
+          const text = await page
+            .locator('body')
+            .innerText({ timeout: 2_000 })
+            .catch((error: unknown) => `(no text: ${String(error)})`);
           process.stderr.write(`--- ${page.url()}\n${text.slice(0, 1_500)}\n`);
         }
       }
@@ -210,7 +213,9 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     const before = ((await (await admin.request.get('/admin/api/clients')).json()) as { clients: unknown[] }).clients.length;
 
     // 1. A form on another origin posting to the admin API, in the admin's own browser.
-    elsewhere = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>elsewhere</title>'));
+    elsewhere = createServer((_req, res) =>
+      res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>elsewhere</title>'),
+    );
     await new Promise<void>((done) => elsewhere!.listen(0, '127.0.0.1', done));
     const port = (elsewhere.address() as { port: number }).port;
     const attacker = await admin.context().newPage();
@@ -233,7 +238,11 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
 
     // 2. The same from a script with the cookies replayed: no token → 403 CSRF_REJECTED.
     const post = (headers: Record<string, string>) =>
-      fetch(`${sesame!.url}/admin/api/clients`, { method: 'POST', headers: { Cookie: cookie, 'Content-Type': 'application/json', ...headers }, body: JSON.stringify({ name: 'evil' }) });
+      fetch(`${sesame!.url}/admin/api/clients`, {
+        method: 'POST',
+        headers: { Cookie: cookie, 'Content-Type': 'application/json', ...headers },
+        body: JSON.stringify({ name: 'evil' }),
+      });
     for (const headers of [{ Origin: `http://localhost:${port}` }, {}] as Record<string, string>[]) {
       const refused = await post(headers);
       expect(refused.status).toBe(403);
@@ -249,7 +258,12 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     const preview = await fetch(`${sesame!.url}/admin/api/templates/preview`, {
       method: 'POST',
       headers: { Cookie: cookie, 'Content-Type': 'application/json', 'X-CSRF-Token': token, Origin: sesame!.url },
-      body: JSON.stringify({ template: 'SIGNIN', subject: 'ok {{app_name}}', html: '<p>{{otp}}</p><a href="{{link}}">Sign in</a>', text: '{{otp}} {{link}}' }),
+      body: JSON.stringify({
+        template: 'SIGNIN',
+        subject: 'ok {{app_name}}',
+        html: '<p>{{otp}}</p><a href="{{link}}">Sign in</a>',
+        text: '{{otp}} {{link}}',
+      }),
     });
     expect(preview.status).toBe(200);
     await preview.body?.cancel();
@@ -271,7 +285,12 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     await admin.getByText('Policy saved.').waitFor();
     await expect.poll(() => expiry.getAttribute('aria-invalid')).not.toBe('true');
     // The change history shows it.
-    await admin.getByRole('region', { name: 'Change history' }).or(admin.locator('[aria-labelledby="audit-title"]')).getByText('120').first().waitFor();
+    await admin
+      .getByRole('region', { name: 'Change history' })
+      .or(admin.locator('[aria-labelledby="audit-title"]'))
+      .getByText('120')
+      .first()
+      .waitFor();
     await shot(admin, 'policy');
 
     const email = address('otp');
@@ -300,7 +319,9 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     await expect.poll(() => admin.getByTestId('preview-subject').innerText()).toMatch(new RegExp(`^E2E subject ${run} for \\S`));
     const frame = admin.locator('iframe[title="HTML preview"]');
     await expect.poll(() => frame.getAttribute('sandbox')).toBe('');
-    await expect.poll(() => admin.frameLocator('iframe[title="HTML preview"]').locator('h1').first().innerText()).toMatch(`E2E heading ${run}`);
+    await expect
+      .poll(() => admin.frameLocator('iframe[title="HTML preview"]').locator('h1').first().innerText())
+      .toMatch(`E2E heading ${run}`);
     await expect.poll(() => admin.frameLocator('iframe[title="HTML preview"]').locator('body').innerText()).toContain('123456');
 
     await admin.getByRole('button', { name: 'Save template' }).click();
@@ -325,7 +346,9 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     await admin.getByText('Branding saved.').waitFor();
     await expect.poll(() => admin.getByTestId('preview-subject').innerText()).toBe(`E2E subject ${run} for Acme ${run}`);
     const branded = address('branded');
-    expect((await send(sesame!.url, await restToken(), { email: branded, template: 'SIGNIN', magiclink_auth_uri: redirectUri })).status).toBe(200);
+    expect(
+      (await send(sesame!.url, await restToken(), { email: branded, template: 'SIGNIN', magiclink_auth_uri: redirectUri })).status,
+    ).toBe(200);
     expect((await mail.mail(branded)).subject).toBe(`E2E subject ${run} for Acme ${run}`);
 
     // An unknown variable: the preview says so, and saving is refused with the field and the name.
@@ -342,7 +365,9 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     await shot(admin, 'templates-invalid');
     // Nothing was saved: the next email still has the good template.
     const again = address('template-again');
-    expect((await send(sesame!.url, await restToken(), { email: again, template: 'SIGNIN', magiclink_auth_uri: redirectUri })).status).toBe(200);
+    expect((await send(sesame!.url, await restToken(), { email: again, template: 'SIGNIN', magiclink_auth_uri: redirectUri })).status).toBe(
+      200,
+    );
     expect((await mail.mail(again)).html).not.toContain('nmae');
   });
 
@@ -364,7 +389,11 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
 
     const first = await accessToken(sesame!.url, clientId, secret);
     expect(first.status).toBe(200);
-    const sent = await send(sesame!.url, first.token!, { email: address('ui-client'), template: 'SIGNIN', magiclink_auth_uri: redirectUri });
+    const sent = await send(sesame!.url, first.token!, {
+      email: address('ui-client'),
+      template: 'SIGNIN',
+      magiclink_auth_uri: redirectUri,
+    });
     expect(sent.status).toBe(200);
 
     const row = admin.locator(`tr[data-client-id="${clientId}"]`);
@@ -378,7 +407,10 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     expect(rotated).not.toBe(secret);
     expect((await accessToken(sesame!.url, clientId, secret)).status).toBe(401);
     // The token issued before the rotation stops at once too.
-    expect((await send(sesame!.url, first.token!, { email: address('pre-rotation'), template: 'SIGNIN', magiclink_auth_uri: redirectUri })).status).toBe(401);
+    expect(
+      (await send(sesame!.url, first.token!, { email: address('pre-rotation'), template: 'SIGNIN', magiclink_auth_uri: redirectUri }))
+        .status,
+    ).toBe(401);
     const second = await accessToken(sesame!.url, clientId, rotated);
     expect(second.status).toBe(200);
 
@@ -396,14 +428,20 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     await limitDialog.getByLabel('Sends a minute').fill('7');
     await limitDialog.getByRole('button', { name: 'Save limit' }).click();
     await row.getByText('7/min').waitFor();
-    const listed = (await (await admin.request.get('/admin/api/clients')).json()) as { clients: { id: string; sends_per_minute: number | null }[] };
+    const listed = (await (await admin.request.get('/admin/api/clients')).json()) as {
+      clients: { id: string; sends_per_minute: number | null }[];
+    };
     expect(listed.clients.find((c) => c.id === clientId)?.sends_per_minute).toBe(7);
     await row.getByRole('button', { name: /Revoke/ }).click();
     const dialog = admin.getByRole('dialog');
     await expect.poll(() => dialog.innerText()).toContain('cannot be undone');
     await dialog.getByRole('button', { name: 'Revoke client' }).click();
     await row.getByText('revoked').waitFor();
-    const refused = await send(sesame!.url, second.token!, { email: address('revoked'), template: 'SIGNIN', magiclink_auth_uri: redirectUri });
+    const refused = await send(sesame!.url, second.token!, {
+      email: address('revoked'),
+      template: 'SIGNIN',
+      magiclink_auth_uri: redirectUri,
+    });
     expect(refused.status).toBe(401);
     expect((await accessToken(sesame!.url, clientId, rotated)).status).toBe(401);
   });
@@ -417,7 +455,10 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     await expect.poll(() => rows.count()).toBe(1);
     await expect.poll(() => rows.first().innerText()).toContain('f***@example.test');
     await expect.poll(() => rows.first().locator('.pill').last().innerText()).toMatch('sent');
-    await rows.first().getByRole('button', { name: /Timeline of/ }).click();
+    await rows
+      .first()
+      .getByRole('button', { name: /Timeline of/ })
+      .click();
     const timeline = admin.getByRole('list', { name: /Delivery timeline/ });
     await expect.poll(() => timeline.innerText()).toContain('451');
     await expect.poll(() => timeline.innerText()).toContain(GREYLIST_REPLY);
@@ -435,7 +476,11 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     await admin.getByLabel('Status').selectOption('');
     await admin.getByRole('button', { name: 'Apply filters' }).click();
     await rows.nth(1).waitFor();
-    await rows.filter({ hasText: 'f***@example.test' }).first().getByRole('button', { name: /Timeline of/ }).click();
+    await rows
+      .filter({ hasText: 'f***@example.test' })
+      .first()
+      .getByRole('button', { name: /Timeline of/ })
+      .click();
     await shot(admin, 'activity');
   });
 

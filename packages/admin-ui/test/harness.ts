@@ -31,7 +31,12 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, intervalMs = 100): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -43,7 +48,9 @@ export async function waitUntil<T>(what: string, probe: () => Promise<T | undefi
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? ` (last error: ${lastError.message})` : ''}`);
+  throw new Error(
+    `Timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? ` (last error: ${lastError.message})` : ''}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,7 +234,11 @@ export async function accessToken(base: string, clientId: string, clientSecret: 
   return { status: response.status, ...(body.access_token !== undefined ? { token: body.access_token } : {}) };
 }
 
-export async function send(base: string, token: string, body: Record<string, unknown>): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function send(
+  base: string,
+  token: string,
+  body: Record<string, unknown>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${base}/api/v1/passwordless/email/send`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },

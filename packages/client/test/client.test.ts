@@ -152,7 +152,7 @@ describe('SesameClient against a real Sesame', () => {
     expect(error.status).toBe(0);
   });
 
-  it('reports a proxy\'s 502/503/504 without a Sesame body as UNAVAILABLE', async () => {
+  it("reports a proxy's 502/503/504 without a Sesame body as UNAVAILABLE", async () => {
     // A real HTTP server standing where a load balancer would, whose upstream is down.
     const proxy = http.createServer((_request, response) => {
       response.writeHead(503, { 'content-type': 'text/html' }).end('<h1>503 Service Unavailable</h1>');

@@ -95,12 +95,16 @@ export async function startSesameWithMail(): Promise<RunningSesame> {
     SESAME_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
     SESAME_LOG_LEVEL: 'warn',
   };
-  const created = spawnSync(process.execPath, [SESAME_BIN, 'clients', 'create', '--name', 'client-test', '--redirect-uri', redirectUri, '--json'], {
-    cwd: REPO_DIR,
-    env,
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
+  const created = spawnSync(
+    process.execPath,
+    [SESAME_BIN, 'clients', 'create', '--name', 'client-test', '--redirect-uri', redirectUri, '--json'],
+    {
+      cwd: REPO_DIR,
+      env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
   if (created.status !== 0) throw new Error(`sesame clients create failed: ${created.stderr}`);
   const client = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
 

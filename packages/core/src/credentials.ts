@@ -174,7 +174,11 @@ export function createCredentialHasher(secret: Uint8Array): CredentialHasher {
   );
   return {
     async digest(purpose, authRequestId, value) {
-      const signature = await globalThis.crypto.subtle.sign('HMAC', await key, credentialMessage(purpose, authRequestId, value) as BufferSource);
+      const signature = await globalThis.crypto.subtle.sign(
+        'HMAC',
+        await key,
+        credentialMessage(purpose, authRequestId, value) as BufferSource,
+      );
       return new Uint8Array(signature);
     },
   };
@@ -214,7 +218,11 @@ export function createPayloadSealer(secret: Uint8Array): PayloadSealer {
     async open(associatedData, sealed) {
       if (sealed[0] !== SEAL_VERSION || sealed.length < 1 + IV_BYTES + 16) throw new Error('Unknown sealed payload format.');
       const plaintext = await globalThis.crypto.subtle.decrypt(
-        { name: 'AES-GCM', iv: sealed.subarray(1, 1 + IV_BYTES) as BufferSource, additionalData: utf8.encode(associatedData) as BufferSource },
+        {
+          name: 'AES-GCM',
+          iv: sealed.subarray(1, 1 + IV_BYTES) as BufferSource,
+          additionalData: utf8.encode(associatedData) as BufferSource,
+        },
         await key,
         sealed.subarray(1 + IV_BYTES) as BufferSource,
       );

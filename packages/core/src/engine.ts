@@ -128,7 +128,14 @@ export function createEngine(deps: EngineDeps): Engine {
   /** Gives a committed email written with a lease to the worker that holds it. */
   function handOff(email: NewOutboxEmail, payload: OutboxPayload, request: OutboxClaim['request']): void {
     if (!email.lease || !deps.outbox) return;
-    const claim: OutboxClaim = { id: email.id, authRequestId: email.authRequestId, sealedPayload: email.sealedPayload, attempts: 0, createdAt: email.createdAt, request };
+    const claim: OutboxClaim = {
+      id: email.id,
+      authRequestId: email.authRequestId,
+      sealedPayload: email.sealedPayload,
+      attempts: 0,
+      createdAt: email.createdAt,
+      request,
+    };
     deps.outbox.adopt({ claim, payload, lease: email.lease });
   }
 
@@ -151,7 +158,11 @@ export function createEngine(deps: EngineDeps): Engine {
         }
         magiclinkAuthUri = checked.href;
       }
-      const templateVariables = await storedTemplateVariables(input.templateVariables ?? {}, input.template, deps.declaredTemplateVariables);
+      const templateVariables = await storedTemplateVariables(
+        input.templateVariables ?? {},
+        input.template,
+        deps.declaredTemplateVariables,
+      );
 
       const expiresIn = input.expiresIn || policy.expirySeconds;
       const now = clock.now();
@@ -180,7 +191,15 @@ export function createEngine(deps: EngineDeps): Engine {
         now,
       });
       if (!created.ok) throw sendLimitError(created.scope, created.retryAfterMs);
-      handOff(outboxEmail, payload, { email: email.address, template: input.template, type, magiclinkAuthUri, templateVariables, expiresAt, clientId: caller.id });
+      handOff(outboxEmail, payload, {
+        email: email.address,
+        template: input.template,
+        type,
+        magiclinkAuthUri,
+        templateVariables,
+        expiresAt,
+        clientId: caller.id,
+      });
       return { authRequestId: id, expiresAt, expiresIn, passwordlessType: type };
     },
 

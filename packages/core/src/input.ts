@@ -73,7 +73,9 @@ export function emailProblem(address: string): string | null {
 }
 
 /** The refusal of an address, or its domain's ASCII form: one pass, so the domain is parsed once. */
-function checkEmail(address: string): { readonly problem: string; readonly domain?: never } | { readonly problem: null; readonly domain: string } {
+function checkEmail(
+  address: string,
+): { readonly problem: string; readonly domain?: never } | { readonly problem: null; readonly domain: string } {
   if (address.length === 0) return { problem: 'is required' };
   if (address.length > MAX_EMAIL_LENGTH) return { problem: `must be at most ${MAX_EMAIL_LENGTH} characters` };
   if (INVISIBLE_OR_MALFORMED.test(address)) return { problem: 'must not contain invisible or text-direction characters' };
@@ -162,10 +164,7 @@ export const verifyInputSchema = z
   });
 
 export const resendInputSchema = z.object({
-  authRequestId: z
-    .string()
-    .min(1, 'is required')
-    .max(200, 'must be at most 200 characters'),
+  authRequestId: z.string().min(1, 'is required').max(200, 'must be at most 200 characters'),
 });
 
 export type SendInput = z.output<typeof sendInputSchema>;

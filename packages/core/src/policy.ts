@@ -116,7 +116,8 @@ export function parseStoredPolicy(input: unknown): Policy {
   if (!parsed.success) throw invalidArgument(zodViolations(parsed.error));
   const rules = parsed.data.allowedRedirectUris.map((rule) => {
     const url = parseHttpUrl(rule.uri);
-    if (!url) throw invalidArgument([{ field: 'allowed_redirect_uris', description: `not an absolute http(s) URL: ${rule.uri.slice(0, 100)}` }]);
+    if (!url)
+      throw invalidArgument([{ field: 'allowed_redirect_uris', description: `not an absolute http(s) URL: ${rule.uri.slice(0, 100)}` }]);
     if (rule.match === 'prefix' && url.search === '' && !url.pathname.endsWith('/')) {
       url.pathname = `${url.pathname}/`;
       return { uri: url.href, match: rule.match };

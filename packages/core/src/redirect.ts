@@ -10,7 +10,8 @@
  */
 import type { RedirectRule } from './policy.js';
 
-export type CanonicalUrl = { readonly ok: true; readonly url: URL; readonly href: string } | { readonly ok: false; readonly problem: string };
+export type CanonicalUrl =
+  { readonly ok: true; readonly url: URL; readonly href: string } | { readonly ok: false; readonly problem: string };
 
 /** The name of the query parameter that carries the token in an emailed link. */
 export const LINK_TOKEN_PARAM = 'link_token';
@@ -59,7 +60,9 @@ export function canonicalHttpUrl(value: string): CanonicalUrl {
   if (url.username !== '' || url.password !== '') return refuse('must not carry a user name or password');
   if (url.hash !== '' || value.includes('#')) return refuse('must not have a fragment');
   if (url.href !== withHarmlessCanonicalisation(value)) {
-    return refuse('must be in canonical form, exactly as a URL parser writes it back (no dot segments, special characters percent-encoded)');
+    return refuse(
+      'must be in canonical form, exactly as a URL parser writes it back (no dot segments, special characters percent-encoded)',
+    );
   }
   return { ok: true, url, href: url.href };
 }

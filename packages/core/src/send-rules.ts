@@ -24,10 +24,18 @@ export const SEND_BUDGET_WINDOW_MS = 60_000;
 export const MAX_STORED_TEMPLATE_VARIABLE_BYTES = 4096;
 
 /** The budgets a send or resend of `caller` is counted against; none when budgets are off. */
-export function sendBudgetsFor(caller: { readonly id: string; readonly sendsPerMinute?: number | null }, settings: SendBudgetSettings | undefined): SendBudget[] {
+export function sendBudgetsFor(
+  caller: { readonly id: string; readonly sendsPerMinute?: number | null },
+  settings: SendBudgetSettings | undefined,
+): SendBudget[] {
   if (!settings) return [];
   return [
-    { key: `client:${caller.id}`, scope: 'client', max: caller.sendsPerMinute ?? settings.perClientPerMinute, windowMs: SEND_BUDGET_WINDOW_MS },
+    {
+      key: `client:${caller.id}`,
+      scope: 'client',
+      max: caller.sendsPerMinute ?? settings.perClientPerMinute,
+      windowMs: SEND_BUDGET_WINDOW_MS,
+    },
     { key: 'deployment', scope: 'deployment', max: settings.deploymentPerMinute, windowMs: SEND_BUDGET_WINDOW_MS },
   ];
 }
@@ -59,7 +67,10 @@ export async function storedTemplateVariables(
   }
   if (utf8.encode(JSON.stringify(kept)).length > MAX_STORED_TEMPLATE_VARIABLE_BYTES) {
     throw invalidArgument([
-      { field: 'template_variables', description: `must total at most ${MAX_STORED_TEMPLATE_VARIABLE_BYTES} bytes (UTF-8, as JSON) for the variables the template uses` },
+      {
+        field: 'template_variables',
+        description: `must total at most ${MAX_STORED_TEMPLATE_VARIABLE_BYTES} bytes (UTF-8, as JSON) for the variables the template uses`,
+      },
     ]);
   }
   return kept;

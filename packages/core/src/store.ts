@@ -67,9 +67,7 @@ export interface CredentialDigests {
 /** Which send limit refused a send: the address's, the calling client's budget, or the deployment's. */
 export type SendLimitScope = 'address' | 'client' | 'deployment';
 
-export type LimitResult =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly retryAfterMs: number; readonly scope: SendLimitScope };
+export type LimitResult = { readonly ok: true } | { readonly ok: false; readonly retryAfterMs: number; readonly scope: SendLimitScope };
 
 /**
  * A budget of sends (new requests and resends together) in fixed windows of `windowMs`, counted

@@ -49,7 +49,9 @@ function describe(issue: z.core.$ZodIssue): string {
   if (/^[a-z]/.test(issue.message)) return issue.message;
   switch (issue.code) {
     case 'invalid_type':
-      return issue.message.endsWith('received undefined') ? 'is required' : `must be ${issue.expected === 'int' ? 'a whole number' : issue.expected}`;
+      return issue.message.endsWith('received undefined')
+        ? 'is required'
+        : `must be ${issue.expected === 'int' ? 'a whole number' : issue.expected}`;
     case 'too_small':
       return issue.origin === 'string'
         ? `must be at least ${String(issue.minimum)} characters`

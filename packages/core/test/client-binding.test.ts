@@ -41,23 +41,26 @@ const FOREIGN_VERIFIES: ReadonlyArray<[string, (c: Credentials) => Record<string
 
 describe('another client cannot reach a request', () => {
   for (const enforcement of [true, false]) {
-    it.each(FOREIGN_VERIFIES)(`verify with %s (same-browser enforcement ${enforcement ? 'on' : 'off'}) → 404, nothing spent`, async (_name, body) => {
-      h.policy = { ...h.policy, sameBrowserEnforcement: enforcement };
-      const credentials = await sendAsOwner();
-      const error = await errorOf(h.engine().verify(body(credentials), other));
-      expect(error.code).toBe('AUTH_REQUEST_NOT_FOUND');
-      expect(error.spec.http).toBe(404);
-      // The answer is the one an unknown request gets, and tells nothing of the owner's request.
-      const unknown = await errorOf(h.engine().verify({ code: credentials.otp, authRequestId: 'ZZZZZZZZZZ-unknown' }, other));
-      expect({ code: error.code, message: error.message }).toEqual({ code: unknown.code, message: unknown.message });
-      expect(JSON.stringify({ message: error.message, details: error.details })).not.toMatch(/ada@|owner-state/);
-      expect(await h.store.findAuthRequest(credentials.id, h.now)).toMatchObject({ status: 'pending', attempts: 0, sends: 1 });
-      // The owner's code and link both still work (the link proves no token was burnt).
-      await expect(h.engine().verify({ linkToken: credentials.linkToken, authRequestId: credentials.id }, owner)).resolves.toMatchObject({
-        email: 'ada@example.com',
-        state: 'owner-state',
-      });
-    });
+    it.each(FOREIGN_VERIFIES)(
+      `verify with %s (same-browser enforcement ${enforcement ? 'on' : 'off'}) → 404, nothing spent`,
+      async (_name, body) => {
+        h.policy = { ...h.policy, sameBrowserEnforcement: enforcement };
+        const credentials = await sendAsOwner();
+        const error = await errorOf(h.engine().verify(body(credentials), other));
+        expect(error.code).toBe('AUTH_REQUEST_NOT_FOUND');
+        expect(error.spec.http).toBe(404);
+        // The answer is the one an unknown request gets, and tells nothing of the owner's request.
+        const unknown = await errorOf(h.engine().verify({ code: credentials.otp, authRequestId: 'ZZZZZZZZZZ-unknown' }, other));
+        expect({ code: error.code, message: error.message }).toEqual({ code: unknown.code, message: unknown.message });
+        expect(JSON.stringify({ message: error.message, details: error.details })).not.toMatch(/ada@|owner-state/);
+        expect(await h.store.findAuthRequest(credentials.id, h.now)).toMatchObject({ status: 'pending', attempts: 0, sends: 1 });
+        // The owner's code and link both still work (the link proves no token was burnt).
+        await expect(h.engine().verify({ linkToken: credentials.linkToken, authRequestId: credentials.id }, owner)).resolves.toMatchObject({
+          email: 'ada@example.com',
+          state: 'owner-state',
+        });
+      },
+    );
   }
 
   it('wrong codes from another client never lock the owner out, however many', async () => {
@@ -68,7 +71,9 @@ describe('another client cannot reach a request', () => {
       );
     }
     expect(await h.store.findAuthRequest(credentials.id, h.now)).toMatchObject({ status: 'pending', attempts: 0 });
-    await expect(h.engine().verify({ code: credentials.otp, authRequestId: credentials.id }, owner)).resolves.toMatchObject({ authRequestId: credentials.id });
+    await expect(h.engine().verify({ code: credentials.otp, authRequestId: credentials.id }, owner)).resolves.toMatchObject({
+      authRequestId: credentials.id,
+    });
   });
 
   it('resend by another client → 404: no new credentials, no email, the owner’s still work', async () => {
@@ -77,20 +82,32 @@ describe('another client cannot reach a request', () => {
     expect(error.code).toBe('AUTH_REQUEST_NOT_FOUND');
     expect(await h.mailbox()).toEqual(new Map());
     expect(await h.store.findAuthRequest(credentials.id, h.now)).toMatchObject({ sends: 1, status: 'pending' });
-    await expect(h.engine().verify({ code: credentials.otp, authRequestId: credentials.id }, owner)).resolves.toMatchObject({ authRequestId: credentials.id });
+    await expect(h.engine().verify({ code: credentials.otp, authRequestId: credentials.id }, owner)).resolves.toMatchObject({
+      authRequestId: credentials.id,
+    });
   });
 
   it.each([
-    ['verified', async (c: Credentials) => {
-      await h.engine().verify({ code: c.otp, authRequestId: c.id }, owner);
-    }],
-    ['locked', async (c: Credentials) => {
-      for (let i = 0; i < h.policy.otpAttemptsPerRequest; i++) await errorOf(h.engine().verify({ code: wrongCode(c.otp), authRequestId: c.id }, owner));
-    }],
-    ['expired', (): Promise<void> => {
-      h.now += 3_600_000;
-      return Promise.resolve();
-    }],
+    [
+      'verified',
+      async (c: Credentials) => {
+        await h.engine().verify({ code: c.otp, authRequestId: c.id }, owner);
+      },
+    ],
+    [
+      'locked',
+      async (c: Credentials) => {
+        for (let i = 0; i < h.policy.otpAttemptsPerRequest; i++)
+          await errorOf(h.engine().verify({ code: wrongCode(c.otp), authRequestId: c.id }, owner));
+      },
+    ],
+    [
+      'expired',
+      (): Promise<void> => {
+        h.now += 3_600_000;
+        return Promise.resolve();
+      },
+    ],
   ])('a %s request is, to another client, not found (its state is not told)', async (_state, finish) => {
     const credentials = await sendAsOwner();
     await finish(credentials);
@@ -105,6 +122,8 @@ describe('another client cannot reach a request', () => {
     h.now += 1_000;
     await h.engine().resend({ authRequestId: first.id }, owner);
     const second = (await h.mailbox()).get(first.id);
-    await expect(h.engine().verify({ linkToken: second?.linkToken, authRequestId: first.id }, owner)).resolves.toMatchObject({ authRequestId: first.id });
+    await expect(h.engine().verify({ linkToken: second?.linkToken, authRequestId: first.id }, owner)).resolves.toMatchObject({
+      authRequestId: first.id,
+    });
   });
 });

@@ -16,7 +16,22 @@ const client: CallerClient = { id: 'client_a', redirectUris: [] };
 const LINK_URI = 'http://localhost:3000/api/auth/verify';
 
 /** Domain labels as people write them: ASCII, Latin with diacritics, Greek, Cyrillic, CJK, Arabic, Devanagari. */
-const LABELS = ['bücher', 'münchen', 'example', 'mail', 'straße', 'ελληνικά', 'пример', '例え', '中文', 'مثال', 'उदाहरण', 'café', 'a-b', 'x1'];
+const LABELS = [
+  'bücher',
+  'münchen',
+  'example',
+  'mail',
+  'straße',
+  'ελληνικά',
+  'пример',
+  '例え',
+  '中文',
+  'مثال',
+  'उदाहरण',
+  'café',
+  'a-b',
+  'x1',
+];
 const TLDS = ['de', 'com', 'org', 'рф', '中国', 'io'];
 const LOCALS = ['w', 'ada.lovelace', 'first_last', 'o\u2019brien', 'jöran', 'x-y', 'user123'];
 
@@ -37,7 +52,9 @@ type Box = { local: string; labels: string[]; tld: string };
 function spell(box: Box, { upper, ascii, tag }: { upper: boolean[]; ascii: boolean[]; tag: string | null }): string {
   // Only letters whose upper case lower-cases back to them: "ß" → "SS" is another IDNA label.
   const cased = (text: string, offset: number) =>
-    Array.from(text).map((ch, i) => (upper[(i + offset) % 64] && ch.toUpperCase().toLowerCase() === ch ? ch.toUpperCase() : ch)).join('');
+    Array.from(text)
+      .map((ch, i) => (upper[(i + offset) % 64] && ch.toUpperCase().toLowerCase() === ch ? ch.toUpperCase() : ch))
+      .join('');
   const labels = [...box.labels, box.tld].map((label, i) => cased(ascii[i % 4] ? domainToASCII(label) : label, i * 7));
   return `${cased(box.local, 3)}${tag === null ? '' : `+${tag}`}@${labels.join('.')}`;
 }
@@ -65,34 +82,28 @@ describe('equivalent spellings share one key', () => {
 
   it('generated spellings of one mailbox share its key; the key is ASCII-domained and equals Node’s domainToASCII', () => {
     fc.assert(
-      fc.property(
-        twoSpellings,
-        ([box, a, b]) => {
-          const untag = (address: string) => address.replace(/\+[^@]*@/, '@');
-          const keyA = normalizeEmail(untag(a)).key;
-          expect(normalizeEmail(untag(b)).key).toBe(keyA);
-          const domain = keyA.slice(keyA.lastIndexOf('@') + 1);
-          expect(domain).toMatch(/^[a-z0-9.-]+$/);
-          expect(domain).toBe(domainToASCII([...box.labels, box.tld].join('.')));
-          expect(keyA.slice(0, keyA.lastIndexOf('@'))).toBe(box.local.toLowerCase());
-          // Accepted by the request schema too, with the address kept as given.
-          expect(parseInput(sendInputSchema, { email: a }).email).toBe(a.normalize('NFC'));
-        },
-      ),
+      fc.property(twoSpellings, ([box, a, b]) => {
+        const untag = (address: string) => address.replace(/\+[^@]*@/, '@');
+        const keyA = normalizeEmail(untag(a)).key;
+        expect(normalizeEmail(untag(b)).key).toBe(keyA);
+        const domain = keyA.slice(keyA.lastIndexOf('@') + 1);
+        expect(domain).toMatch(/^[a-z0-9.-]+$/);
+        expect(domain).toBe(domainToASCII([...box.labels, box.tld].join('.')));
+        expect(keyA.slice(0, keyA.lastIndexOf('@'))).toBe(box.local.toLowerCase());
+        // Accepted by the request schema too, with the address kept as given.
+        expect(parseInput(sendInputSchema, { email: a }).email).toBe(a.normalize('NFC'));
+      }),
       { numRuns: 500 },
     );
   });
 
   it('the limit key drops a +tag: every tagged spelling shares the untagged limit key', () => {
     fc.assert(
-      fc.property(
-        twoSpellings,
-        ([, a, b]) => {
-          const limitKey = (address: string) => (core.normalizeEmail(address) as { limitKey?: string }).limitKey;
-          expect(limitKey(a)).toBeDefined();
-          expect(limitKey(a)).toBe(limitKey(b));
-        },
-      ),
+      fc.property(twoSpellings, ([, a, b]) => {
+        const limitKey = (address: string) => (core.normalizeEmail(address) as { limitKey?: string }).limitKey;
+        expect(limitKey(a)).toBeDefined();
+        expect(limitKey(a)).toBe(limitKey(b));
+      }),
       { numRuns: 500 },
     );
   });
@@ -105,10 +116,53 @@ describe('equivalent spellings share one key', () => {
 
 /** Characters that are invisible or change text direction (Unicode default-ignorable, format, bidi). */
 const INVISIBLE = [
-  '\u00ad', '\u034f', '\u061c', '\u115f', '\u1160', '\u17b4', '\u17b5', '\u180b', '\u180e', '\u180f', '\u200b', '\u200c', '\u200d', '\u200e',
-  '\u200f', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2060', '\u2061', '\u2062', '\u2063', '\u2064', '\u2066', '\u2067', '\u2068',
-  '\u2069', '\u206a', '\u206f', '\u3164', '\ufe00', '\ufe0f', '\ufeff', '\uffa0', '\u{1d173}', '\u{e0001}', '\u{e0041}', '\u{e0100}', '\u{e01ef}',
-  '\u0600', '\u06dd', '\u{110bd}', '\ue000', '\u{f0000}', '\ud800',
+  '\u00ad',
+  '\u034f',
+  '\u061c',
+  '\u115f',
+  '\u1160',
+  '\u17b4',
+  '\u17b5',
+  '\u180b',
+  '\u180e',
+  '\u180f',
+  '\u200b',
+  '\u200c',
+  '\u200d',
+  '\u200e',
+  '\u200f',
+  '\u202a',
+  '\u202b',
+  '\u202c',
+  '\u202d',
+  '\u202e',
+  '\u2060',
+  '\u2061',
+  '\u2062',
+  '\u2063',
+  '\u2064',
+  '\u2066',
+  '\u2067',
+  '\u2068',
+  '\u2069',
+  '\u206a',
+  '\u206f',
+  '\u3164',
+  '\ufe00',
+  '\ufe0f',
+  '\ufeff',
+  '\uffa0',
+  '\u{1d173}',
+  '\u{e0001}',
+  '\u{e0041}',
+  '\u{e0100}',
+  '\u{e01ef}',
+  '\u0600',
+  '\u06dd',
+  '\u{110bd}',
+  '\ue000',
+  '\u{f0000}',
+  '\ud800',
 ];
 /** Full stops that are not "." (IDNA maps the first three to "."). */
 const DOTS = ['\u3002', '\uff0e', '\uff61', '\ufe52', '\u2024', '\u0701', '\u0702', '\u06d4', '\u2e3c', '\ua4f8', '\ua60e'];
@@ -130,12 +184,17 @@ describe('spellings that would open another key are refused on email', () => {
 
   it('a non-ASCII full stop in place of any "."', () => {
     fc.assert(
-      fc.property(fc.constantFrom('ada@mail.example.com', 'w@bücher.co.de', 'first.last@example.org'), fc.constantFrom(...DOTS), fc.nat(), (address, dot, which) => {
-        const dots = [...address.matchAll(/\./g)].map((m) => m.index);
-        const at = dots[which % dots.length]!;
-        const given = `${address.slice(0, at)}${dot}${address.slice(at + 1)}`;
-        expect(violationOf(() => parseInput(sendInputSchema, { email: given })).field).toBe('email');
-      }),
+      fc.property(
+        fc.constantFrom('ada@mail.example.com', 'w@bücher.co.de', 'first.last@example.org'),
+        fc.constantFrom(...DOTS),
+        fc.nat(),
+        (address, dot, which) => {
+          const dots = [...address.matchAll(/\./g)].map((m) => m.index);
+          const at = dots[which % dots.length]!;
+          const given = `${address.slice(0, at)}${dot}${address.slice(at + 1)}`;
+          expect(violationOf(() => parseInput(sendInputSchema, { email: given })).field).toBe('email');
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -155,13 +214,30 @@ describe('spellings that would open another key are refused on email', () => {
       }),
       { numRuns: 300 },
     );
-    for (const given of ['ｗ@example.com', 'w@ｅxample.com', 'ﬁle@example.com', 'w²@example.com', 'w@example.ｃｏｍ', 'ａｄａ＠example.com', 'w@exªmple.com', 'ｗ@ｅｘａｍｐｌｅ.com']) {
+    for (const given of [
+      'ｗ@example.com',
+      'w@ｅxample.com',
+      'ﬁle@example.com',
+      'w²@example.com',
+      'w@example.ｃｏｍ',
+      'ａｄａ＠example.com',
+      'w@exªmple.com',
+      'ｗ@ｅｘａｍｐｌｅ.com',
+    ]) {
       expect(violationOf(() => parseInput(sendInputSchema, { email: given })).field, given).toBe('email');
     }
   });
 
   it('a domain that is not a DNS name once in ASCII, or that a URL parser would decode first', () => {
-    for (const given of ['w@xn--zz.de', 'w@b%C3%BCcher.de', 'w@ex!ample.com', 'w@-example.com', 'w@example-.com', `w@${'a'.repeat(64)}.com`, 'w@\u{1f4a9}.la']) {
+    for (const given of [
+      'w@xn--zz.de',
+      'w@b%C3%BCcher.de',
+      'w@ex!ample.com',
+      'w@-example.com',
+      'w@example-.com',
+      `w@${'a'.repeat(64)}.com`,
+      'w@\u{1f4a9}.la',
+    ]) {
       expect(violationOf(() => parseInput(sendInputSchema, { email: given })).field, given).toBe('email');
     }
   });

@@ -97,7 +97,13 @@ describe('send', () => {
     expect(sent).toMatchObject({ expiresIn: 300, expiresAt: T0 + 300_000, passwordlessType: 'LINK_OTP' });
     expect(await store.outboxDepth()).toBe(1);
     const record = await store.findAuthRequest(sent.authRequestId, now);
-    expect(record).toMatchObject({ email: 'Ada@Example.com', emailKey: 'ada@example.com', clientId: 'client_test', status: 'pending', sends: 1 });
+    expect(record).toMatchObject({
+      email: 'Ada@Example.com',
+      emailKey: 'ada@example.com',
+      clientId: 'client_test',
+      status: 'pending',
+      sends: 1,
+    });
   });
 
   it('honours expires_in per request', async () => {
@@ -110,7 +116,9 @@ describe('send', () => {
     expect((await codeOf(engine.send({ email: 'a@example.com', magiclinkAuthUri: 'https://evil.test/verify' }, client))).code).toBe(
       'REDIRECT_URI_NOT_ALLOWED',
     );
-    await expect(engine.send({ email: 'a@example.com', magiclinkAuthUri: 'https://app.example.com/auth/verify' }, client)).resolves.toBeDefined();
+    await expect(
+      engine.send({ email: 'a@example.com', magiclinkAuthUri: 'https://app.example.com/auth/verify' }, client),
+    ).resolves.toBeDefined();
     expect(await store.outboxDepth()).toBe(1);
   });
 
@@ -191,7 +199,10 @@ describe('verify by code', () => {
   });
 
   it('caps failed codes per address across requests; links still work', async () => {
-    policy = updatePolicy(policy, { failedOtpPerAddress: { max: 3, windowMs: 86_400_000 }, emailsPerAddress: { max: 60, windowMs: 60_000 } });
+    policy = updatePolicy(policy, {
+      failedOtpPerAddress: { max: 3, windowMs: 86_400_000 },
+      emailsPerAddress: { max: 60, windowMs: 60_000 },
+    });
     for (let i = 0; i < 3; i++) {
       const { sent } = await sendAndRead('victim@example.com');
       expect((await codeOf(engine.verify({ code: 'ABCDEF', authRequestId: sent.authRequestId }, client))).code).toBe('INVALID_CREDENTIAL');
@@ -201,7 +212,9 @@ describe('verify by code', () => {
     const capped = await codeOf(engine.verify({ code: otp, authRequestId: sent.authRequestId }, client));
     expect(capped.code).toBe('TOO_MANY_ATTEMPTS');
     expect(capped.retryAfterMs).toBe(86_400_000 - 3_000);
-    await expect(engine.verify({ linkToken, authRequestId: sent.authRequestId }, client)).resolves.toMatchObject({ email: 'VICTIM@example.com' });
+    await expect(engine.verify({ linkToken, authRequestId: sent.authRequestId }, client)).resolves.toMatchObject({
+      email: 'VICTIM@example.com',
+    });
   });
 
   it('an unknown auth request is AUTH_REQUEST_NOT_FOUND', async () => {
@@ -218,7 +231,9 @@ describe('verify by link', () => {
     const record = await store.findAuthRequest(sent.authRequestId, now);
     expect(record).toMatchObject({ status: 'pending', attempts: 0 });
     // Both credentials still work in the original browser.
-    await expect(engine.verify({ linkToken, authRequestId: sent.authRequestId }, client)).resolves.toMatchObject({ email: 'ada@example.com' });
+    await expect(engine.verify({ linkToken, authRequestId: sent.authRequestId }, client)).resolves.toMatchObject({
+      email: 'ada@example.com',
+    });
     expect((await codeOf(engine.verify({ code: otp, authRequestId: sent.authRequestId }, client))).code).toBe('ALREADY_USED');
   });
 
@@ -313,7 +328,15 @@ describe('handing new emails to an in-process worker (OutboxHandoff)', () => {
       authRequestId: sent.authRequestId,
       attempts: 0,
       createdAt: T0,
-      request: { email: 'Ada@Example.com', template: 'SIGNIN', type: 'LINK_OTP', magiclinkAuthUri: LINK_URI, templateVariables: { team: 'Blue' }, expiresAt: sent.expiresAt, clientId: client.id },
+      request: {
+        email: 'Ada@Example.com',
+        template: 'SIGNIN',
+        type: 'LINK_OTP',
+        magiclinkAuthUri: LINK_URI,
+        templateVariables: { team: 'Blue' },
+        expiresAt: sent.expiresAt,
+        clientId: client.id,
+      },
     });
     // The open payload is the sealed one, and its code verifies.
     expect(await openOutboxPayload(sealer, email!.claim.id, email!.claim.sealedPayload)).toEqual(email?.payload);
@@ -321,7 +344,9 @@ describe('handing new emails to an in-process worker (OutboxHandoff)', () => {
     expect(await store.claimOutbox({ owner: 'other', now, leaseMs: 60_000, limit: 10 })).toEqual([]);
     const later = await store.claimOutbox({ owner: 'other', now: lease.until, leaseMs: 60_000, limit: 10 });
     expect(later.map((claim) => claim.id)).toEqual([email?.claim.id]);
-    await expect(handed.verify({ code: email?.payload.otp, authRequestId: sent.authRequestId }, client)).resolves.toMatchObject({ email: 'Ada@Example.com' });
+    await expect(handed.verify({ code: email?.payload.otp, authRequestId: sent.authRequestId }, client)).resolves.toMatchObject({
+      email: 'Ada@Example.com',
+    });
   });
 
   it('hands over a resend too, and nothing for a send or resend that was refused', async () => {

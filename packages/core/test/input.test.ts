@@ -1,13 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  SesameError,
-  normalizeEmail,
-  parseInput,
-  resendInputSchema,
-  sendInputSchema,
-  verifyInputSchema,
-} from '@sesame/core';
+import { SesameError, normalizeEmail, parseInput, resendInputSchema, sendInputSchema, verifyInputSchema } from '@sesame/core';
 
 function violationOf(run: () => unknown): { field: string; description: string } {
   try {
@@ -42,7 +35,12 @@ describe('send input', () => {
     ['a reserved variable', { email: 'a@example.com', templateVariables: { otp: '000000' } }, 'template_variables', /reserved/],
     ['an empty state', { email: 'a@example.com', state: '' }, 'state', /empty/],
     ['a 1001-char state', { email: 'a@example.com', state: 's'.repeat(1001) }, 'state', /1000/],
-    ['a 1001-char magic link URI', { email: 'a@example.com', magiclinkAuthUri: `http://x.test/${'a'.repeat(1000)}` }, 'magiclink_auth_uri', /1000/],
+    [
+      'a 1001-char magic link URI',
+      { email: 'a@example.com', magiclinkAuthUri: `http://x.test/${'a'.repeat(1000)}` },
+      'magiclink_auth_uri',
+      /1000/,
+    ],
   ])('%s → INVALID_ARGUMENT on %s', (_name, body, field, description) => {
     const violation = violationOf(() => parseInput(sendInputSchema, body));
     expect(violation.field).toBe(field);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SesameError, defaultPolicy, parsePolicy, parseRedirectRules, updatePolicy, isRedirectAllowed, buildMagicLink } from '@sesame/core';
 
 describe('policy', () => {
-  it("has the documented defaults", () => {
+  it('has the documented defaults', () => {
     const dev = defaultPolicy({ production: false });
     expect(dev).toMatchObject({
       passwordlessType: 'LINK_OTP',
@@ -39,7 +39,9 @@ describe('policy', () => {
       expect(error).toBeInstanceOf(SesameError);
       const e = error as SesameError;
       expect(e.code).toBe('INVALID_ARGUMENT');
-      expect(e.fieldViolations[0]?.field).toMatch(/^(expiry_seconds|otp_length|otp_attempts_per_request|emails_per_address|passwordless_type|otp_format)/);
+      expect(e.fieldViolations[0]?.field).toMatch(
+        /^(expiry_seconds|otp_length|otp_attempts_per_request|emails_per_address|passwordless_type|otp_format)/,
+      );
     }
   });
 

@@ -36,7 +36,12 @@ describe('candidates with a dot segment or an encoded separator are refused', ()
   });
 
   it.each(ENCODED_SEPARATORS.map((separator) => [separator]))('encoded separator %s anywhere in the path', (separator) => {
-    for (const path of [`/auth/..${separator}evil`, `/auth/x${separator}..${separator}..${separator}evil`, `/auth/${separator}`, `/auth/a${separator}b`]) {
+    for (const path of [
+      `/auth/..${separator}evil`,
+      `/auth/x${separator}..${separator}..${separator}evil`,
+      `/auth/${separator}`,
+      `/auth/a${separator}b`,
+    ]) {
       expect(isRedirectAllowed(`https://app.example.com${path}`, [PREFIX]), path).toBe(false);
     }
   });
@@ -45,7 +50,9 @@ describe('candidates with a dot segment or an encoded separator are refused', ()
     const segment = fc.oneof(
       fc.stringMatching(/^[a-z0-9_~-]{1,8}$/),
       fc.constantFrom(...segments),
-      fc.tuple(fc.stringMatching(/^[a-z]{0,3}$/), fc.constantFrom(...ENCODED_SEPARATORS), fc.stringMatching(/^[a-z.]{0,3}$/)).map((parts) => parts.join('')),
+      fc
+        .tuple(fc.stringMatching(/^[a-z]{0,3}$/), fc.constantFrom(...ENCODED_SEPARATORS), fc.stringMatching(/^[a-z.]{0,3}$/))
+        .map((parts) => parts.join('')),
     );
     fc.assert(
       fc.property(fc.array(segment, { minLength: 1, maxLength: 6 }), (parts) => {
@@ -61,7 +68,11 @@ describe('candidates with a dot segment or an encoded separator are refused', ()
 
   it('an exact rule does not admit a dot-segment spelling of itself', () => {
     const exact: RedirectRule = { uri: 'https://app.example.com/auth/verify', match: 'exact' };
-    for (const uri of ['https://app.example.com/x/../auth/verify', 'https://app.example.com/auth/./verify', 'https://app.example.com/x/%2e%2e/auth/verify']) {
+    for (const uri of [
+      'https://app.example.com/x/../auth/verify',
+      'https://app.example.com/auth/./verify',
+      'https://app.example.com/x/%2e%2e/auth/verify',
+    ]) {
       expect(isRedirectAllowed(uri, [exact]), uri).toBe(false);
     }
     expect(isRedirectAllowed('https://app.example.com/auth/verify', [exact])).toBe(true);
@@ -69,12 +80,14 @@ describe('candidates with a dot segment or an encoded separator are refused', ()
 });
 
 describe('a prefix rule must end in "/"', () => {
-  it.each(['https://app.example.com/auth*', 'https://app.example.com/auth/verify*', 'https://app.example.com/auth/?x=1*', 'https://app.example.com/a/../auth/*'])(
-    'SESAME_ALLOWED_REDIRECT_URIS / client redirect URI %s is refused with the reason',
-    (item) => {
-      expect(() => parseRedirectRules(item)).toThrow(/prefix rule|dot segment|canonical/);
-    },
-  );
+  it.each([
+    'https://app.example.com/auth*',
+    'https://app.example.com/auth/verify*',
+    'https://app.example.com/auth/?x=1*',
+    'https://app.example.com/a/../auth/*',
+  ])('SESAME_ALLOWED_REDIRECT_URIS / client redirect URI %s is refused with the reason', (item) => {
+    expect(() => parseRedirectRules(item)).toThrow(/prefix rule|dot segment|canonical/);
+  });
 
   it('a prefix rule ending in "/" (or a bare origin, which is "/") is accepted, as its canonical form', () => {
     expect(parseRedirectRules('https://app.example.com/auth/*, https://App.Example.com*, https://app.example.com/cb')).toEqual([
@@ -91,7 +104,10 @@ describe('a prefix rule must end in "/"', () => {
     [{ uri: 'https://app.example.com/ auth/', match: 'prefix' }, /whitespace/],
     [{ uri: 'https://app.example.com\\auth/', match: 'exact' }, /backslash/],
   ] as const)('saving a policy with %j is INVALID_ARGUMENT naming the rule', (rule, description) => {
-    const policy = { ...defaultPolicy({ production: true }), allowedRedirectUris: [{ uri: 'https://ok.example.com/', match: 'prefix' }, rule] };
+    const policy = {
+      ...defaultPolicy({ production: true }),
+      allowedRedirectUris: [{ uri: 'https://ok.example.com/', match: 'prefix' }, rule],
+    };
     try {
       parsePolicy(policy);
       expect.unreachable();
@@ -114,7 +130,10 @@ describe('a prefix rule must end in "/"', () => {
   });
 
   it('a policy saved before the rule still loads, its prefix rule read with "/" appended', () => {
-    const saved = { ...defaultPolicy({ production: true }), allowedRedirectUris: [{ uri: 'https://app.example.com/auth', match: 'prefix' }] };
+    const saved = {
+      ...defaultPolicy({ production: true }),
+      allowedRedirectUris: [{ uri: 'https://app.example.com/auth', match: 'prefix' }],
+    };
     const loaded = core.parseStoredPolicy(saved);
     expect(loaded.allowedRedirectUris).toEqual([{ uri: 'https://app.example.com/auth/', match: 'prefix' }]);
     expect(isRedirectAllowed('https://app.example.com/auth/verify', loaded.allowedRedirectUris)).toBe(true);

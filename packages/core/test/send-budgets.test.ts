@@ -27,7 +27,10 @@ afterEach(async () => {
 });
 
 /** A send to a new address each time, so that only the budgets can refuse it. */
-function send(caller: CallerClient, extra: Partial<Pick<EngineDeps, 'sendBudgets' | 'declaredTemplateVariables'>> = { sendBudgets: BUDGETS }) {
+function send(
+  caller: CallerClient,
+  extra: Partial<Pick<EngineDeps, 'sendBudgets' | 'declaredTemplateVariables'>> = { sendBudgets: BUDGETS },
+) {
   n += 1;
   return h.engine(extra).send({ email: `new${n}@example.com`, magiclinkAuthUri: LINK_URI }, caller);
 }
@@ -95,12 +98,20 @@ describe('template variables', () => {
     const engine = h.engine({ declaredTemplateVariables: declared({ SIGNIN: ['team', 'product'], SIGNUP: ['plan'] }) });
     const given = { team: 'Blue', product: 'Sesame', plan: 'pro', junk: 'x'.repeat(256), other: 'y' };
     const signin = await engine.send({ email: 'a@example.com', magiclinkAuthUri: LINK_URI, templateVariables: given }, alpha);
-    const signup = await engine.send({ email: 'b@example.com', magiclinkAuthUri: LINK_URI, templateVariables: given, template: 'SIGNUP' }, alpha);
+    const signup = await engine.send(
+      { email: 'b@example.com', magiclinkAuthUri: LINK_URI, templateVariables: given, template: 'SIGNUP' },
+      alpha,
+    );
     expect((await h.store.findAuthRequest(signin.authRequestId, h.now))?.templateVariables).toEqual({ team: 'Blue', product: 'Sesame' });
     expect((await h.store.findAuthRequest(signup.authRequestId, h.now))?.templateVariables).toEqual({ plan: 'pro' });
     const claims = await h.store.claimOutbox({ owner: 't', now: h.now, leaseMs: 60_000, limit: 10 });
     const byRequest = new Map(claims.map((claim) => [claim.authRequestId, claim.request.templateVariables]));
-    expect(byRequest).toEqual(new Map([[signin.authRequestId, { team: 'Blue', product: 'Sesame' }], [signup.authRequestId, { plan: 'pro' }]]));
+    expect(byRequest).toEqual(
+      new Map([
+        [signin.authRequestId, { team: 'Blue', product: 'Sesame' }],
+        [signup.authRequestId, { plan: 'pro' }],
+      ]),
+    );
   });
 
   it('the stored variables are refused beyond the byte cap (as JSON, UTF-8), on template_variables', async () => {
@@ -115,7 +126,9 @@ describe('template variables', () => {
     expect(error.fieldViolations[0]?.field).toBe('template_variables');
     // Escapes count as stored: 600 control characters are 3,600 bytes of JSON.
     const escaped = { variable_00: '\u0001'.repeat(256), variable_01: '\u0001'.repeat(256), variable_02: '\u0001'.repeat(200) };
-    expect((await errorOf(engine.send({ email: 'b@example.com', magiclinkAuthUri: LINK_URI, templateVariables: escaped }, alpha))).code).toBe('INVALID_ARGUMENT');
+    expect(
+      (await errorOf(engine.send({ email: 'b@example.com', magiclinkAuthUri: LINK_URI, templateVariables: escaped }, alpha))).code,
+    ).toBe('INVALID_ARGUMENT');
     // Undeclared variables do not count toward the cap: they are dropped first.
     const onlyDeclared = h.engine({ declaredTemplateVariables: declared({ SIGNIN: ['variable_00'], SIGNUP: [] }) });
     const sent = await onlyDeclared.send({ email: 'c@example.com', magiclinkAuthUri: LINK_URI, templateVariables: huge }, alpha);

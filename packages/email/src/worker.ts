@@ -27,10 +27,7 @@ import { renderEmail } from './render-email.js';
 import { resolveRetrySchedule, retryDelayMs, type RetrySchedule } from './retry.js';
 import type { DeliveryResult, MailTransport, OutgoingEmail } from './transport/types.js';
 
-export type OutboxStore = Pick<
-  Store,
-  'claimOutbox' | 'recordDeliveryAttempt' | 'markOutboxSent' | 'markOutboxRetry' | 'markOutboxFailed'
->;
+export type OutboxStore = Pick<Store, 'claimOutbox' | 'recordDeliveryAttempt' | 'markOutboxSent' | 'markOutboxRetry' | 'markOutboxFailed'>;
 
 export interface OutboxWorkerOptions {
   readonly store: OutboxStore;
@@ -180,7 +177,10 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       items.map(async ({ claim, leaseEnd, payload }) => {
         const outcome = await settle(claim, payload, content, leaseEnd, slots).catch((error: unknown) => {
           // A store error while settling: the lease lapses and the row is claimed again.
-          logger.error({ outboxId: claim.id, authRequestId: claim.authRequestId, err: errorText(error) }, 'outbox row could not be settled');
+          logger.error(
+            { outboxId: claim.id, authRequestId: claim.authRequestId, err: errorText(error) },
+            'outbox row could not be settled',
+          );
           return 'skipped' as const;
         });
         counts[outcome] += 1;
@@ -199,7 +199,13 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   }
 
   /** `opened`: the payload of an adopted email; null for a claimed row, whose sealed payload is opened here. */
-  async function settle(claim: OutboxClaim, opened: OutboxPayload | null, content: EmailContent, leaseEnd: number, slots: Slots): Promise<Outcome> {
+  async function settle(
+    claim: OutboxClaim,
+    opened: OutboxPayload | null,
+    content: EmailContent,
+    leaseEnd: number,
+    slots: Slots,
+  ): Promise<Outcome> {
     const ids = { outboxId: claim.id, authRequestId: claim.authRequestId };
     const attempt = claim.attempts + 1;
     const now = clock.now();
@@ -240,7 +246,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
 
     if (result.status === 'sent') {
       const kept = await store.markOutboxSent({ id: claim.id, owner, now: settledAt, detail: result.reply });
-      if (!kept) logger.warn(logFields, 'email sent, but its outbox row was no longer ours to mark (lease taken over, or superseded by a resend)');
+      if (!kept)
+        logger.warn(logFields, 'email sent, but its outbox row was no longer ours to mark (lease taken over, or superseded by a resend)');
       else logger.info(logFields, 'email sent');
       return 'sent';
     }
@@ -280,7 +287,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       // A full batch means more rows may be waiting: claim again without sleeping. So does a
       // full batch of adopted emails; fewer wait for the nudge that comes with them, which the
       // server delays a little so that the emails of those milliseconds go out together.
-      if (wasNudged() || adopted.length >= batchSize || (report !== null && report.claimed >= batchSize && report.skipped < report.claimed)) continue;
+      if (wasNudged() || adopted.length >= batchSize || (report !== null && report.claimed >= batchSize && report.skipped < report.claimed))
+        continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, pollIntervalMs);
         function done(): void {
@@ -329,7 +337,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
 
 function compose(claim: OutboxClaim, payload: OutboxPayload, content: EmailContent, now: number): OutgoingEmail {
   const { request } = claim;
-  const link = payload.linkToken !== null && request.magiclinkAuthUri !== null ? buildMagicLink(request.magiclinkAuthUri, payload.linkToken) : null;
+  const link =
+    payload.linkToken !== null && request.magiclinkAuthUri !== null ? buildMagicLink(request.magiclinkAuthUri, payload.linkToken) : null;
   const rendered = renderEmail({
     template: request.template,
     brand: content.brand,

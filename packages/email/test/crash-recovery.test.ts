@@ -22,7 +22,10 @@ interface Child {
 }
 
 async function startChild(dbFile: string, port: number, ownerId: string): Promise<Child> {
-  const child = spawn(process.execPath, [childScript, dbFile, String(port), ownerId], { cwd: packageDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [childScript, dbFile, String(port), ownerId], {
+    cwd: packageDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   cleanup.push(async () => {

@@ -45,15 +45,20 @@ describe('outbox delivery over SMTP', () => {
     expect(html).toContain(`href="${fromText.link!}"`);
 
     // The code works for the first request; the link of the second works too.
-    await expect(sesame.engine.verify({ code: fromText.otp, authRequestId: first }, CALLER)).resolves.toMatchObject({ email: 'Jane.Doe@example.com' });
+    await expect(sesame.engine.verify({ code: fromText.otp, authRequestId: first }, CALLER)).resolves.toMatchObject({
+      email: 'Jane.Doe@example.com',
+    });
     const secondCreds = credentialsIn(other!.parsed.text ?? '');
-    await expect(sesame.engine.verify({ linkToken: secondCreds.linkToken, authRequestId: second }, CALLER)).resolves.toMatchObject({ authRequestId: second });
+    await expect(sesame.engine.verify({ linkToken: secondCreds.linkToken, authRequestId: second }, CALLER)).resolves.toMatchObject({
+      authRequestId: second,
+    });
 
     const timeline = await sesame.store.deliveryTimeline(first);
     expect(timeline.map((event) => event.kind)).toEqual(['queued', 'attempt', 'sent']);
     expect(timeline.at(-1)?.detail).toMatch(/^250 /);
 
-    for (const secret of [fromText.otp!, fromText.linkToken!, secondCreds.otp!, secondCreds.linkToken!]) expect(logs.text()).not.toContain(secret);
+    for (const secret of [fromText.otp!, fromText.linkToken!, secondCreds.otp!, secondCreds.linkToken!])
+      expect(logs.text()).not.toContain(secret);
     expect(logs.lines.length).toBeGreaterThan(0);
   });
 });

@@ -49,7 +49,9 @@ describe('dev inbox', () => {
   it('with an SMTP URL, requires SESAME_MAIL_FROM and never logs the credentials', async () => {
     const { store } = await sesame();
     const logs = captureLogs();
-    expect(() => createMailTransport({ env: { SESAME_SMTP_URL: 'smtp://127.0.0.1:2525' }, store, logger: logs })).toThrow(/SESAME_MAIL_FROM/);
+    expect(() => createMailTransport({ env: { SESAME_SMTP_URL: 'smtp://127.0.0.1:2525' }, store, logger: logs })).toThrow(
+      /SESAME_MAIL_FROM/,
+    );
     const transport = createMailTransport({
       env: { SESAME_SMTP_URL: 'smtps://mailer:hunter2-secret@smtp.example.com:465', SESAME_MAIL_FROM: 'no-reply@acme.test' },
       store,

@@ -119,7 +119,13 @@ describe('outbox worker', () => {
     await sesame.store.putSetting(BRAND_SETTING_KEY, JSON.stringify({ appName: 'Acme', accentColor: '#0f766e' }), Date.now());
     await sesame.store.putSetting(
       TEMPLATES_SETTING_KEY,
-      JSON.stringify({ SIGNIN: { subject: 'Welcome to {{team}} on {{app_name}}', html: '<p>Team: {{team}}</p><p>{{otp}}</p>', text: 'Team: {{team}} code: {{otp}}' } }),
+      JSON.stringify({
+        SIGNIN: {
+          subject: 'Welcome to {{team}} on {{app_name}}',
+          html: '<p>Team: {{team}}</p><p>{{otp}}</p>',
+          text: 'Team: {{team}} code: {{otp}}',
+        },
+      }),
       Date.now(),
     );
     await sesame.send('jane@example.com', { templateVariables: { team: '<script>alert("x")</script>' } });
@@ -155,7 +161,15 @@ describe('outbox worker', () => {
     expect(smtp.received).toHaveLength(1);
 
     const timeline = await sesame.store.deliveryTimeline(id);
-    expect(timeline.map((event) => event.kind)).toEqual(['queued', 'attempt', 'retry_scheduled', 'attempt', 'retry_scheduled', 'attempt', 'sent']);
+    expect(timeline.map((event) => event.kind)).toEqual([
+      'queued',
+      'attempt',
+      'retry_scheduled',
+      'attempt',
+      'retry_scheduled',
+      'attempt',
+      'sent',
+    ]);
     expect(timeline[2]!.detail).toMatch(/ECONNREFUSED|ECONNECTION|ESOCKET/);
     expect(timeline.at(-1)).toMatchObject({ attempt: 3, detail: expect.stringMatching(/^250 /) });
     expect(await sesame.store.outboxDepth()).toBe(0);
@@ -210,7 +224,10 @@ describe('outbox worker', () => {
     const started = Date.now();
     expect(await outbox.runOnce()).toMatchObject({ claimed: 1, retried: 1 });
     expect(Date.now() - started).toBeLessThan(2_000);
-    expect((await sesame.store.deliveryTimeline(id)).at(-1)).toMatchObject({ kind: 'retry_scheduled', detail: expect.stringMatching(/abort/i) });
+    expect((await sesame.store.deliveryTimeline(id)).at(-1)).toMatchObject({
+      kind: 'retry_scheduled',
+      detail: expect.stringMatching(/abort/i),
+    });
   });
 
   it('sends that start together share one budget signal; it still ends within the budget, and later sends get a new one', async () => {
@@ -251,7 +268,14 @@ describe('outbox worker', () => {
     const transport = smtpTransport(smtp.port);
     const workers = [
       worker(sesame, transport, logs, { ownerId: 'worker-a', batchSize: 10 }),
-      createOutboxWorker({ store: second.store, sealer: second.sealer, transport: smtpTransport(smtp.port), logger: logs, ownerId: 'worker-b', batchSize: 10 }),
+      createOutboxWorker({
+        store: second.store,
+        sealer: second.sealer,
+        transport: smtpTransport(smtp.port),
+        logger: logs,
+        ownerId: 'worker-b',
+        batchSize: 10,
+      }),
     ];
     const sentBy = await Promise.all(
       workers.map(async (outbox) => {
@@ -326,9 +350,15 @@ describe('outbox worker', () => {
     const unleased = await send('d@example.com');
     // No nudge and a one-minute poll: only stop() sends the three handed over, and claims nothing.
     await outbox.stop();
-    expect(smtp.received.map((mail) => mail.envelopeTo[0]).slice(1).sort()).toEqual(['a@example.com', 'b@example.com', 'c@example.com']);
+    expect(
+      smtp.received
+        .map((mail) => mail.envelopeTo[0])
+        .slice(1)
+        .sort(),
+    ).toEqual(['a@example.com', 'b@example.com', 'c@example.com']);
     expect(opened).toBe(1);
-    for (const id of handed) expect((await sesame.store.deliveryTimeline(id)).map((event) => event.kind)).toEqual(['queued', 'attempt', 'sent']);
+    for (const id of handed)
+      expect((await sesame.store.deliveryTimeline(id)).map((event) => event.kind)).toEqual(['queued', 'attempt', 'sent']);
     expect((await sesame.store.deliveryTimeline(unleased)).map((event) => event.kind)).toEqual(['queued']);
     expect(await sesame.store.outboxDepth()).toBe(1);
     expect(outbox.handoff.lease(Date.now())).toBeNull();

@@ -24,7 +24,13 @@ afterEach(async () => {
 
 function transport(url: string): MailTransport {
   // Short timeouts: a fault must become a settled row within the test's time, not in 30 s.
-  const t = createSmtpTransport({ url, from: 'Acme <no-reply@acme.test>', connectionTimeoutMs: 1_000, greetingTimeoutMs: 1_000, socketTimeoutMs: 2_000 });
+  const t = createSmtpTransport({
+    url,
+    from: 'Acme <no-reply@acme.test>',
+    connectionTimeoutMs: 1_000,
+    greetingTimeoutMs: 1_000,
+    socketTimeoutMs: 2_000,
+  });
   cleanup.push(() => t.close());
   return t;
 }
@@ -49,7 +55,15 @@ async function firstAttempt(url: string) {
   const clock = new TestClock();
   const sesame = await sesameAt(clock);
   const logs = captureLogs();
-  const worker = createOutboxWorker({ store: sesame.store, sealer: sesame.sealer, transport: transport(url), logger: logs, ownerId: 'w1', clock, random: () => 0 });
+  const worker = createOutboxWorker({
+    store: sesame.store,
+    sealer: sesame.sealer,
+    transport: transport(url),
+    logger: logs,
+    ownerId: 'w1',
+    clock,
+    random: () => 0,
+  });
   const id = await sesame.send('jane@example.com');
   const report = await worker.runOnce();
   const timeline = await sesame.store.deliveryTimeline(id);
@@ -59,7 +73,15 @@ async function firstAttempt(url: string) {
 /** After a transient fault: a healthy server (and, for configuration faults, a fixed URL) gets the message once. */
 async function recoversOnce(setup: Awaited<ReturnType<typeof firstAttempt>>, healthy: TestSmtp, url: string): Promise<void> {
   const { clock, sesame, logs, id } = setup;
-  const worker = createOutboxWorker({ store: sesame.store, sealer: sesame.sealer, transport: transport(url), logger: logs, ownerId: 'w2', clock, random: () => 0 });
+  const worker = createOutboxWorker({
+    store: sesame.store,
+    sealer: sesame.sealer,
+    transport: transport(url),
+    logger: logs,
+    ownerId: 'w2',
+    clock,
+    random: () => 0,
+  });
   clock.advance(10_000); // the first retry is due 10 s later
   expect(await worker.runOnce()).toMatchObject({ claimed: 1, sent: 1 });
   clock.advance(86_400_000);
@@ -68,7 +90,11 @@ async function recoversOnce(setup: Awaited<ReturnType<typeof firstAttempt>>, hea
   await new Promise((resolve) => setTimeout(resolve, 100));
   expect(healthy.received).toHaveLength(1);
   expect(await sesame.store.outboxDepth()).toBe(0);
-  expect((await sesame.store.deliveryTimeline(id)).at(-1)).toMatchObject({ kind: 'sent', attempt: 2, detail: expect.stringMatching(/^250 /) });
+  expect((await sesame.store.deliveryTimeline(id)).at(-1)).toMatchObject({
+    kind: 'sent',
+    attempt: 2,
+    detail: expect.stringMatching(/^250 /),
+  });
   // The retried message carries a working code and link; neither reached a log line.
   const secrets = secretsIn(mails.map((mail) => mail.parsed.text ?? ''));
   expect(secrets).toHaveLength(2);
@@ -102,7 +128,14 @@ describe('SMTP faults end in the right outbox state, with the reply on the timel
     expect(setup.timeline.at(-1)?.detail).toMatch(/^554 5\.7\.1 Message rejected as spam/);
     expect(await setup.sesame.store.outboxDepth()).toBe(0);
     setup.clock.advance(86_400_000);
-    const again = createOutboxWorker({ store: setup.sesame.store, sealer: setup.sesame.sealer, transport: transport(server.url), logger: setup.logs, ownerId: 'w3', clock: setup.clock });
+    const again = createOutboxWorker({
+      store: setup.sesame.store,
+      sealer: setup.sesame.sealer,
+      transport: transport(server.url),
+      logger: setup.logs,
+      ownerId: 'w3',
+      clock: setup.clock,
+    });
     expect(await again.runOnce()).toMatchObject({ claimed: 0 });
     expect(server.dataStarted()).toBe(1);
   });

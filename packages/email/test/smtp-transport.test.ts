@@ -67,11 +67,15 @@ describe('SMTP transport', () => {
 
   it('classifies 550 as permanent and 451 as transient', async () => {
     const rejecting = track(await startSmtpServer({ rejectRecipient: { code: 550, message: 'No such user here' } }));
-    const permanent = await trackTransport(createSmtpTransport({ url: `smtp://127.0.0.1:${rejecting.port}`, from: 'a@acme.test' })).send(email);
+    const permanent = await trackTransport(createSmtpTransport({ url: `smtp://127.0.0.1:${rejecting.port}`, from: 'a@acme.test' })).send(
+      email,
+    );
     expect(permanent).toEqual({ status: 'permanent', reply: expect.stringMatching(/^550 No such user here/) });
 
     const greylisting = track(await startSmtpServer({ rejectRecipient: { code: 451, message: 'Try again later' } }));
-    const transient = await trackTransport(createSmtpTransport({ url: `smtp://127.0.0.1:${greylisting.port}`, from: 'a@acme.test' })).send(email);
+    const transient = await trackTransport(createSmtpTransport({ url: `smtp://127.0.0.1:${greylisting.port}`, from: 'a@acme.test' })).send(
+      email,
+    );
     expect(transient).toEqual({ status: 'transient', reply: expect.stringMatching(/^451 Try again later/) });
   });
 

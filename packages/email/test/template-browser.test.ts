@@ -38,7 +38,8 @@ async function unsafePlaces(html: string): Promise<string[]> {
           if (node.tagName.toLowerCase().includes(marker)) bad.push(`tag ${node.tagName}`);
           for (const attribute of Array.from(node.attributes)) {
             if (attribute.name.includes(marker)) bad.push(`attribute name ${attribute.name}`);
-            else if (attribute.value.includes(marker) && !safe.includes(attribute.name)) bad.push(`attribute ${attribute.name} of <${node.tagName}>`);
+            else if (attribute.value.includes(marker) && !safe.includes(attribute.name))
+              bad.push(`attribute ${attribute.name} of <${node.tagName}>`);
           }
         } else if (node.nodeType === Node.COMMENT_NODE && (node.nodeValue ?? '').includes(marker)) {
           bad.push('comment');
@@ -61,9 +62,51 @@ async function visibleText(html: string): Promise<string> {
 }
 
 const attributePieces = [
-  '<a', '<p', '<img', '<td', ' ', '\n', '>', '/>', '"', "'", '=', 'href', 'HREF', 'src', 'style', 'onclick', 'title', 'alt', 'class', 'data-x', 'aria-label',
-  ' title="', " alt='", ' class="', ' data-x="', ' href="', " src='", ' style="', ' onclick="', ' TITLE = "',
-  '{{x}}', '{{x}}', '{{x}}', 'https://ok.example/', 'text', '</a>', '</p>', '<!--', '-->', '<style>', '</style>', '<title>', '</title>', '<textarea>', '</textarea>',
+  '<a',
+  '<p',
+  '<img',
+  '<td',
+  ' ',
+  '\n',
+  '>',
+  '/>',
+  '"',
+  "'",
+  '=',
+  'href',
+  'HREF',
+  'src',
+  'style',
+  'onclick',
+  'title',
+  'alt',
+  'class',
+  'data-x',
+  'aria-label',
+  ' title="',
+  " alt='",
+  ' class="',
+  ' data-x="',
+  ' href="',
+  " src='",
+  ' style="',
+  ' onclick="',
+  ' TITLE = "',
+  '{{x}}',
+  '{{x}}',
+  '{{x}}',
+  'https://ok.example/',
+  'text',
+  '</a>',
+  '</p>',
+  '<!--',
+  '-->',
+  '<style>',
+  '</style>',
+  '<title>',
+  '</title>',
+  '<textarea>',
+  '</textarea>',
 ];
 
 describe('Chromium agrees with the checks', { timeout: 180_000 }, () => {
@@ -88,20 +131,44 @@ describe('Chromium agrees with the checks', { timeout: 180_000 }, () => {
   });
 
   it('refused placements are ones Chromium reads as unsafe (the table of the review)', async () => {
-    for (const html of ['<a href={{x}}>go</a>', '<a href="{{x}}">go</a>', "<img src='{{x}}'>", '<div onclick="{{x}}">x</div>', '<p style="{{x}}">x</p>', '<A HREF="{{x}}">go</A>']) {
+    for (const html of [
+      '<a href={{x}}>go</a>',
+      '<a href="{{x}}">go</a>',
+      "<img src='{{x}}'>",
+      '<div onclick="{{x}}">x</div>',
+      '<p style="{{x}}">x</p>',
+      '<A HREF="{{x}}">go</A>',
+    ]) {
       expect(checkHtmlPlacement(html, new Set(BUILT_IN_VARIABLES)).length, html).toBeGreaterThan(0);
       expect((await unsafePlaces(renderTemplate(html, { x: MARKER }, 'html'))).length, html).toBeGreaterThan(0);
     }
     // Unquoted: a value with a space starts a new attribute of the attacker's choosing.
-    expect(await unsafePlaces(renderTemplate('<a title={{x}}>go</a>', { x: `a ${MARKER}=1` }, 'html'))).toEqual([`attribute name ${MARKER}`]);
+    expect(await unsafePlaces(renderTemplate('<a title={{x}}>go</a>', { x: `a ${MARKER}=1` }, 'html'))).toEqual([
+      `attribute name ${MARKER}`,
+    ]);
   });
 
   // Wrappers around a leaf, nested up to three deep; a template is one to three such segments.
   const wrappers: readonly (readonly [string, string])[] = [
-    ['<p>', '</p>'], ['<b>', '</b>'], ['<table><tr><td>', '</td></tr></table>'], ['<div hidden>', '</div>'], ['<span style="display:none">', '</span>'],
-    ['<span style="visibility:hidden">', '</span>'], ['<div style="max-height:0;overflow:hidden">', '</div>'], ['<!--', '-->'], ['<title>', '</title>'],
-    ['<style>', '</style>'], ['<textarea>', '</textarea>'], ['<p title="', '">x</p>'], ['<p><b hidden>', '</p>'], ['{{#company}}', '{{/company}}'],
-    ['{{^company}}', '{{/company}}'], ['{{#logo_url}}', '{{/logo_url}}'], ['{{#otp}}', '{{/otp}}'], ['{{^otp}}', '{{/otp}}'], ['{{#email}}', '{{/email}}'],
+    ['<p>', '</p>'],
+    ['<b>', '</b>'],
+    ['<table><tr><td>', '</td></tr></table>'],
+    ['<div hidden>', '</div>'],
+    ['<span style="display:none">', '</span>'],
+    ['<span style="visibility:hidden">', '</span>'],
+    ['<div style="max-height:0;overflow:hidden">', '</div>'],
+    ['<!--', '-->'],
+    ['<title>', '</title>'],
+    ['<style>', '</style>'],
+    ['<textarea>', '</textarea>'],
+    ['<p title="', '">x</p>'],
+    ['<p><b hidden>', '</p>'],
+    ['{{#company}}', '{{/company}}'],
+    ['{{^company}}', '{{/company}}'],
+    ['{{#logo_url}}', '{{/logo_url}}'],
+    ['{{#otp}}', '{{/otp}}'],
+    ['{{^otp}}', '{{/otp}}'],
+    ['{{#email}}', '{{/email}}'],
   ];
   const segment = fc
     .tuple(fc.array(fc.constantFrom(...wrappers), { maxLength: 3 }), fc.constantFrom('{{otp}}', '{{otp}}', 'text'))

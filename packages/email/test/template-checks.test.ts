@@ -65,7 +65,10 @@ describe('a template must include the code in every email it can render', () => 
     ['<p><b hidden>x</p>{{otp}}', 'a hidden element a browser reopens'],
     ['<span hidden><div></span>{{otp}}', 'an end tag a browser ignores (a <div> is still open)'],
     ['<div hidden><table><tr><td></div>{{otp}}', 'an end tag out of table scope'],
-    ['{{#company}}<div hidden>{{/company}}<p>{{otp}}</p>{{^company}}<div>{{/company}}</div>', 'a section that opens an element it does not close'],
+    [
+      '{{#company}}<div hidden>{{/company}}<p>{{otp}}</p>{{^company}}<div>{{/company}}</div>',
+      'a section that opens an element it does not close',
+    ],
     ['<p>code</p>', 'no code at all'],
   ];
   it.each(refused)('refuses %j in the HTML part (%s), naming the field html', (html) => {
@@ -106,7 +109,7 @@ describe('a template must include the code in every email it can render', () => 
 
   const links: readonly [string, boolean][] = [
     ['<a href="{{link}}">Sign in</a>', true],
-    ["<a class=button href='{{link}}'><img src=\"https://cdn.example/button.png\" alt=\"Sign in\"></a>", true],
+    ['<a class=button href=\'{{link}}\'><img src="https://cdn.example/button.png" alt="Sign in"></a>', true],
     ['<p>{{link}}</p>', true],
     ['<a href="{{link}}"></a>', false],
     ['<a href="{{link}}"> </a>', false],
@@ -125,23 +128,35 @@ describe('a template must include the code in every email it can render', () => 
   const section = fc.record({ name: fc.constantFrom('otp', 'link', 'company', 'logo_url', 'email'), inverted: fc.boolean() });
   it('agrees with rendering every possible send (generated section nests)', () => {
     fc.assert(
-      fc.property(fc.array(section, { maxLength: 4 }), fc.constantFrom<PasswordlessType>('OTP', 'LINK_OTP'), fc.boolean(), (nest, type, inHtml) => {
-        const wrap = (core: string) => nest.reduceRight((inner, s) => `{{${s.inverted ? '^' : '#'}${s.name}}}${inner}{{/${s.name}}}`, core);
-        const html = inHtml ? `${wrap('<p>{{otp}}</p>')}<a href="{{link}}">go</a>` : HTML_OK;
-        const text = inHtml ? TEXT : `${wrap('{{otp}}')} {{link}}`;
-        const part = inHtml ? 'html' : 'text';
-        let shownInEvery = true;
-        for (const company of ['', 'Acme']) {
-          for (const logo of ['', 'https://cdn.example/l.png']) {
-            const values = { otp: 'OTP-SAMPLE', link: type === 'OTP' ? '' : 'https://x.example/v', company, logo_url: logo, email: 'a@b.example' };
-            if (!renderTemplate(inHtml ? html : text, values, inHtml ? 'html' : 'text').includes('OTP-SAMPLE')) shownInEvery = false;
+      fc.property(
+        fc.array(section, { maxLength: 4 }),
+        fc.constantFrom<PasswordlessType>('OTP', 'LINK_OTP'),
+        fc.boolean(),
+        (nest, type, inHtml) => {
+          const wrap = (core: string) =>
+            nest.reduceRight((inner, s) => `{{${s.inverted ? '^' : '#'}${s.name}}}${inner}{{/${s.name}}}`, core);
+          const html = inHtml ? `${wrap('<p>{{otp}}</p>')}<a href="{{link}}">go</a>` : HTML_OK;
+          const text = inHtml ? TEXT : `${wrap('{{otp}}')} {{link}}`;
+          const part = inHtml ? 'html' : 'text';
+          let shownInEvery = true;
+          for (const company of ['', 'Acme']) {
+            for (const logo of ['', 'https://cdn.example/l.png']) {
+              const values = {
+                otp: 'OTP-SAMPLE',
+                link: type === 'OTP' ? '' : 'https://x.example/v',
+                company,
+                logo_url: logo,
+                email: 'a@b.example',
+              };
+              if (!renderTemplate(inHtml ? html : text, values, inHtml ? 'html' : 'text').includes('OTP-SAMPLE')) shownInEvery = false;
+            }
           }
-        }
-        const codeProblems = checkEmailTemplate({ subject: 's', html, text }, { type, customVariables: ['company'] }).filter(
-          (v) => v.field === part && v.description.includes('{{otp}}'),
-        );
-        expect(codeProblems.length === 0).toBe(shownInEvery);
-      }),
+          const codeProblems = checkEmailTemplate({ subject: 's', html, text }, { type, customVariables: ['company'] }).filter(
+            (v) => v.field === part && v.description.includes('{{otp}}'),
+          );
+          expect(codeProblems.length === 0).toBe(shownInEvery);
+        },
+      ),
       { numRuns: 400 },
     );
   });
@@ -189,7 +204,7 @@ describe('custom variables stay out of HTML attributes that act on their value',
     '<p>{{x}}</p>',
     '<p>Hello {{company}}, {{url}}</p>',
     '<p title="{{x}}">x</p>',
-    "<img alt='{{x}}' src=\"https://cdn.example/logo.png\">",
+    '<img alt=\'{{x}}\' src="https://cdn.example/logo.png">',
     '<td class="{{x}}" data-id="{{x}}" aria-label="{{x}}">x</td>',
     '<a href="{{link}}" title="{{x}}">Sign in again</a>',
     '<td style="color:{{accent_color}}" bgcolor="{{accent_color}}">x</td>',
@@ -205,7 +220,23 @@ describe('custom variables stay out of HTML attributes that act on their value',
 
   const SAFE = new Set(['title', 'alt', 'class', 'data-x', 'aria-label']);
   it('refuses exactly the unquoted values and the attributes outside the plain-word list (generated)', () => {
-    const names = ['href', 'src', 'srcset', 'action', 'formaction', 'style', 'onclick', 'onload', 'background', 'poster', 'cite', 'data', 'xlink:href', 'content', ...SAFE];
+    const names = [
+      'href',
+      'src',
+      'srcset',
+      'action',
+      'formaction',
+      'style',
+      'onclick',
+      'onload',
+      'background',
+      'poster',
+      'cite',
+      'data',
+      'xlink:href',
+      'content',
+      ...SAFE,
+    ];
     fc.assert(
       fc.property(
         fc.constantFrom(...names),
@@ -226,14 +257,56 @@ describe('custom variables stay out of HTML attributes that act on their value',
 });
 
 describe('the checks on hostile input', () => {
-  const pieces = ['<', '>', '/', '"', "'", '=', ' ', '\n', 'a', 'p', 'b', 'div', 'style', 'title', 'script', '!--', '--', '!', '?', '&#58;', '&x', 'hidden', 'href', 'on', 'display:none', '{{', '}}', '{{x}}', '{{otp}}', '{{link}}', '{{#x}}', '{{/x}}', '{{^otp}}', '{{/otp}}', '{{{', '\uE000', '\uE0011\uE001'];
+  const pieces = [
+    '<',
+    '>',
+    '/',
+    '"',
+    "'",
+    '=',
+    ' ',
+    '\n',
+    'a',
+    'p',
+    'b',
+    'div',
+    'style',
+    'title',
+    'script',
+    '!--',
+    '--',
+    '!',
+    '?',
+    '&#58;',
+    '&x',
+    'hidden',
+    'href',
+    'on',
+    'display:none',
+    '{{',
+    '}}',
+    '{{x}}',
+    '{{otp}}',
+    '{{link}}',
+    '{{#x}}',
+    '{{/x}}',
+    '{{^otp}}',
+    '{{/otp}}',
+    '{{{',
+    '\uE000',
+    '\uE0011\uE001',
+  ];
   it('never throw, and answer problems by field (generated markup)', () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 60 }), fc.constantFrom<PasswordlessType>('OTP', 'LINK', 'LINK_OTP'), (parts, type) => {
-        const html = parts.join('');
-        const violations = checkEmailTemplate({ subject: 's', html, text: html }, { type, customVariables: ['x'] });
-        for (const v of violations) expect(['subject', 'html', 'text']).toContain(v.field);
-      }),
+      fc.property(
+        fc.array(fc.constantFrom(...pieces), { maxLength: 60 }),
+        fc.constantFrom<PasswordlessType>('OTP', 'LINK', 'LINK_OTP'),
+        (parts, type) => {
+          const html = parts.join('');
+          const violations = checkEmailTemplate({ subject: 's', html, text: html }, { type, customVariables: ['x'] });
+          for (const v of violations) expect(['subject', 'html', 'text']).toContain(v.field);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -310,7 +383,11 @@ describe('which template an email uses', () => {
 describe('the custom variables a template declares', () => {
   it('are the names it uses that are not built in, in any part', () => {
     expect(declaredTemplateVariables(DEFAULT_TEMPLATES.SIGNIN)).toEqual(new Set());
-    const template = { subject: 'Hi {{team}} at {{app_name}}', html: '<p>{{#company}}{{company}}{{/company}} {{otp}}</p>', text: '{{plan}} {{otp}} {{link}}' };
+    const template = {
+      subject: 'Hi {{team}} at {{app_name}}',
+      html: '<p>{{#company}}{{company}}{{/company}} {{otp}}</p>',
+      text: '{{plan}} {{otp}} {{link}}',
+    };
     expect(declaredTemplateVariables(template)).toEqual(new Set(['team', 'company', 'plan']));
   });
 
@@ -324,7 +401,11 @@ describe('the custom variables a template declares', () => {
     sesame = await openTestSesame();
     const declared = declaredVariablesSource(sesame.store);
     expect(await declared('SIGNIN')).toEqual(new Set());
-    await sesame.store.putSetting(TEMPLATES_SETTING_KEY, JSON.stringify({ SIGNUP: { subject: '{{team}}', html: '<p>{{otp}}</p>', text: '{{otp}}' } }), Date.now());
+    await sesame.store.putSetting(
+      TEMPLATES_SETTING_KEY,
+      JSON.stringify({ SIGNUP: { subject: '{{team}}', html: '<p>{{otp}}</p>', text: '{{otp}}' } }),
+      Date.now(),
+    );
     expect(await declared('SIGNUP')).toEqual(new Set(['team']));
     expect(await declared('SIGNIN')).toEqual(new Set());
     await sesame.store.putSetting(TEMPLATES_SETTING_KEY, '{not json', Date.now());

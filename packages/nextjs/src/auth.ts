@@ -117,7 +117,14 @@ export function createSesameAuth(config: SesameAuthConfig | (() => SesameAuthCon
 // ---------------------------------------------------------------------------------------------
 // The three operations, shared by the route handlers and the Server Action.
 
-async function startSignIn(r: Resolved, jar: Jar, headers: Headers, app: AppUrl, emailInput: unknown, nextInput: unknown): Promise<Outcome<PendingSignIn>> {
+async function startSignIn(
+  r: Resolved,
+  jar: Jar,
+  headers: Headers,
+  app: AppUrl,
+  emailInput: unknown,
+  nextInput: unknown,
+): Promise<Outcome<PendingSignIn>> {
   const limited = throttled(r.sendThrottle, r, headers);
   if (limited) return { ok: false, failure: limited };
   const email = typeof emailInput === 'string' ? emailInput.trim() : '';
@@ -178,7 +185,12 @@ interface SignedIn {
   readonly next: string;
 }
 
-async function verifySignIn(r: Resolved, jar: Jar, headers: Headers, input: { code?: string; linkToken?: string }): Promise<Outcome<SignedIn>> {
+async function verifySignIn(
+  r: Resolved,
+  jar: Jar,
+  headers: Headers,
+  input: { code?: string; linkToken?: string },
+): Promise<Outcome<SignedIn>> {
   const limited = throttled(r.verifyThrottle, r, headers);
   if (limited) return { ok: false, failure: limited };
   const pending = await verifyPendingSignIn(r.config.sessionSecret, jar.get(r.signInCookie), r.now());
@@ -263,7 +275,11 @@ async function handleVerifyPost(r: Resolved, request: Request, jar: ResponseJar)
     ...(typeof body.fields.link_token === 'string' ? { linkToken: body.fields.link_token } : {}),
   });
   if (!result.ok) return body.json ? errorJson(result.failure) : redirectToLogin(r, result.failure, undefined);
-  if (body.json) return Response.json({ ok: true, email: result.value.email, redirect_to: result.value.next }, { headers: { 'cache-control': 'no-store' } });
+  if (body.json)
+    return Response.json(
+      { ok: true, email: result.value.email, redirect_to: result.value.next },
+      { headers: { 'cache-control': 'no-store' } },
+    );
   return redirect(result.value.next);
 }
 
@@ -384,7 +400,9 @@ function failureFrom(error: unknown): Failure {
     // Misconfiguration (bad client credentials, a link URI Sesame does not allow) is the app's
     // problem, not the user's: log it for the operator, tell the user something went wrong.
     if (error.code === 'UNAUTHENTICATED' || error.code === 'REDIRECT_URI_NOT_ALLOWED' || error.code === 'INTERNAL') {
-      console.error(`[sesame] ${error.code} (HTTP ${error.status}${error.requestId ? `, request ${error.requestId}` : ''}): ${error.message}`);
+      console.error(
+        `[sesame] ${error.code} (HTTP ${error.status}${error.requestId ? `, request ${error.requestId}` : ''}): ${error.message}`,
+      );
       return { code: 'INTERNAL' };
     }
     return { code: error.code, retryAfterSeconds: error.retryAfterSeconds };

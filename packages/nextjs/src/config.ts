@@ -116,8 +116,7 @@ export function resolve(config: SesameAuthConfig): Resolved {
     config.clientIp ?? (legacyClientIp === undefined ? undefined : (request) => legacyClientIp(request.headers));
   return {
     config,
-    client:
-      config.client ?? new SesameClient({ baseUrl: config.sesameUrl, clientId: config.clientId, clientSecret: config.clientSecret }),
+    client: config.client ?? new SesameClient({ baseUrl: config.sesameUrl, clientId: config.clientId, clientSecret: config.clientSecret }),
     appUrl,
     appName: config.appName ?? 'this app',
     loginPath: config.loginPath ?? '/login',

@@ -93,7 +93,10 @@ export async function readBody(request: Request): Promise<Body> {
   if (type.includes('application/json')) {
     try {
       const parsed: unknown = await request.json();
-      return { json: true, fields: typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {} };
+      return {
+        json: true,
+        fields: typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {},
+      };
     } catch {
       return { json: true, fields: {} };
     }

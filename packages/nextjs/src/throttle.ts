@@ -108,7 +108,10 @@ export function normaliseAddress(raw: string): string | undefined {
   if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
     return `${groups[6]! >> 8}.${groups[6]! & 0xff}.${groups[7]! >> 8}.${groups[7]! & 0xff}`;
   }
-  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
 }
 
 function isIPv4(value: string): boolean {
@@ -155,7 +158,10 @@ function expandIPv6(value: string): number[] | undefined {
 export function defaultClientIp(headers: Headers): string {
   const forwarded = headers.get('x-forwarded-for');
   if (forwarded !== null) {
-    const entries = forwarded.split(',').map((e) => e.trim()).filter((e) => e !== '');
+    const entries = forwarded
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== '');
     const last = entries[entries.length - 1];
     if (last !== undefined) return last;
   }

@@ -20,7 +20,14 @@ let counter = 0;
 const nextEmail = (name: string): string => `${name}-${++counter}-${process.pid}@example.test`;
 
 const evilHost = fc.oneof(
-  fc.constantFrom('evil.example', 'evil.example:443', '127.0.0.1.evil.example', 'localhost.evil.example', 'evil.example:3999', '127.0.0.1:3999.evil.example'),
+  fc.constantFrom(
+    'evil.example',
+    'evil.example:443',
+    '127.0.0.1.evil.example',
+    'localhost.evil.example',
+    'evil.example:3999',
+    '127.0.0.1:3999.evil.example',
+  ),
   fc.domain(),
 );
 /** Forwarding headers as an attacker would send them; X-Forwarded-Host always present. */
@@ -126,7 +133,9 @@ describe('magic link origin', () => {
 
   it('production without appUrl is a configuration error naming appUrl; a malformed appUrl is refused', async () => {
     vi.stubEnv('NODE_ENV', 'production');
-    await expect(auth().handlers.send(send('a@example.test', { host: '127.0.0.1:3999' }))).rejects.toThrow(/appUrl is required when NODE_ENV=production/);
+    await expect(auth().handlers.send(send('a@example.test', { host: '127.0.0.1:3999' }))).rejects.toThrow(
+      /appUrl is required when NODE_ENV=production/,
+    );
     expect(() => auth().settings()).toThrow(/appUrl/);
     vi.stubEnv('NODE_ENV', 'development');
     for (const bad of [

@@ -15,7 +15,8 @@ const ORIGIN = 'http://app.test';
 const NOW = Date.UTC(2026, 2, 1, 12);
 const key = new TextEncoder().encode(SECRET);
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-const decode = (part: string): Record<string, unknown> => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
+const decode = (part: string): Record<string, unknown> =>
+  JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
 
 function sessionClaims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const iat = Math.floor(NOW / 1000);
@@ -54,14 +55,19 @@ describe('session cookie attacks', () => {
     session: { secure: false },
     now: () => NOW,
   });
-  const page = (cookie: string): Request => new Request(`${ORIGIN}/dashboard`, { headers: { host: 'app.test', cookie: `sesame_session=${cookie}` } });
-  const sessionRoute = (cookie: string): Request => new Request(`${ORIGIN}/api/auth/session`, { headers: { cookie: `sesame_session=${cookie}` } });
+  const page = (cookie: string): Request =>
+    new Request(`${ORIGIN}/dashboard`, { headers: { host: 'app.test', cookie: `sesame_session=${cookie}` } });
+  const sessionRoute = (cookie: string): Request =>
+    new Request(`${ORIGIN}/api/auth/session`, { headers: { cookie: `sesame_session=${cookie}` } });
 
   it('a correctly signed cookie passes the verifier, the middleware and the session route (the control)', async () => {
     const good = await signWith(key, sessionClaims());
     expect(await verifySession(SECRET, good, NOW)).toMatchObject({ email: 'ada@example.test' });
     expect(await middleware(page(good))).toBeUndefined();
-    expect(await (await auth.handlers.session(sessionRoute(good))).json()).toMatchObject({ authenticated: true, email: 'ada@example.test' });
+    expect(await (await auth.handlers.session(sessionRoute(good))).json()).toMatchObject({
+      authenticated: true,
+      email: 'ada@example.test',
+    });
   });
 
   it('expired, forged, other-secret, alg none, HS512 and wrong-claim cookies are refused everywhere', async () => {
@@ -76,7 +82,13 @@ describe('session cookie attacks', () => {
   });
 
   it('the auth-request cookie refuses alg none, forgery and the session audience', async () => {
-    const pending = { authRequestId: 'ar-1', email: 'ada@example.test', next: '/dashboard', expiresAt: NOW + 300_000, resendAvailableAt: NOW };
+    const pending = {
+      authRequestId: 'ar-1',
+      email: 'ada@example.test',
+      next: '/dashboard',
+      expiresAt: NOW + 300_000,
+      resendAvailableAt: NOW,
+    };
     const good = await signPendingSignIn(SECRET, pending, NOW, 600);
     expect((await verifyPendingSignIn(SECRET, good, NOW))?.authRequestId).toBe('ar-1');
     const [header, payload, signature] = good.split('.') as [string, string, string];

@@ -31,12 +31,20 @@ describe('safeNextPath', () => {
     expect(safeNextPath(input, '/home')).toBe(expected);
   });
 
-  it.each(['https://evil.example/', '//evil.example/x', '/\\evil.example', '\\\\evil.example', '/\t/evil.example', 'javascript:alert(1)', 'dashboard', '', ' /x', `/${'a'.repeat(1000)}`])(
-    'refuses %j',
-    (input) => {
-      expect(safeNextPath(input, '/home')).toBe('/home');
-    },
-  );
+  it.each([
+    'https://evil.example/',
+    '//evil.example/x',
+    '/\\evil.example',
+    '\\\\evil.example',
+    '/\t/evil.example',
+    'javascript:alert(1)',
+    'dashboard',
+    '',
+    ' /x',
+    `/${'a'.repeat(1000)}`,
+  ])('refuses %j', (input) => {
+    expect(safeNextPath(input, '/home')).toBe('/home');
+  });
 
   it('refuses non-strings', () => {
     expect(safeNextPath(undefined, '/home')).toBe('/home');
@@ -52,7 +60,9 @@ describe('user messages', () => {
   });
 
   it('spells out the wait and ignores unknown codes', () => {
-    expect(userMessage('RATE_LIMITED', 12)).toBe('Too many requests from your network. Please wait a moment. You can try again in 12 seconds.');
+    expect(userMessage('RATE_LIMITED', 12)).toBe(
+      'Too many requests from your network. Please wait a moment. You can try again in 12 seconds.',
+    );
     expect(userMessage('SEND_LIMIT_EXCEEDED', 1)).toMatch(/in 1 second\.$/);
     expect(userMessage('<script>alert(1)</script>')).toBeUndefined();
     expect(userMessage('toString')).toBeUndefined();
@@ -80,11 +90,17 @@ describe('signed cookies', () => {
   it('round-trips a session and rejects tampering, expiry and the wrong secret', async () => {
     const now = Date.UTC(2026, 0, 1);
     const token = await signSession(SECRET, 'ada@example.test', now, 3600);
-    expect(await verifySession(SECRET, token, now + 1000)).toEqual({ email: 'ada@example.test', issuedAt: now, expiresAt: now + 3_600_000 });
+    expect(await verifySession(SECRET, token, now + 1000)).toEqual({
+      email: 'ada@example.test',
+      issuedAt: now,
+      expiresAt: now + 3_600_000,
+    });
     expect(await verifySession(SECRET, token, now + 3_601_000)).toBeNull();
     expect(await verifySession(`${SECRET}x`, token, now)).toBeNull();
     const [h, p, s] = token.split('.');
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), email: 'eve@example.test' })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), email: 'eve@example.test' }),
+    ).toString('base64url');
     expect(await verifySession(SECRET, `${h!}.${forged}.${s!}`, now)).toBeNull();
     expect(await verifySession(SECRET, 'garbage', now)).toBeNull();
   });
@@ -168,20 +184,31 @@ describe('route handlers', () => {
     });
 
   it('refuses cross-site posts before doing anything', async () => {
-    const crossSite: Record<string, string>[] = [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'https://evil.example' }];
+    const crossSite: Record<string, string>[] = [
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+      { origin: 'https://evil.example' },
+    ];
     for (const headers of crossSite) {
       const response = await auth.handlers.send(post('/api/auth/send-passwordless', { email: 'a@b.test' }, headers));
       expect(response.status).toBe(403);
     }
     // The confirmation page has no referrer, so its own form posts carry `Origin: null`.
     const fromConfirm = await auth.handlers.verify.POST(
-      post('/api/auth/verify', { link_token: 'x' }, { origin: 'null', 'sec-fetch-site': 'same-origin', 'x-forwarded-for': '198.51.100.50' }, true),
+      post(
+        '/api/auth/verify',
+        { link_token: 'x' },
+        { origin: 'null', 'sec-fetch-site': 'same-origin', 'x-forwarded-for': '198.51.100.50' },
+        true,
+      ),
     );
     expect(fromConfirm.status).toBe(303);
   });
 
   it('validates the email before calling Sesame', async () => {
-    const response = await auth.handlers.send(post('/api/auth/send-passwordless', { email: 'nope' }, { 'x-forwarded-for': '198.51.100.2' }));
+    const response = await auth.handlers.send(
+      post('/api/auth/send-passwordless', { email: 'nope' }, { 'x-forwarded-for': '198.51.100.2' }),
+    );
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: { code: 'INVALID_ARGUMENT', message: ERROR_TABLE.INVALID_ARGUMENT.userMessage } });
   });
@@ -199,14 +226,20 @@ describe('route handlers', () => {
     expect(second.status).toBe(429);
     expect(second.headers.get('retry-after')).toBe('45');
     expect(await second.json()).toEqual({
-      error: { code: 'RATE_LIMITED', message: 'Too many requests from your network. Please wait a moment. You can try again in 45 seconds.', retry_after: 45 },
+      error: {
+        code: 'RATE_LIMITED',
+        message: 'Too many requests from your network. Please wait a moment. You can try again in 45 seconds.',
+        retry_after: 45,
+      },
     });
     const asForm = await auth.handlers.send(post('/api/auth/send-passwordless', { email: 'a@b.test', next: '/dashboard?x=1' }, ip, true));
     expect(asForm.status).toBe(303);
     expect(asForm.headers.get('location')).toBe('/login?error=RATE_LIMITED&retry_after=45&next=%2Fdashboard%3Fx%3D1');
     expect(asForm.headers.get('retry-after')).toBe('45');
     // Another address is not affected.
-    const other = await auth.handlers.send(post('/api/auth/send-passwordless', { email: 'a@b.test' }, { 'x-forwarded-for': '198.51.100.4' }));
+    const other = await auth.handlers.send(
+      post('/api/auth/send-passwordless', { email: 'a@b.test' }, { 'x-forwarded-for': '198.51.100.4' }),
+    );
     expect(other.status).toBe(503);
   });
 
@@ -222,7 +255,9 @@ describe('route handlers', () => {
   });
 
   it('GET verify without this browser cookie shows the confirmation page and calls nobody', async () => {
-    const response = await auth.handlers.verify.GET(new Request(`${ORIGIN}/api/auth/verify?link_token=abc%22%3E%3Cscript%3E`, { headers: { host: 'app.test' } }));
+    const response = await auth.handlers.verify.GET(
+      new Request(`${ORIGIN}/api/auth/verify?link_token=abc%22%3E%3Cscript%3E`, { headers: { host: 'app.test' } }),
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get('set-cookie')).toBeNull();
     expect(response.headers.get('cache-control')).toBe('no-store');
@@ -242,7 +277,10 @@ describe('route handlers', () => {
       900,
     );
     const response = await auth.handlers.verify.GET(
-      new Request(`${ORIGIN}/api/auth/verify?link_token=abc`, { method: 'HEAD', headers: { host: 'app.test', cookie: `sesame_auth_request=${pending}` } }),
+      new Request(`${ORIGIN}/api/auth/verify?link_token=abc`, {
+        method: 'HEAD',
+        headers: { host: 'app.test', cookie: `sesame_auth_request=${pending}` },
+      }),
     );
     expect(response.status).toBe(200);
     expect(response.headers.get('set-cookie')).toBeNull();
@@ -250,7 +288,9 @@ describe('route handlers', () => {
 
   it('answers the session route and logs out', async () => {
     const token = await signSession(SECRET, 'ada@example.test', now, 3600);
-    const session = await auth.handlers.session(new Request(`${ORIGIN}/api/auth/session`, { headers: { cookie: `sesame_session=${token}` } }));
+    const session = await auth.handlers.session(
+      new Request(`${ORIGIN}/api/auth/session`, { headers: { cookie: `sesame_session=${token}` } }),
+    );
     expect(await session.json()).toMatchObject({ authenticated: true, email: 'ada@example.test' });
     const out = await auth.handlers.logout(post('/api/auth/logout', {}, { cookie: `sesame_session=${token}` }, true));
     expect(out.status).toBe(303);

@@ -128,10 +128,14 @@ describe('safeNextPath: the result stays on the app', () => {
   it('plain same-origin paths come back unchanged', () => {
     const segment = fc.stringMatching(/^[a-z0-9_-]{1,10}$/);
     fc.assert(
-      fc.property(fc.array(segment, { minLength: 1, maxLength: 5 }), fc.option(fc.stringMatching(/^[a-z]{1,5}=[a-z0-9]{0,5}$/)), (segments, query) => {
-        const path = `/${segments.join('/')}${query === null ? '' : `?${query}`}`;
-        expect(safeNextPath(path, FALLBACK)).toBe(path);
-      }),
+      fc.property(
+        fc.array(segment, { minLength: 1, maxLength: 5 }),
+        fc.option(fc.stringMatching(/^[a-z]{1,5}=[a-z0-9]{0,5}$/)),
+        (segments, query) => {
+          const path = `/${segments.join('/')}${query === null ? '' : `?${query}`}`;
+          expect(safeNextPath(path, FALLBACK)).toBe(path);
+        },
+      ),
       { numRuns: 500 },
     );
   });

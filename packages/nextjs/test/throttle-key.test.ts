@@ -18,7 +18,9 @@ const SENDS = 30;
 
 const octet = fc.integer({ min: 0, max: 255 });
 const ipv4 = fc.tuple(octet, octet, octet, octet).map((o) => o.join('.'));
-const ipv6 = fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 8, maxLength: 8 }).map((g) => g.map((x) => x.toString(16)).join(':'));
+const ipv6 = fc
+  .array(fc.integer({ min: 0, max: 0xffff }), { minLength: 8, maxLength: 8 })
+  .map((g) => g.map((x) => x.toString(16)).join(':'));
 const address = fc.oneof(ipv4, ipv6, fc.constantFrom('unknown', '127.0.0.1', '::1', '10.0.0.1', 'localhost', '_hidden', ''));
 const list = fc.array(address, { minLength: 1, maxLength: 6 }).map((a) => a.join(', '));
 
@@ -26,7 +28,16 @@ const list = fc.array(address, { minLength: 1, maxLength: 6 }).map((a) => a.join
 const spoofedHeaders = fc.record(
   {
     'x-forwarded-for': list,
-    forwarded: fc.array(fc.oneof(ipv4.map((a) => `for=${a}`), ipv6.map((a) => `for="[${a}]"`), address.map((a) => `for=${a};proto=https;host=evil.example`)), { minLength: 1, maxLength: 3 }).map((p) => p.join(', ')),
+    forwarded: fc
+      .array(
+        fc.oneof(
+          ipv4.map((a) => `for=${a}`),
+          ipv6.map((a) => `for="[${a}]"`),
+          address.map((a) => `for=${a};proto=https;host=evil.example`),
+        ),
+        { minLength: 1, maxLength: 3 },
+      )
+      .map((p) => p.join(', ')),
     'x-real-ip': address,
     'true-client-ip': address,
     'cf-connecting-ip': address,
@@ -92,12 +103,19 @@ describe('throttle key: client-written headers never raise the allowance', () =>
 
   it('with N trusted hops, only the Nth X-Forwarded-For entry from the right counts, whatever the client prepends', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 3 }), list, ipv4, fc.array(ipv4, { minLength: 2, maxLength: 2 }), spoofedHeaders, (hops, junk, client, proxies, other) => {
-        // The client's own text, then what each trusted proxy appended (the client's address first).
-        const appended = [client, ...proxies].slice(0, hops);
-        const headers = new Headers({ ...other, 'x-forwarded-for': `${junk}, ${appended.join(', ')}` });
-        expect(clientKey({ headers }, { trustedProxyHops: hops })).toBe(`ip:${client}`);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        list,
+        ipv4,
+        fc.array(ipv4, { minLength: 2, maxLength: 2 }),
+        spoofedHeaders,
+        (hops, junk, client, proxies, other) => {
+          // The client's own text, then what each trusted proxy appended (the client's address first).
+          const appended = [client, ...proxies].slice(0, hops);
+          const headers = new Headers({ ...other, 'x-forwarded-for': `${junk}, ${appended.join(', ')}` });
+          expect(clientKey({ headers }, { trustedProxyHops: hops })).toBe(`ip:${client}`);
+        },
+      ),
       { numRuns: 1000 },
     );
     // Fewer entries than trusted hops: the request skipped a proxy, so it is not attributed.
@@ -108,7 +126,10 @@ describe('throttle key: client-written headers never raise the allowance', () =>
   it('behind one trusted proxy, spoofed left-hand entries share the real address bucket; another real address has its own', async () => {
     const auth = freshAuth({ trustedProxyHops: 1 });
     const sets = fc.sample(spoofedHeaders, { numRuns: SENDS, seed: 7 });
-    const results = await statuses(auth, (i) => ({ ...sets[i]!, 'x-forwarded-for': `${sets[i]!['x-forwarded-for'] ?? '10.9.9.9'}, 203.0.113.50` }));
+    const results = await statuses(auth, (i) => ({
+      ...sets[i]!,
+      'x-forwarded-for': `${sets[i]!['x-forwarded-for'] ?? '10.9.9.9'}, 203.0.113.50`,
+    }));
     expect(results).toEqual([...Array<number>(LIMIT).fill(503), ...Array<number>(SENDS - LIMIT).fill(429)]);
     const other = await auth.handlers.send(sendRequest({ 'x-forwarded-for': '203.0.113.50, 203.0.113.51' }));
     expect(other.status).toBe(503);
@@ -144,7 +165,9 @@ describe('throttle key: client-written headers never raise the allowance', () =>
 
 describe('legacy throttle.clientIp', () => {
   it('is still honoured (receives the headers)', async () => {
-    const auth = freshAuth({ throttle: { send: { limit: 1, windowSeconds: 60 }, verify: false, clientIp: (h) => h.get('x-test-ip') ?? 'unknown' } });
+    const auth = freshAuth({
+      throttle: { send: { limit: 1, windowSeconds: 60 }, verify: false, clientIp: (h) => h.get('x-test-ip') ?? 'unknown' },
+    });
     expect((await auth.handlers.send(sendRequest({ 'x-test-ip': '192.0.2.1' }))).status).toBe(503);
     expect((await auth.handlers.send(sendRequest({ 'x-test-ip': '192.0.2.1' }))).status).toBe(429);
     expect((await auth.handlers.send(sendRequest({ 'x-test-ip': '192.0.2.2' }))).status).toBe(503);

@@ -148,7 +148,11 @@ export function createApp(options: AppOptions): SesameApp {
     await next();
   });
   app.use(`${API_BASE}/*`, bearerAuth(store, tokens));
-  const operations = passwordlessOperations({ engine, metrics, ...(options.onEmailQueued ? { onEmailQueued: options.onEmailQueued } : {}) });
+  const operations = passwordlessOperations({
+    engine,
+    metrics,
+    ...(options.onEmailQueued ? { onEmailQueued: options.onEmailQueued } : {}),
+  });
   app.route(API_BASE, passwordlessRoutes(operations, maxBodyBytes));
   const restFastPath = createRestFastPath({ base: API_BASE, store, tokens, operations, maxBodyBytes, logger, recordRequest });
 

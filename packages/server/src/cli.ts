@@ -90,7 +90,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           json,
         });
       case 'admins':
-        if ((sub !== 'add' && sub !== 'remove') || rest.length !== 1) throw new UsageError('Usage: sesame admins add|remove EMAIL [--json]');
+        if ((sub !== 'add' && sub !== 'remove') || rest.length !== 1)
+          throw new UsageError('Usage: sesame admins add|remove EMAIL [--json]');
         return sub === 'add' ? await adminsAdd(config, io, rest[0]!, json) : await adminsRemove(config, io, rest[0]!, json);
       case 'templates':
         return await templatesCommand(config, io, sub, rest, json);
@@ -133,7 +134,13 @@ async function adminsRemove(config: Config, io: CliIo, rawEmail: string, json: b
   return withStore(config, async (store) => {
     await store.migrate();
     const removed = await store.removeAdmin(email.key);
-    io.stdout(json ? `${JSON.stringify({ email: email.address, removed })}\n` : removed ? `${email.address} is no longer an admin; their sessions have ended.\n` : `No admin ${email.address}.\n`);
+    io.stdout(
+      json
+        ? `${JSON.stringify({ email: email.address, removed })}\n`
+        : removed
+          ? `${email.address} is no longer an admin; their sessions have ended.\n`
+          : `No admin ${email.address}.\n`,
+    );
     return removed ? 0 : 1;
   });
 }

@@ -56,47 +56,83 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'NODE_ENV', default: 'development', describe: '`production` requires SESAME_SECRET and allows no redirect URI by default' },
   { name: 'HOST', default: '127.0.0.1', describe: 'interface to listen on (0.0.0.0 to expose)' },
   { name: 'PORT', default: '8080', describe: 'TCP port of the REST API' },
-  { name: 'SESAME_PUBLIC_URL', default: 'http://HOST:PORT', describe: 'public base URL, used in the printed URLs and the OpenAPI document' },
+  {
+    name: 'SESAME_PUBLIC_URL',
+    default: 'http://HOST:PORT',
+    describe: 'public base URL, used in the printed URLs and the OpenAPI document',
+  },
   { name: 'SESAME_DATA_DIR', default: '.sesame', describe: 'where the development secret (and by default the SQLite file) are kept' },
-  { name: 'SESAME_DATABASE_URL', default: undefined, describe: 'file:PATH for SQLite, postgres://… for PostgreSQL (default: file:./<SESAME_DATA_DIR>/sesame.db)' },
-  { name: 'SESAME_SECRET', default: undefined, describe: 'server secret, at least 32 characters; required in production, generated once in development' },
+  {
+    name: 'SESAME_DATABASE_URL',
+    default: undefined,
+    describe: 'file:PATH for SQLite, postgres://… for PostgreSQL (default: file:./<SESAME_DATA_DIR>/sesame.db)',
+  },
+  {
+    name: 'SESAME_SECRET',
+    default: undefined,
+    describe: 'server secret, at least 32 characters; required in production, generated once in development',
+  },
   { name: 'SESAME_SMTP_URL', default: undefined, describe: 'smtp(s)://user:pass@host:port; unset = mail goes to the dev inbox' },
   {
     name: 'SESAME_SMTP_CONNECTIONS',
     default: '5',
-    describe: 'SMTP connections kept open to the relay; the outbox worker sends on one fewer at once (raise it when bursts of sign-ins queue mail)',
+    describe:
+      'SMTP connections kept open to the relay; the outbox worker sends on one fewer at once (raise it when bursts of sign-ins queue mail)',
   },
   { name: 'SESAME_MAIL_FROM', default: 'Sesame <no-reply@localhost>', describe: 'From address of sign-in emails' },
   { name: 'SESAME_LOG_LEVEL', default: 'info', describe: `pino level: ${LOG_LEVELS.join(', ')}` },
-  { name: 'SESAME_ALLOWED_REDIRECT_URIS', default: '', describe: 'comma-separated magic-link URIs added to the policy; a trailing * makes a prefix rule' },
+  {
+    name: 'SESAME_ALLOWED_REDIRECT_URIS',
+    default: '',
+    describe: 'comma-separated magic-link URIs added to the policy; a trailing * makes a prefix rule',
+  },
   { name: 'SESAME_MAX_BODY_BYTES', default: '65536', describe: 'largest request body accepted (413 above)' },
   { name: 'SESAME_REQUEST_TIMEOUT_MS', default: '15000', describe: 'time allowed to receive a whole request' },
-  { name: 'SESAME_SHUTDOWN_TIMEOUT_MS', default: '10000', describe: 'on SIGTERM, how long in-flight requests may take before connections are cut' },
+  {
+    name: 'SESAME_SHUTDOWN_TIMEOUT_MS',
+    default: '10000',
+    describe: 'on SIGTERM, how long in-flight requests may take before connections are cut',
+  },
   { name: 'SESAME_TOKEN_TTL_SECONDS', default: '3600', describe: 'lifetime of access tokens from /oauth/token' },
   {
     name: 'SESAME_OUTBOX_LEASE_MS',
     default: '120000',
-    describe: 'how long an outbox worker holds the emails it claimed; mail claimed by a crashed instance is sent by another once this lapses (one send may take half of it, at most 60 s)',
+    describe:
+      'how long an outbox worker holds the emails it claimed; mail claimed by a crashed instance is sent by another once this lapses (one send may take half of it, at most 60 s)',
   },
   {
     name: 'SESAME_RETENTION_SECONDS',
     default: '86400',
-    describe: "how long an expired auth request, its emails and delivery timeline are kept (the dashboard's activity view) before the sweeper deletes them; 0 = as soon as it expires",
+    describe:
+      "how long an expired auth request, its emails and delivery timeline are kept (the dashboard's activity view) before the sweeper deletes them; 0 = as soon as it expires",
   },
   {
     name: 'SESAME_CLIENT_SENDS_PER_MINUTE',
     default: '1000',
-    describe: 'emails (sends and resends) each API client may request a minute, unless set per client (`sesame clients set-limit`); over it: 429 SEND_LIMIT_EXCEEDED',
+    describe:
+      'emails (sends and resends) each API client may request a minute, unless set per client (`sesame clients set-limit`); over it: 429 SEND_LIMIT_EXCEEDED',
   },
-  { name: 'SESAME_SENDS_PER_MINUTE', default: '20000', describe: 'emails the whole deployment may send a minute, all clients together (a bound on mail volume and disk growth)' },
+  {
+    name: 'SESAME_SENDS_PER_MINUTE',
+    default: '20000',
+    describe: 'emails the whole deployment may send a minute, all clients together (a bound on mail volume and disk growth)',
+  },
   {
     name: 'SESAME_ALLOWED_HOSTS',
     default: undefined,
     describe:
       'comma-separated host names answered besides the SESAME_PUBLIC_URL host and localhost, 127.0.0.1, [::1] (other Host headers get 421 MISDIRECTED_REQUEST); * = any host. Unset in production: any host',
   },
-  { name: 'SESAME_METRICS_TOKEN', default: undefined, describe: 'bearer token (16+ characters) that GET /metrics then requires; unset = /metrics is public' },
-  { name: 'SESAME_SWEEP_INTERVAL_MS', default: '60000', describe: 'pause between two passes of the expiry sweeper (a pass deletes in batches of 500 until caught up)' },
+  {
+    name: 'SESAME_METRICS_TOKEN',
+    default: undefined,
+    describe: 'bearer token (16+ characters) that GET /metrics then requires; unset = /metrics is public',
+  },
+  {
+    name: 'SESAME_SWEEP_INTERVAL_MS',
+    default: '60000',
+    describe: 'pause between two passes of the expiry sweeper (a pass deletes in batches of 500 until caught up)',
+  },
 ];
 
 export class ConfigError extends Error {
@@ -160,7 +196,10 @@ const envSchema = z.object({
       'SESAME_ALLOWED_HOSTS must be comma-separated host names without ports (e.g. "sesame.internal,192.0.2.10,[2001:db8::1]"), or *',
     )
     .optional(),
-  SESAME_METRICS_TOKEN: z.string().regex(METRICS_TOKEN, 'SESAME_METRICS_TOKEN must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + /').optional(),
+  SESAME_METRICS_TOKEN: z
+    .string()
+    .regex(METRICS_TOKEN, 'SESAME_METRICS_TOKEN must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + /')
+    .optional(),
   SESAME_CLIENT_SENDS_PER_MINUTE: integer('SESAME_CLIENT_SENDS_PER_MINUTE', 1, 1_000_000),
   SESAME_SENDS_PER_MINUTE: integer('SESAME_SENDS_PER_MINUTE', 1, 10_000_000),
 });
@@ -194,7 +233,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     port: e.PORT,
     publicUrl: (e.SESAME_PUBLIC_URL ?? `http://${hostForUrl}:${e.PORT}`).replace(/\/+$/, ''),
     dataDir: e.SESAME_DATA_DIR,
-    databaseUrl: e.SESAME_DATABASE_URL ?? `file:${e.SESAME_DATA_DIR.startsWith('/') ? '' : './'}${e.SESAME_DATA_DIR.replace(/\/+$/, '')}/sesame.db`,
+    databaseUrl:
+      e.SESAME_DATABASE_URL ?? `file:${e.SESAME_DATA_DIR.startsWith('/') ? '' : './'}${e.SESAME_DATA_DIR.replace(/\/+$/, '')}/sesame.db`,
     secret: e.SESAME_SECRET,
     smtpUrl: e.SESAME_SMTP_URL,
     mailFrom: e.SESAME_MAIL_FROM,
@@ -218,5 +258,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
 /** The environment part of `sesame --help`. */
 export function environmentHelp(): string {
   const width = Math.max(...VARIABLES.map((v) => v.name.length));
-  return VARIABLES.map((v) => `  ${v.name.padEnd(width)}  ${v.describe}${v.default === undefined ? '' : ` (default: ${v.default === '' ? 'empty' : v.default})`}`).join('\n');
+  return VARIABLES.map(
+    (v) =>
+      `  ${v.name.padEnd(width)}  ${v.describe}${v.default === undefined ? '' : ` (default: ${v.default === '' ? 'empty' : v.default})`}`,
+  ).join('\n');
 }

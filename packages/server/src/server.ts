@@ -79,7 +79,8 @@ function countingTransport(transport: MailTransport, metrics: Metrics): MailTran
 export async function startSesame(config: Config, options: StartOptions = {}): Promise<RunningSesame> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const secret = resolveSecret(config);
-  if (secret.source === 'generated') logger.warn({ dataDir: config.dataDir }, 'generated a development server secret in the data directory');
+  if (secret.source === 'generated')
+    logger.warn({ dataDir: config.dataDir }, 'generated a development server secret in the data directory');
 
   const store = options.store ?? openStore(config.databaseUrl);
   try {
@@ -133,10 +134,16 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   if (baseTransport.kind === 'dev-inbox' && config.production) {
     logger.warn({}, 'NODE_ENV=production without SESAME_SMTP_URL: emails are only kept in the dev inbox store and not served over HTTP');
   } else if (baseTransport.kind === 'dev-inbox' && !loopback) {
-    logger.warn({ host: config.host }, 'HOST is not a loopback address: the dev inbox is not served over HTTP (set SESAME_SMTP_URL to deliver mail, or listen on 127.0.0.1)');
+    logger.warn(
+      { host: config.host },
+      'HOST is not a loopback address: the dev inbox is not served over HTTP (set SESAME_SMTP_URL to deliver mail, or listen on 127.0.0.1)',
+    );
   }
   if (config.production && config.metricsToken === undefined) {
-    logger.warn({}, 'GET /metrics is public: set SESAME_METRICS_TOKEN to require a bearer token, or keep /metrics off the public network at the proxy');
+    logger.warn(
+      {},
+      'GET /metrics is public: set SESAME_METRICS_TOKEN to require a bearer token, or keep /metrics off the public network at the proxy',
+    );
   }
   const sesame = createApp({
     store,

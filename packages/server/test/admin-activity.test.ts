@@ -45,7 +45,15 @@ describe.each(BACKENDS)('%s', (backend) => {
     // A real SMTP server that refuses the first message with 451 (greylisting), then accepts.
     smtp = await startSmtpCapture({ refuseFirst: 1 });
     transport = createSmtpTransport({ url: smtp.url, from: 'Sesame <no-reply@example.com>' });
-    worker = createOutboxWorker({ store: h.store, sealer: h.sesame.sealer, transport, clock: h.clock, logger: silentLogger, ownerId: 'smtp-worker', random: () => 0 });
+    worker = createOutboxWorker({
+      store: h.store,
+      sealer: h.sesame.sealer,
+      transport,
+      clock: h.clock,
+      logger: silentLogger,
+      ownerId: 'smtp-worker',
+      random: () => 0,
+    });
   });
   afterEach(async () => {
     await worker.stop();

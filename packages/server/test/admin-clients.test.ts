@@ -41,7 +41,11 @@ async function refuseAuditWrites(h: Harness, refuse: boolean): Promise<void> {
   if (h.databaseUrl.startsWith('file:')) {
     const db = new Database(h.databaseUrl.slice('file:'.length));
     try {
-      db.exec(refuse ? "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log refused'); END;" : 'DROP TRIGGER refuse_audit;');
+      db.exec(
+        refuse
+          ? "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log refused'); END;"
+          : 'DROP TRIGGER refuse_audit;',
+      );
     } finally {
       db.close();
     }
@@ -66,7 +70,11 @@ async function cli(h: Harness, ...argv: string[]): Promise<{ code: number; stdou
   const dataDir = mkdtempSync(join(tmpdir(), 'sesame-cli-'));
   let stdout = '';
   try {
-    const code = await cliMain(argv, { stdout: (t) => (stdout += t), stderr: () => undefined, env: { SESAME_DATABASE_URL: h.databaseUrl, SESAME_DATA_DIR: dataDir } });
+    const code = await cliMain(argv, {
+      stdout: (t) => (stdout += t),
+      stderr: () => undefined,
+      env: { SESAME_DATABASE_URL: h.databaseUrl, SESAME_DATA_DIR: dataDir },
+    });
     return { code, stdout };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
@@ -106,7 +114,12 @@ describe.each(BACKENDS)('%s', (backend) => {
       { json: { name: ' Shop ', redirect_uris: ['https://shop.example.com/auth/*', REDIRECT] } },
       201,
     );
-    expect(created.client).toMatchObject({ name: 'Shop', redirect_uris: ['https://shop.example.com/auth/*', REDIRECT], revoked_at: null, last_used_at: null });
+    expect(created.client).toMatchObject({
+      name: 'Shop',
+      redirect_uris: ['https://shop.example.com/auth/*', REDIRECT],
+      revoked_at: null,
+      last_used_at: null,
+    });
     expect(created.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const bearer = await token(created.client.id, created.client_secret);
     const send = (auth: string) =>
@@ -134,9 +147,15 @@ describe.each(BACKENDS)('%s', (backend) => {
   });
 
   it('rotates a secret: the old one gets 401, the new one works', async () => {
-    const created = await browser.json<{ client: WireClient; client_secret: string }>('/admin/api/clients', { json: { name: 'Rotating' } }, 201);
+    const created = await browser.json<{ client: WireClient; client_secret: string }>(
+      '/admin/api/clients',
+      { json: { name: 'Rotating' } },
+      201,
+    );
     expect(created.client.redirect_uris).toEqual([]);
-    const rotated = await browser.json<{ client: WireClient; client_secret: string }>(`/admin/api/clients/${created.client.id}/rotate`, { method: 'POST' });
+    const rotated = await browser.json<{ client: WireClient; client_secret: string }>(`/admin/api/clients/${created.client.id}/rotate`, {
+      method: 'POST',
+    });
     expect(rotated.client.id).toBe(created.client.id);
     expect(rotated.client_secret).not.toBe(created.client_secret);
     expect(await tokenStatus(created.client.id, created.client_secret)).toBe(401);
@@ -148,7 +167,9 @@ describe.each(BACKENDS)('%s', (backend) => {
   });
 
   it('refuses a bad name or redirect URI, naming the field', async () => {
-    const res = await browser.fetch('/admin/api/clients', { json: { name: '', redirect_uris: ['https://ok.example.com/cb', 'not a url'] } });
+    const res = await browser.fetch('/admin/api/clients', {
+      json: { name: '', redirect_uris: ['https://ok.example.com/cb', 'not a url'] },
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; field_violations: { field: string }[] } };
     expect(body.error.code).toBe('INVALID_ARGUMENT');
@@ -157,7 +178,11 @@ describe.each(BACKENDS)('%s', (backend) => {
   });
 
   it('rotating ends every token issued before, on send, verify and resend; the new secret’s token works', async () => {
-    const created = await browser.json<{ client: WireClient; client_secret: string }>('/admin/api/clients', { json: { name: 'Leaked', redirect_uris: [REDIRECT] } }, 201);
+    const created = await browser.json<{ client: WireClient; client_secret: string }>(
+      '/admin/api/clients',
+      { json: { name: 'Leaked', redirect_uris: [REDIRECT] } },
+      201,
+    );
     expect(created.client.secret_version).toBe(1);
     const before = await token(created.client.id, created.client_secret);
     const sent = await h.api('send', { email: 'leak@example.com', magiclink_auth_uri: REDIRECT }, before);
@@ -169,7 +194,9 @@ describe.each(BACKENDS)('%s', (backend) => {
       h.api('resend', { auth_request_id }, bearer),
     ];
     for (const res of await Promise.all(calls(before))) expect(res.status).not.toBe(401);
-    const rotated = await browser.json<{ client: WireClient; client_secret: string }>(`/admin/api/clients/${created.client.id}/rotate`, { method: 'POST' });
+    const rotated = await browser.json<{ client: WireClient; client_secret: string }>(`/admin/api/clients/${created.client.id}/rotate`, {
+      method: 'POST',
+    });
     expect(rotated.client.secret_version).toBe(2);
     for (const res of await Promise.all(calls(before))) {
       expect(res.status).toBe(401);
@@ -180,13 +207,21 @@ describe.each(BACKENDS)('%s', (backend) => {
   });
 
   it('sets a client’s send limit (create and PUT), refuses bad values by field, and audits before and after', async () => {
-    const created = await browser.json<{ client: WireClient }>('/admin/api/clients', { json: { name: 'Budgeted', sends_per_minute: 120 } }, 201);
+    const created = await browser.json<{ client: WireClient }>(
+      '/admin/api/clients',
+      { json: { name: 'Budgeted', sends_per_minute: 120 } },
+      201,
+    );
     expect(created.client.sends_per_minute).toBe(120);
     const list = await browser.json<{ clients: WireClient[]; default_sends_per_minute: number }>('/admin/api/clients');
     expect(list.default_sends_per_minute).toBe(1000);
     const path = `/admin/api/clients/${created.client.id}/send-limit`;
-    expect((await browser.json<{ client: WireClient }>(path, { method: 'PUT', json: { sends_per_minute: 30 } })).client.sends_per_minute).toBe(30);
-    expect((await browser.json<{ client: WireClient }>(path, { method: 'PUT', json: { sends_per_minute: null } })).client.sends_per_minute).toBeNull();
+    expect(
+      (await browser.json<{ client: WireClient }>(path, { method: 'PUT', json: { sends_per_minute: 30 } })).client.sends_per_minute,
+    ).toBe(30);
+    expect(
+      (await browser.json<{ client: WireClient }>(path, { method: 'PUT', json: { sends_per_minute: null } })).client.sends_per_minute,
+    ).toBeNull();
     for (const bad of [0, -5, 1.5, 1_000_001, '60', true, [60], { n: 1 }, Number.MAX_SAFE_INTEGER + 2]) {
       for (const [where, res] of [
         ['PUT', await browser.fetch(path, { method: 'PUT', json: { sends_per_minute: bad } })],
@@ -200,7 +235,9 @@ describe.each(BACKENDS)('%s', (backend) => {
     }
     const missing = await browser.fetch(path, { method: 'PUT', json: {} });
     expect(missing.status).toBe(400);
-    expect((await browser.fetch('/admin/api/clients/skc_nope/send-limit', { method: 'PUT', json: { sends_per_minute: 5 } })).status).toBe(404);
+    expect((await browser.fetch('/admin/api/clients/skc_nope/send-limit', { method: 'PUT', json: { sends_per_minute: 5 } })).status).toBe(
+      404,
+    );
     const audit = await browser.json<AuditJson>('/admin/api/audit');
     const limits = audit.entries.filter((e) => e.action === 'client.send_limit');
     expect(limits.map((e) => [e.before?.sends_per_minute, e.after.sends_per_minute])).toEqual([
@@ -210,7 +247,11 @@ describe.each(BACKENDS)('%s', (backend) => {
   });
 
   it('a change whose audit entry cannot be written is not made: create, rotate, revoke and the send limit', async () => {
-    const created = await browser.json<{ client: WireClient; client_secret: string }>('/admin/api/clients', { json: { name: 'Kept' } }, 201);
+    const created = await browser.json<{ client: WireClient; client_secret: string }>(
+      '/admin/api/clients',
+      { json: { name: 'Kept' } },
+      201,
+    );
     const id = created.client.id;
     const bearer = await token(id, created.client_secret);
     const entries = async () => (await browser.json<AuditJson>('/admin/api/audit')).entries.length;
@@ -241,7 +282,11 @@ describe.each(BACKENDS)('%s', (backend) => {
   it('revoking a client fails the mail it queued while SMTP was down (dashboard and CLI); nothing is delivered when SMTP is back', async () => {
     const PER_CLIENT = 3;
     const make = async (name: string) => {
-      const created = await browser.json<{ client: WireClient; client_secret: string }>('/admin/api/clients', { json: { name, redirect_uris: [REDIRECT] } }, 201);
+      const created = await browser.json<{ client: WireClient; client_secret: string }>(
+        '/admin/api/clients',
+        { json: { name, redirect_uris: [REDIRECT] } },
+        201,
+      );
       return { id: created.client.id, bearer: await token(created.client.id, created.client_secret), addresses: [] as string[] };
     };
     const clients = { dashboard: await make('Revoked here'), cli: await make('Revoked by CLI'), control: await make('Kept') };
@@ -254,7 +299,15 @@ describe.each(BACKENDS)('%s', (backend) => {
     // SMTP answers 451 to every first attempt (down for these emails), then accepts.
     const smtp = await startSmtpCapture({ refuseFirst: 3 * PER_CLIENT });
     const transport = createSmtpTransport({ url: smtp.url, from: 'Sesame <no-reply@example.com>' });
-    const worker = createOutboxWorker({ store: h.store, sealer: h.sesame.sealer, transport, clock: h.clock, logger: silentLogger, ownerId: 'smtp-worker', random: () => 0 });
+    const worker = createOutboxWorker({
+      store: h.store,
+      sealer: h.sesame.sealer,
+      transport,
+      clock: h.clock,
+      logger: silentLogger,
+      ownerId: 'smtp-worker',
+      random: () => 0,
+    });
     try {
       for (let i = 0; i < PER_CLIENT; i++) for (const which of ['dashboard', 'cli', 'control'] as const) await send(which, `tried-${i}`);
       expect(await worker.runOnce()).toMatchObject({ claimed: 3 * PER_CLIENT, retried: 3 * PER_CLIENT });
@@ -266,11 +319,15 @@ describe.each(BACKENDS)('%s', (backend) => {
 
       h.clock.advance(10_000);
       for (let round = 0; round < 3; round++) await worker.runOnce();
-      const delivered = smtp.mails.flatMap((m) => (Array.isArray(m.to) ? m.to : [m.to]).flatMap((to) => to?.value.map((v) => v.address) ?? []));
+      const delivered = smtp.mails.flatMap((m) =>
+        (Array.isArray(m.to) ? m.to : [m.to]).flatMap((to) => to?.value.map((v) => v.address) ?? []),
+      );
       expect(delivered.sort()).toEqual([...clients.control.addresses].sort());
       for (const which of ['dashboard', 'cli'] as const) {
         for (const address of clients[which].addresses) {
-          const page = await browser.json<{ auth_requests: { delivery: string; timeline: { kind: string; detail: string | null }[] }[] }>(`/admin/api/activity?email=${encodeURIComponent(address)}`);
+          const page = await browser.json<{ auth_requests: { delivery: string; timeline: { kind: string; detail: string | null }[] }[] }>(
+            `/admin/api/activity?email=${encodeURIComponent(address)}`,
+          );
           expect(page.auth_requests, address).toHaveLength(1);
           const [item] = page.auth_requests;
           expect(item!.delivery, address).toBe('failed');

@@ -52,7 +52,11 @@ export class AdminBrowser {
     else if (wantsCsrf) headers['x-csrf-token'] = await this.csrf();
     if (this.cookies.size > 0) headers.cookie = this.cookieHeader();
     Object.assign(headers, request.headers);
-    const res = await this.h.request(path, { method, headers, ...(request.json === undefined ? {} : { body: JSON.stringify(request.json) }) });
+    const res = await this.h.request(path, {
+      method,
+      headers,
+      ...(request.json === undefined ? {} : { body: JSON.stringify(request.json) }),
+    });
     this.keep(res);
     return res;
   }

@@ -68,7 +68,12 @@ describe.each(BACKENDS)('%s', (backend) => {
 
   it('a saved policy (OTP, 120 s) applies to the next REST send at once, and is audited', async () => {
     const { policy } = await browser.json<PolicyAnswer>('/admin/api/policy');
-    const changed = { ...policy, passwordless_type: 'OTP', expiry_seconds: 120, allowed_redirect_uris: [...policy.allowed_redirect_uris, { uri: REDIRECT, match: 'exact' }] };
+    const changed = {
+      ...policy,
+      passwordless_type: 'OTP',
+      expiry_seconds: 120,
+      allowed_redirect_uris: [...policy.allowed_redirect_uris, { uri: REDIRECT, match: 'exact' }],
+    };
     const saved = await browser.json<{ policy: WirePolicy; updated_at: string }>('/admin/api/policy', { method: 'PUT', json: changed });
     expect(saved.policy).toEqual(changed);
     expect(saved.updated_at).toBe(new Date(h.clock.now()).toISOString());
@@ -97,9 +102,16 @@ describe.each(BACKENDS)('%s', (backend) => {
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; field_violations: { field: string; description: string }[] } };
     expect(body.error.code).toBe('INVALID_ARGUMENT');
-    expect(body.error.field_violations.map((v) => v.field).sort()).toEqual(['emails_per_address.window_seconds', 'expiry_seconds', 'passwordless_type']);
+    expect(body.error.field_violations.map((v) => v.field).sort()).toEqual([
+      'emails_per_address.window_seconds',
+      'expiry_seconds',
+      'passwordless_type',
+    ]);
     expect(body.error.field_violations.find((v) => v.field === 'expiry_seconds')!.description).toBe('must be at least 60');
-    const badUri = await browser.fetch('/admin/api/policy', { method: 'PUT', json: { ...policy, allowed_redirect_uris: [{ uri: 'javascript:alert(1)', match: 'exact' }] } });
+    const badUri = await browser.fetch('/admin/api/policy', {
+      method: 'PUT',
+      json: { ...policy, allowed_redirect_uris: [{ uri: 'javascript:alert(1)', match: 'exact' }] },
+    });
     expect(badUri.status).toBe(400);
     expect(await errorCode(badUri)).toBe('INVALID_ARGUMENT');
     expect((await browser.json<PolicyAnswer>('/admin/api/policy')).updated_at).toBeNull();
@@ -110,12 +122,23 @@ describe.each(BACKENDS)('%s', (backend) => {
     // Instance B: its own app and store connection on the same database, its own API client.
     const storeB = openStore(h.databaseUrl);
     try {
-      const b = createApp({ store: storeB, secret: randomBytes(32), production: false, publicUrl: 'http://127.0.0.1:8081', devInbox: false, clock: h.clock });
+      const b = createApp({
+        store: storeB,
+        secret: randomBytes(32),
+        production: false,
+        publicUrl: 'http://127.0.0.1:8081',
+        devInbox: false,
+        clock: h.clock,
+      });
       const client = await createClient(storeB, { key: b.clientSecretKey, name: 'b', redirectUris: [REDIRECT], now: h.clock.now() });
       const tokenRes = await b.app.request('/oauth/token', {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.record.id, client_secret: client.secret }).toString(),
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: client.record.id,
+          client_secret: client.secret,
+        }).toString(),
       });
       const { access_token } = (await tokenRes.json()) as { access_token: string };
       const sendB = () =>

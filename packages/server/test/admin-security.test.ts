@@ -129,7 +129,14 @@ describe.each(BACKENDS)('%s', (backend) => {
     const browser = new AdminBrowser(h);
     const now = Math.floor(h.clock.now() / 1000);
     const claims = { iss: ORIGIN, aud: 'sesame-admin', sub: ADMIN, iat: now, exp: now + 3600 };
-    const otherKey = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuer(ORIGIN).setAudience('sesame-admin').setSubject(ADMIN).setIssuedAt(now).setExpirationTime(now + 3600).sign(randomBytes(32));
+    const otherKey = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(ORIGIN)
+      .setAudience('sesame-admin')
+      .setSubject(ADMIN)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 3600)
+      .sign(randomBytes(32));
     const algNone = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`;
     const accessToken = await h.token();
     for (const [label, cookie] of [
@@ -164,12 +171,23 @@ describe.each(BACKENDS)('%s', (backend) => {
     const dist = mkdtempSync(join(tmpdir(), 'sesame-admin-dist-'));
     try {
       mkdirSync(join(dist, 'assets'));
-      writeFileSync(join(dist, 'index.html'), '<!doctype html><title>Sesame admin</title><script type="module" src="/admin/assets/app-abc123.js"></script>');
+      writeFileSync(
+        join(dist, 'index.html'),
+        '<!doctype html><title>Sesame admin</title><script type="module" src="/admin/assets/app-abc123.js"></script>',
+      );
       writeFileSync(join(dist, 'assets', 'app-abc123.js'), 'console.log("app")');
       writeFileSync(join(dist, 'assets', 'app-abc123.css'), 'body{}');
       writeFileSync(join(dist, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
       writeFileSync(join(tmpdir(), 'sesame-outside.txt'), 'secret');
-      const { app } = createApp({ store: h.store, secret: randomBytes(32), production: false, publicUrl: ORIGIN, devInbox: false, clock: h.clock, adminUiDist: dist });
+      const { app } = createApp({
+        store: h.store,
+        secret: randomBytes(32),
+        production: false,
+        publicUrl: ORIGIN,
+        devInbox: false,
+        clock: h.clock,
+        adminUiDist: dist,
+      });
       const get = (path: string) => Promise.resolve(app.request(path));
 
       for (const path of ['/admin', '/admin/', '/admin/verify?link_token=abc', '/admin/policy/edit']) {
@@ -189,7 +207,11 @@ describe.each(BACKENDS)('%s', (backend) => {
       expect(svg.headers.get('content-type')).toBe('image/svg+xml');
       expect(svg.headers.get('cache-control')).toBe('no-cache');
       expect((await get('/admin/assets/missing-123.js')).status).toBe(404);
-      for (const path of ['/admin/..%2f..%2fsesame-outside.txt', '/admin/%2e%2e/%2e%2e/sesame-outside.txt', '/admin/assets/..%2f..%2f..%2fsesame-outside.txt']) {
+      for (const path of [
+        '/admin/..%2f..%2fsesame-outside.txt',
+        '/admin/%2e%2e/%2e%2e/sesame-outside.txt',
+        '/admin/assets/..%2f..%2f..%2fsesame-outside.txt',
+      ]) {
         const res = await get(path);
         expect(await res.text(), path).not.toContain('secret');
       }
@@ -203,14 +225,27 @@ describe.each(BACKENDS)('%s', (backend) => {
   });
 
   it('marks every admin cookie Secure when the public URL is https', async () => {
-    const { app } = createApp({ store: h.store, secret: randomBytes(32), production: false, publicUrl: 'https://sesame.example.com', devInbox: false, clock: h.clock, adminUiDist: null });
+    const { app } = createApp({
+      store: h.store,
+      secret: randomBytes(32),
+      production: false,
+      publicUrl: 'https://sesame.example.com',
+      devInbox: false,
+      clock: h.clock,
+      adminUiDist: null,
+    });
     const csrf = await app.request('/admin/api/csrf');
     const csrfCookie = csrf.headers.getSetCookie()[0]!;
     expect(csrfCookie).toMatch(/; Secure/);
     const { csrf_token } = (await csrf.json()) as { csrf_token: string };
     const start = await app.request('/admin/api/session/start', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf_token, cookie: csrfCookie.split(';')[0]!, origin: 'https://sesame.example.com' },
+      headers: {
+        'content-type': 'application/json',
+        'x-csrf-token': csrf_token,
+        cookie: csrfCookie.split(';')[0]!,
+        origin: 'https://sesame.example.com',
+      },
       body: JSON.stringify({ email: ADMIN }),
     });
     expect(start.status).toBe(202);
@@ -218,14 +253,26 @@ describe.each(BACKENDS)('%s', (backend) => {
     // The http origin of the same host is another origin.
     const plain = await app.request('/admin/api/session/start', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf_token, cookie: csrfCookie.split(';')[0]!, origin: 'http://sesame.example.com' },
+      headers: {
+        'content-type': 'application/json',
+        'x-csrf-token': csrf_token,
+        cookie: csrfCookie.split(';')[0]!,
+        origin: 'http://sesame.example.com',
+      },
       body: JSON.stringify({ email: ADMIN }),
     });
     expect(plain.status).toBe(403);
   });
 
   it('without a built dashboard /admin says how to build it', async () => {
-    const { app } = createApp({ store: h.store, secret: randomBytes(32), production: false, publicUrl: ORIGIN, devInbox: false, adminUiDist: null });
+    const { app } = createApp({
+      store: h.store,
+      secret: randomBytes(32),
+      production: false,
+      publicUrl: ORIGIN,
+      devInbox: false,
+      adminUiDist: null,
+    });
     const res = await app.request('/admin');
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('npm run build');

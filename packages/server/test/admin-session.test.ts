@@ -115,7 +115,9 @@ describe.each(BACKENDS)('%s', (backend) => {
     for (const guess of ['000000', '123456', '999999', '111111', '222222', '333333']) {
       const res = await stranger.fetch('/admin/api/session/verify', { json: { code: guess } });
       expect(res.status).toBe(400);
-      expect(await res.json()).toMatchObject({ error: { code: 'INVALID_CREDENTIAL', message: ((await adminWrong.clone().json()) as { error: { message: string } }).error.message } });
+      expect(await res.json()).toMatchObject({
+        error: { code: 'INVALID_CREDENTIAL', message: ((await adminWrong.clone().json()) as { error: { message: string } }).error.message },
+      });
     }
     expect(stranger.cookies.has('sesame_admin')).toBe(false);
     expect((await stranger.fetch('/admin/api/session')).status).toBe(401);
@@ -161,7 +163,10 @@ describe.each(BACKENDS)('%s', (backend) => {
       const res = await browser.fetch('/admin/api/session/verify', { json: { code: '123456', link_token: 'abc' } });
       expect(res.status, email).toBe(400);
       expect(await errorCode(res)).toBe('INVALID_ARGUMENT');
-      const tampered = await browser.fetch('/admin/api/session/verify', { json: { code: '123456' }, headers: { cookie: browser.cookieHeader().replace(/sesame_admin_pending=[^;]+/, `sesame_admin_pending=${'A'.repeat(67)}`) } });
+      const tampered = await browser.fetch('/admin/api/session/verify', {
+        json: { code: '123456' },
+        headers: { cookie: browser.cookieHeader().replace(/sesame_admin_pending=[^;]+/, `sesame_admin_pending=${'A'.repeat(67)}`) },
+      });
       expect(tampered.status).toBe(400);
       expect(await errorCode(tampered)).toBe('INVALID_CREDENTIAL');
     }
@@ -214,14 +219,17 @@ describe.each(BACKENDS)('%s', (backend) => {
     try {
       let stdout = '';
       const env = { SESAME_DATABASE_URL: h.databaseUrl, SESAME_DATA_DIR: dataDir };
-      expect(await cliMain(['admins', 'remove', 'Root@Example.com', '--json'], { stdout: (t) => (stdout += t), stderr: () => undefined, env })).toBe(0);
+      expect(
+        await cliMain(['admins', 'remove', 'Root@Example.com', '--json'], { stdout: (t) => (stdout += t), stderr: () => undefined, env }),
+      ).toBe(0);
       expect(JSON.parse(stdout)).toEqual({ email: 'Root@Example.com', removed: true });
       expect(await cliMain(['admins', 'remove', ADMIN], { stdout: () => undefined, stderr: () => undefined, env })).toBe(1);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
     for (const browser of browsers) {
-      for (const [path, request] of sessionRequests()) expect((await browser.fetch(path, request)).status, `${request.method ?? 'GET'} ${path}`).toBe(401);
+      for (const [path, request] of sessionRequests())
+        expect((await browser.fetch(path, request)).status, `${request.method ?? 'GET'} ${path}`).toBe(401);
     }
     expect((await bystander.fetch('/admin/api/session')).status).toBe(200);
     // Added back, the old cookies stay dead: a new sign-in makes a new session.

@@ -2,7 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DASHBOARD_CLIENT_ID, TEMPLATES_SETTING_KEY, createDevInboxTransport, createOutboxWorker, settingsContentSource, silentLogger, type OutboxWorker } from '@sesame/email';
+import {
+  DASHBOARD_CLIENT_ID,
+  TEMPLATES_SETTING_KEY,
+  createDevInboxTransport,
+  createOutboxWorker,
+  settingsContentSource,
+  silentLogger,
+  type OutboxWorker,
+} from '@sesame/email';
 import { ADMIN_CLIENT_ID } from '../src/admin/index.js';
 import { cliMain } from '../src/index.js';
 import { BACKENDS, REDIRECT, stopPostgres, type Harness } from './helpers.js';
@@ -65,9 +73,10 @@ describe.each(BACKENDS)('%s', (backend) => {
   });
 
   it('lists the defaults and the built-in variables', async () => {
-    const answer = await browser.json<{ templates: Record<string, { subject: string; is_default: boolean; custom_variables: string[] }>; variables: string[] }>(
-      '/admin/api/templates',
-    );
+    const answer = await browser.json<{
+      templates: Record<string, { subject: string; is_default: boolean; custom_variables: string[] }>;
+      variables: string[];
+    }>('/admin/api/templates');
     expect(Object.keys(answer.templates)).toEqual(['SIGNIN', 'SIGNUP']);
     expect(answer.templates.SIGNIN).toMatchObject({ is_default: true, custom_variables: [] });
     expect(answer.variables).toEqual(expect.arrayContaining(['otp', 'link', 'email', 'app_name', 'expiry_time_relative', 'expire_time']));
@@ -83,7 +92,9 @@ describe.each(BACKENDS)('%s', (backend) => {
     expect(preview.text).toContain('MARKER-TEXT code 123456');
     expect(preview.text).toContain('link_token=preview-only');
     // Nothing was saved by the preview.
-    expect((await browser.json<{ templates: { SIGNIN: { is_default: boolean } } }>('/admin/api/templates')).templates.SIGNIN.is_default).toBe(true);
+    expect(
+      (await browser.json<{ templates: { SIGNIN: { is_default: boolean } } }>('/admin/api/templates')).templates.SIGNIN.is_default,
+    ).toBe(true);
 
     const saved = await browser.json<{ is_default: boolean; custom_variables: string[] }>('/admin/api/templates/SIGNIN', {
       method: 'PUT',
@@ -111,32 +122,48 @@ describe.each(BACKENDS)('%s', (backend) => {
   });
 
   it('refuses an unknown variable with a message naming the field and the variable, and saves nothing', async () => {
-    const res = await browser.fetch('/admin/api/templates/SIGNIN', { method: 'PUT', json: { ...CUSTOM, html: '<p>Hi {{nmae}}, {{otp}}</p>' } });
+    const res = await browser.fetch('/admin/api/templates/SIGNIN', {
+      method: 'PUT',
+      json: { ...CUSTOM, html: '<p>Hi {{nmae}}, {{otp}}</p>' },
+    });
     expect(res.status).toBe(400);
-    const { error } = (await res.json()) as { error: { code: string; message: string; field_violations: { field: string; description: string }[] } };
+    const { error } = (await res.json()) as {
+      error: { code: string; message: string; field_violations: { field: string; description: string }[] };
+    };
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.message).toContain('html: unknown variable {{nmae}}');
-    expect(error.field_violations).toEqual([
-      { field: 'html', description: 'unknown variable {{nmae}}' },
-    ]);
+    expect(error.field_violations).toEqual([{ field: 'html', description: 'unknown variable {{nmae}}' }]);
     const undeclared = await browser.fetch('/admin/api/templates/preview', { json: { template: 'SIGNIN', ...CUSTOM } });
     expect(undeclared.status).toBe(400);
     expect(((await undeclared.json()) as { error: { message: string } }).error.message).toContain('html: unknown variable {{company}}');
-    const broken = await browser.fetch('/admin/api/templates/SIGNUP', { method: 'PUT', json: { ...CUSTOM, custom_variables: ['company'], text: 'code {{#otp}}{{otp}}' } });
+    const broken = await browser.fetch('/admin/api/templates/SIGNUP', {
+      method: 'PUT',
+      json: { ...CUSTOM, custom_variables: ['company'], text: 'code {{#otp}}{{otp}}' },
+    });
     expect(broken.status).toBe(400);
-    expect(((await broken.json()) as { error: { field_violations: { field: string; description: string }[] } }).error.field_violations).toEqual([
-      { field: 'text', description: '{{#otp}} is never closed' },
-    ]);
-    const noCode = await browser.fetch('/admin/api/templates/SIGNIN', { method: 'PUT', json: { ...CUSTOM, custom_variables: ['company'], text: 'Hello {{email}}' } });
+    expect(
+      ((await broken.json()) as { error: { field_violations: { field: string; description: string }[] } }).error.field_violations,
+    ).toEqual([{ field: 'text', description: '{{#otp}} is never closed' }]);
+    const noCode = await browser.fetch('/admin/api/templates/SIGNIN', {
+      method: 'PUT',
+      json: { ...CUSTOM, custom_variables: ['company'], text: 'Hello {{email}}' },
+    });
     expect(noCode.status).toBe(400);
     const badType = await browser.fetch('/admin/api/templates/LOGIN', { method: 'PUT', json: CUSTOM });
     expect(badType.status).toBe(400);
-    expect((await browser.json<{ templates: { SIGNIN: { is_default: boolean } } }>('/admin/api/templates')).templates.SIGNIN.is_default).toBe(true);
+    expect(
+      (await browser.json<{ templates: { SIGNIN: { is_default: boolean } } }>('/admin/api/templates')).templates.SIGNIN.is_default,
+    ).toBe(true);
     expect((await browser.json<{ entries: unknown[] }>('/admin/api/audit')).entries).toEqual([]);
   });
 
   it('refuses, by rendering it, a template that would not show the code and the link in every email, naming the part', async () => {
-    const good = { subject: 'Sign in', html: '<p>{{otp}}</p><p><a href="{{link}}">Sign in</a></p>', text: 'Code {{otp}} or {{link}}', custom_variables: ['company'] };
+    const good = {
+      subject: 'Sign in',
+      html: '<p>{{otp}}</p><p><a href="{{link}}">Sign in</a></p>',
+      text: 'Code {{otp}} or {{link}}',
+      custom_variables: ['company'],
+    };
     const refused: readonly [Partial<typeof good>, string][] = [
       [{ html: '<p>{{^otp}}{{otp}}{{/otp}}</p><a href="{{link}}">go</a>' }, 'html'],
       [{ text: '{{^otp}}{{otp}}{{/otp}} {{link}}' }, 'text'],
@@ -158,9 +185,13 @@ describe.each(BACKENDS)('%s', (backend) => {
     for (const [change, field] of refused) {
       expect(await save('SIGNIN', { ...good, ...change }), JSON.stringify(change)).toEqual({ status: 400, fields: [field] });
     }
-    const preview = await browser.fetch('/admin/api/templates/preview', { json: { template: 'SIGNUP', ...good, text: '{{^otp}}{{otp}}{{/otp}}{{link}}' } });
+    const preview = await browser.fetch('/admin/api/templates/preview', {
+      json: { template: 'SIGNUP', ...good, text: '{{^otp}}{{otp}}{{/otp}}{{link}}' },
+    });
     expect(preview.status).toBe(400);
-    expect((await browser.json<{ templates: { SIGNIN: { is_default: boolean } } }>('/admin/api/templates')).templates.SIGNIN.is_default).toBe(true);
+    expect(
+      (await browser.json<{ templates: { SIGNIN: { is_default: boolean } } }>('/admin/api/templates')).templates.SIGNIN.is_default,
+    ).toBe(true);
     expect((await browser.json<{ entries: unknown[] }>('/admin/api/audit')).entries).toEqual([]);
     expect(await save('SIGNIN', good)).toEqual({ status: 200, fields: [] });
   });
@@ -179,18 +210,38 @@ describe.each(BACKENDS)('%s', (backend) => {
       '<a href="https://ok.example/{{note}}">go</a>',
       '<img srcset="{{note}} 2x">',
     ];
-    for (const extra of refused) expect(await save('SIGNUP', { ...base, html: html(extra) }), extra).toEqual({ status: 400, fields: ['html'] });
-    for (const extra of ['<p>{{note}} and {{url}}</p>', '<p title="{{note}}">x</p>', '<img alt="{{note}}" src="https://cdn.example/l.png">']) {
+    for (const extra of refused)
+      expect(await save('SIGNUP', { ...base, html: html(extra) }), extra).toEqual({ status: 400, fields: ['html'] });
+    for (const extra of [
+      '<p>{{note}} and {{url}}</p>',
+      '<p title="{{note}}">x</p>',
+      '<img alt="{{note}}" src="https://cdn.example/l.png">',
+    ]) {
       expect(await save('SIGNUP', { ...base, html: html(extra) }), extra).toEqual({ status: 200, fields: [] });
     }
     // The attack value stays inside the quoted alt, escaped.
-    expect((await h.api('send', { email: 'eve@example.com', magiclink_auth_uri: REDIRECT, template: 'SIGNUP', template_variables: { note: '"><a href="javascript:alert(1)" onmouseover=alert(2)>' } })).status).toBe(200);
-    expect((await deliveredTo('eve@example.com')).html).toContain('<img alt="&quot;&gt;&lt;a href=&quot;javascript:alert(1)&quot; onmouseover=alert(2)&gt;" src="https://cdn.example/l.png">');
+    expect(
+      (
+        await h.api('send', {
+          email: 'eve@example.com',
+          magiclink_auth_uri: REDIRECT,
+          template: 'SIGNUP',
+          template_variables: { note: '"><a href="javascript:alert(1)" onmouseover=alert(2)>' },
+        })
+      ).status,
+    ).toBe(200);
+    expect((await deliveredTo('eve@example.com')).html).toContain(
+      '<img alt="&quot;&gt;&lt;a href=&quot;javascript:alert(1)&quot; onmouseover=alert(2)&gt;" src="https://cdn.example/l.png">',
+    );
   });
 
   it('a send stores only the template variables its template uses', async () => {
     await browser.json('/admin/api/templates/SIGNIN', { method: 'PUT', json: { ...CUSTOM, custom_variables: ['company'] } });
-    const res = await h.api('send', { email: 'ada@example.com', magiclink_auth_uri: REDIRECT, template_variables: { company: 'Acme', unused: 'x'.repeat(200) } });
+    const res = await h.api('send', {
+      email: 'ada@example.com',
+      magiclink_auth_uri: REDIRECT,
+      template_variables: { company: 'Acme', unused: 'x'.repeat(200) },
+    });
     const { auth_request_id: id } = (await res.json()) as { auth_request_id: string };
     expect((await h.store.findAuthRequest(id, h.clock.now()))?.templateVariables).toEqual({ company: 'Acme' });
   });
@@ -213,9 +264,19 @@ describe.each(BACKENDS)('%s', (backend) => {
     // The worker knows the dashboard's sign-in emails by this caller id.
     expect(DASHBOARD_CLIENT_ID).toBe(ADMIN_CLIENT_ID);
     // As an older save could have left it: a template that renders no code at all.
-    await h.store.putSetting(TEMPLATES_SETTING_KEY, JSON.stringify({ SIGNIN: { subject: 'MARKED', html: '<p>MARKED {{^otp}}{{otp}}{{/otp}}</p>', text: 'MARKED {{^otp}}{{otp}}{{/otp}}' } }), h.clock.now());
+    await h.store.putSetting(
+      TEMPLATES_SETTING_KEY,
+      JSON.stringify({
+        SIGNIN: { subject: 'MARKED', html: '<p>MARKED {{^otp}}{{otp}}{{/otp}}</p>', text: 'MARKED {{^otp}}{{otp}}{{/otp}}' },
+      }),
+      h.clock.now(),
+    );
     for (const template of ['locks out', 'shows the code']) {
-      if (template === 'shows the code') await browser.json('/admin/api/templates/SIGNIN', { method: 'PUT', json: { subject: 'MARKED', html: '<p>MARKED {{otp}} <a href="{{link}}">go</a></p>', text: 'MARKED {{otp}} {{link}}' } });
+      if (template === 'shows the code')
+        await browser.json('/admin/api/templates/SIGNIN', {
+          method: 'PUT',
+          json: { subject: 'MARKED', html: '<p>MARKED {{otp}} <a href="{{link}}">go</a></p>', text: 'MARKED {{otp}} {{link}}' },
+        });
       h.clock.advance(120_000);
       const other = new AdminBrowser(h);
       await other.json('/admin/api/session/start', { json: { email: ADMIN } }, 202);
@@ -233,15 +294,27 @@ describe.each(BACKENDS)('%s', (backend) => {
     const cli = async (...argv: string[]) => {
       let stdout = '';
       let stderr = '';
-      const code = await cliMain(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: { SESAME_DATA_DIR: dataDir, SESAME_DATABASE_URL: h.databaseUrl } });
+      const code = await cliMain(argv, {
+        stdout: (t) => (stdout += t),
+        stderr: (t) => (stderr += t),
+        env: { SESAME_DATA_DIR: dataDir, SESAME_DATABASE_URL: h.databaseUrl },
+      });
       return { code, stdout, stderr };
     };
     try {
-      expect(await cli('templates', 'reset', 'SIGNIN')).toMatchObject({ code: 0, stdout: 'Removed the saved SIGNIN template; the built-in one applies from the next email.\n' });
-      expect((await browser.json<{ templates: { SIGNIN: { is_default: boolean } } }>('/admin/api/templates')).templates.SIGNIN.is_default).toBe(true);
+      expect(await cli('templates', 'reset', 'SIGNIN')).toMatchObject({
+        code: 0,
+        stdout: 'Removed the saved SIGNIN template; the built-in one applies from the next email.\n',
+      });
+      expect(
+        (await browser.json<{ templates: { SIGNIN: { is_default: boolean } } }>('/admin/api/templates')).templates.SIGNIN.is_default,
+      ).toBe(true);
       const audit = await browser.json<{ entries: { action: string; actor: string }[] }>('/admin/api/audit');
       expect(audit.entries[0]).toMatchObject({ action: 'template.reset', actor: 'cli' });
-      expect(await cli('templates', 'reset', '--json')).toMatchObject({ code: 0, stdout: '{"reset":[],"unchanged":["SIGNIN","SIGNUP"]}\n' });
+      expect(await cli('templates', 'reset', '--json')).toMatchObject({
+        code: 0,
+        stdout: '{"reset":[],"unchanged":["SIGNIN","SIGNUP"]}\n',
+      });
       expect((await cli('templates', 'reset', 'LOGIN')).code).toBe(2);
       expect((await cli('templates', 'wipe')).code).toBe(2);
     } finally {
@@ -254,11 +327,16 @@ describe.each(BACKENDS)('%s', (backend) => {
       brand: { app_name: 'Sesame', logo_url: null, accent_color: '#4f46e5', from_name: null },
       is_default: true,
     });
-    const saved = await browser.json<{ brand: Record<string, unknown> }>('/admin/api/brand', { method: 'PUT', json: { app_name: 'Acme', accent_color: '#F00' } });
+    const saved = await browser.json<{ brand: Record<string, unknown> }>('/admin/api/brand', {
+      method: 'PUT',
+      json: { app_name: 'Acme', accent_color: '#F00' },
+    });
     expect(saved).toEqual({ brand: { app_name: 'Acme', logo_url: null, accent_color: '#ff0000', from_name: null }, is_default: false });
     const bad = await browser.fetch('/admin/api/brand', { method: 'PUT', json: { accent_color: 'red;', logo_url: 'javascript:x' } });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: { field_violations: { field: string }[] } }).error.field_violations.map((v) => v.field).sort()).toEqual(['accent_color', 'logo_url']);
+    expect(
+      ((await bad.json()) as { error: { field_violations: { field: string }[] } }).error.field_violations.map((v) => v.field).sort(),
+    ).toEqual(['accent_color', 'logo_url']);
 
     expect((await h.api('send', { email: 'ada@example.com', magiclink_auth_uri: REDIRECT })).status).toBe(200);
     const mail = await deliveredTo('ada@example.com');
@@ -281,7 +359,9 @@ describe.each(BACKENDS)('%s', (backend) => {
     const after = await messages();
     expect(after.length).toBe(before + 1);
     expect(after[0]!.text).toContain('MARKER-TEXT');
-    const activity = await browser.json<{ auth_requests: { template: string; delivery: string }[] }>(`/admin/api/activity?email=${encodeURIComponent(ADMIN)}`);
+    const activity = await browser.json<{ auth_requests: { template: string; delivery: string }[] }>(
+      `/admin/api/activity?email=${encodeURIComponent(ADMIN)}`,
+    );
     expect(activity.auth_requests[0]).toMatchObject({ template: 'SIGNUP', delivery: 'sent' });
   });
 });

@@ -43,10 +43,14 @@ describe('sesame CLI end to end', () => {
       SESAME_LOG_LEVEL: 'info',
     };
 
-    const created = await run(process.execPath, [BIN, 'clients', 'create', '--name', 'e2e', '--redirect-uri', 'https://app.example.com/auth/*', '--json'], {
-      cwd: dataDir,
-      env,
-    });
+    const created = await run(
+      process.execPath,
+      [BIN, 'clients', 'create', '--name', 'e2e', '--redirect-uri', 'https://app.example.com/auth/*', '--json'],
+      {
+        cwd: dataDir,
+        env,
+      },
+    );
     const lines = created.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const client = JSON.parse(lines[0]!) as { client_id: string; client_secret: string };
@@ -54,7 +58,11 @@ describe('sesame CLI end to end', () => {
 
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, [BIN, 'start'], { cwd: dataDir, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [BIN, 'start'], {
+      cwd: dataDir,
+      env: { ...env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -32,7 +32,17 @@ describe('sesame CLI', () => {
 
   it('migrates, creates (one JSON object with --json), lists and revokes clients, adds admins', async () => {
     expect(await sesame('migrate', '--json')).toMatchObject({ code: 0, stdout: '{"migrated":true}\n' });
-    const created = await sesame('clients', 'create', '--name', 'shop', '--redirect-uri', 'https://shop.example.com/auth/*', '--redirect-uri', 'https://shop.example.com/cb', '--json');
+    const created = await sesame(
+      'clients',
+      'create',
+      '--name',
+      'shop',
+      '--redirect-uri',
+      'https://shop.example.com/auth/*',
+      '--redirect-uri',
+      'https://shop.example.com/cb',
+      '--json',
+    );
     expect(created.code).toBe(0);
     expect(created.stdout.trim().split('\n')).toHaveLength(1);
     const client = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
@@ -42,7 +52,9 @@ describe('sesame CLI', () => {
     const human = await sesame('clients', 'create', '--name', 'other');
     expect(human.stdout).toMatch(/client_secret: \S{43}/);
 
-    const listed = JSON.parse((await sesame('clients', 'list', '--json')).stdout) as { clients: { client_id: string; redirect_uris: string[]; revoked_at: string | null }[] };
+    const listed = JSON.parse((await sesame('clients', 'list', '--json')).stdout) as {
+      clients: { client_id: string; redirect_uris: string[]; revoked_at: string | null }[];
+    };
     const shop = listed.clients.find((c) => c.client_id === client.client_id)!;
     expect(shop.redirect_uris).toEqual(['https://shop.example.com/auth/*', 'https://shop.example.com/cb']);
     expect(JSON.stringify(listed)).not.toContain(client.client_secret);
@@ -51,13 +63,19 @@ describe('sesame CLI', () => {
     expect(await sesame('clients', 'revoke', client.client_id, '--json')).toMatchObject({ code: 1 });
     expect((await sesame('clients', 'list')).stdout).toMatch(new RegExp(`${client.client_id}\\s+shop\\s+revoked`));
 
-    expect(await sesame('admins', 'add', 'Ada@Example.com', '--json')).toMatchObject({ code: 0, stdout: '{"email":"Ada@Example.com","admin":true}\n' });
+    expect(await sesame('admins', 'add', 'Ada@Example.com', '--json')).toMatchObject({
+      code: 0,
+      stdout: '{"email":"Ada@Example.com","admin":true}\n',
+    });
     expect((await sesame('admins', 'add', 'not-an-email')).code).toBe(2);
     expect((await sesame('clients', 'create', '--name', 'x', '--redirect-uri', 'ftp://nope')).code).toBe(1);
   });
 
   it('rotates a secret (printed once; --json exactly client_id and client_secret), sets send limits, removes admins; each change audited with actor cli', async () => {
-    const created = JSON.parse((await sesame('clients', 'create', '--name', 'limited', '--sends-per-minute', '250', '--json')).stdout) as { client_id: string; client_secret: string };
+    const created = JSON.parse((await sesame('clients', 'create', '--name', 'limited', '--sends-per-minute', '250', '--json')).stdout) as {
+      client_id: string;
+      client_secret: string;
+    };
     const rotated = await sesame('clients', 'rotate', created.client_id, '--json');
     expect(rotated.code).toBe(0);
     expect(rotated.stdout.trim().split('\n')).toHaveLength(1);
@@ -72,11 +90,16 @@ describe('sesame CLI', () => {
     expect(human.stdout).toContain('shown only this once');
 
     const listed = () =>
-      sesame('clients', 'list', '--json').then(
-        (r) => (JSON.parse(r.stdout) as { clients: { client_id: string; sends_per_minute: number | null; secret_version: number }[] }).clients.find((c) => c.client_id === created.client_id)!,
+      sesame('clients', 'list', '--json').then((r) =>
+        (
+          JSON.parse(r.stdout) as { clients: { client_id: string; sends_per_minute: number | null; secret_version: number }[] }
+        ).clients.find((c) => c.client_id === created.client_id)!,
       );
     expect(await listed()).toMatchObject({ sends_per_minute: 250, secret_version: 3 });
-    expect(await sesame('clients', 'set-limit', created.client_id, '40', '--json')).toMatchObject({ code: 0, stdout: `{"client_id":"${created.client_id}","sends_per_minute":40}\n` });
+    expect(await sesame('clients', 'set-limit', created.client_id, '40', '--json')).toMatchObject({
+      code: 0,
+      stdout: `{"client_id":"${created.client_id}","sends_per_minute":40}\n`,
+    });
     expect((await listed()).sends_per_minute).toBe(40);
     expect((await sesame('clients', 'set-limit', created.client_id, 'default')).code).toBe(0);
     expect((await listed()).sends_per_minute).toBeNull();
@@ -93,7 +116,10 @@ describe('sesame CLI', () => {
     expect((await sesame('clients', 'set-limit', created.client_id, '10')).code).toBe(1);
 
     expect((await sesame('admins', 'add', 'gone@example.com')).code).toBe(0);
-    expect(await sesame('admins', 'remove', 'Gone@Example.com', '--json')).toMatchObject({ code: 0, stdout: '{"email":"Gone@Example.com","removed":true}\n' });
+    expect(await sesame('admins', 'remove', 'Gone@Example.com', '--json')).toMatchObject({
+      code: 0,
+      stdout: '{"email":"Gone@Example.com","removed":true}\n',
+    });
     expect((await sesame('admins', 'remove', 'gone@example.com')).code).toBe(1);
     expect((await sesame('admins', 'remove', 'not-an-email')).code).toBe(2);
 
@@ -101,7 +127,14 @@ describe('sesame CLI', () => {
     try {
       expect(await store.findAdmin('gone@example.com')).toBeNull();
       const entries = (await store.listAudit({ limit: 100 })).filter((e) => (e.after ?? '').includes(created.client_id));
-      expect(entries.map((e) => e.action).reverse()).toEqual(['client.create', 'client.rotate', 'client.rotate', 'client.send_limit', 'client.send_limit', 'client.revoke']);
+      expect(entries.map((e) => e.action).reverse()).toEqual([
+        'client.create',
+        'client.rotate',
+        'client.rotate',
+        'client.send_limit',
+        'client.send_limit',
+        'client.revoke',
+      ]);
       expect(entries.every((e) => e.actor === 'cli')).toBe(true);
       const text = JSON.stringify(entries);
       for (const secret of [created.client_secret, printed.client_secret]) expect(text).not.toContain(secret);
@@ -112,10 +145,18 @@ describe('sesame CLI', () => {
 
   it('refuses to start in production without a secret, and reports bad configuration', async () => {
     let stderr = '';
-    const code = await cliMain(['start'], { stdout: () => undefined, stderr: (t) => (stderr += t), env: { NODE_ENV: 'production', SESAME_DATA_DIR: dataDir } });
+    const code = await cliMain(['start'], {
+      stdout: () => undefined,
+      stderr: (t) => (stderr += t),
+      env: { NODE_ENV: 'production', SESAME_DATA_DIR: dataDir },
+    });
     expect(code).toBe(1);
     expect(stderr).toContain('SESAME_SECRET is required');
-    const bad = await cliMain(['start'], { stdout: () => undefined, stderr: (t) => (stderr += t), env: { PORT: '99999', SESAME_DATA_DIR: dataDir } });
+    const bad = await cliMain(['start'], {
+      stdout: () => undefined,
+      stderr: (t) => (stderr += t),
+      env: { PORT: '99999', SESAME_DATA_DIR: dataDir },
+    });
     expect(bad).toBe(1);
     expect(stderr).toContain('PORT must be at most 65535');
   });
@@ -124,7 +165,9 @@ describe('sesame CLI', () => {
 describe('the sesame launcher', () => {
   it('runs with the server V8 flags of bin/node-flags.mjs, and its shebang works when executed directly', async () => {
     const root = join(import.meta.dirname, '../../..');
-    const { SERVER_NODE_FLAGS } = (await import(pathToFileURL(join(root, 'bin/node-flags.mjs')).href)) as { SERVER_NODE_FLAGS: readonly string[] };
+    const { SERVER_NODE_FLAGS } = (await import(pathToFileURL(join(root, 'bin/node-flags.mjs')).href)) as {
+      SERVER_NODE_FLAGS: readonly string[];
+    };
     const shebang = readFileSync(join(root, 'bin/sesame.js'), 'utf8').split('\n', 1)[0];
     expect(shebang).toBe(`#!/usr/bin/env -S node ${SERVER_NODE_FLAGS.join(' ')}`);
     // Executed as a program (as npx and node_modules/.bin run it), not through `node bin/sesame.js`.
@@ -132,4 +175,3 @@ describe('the sesame launcher', () => {
     expect(help).toMatch(/^Usage: sesame <command>/);
   });
 });
-

@@ -22,20 +22,28 @@ describe('configuration', () => {
   it('reports every bad value at once, by name', () => {
     let caught: unknown;
     try {
-      loadConfig({ PORT: 'eighty', SESAME_LOG_LEVEL: 'loud', SESAME_SECRET: 'short', SESAME_ALLOWED_REDIRECT_URIS: 'ftp://x', SESAME_SMTP_URL: 'mail.example.com' });
+      loadConfig({
+        PORT: 'eighty',
+        SESAME_LOG_LEVEL: 'loud',
+        SESAME_SECRET: 'short',
+        SESAME_ALLOWED_REDIRECT_URIS: 'ftp://x',
+        SESAME_SMTP_URL: 'mail.example.com',
+      });
     } catch (error) {
       caught = error;
     }
     expect(caught).toBeInstanceOf(ConfigError);
     const message = (caught as ConfigError).message;
-    for (const name of ['PORT', 'SESAME_LOG_LEVEL', 'SESAME_SECRET', 'SESAME_ALLOWED_REDIRECT_URIS', 'SESAME_SMTP_URL']) expect(message).toContain(name);
+    for (const name of ['PORT', 'SESAME_LOG_LEVEL', 'SESAME_SECRET', 'SESAME_ALLOWED_REDIRECT_URIS', 'SESAME_SMTP_URL'])
+      expect(message).toContain(name);
     expect(message).not.toContain('short');
   });
 
   it('validates SESAME_SMTP_CONNECTIONS (default 5, 1 to 100)', () => {
     expect(loadConfig({}).smtpConnections).toBe(5);
     expect(loadConfig({ SESAME_SMTP_CONNECTIONS: '16' }).smtpConnections).toBe(16);
-    for (const bad of ['0', '101', 'many', '2.5']) expect(() => loadConfig({ SESAME_SMTP_CONNECTIONS: bad })).toThrow(/SESAME_SMTP_CONNECTIONS/);
+    for (const bad of ['0', '101', 'many', '2.5'])
+      expect(() => loadConfig({ SESAME_SMTP_CONNECTIONS: bad })).toThrow(/SESAME_SMTP_CONNECTIONS/);
   });
 
   it('validates SESAME_OUTBOX_LEASE_MS (default 120 s, 1 s to 1 h)', () => {
@@ -47,7 +55,11 @@ describe('configuration', () => {
 
   it('validates SESAME_ALLOWED_HOSTS (host names without ports, or *) and SESAME_METRICS_TOKEN (16+ token characters)', () => {
     expect(loadConfig({}).allowedHosts).toBeUndefined();
-    expect(loadConfig({ SESAME_ALLOWED_HOSTS: ' Sesame.Internal , 192.0.2.10,[2001:db8::1]' }).allowedHosts).toEqual(['sesame.internal', '192.0.2.10', '[2001:db8::1]']);
+    expect(loadConfig({ SESAME_ALLOWED_HOSTS: ' Sesame.Internal , 192.0.2.10,[2001:db8::1]' }).allowedHosts).toEqual([
+      'sesame.internal',
+      '192.0.2.10',
+      '[2001:db8::1]',
+    ]);
     expect(loadConfig({ SESAME_ALLOWED_HOSTS: '*' }).allowedHosts).toEqual(['*']);
     for (const bad of ['a.example:80', 'a.example,', 'a b', 'user@a.example', '[::1', 'a/b']) {
       expect(() => loadConfig({ SESAME_ALLOWED_HOSTS: bad }), bad).toThrow(/SESAME_ALLOWED_HOSTS/);
@@ -80,7 +92,8 @@ describe('configuration', () => {
     const help = helpText();
     for (const variable of VARIABLES) expect(help).toContain(variable.name);
     expect(help).toContain('(default: 8080)');
-    for (const command of ['start', 'migrate', 'clients create', 'clients list', 'clients revoke', 'admins add']) expect(help).toContain(command);
+    for (const command of ['start', 'migrate', 'clients create', 'clients list', 'clients revoke', 'admins add'])
+      expect(help).toContain(command);
   });
 });
 

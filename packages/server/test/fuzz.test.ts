@@ -26,17 +26,47 @@ afterAll(async () => {
 const anyValue = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
   fc.string({ maxLength: 1200 }),
-  fc.constantFrom('', ' ', 'SIGNIN', 'SIGNUP', 'LINK', 0, 1, 2, -1, 3601, 1e308, null, true, REDIRECT, 'a@example.com', '__proto__', 'ａ@example.com'),
+  fc.constantFrom(
+    '',
+    ' ',
+    'SIGNIN',
+    'SIGNUP',
+    'LINK',
+    0,
+    1,
+    2,
+    -1,
+    3601,
+    1e308,
+    null,
+    true,
+    REDIRECT,
+    'a@example.com',
+    '__proto__',
+    'ａ@example.com',
+  ),
   fc.integer(),
   fc.double(),
 );
 
 function objectWith(keys: readonly string[]) {
-  return fc.dictionary(fc.oneof(fc.constantFrom(...keys, '__proto__', 'constructor'), fc.string({ maxLength: 30 })), anyValue, { maxKeys: 8 });
+  return fc.dictionary(fc.oneof(fc.constantFrom(...keys, '__proto__', 'constructor'), fc.string({ maxLength: 30 })), anyValue, {
+    maxKeys: 8,
+  });
 }
 
 const sendBody = fc.oneof(
-  objectWith(['email', 'template', 'magiclink_auth_uri', 'magiclinkAuthUri', 'state', 'expires_in', 'expiresIn', 'template_variables', 'templateVariables']),
+  objectWith([
+    'email',
+    'template',
+    'magiclink_auth_uri',
+    'magiclinkAuthUri',
+    'state',
+    'expires_in',
+    'expiresIn',
+    'template_variables',
+    'templateVariables',
+  ]),
   fc.record(
     {
       email: fc.oneof(fc.emailAddress(), anyValue),
@@ -69,15 +99,24 @@ async function checkApi(action: 'send' | 'verify' | 'resend', body: unknown): Pr
 
 describe('fuzzed JSON bodies', () => {
   it('send never answers 5xx and every 4xx has a stable code', async () => {
-    await fc.assert(fc.asyncProperty(sendBody, (body) => checkApi('send', body)), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(sendBody, (body) => checkApi('send', body)),
+      { numRuns: RUNS },
+    );
   });
 
   it('verify never answers 5xx and every 4xx has a stable code', async () => {
-    await fc.assert(fc.asyncProperty(verifyBody, (body) => checkApi('verify', body)), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(verifyBody, (body) => checkApi('verify', body)),
+      { numRuns: RUNS },
+    );
   });
 
   it('resend never answers 5xx and every 4xx has a stable code', async () => {
-    await fc.assert(fc.asyncProperty(resendBody, (body) => checkApi('resend', body)), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(resendBody, (body) => checkApi('resend', body)),
+      { numRuns: RUNS },
+    );
   });
 
   it('/oauth/token never answers 5xx and every 4xx has a stable OAuth error code', async () => {
@@ -100,7 +139,9 @@ describe('fuzzed JSON bodies', () => {
               method: 'POST',
               headers: { 'content-type': 'application/x-www-form-urlencoded' },
               body: new URLSearchParams(
-                body !== null && typeof body === 'object' && !Array.isArray(body) ? Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]) : [],
+                body !== null && typeof body === 'object' && !Array.isArray(body)
+                  ? Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])
+                  : [],
               ).toString(),
             }
           : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };

@@ -189,7 +189,12 @@ afterAll(async () => {
 
 describe('gRPC fast path vs connect-node', () => {
   it('send: the same headers and trailers, an equal message apart from the new request', async () => {
-    const body = message(SEND.input, { email: 'fast-path@example.com', magiclinkAuthUri: REDIRECT, state: 'xyz', templateVariables: { team: 'Acme' } });
+    const body = message(SEND.input, {
+      email: 'fast-path@example.com',
+      magiclinkAuthUri: REDIRECT,
+      state: 'xyz',
+      templateVariables: { team: 'Acme' },
+    });
     const answers = await both(sdkHeaders(SEND.name), body.subarray(0, 3), body.subarray(3, 20), body.subarray(20));
     expect(answers.fast.status).toBe(200);
     expect(answers.fast.trailers).toEqual({ 'grpc-status': '0' });
@@ -207,12 +212,32 @@ describe('gRPC fast path vs connect-node', () => {
 
   it('Sesame errors: the same status, message, details and metadata', async () => {
     const cases: [string, http2.OutgoingHttpHeaders, Buffer, string][] = [
-      ['invalid email', sdkHeaders(SEND.name), message(SEND.input, { email: 'not-an-email', magiclinkAuthUri: REDIRECT }), 'INVALID_ARGUMENT'],
-      ['redirect not allowed', sdkHeaders(SEND.name), message(SEND.input, { email: 'a@example.com', magiclinkAuthUri: 'https://evil.example/x' }), 'REDIRECT_URI_NOT_ALLOWED'],
+      [
+        'invalid email',
+        sdkHeaders(SEND.name),
+        message(SEND.input, { email: 'not-an-email', magiclinkAuthUri: REDIRECT }),
+        'INVALID_ARGUMENT',
+      ],
+      [
+        'redirect not allowed',
+        sdkHeaders(SEND.name),
+        message(SEND.input, { email: 'a@example.com', magiclinkAuthUri: 'https://evil.example/x' }),
+        'REDIRECT_URI_NOT_ALLOWED',
+      ],
       ['no token', sdkHeaders(SEND.name, { authorization: undefined }), message(SEND.input, { email: 'a@example.com' }), 'UNAUTHENTICATED'],
-      ['bad token', sdkHeaders(SEND.name, { authorization: 'Bearer nope' }), message(SEND.input, { email: 'a@example.com' }), 'UNAUTHENTICATED'],
+      [
+        'bad token',
+        sdkHeaders(SEND.name, { authorization: 'Bearer nope' }),
+        message(SEND.input, { email: 'a@example.com' }),
+        'UNAUTHENTICATED',
+      ],
       ['verify without credential', sdkHeaders(VERIFY.name), message(VERIFY.input, {}), 'INVALID_ARGUMENT'],
-      ['verify, unknown code', sdkHeaders(VERIFY.name), message(VERIFY.input, { authCredential: { case: 'code', value: '123456' }, authRequestId: 'nope' }), 'AUTH_REQUEST_NOT_FOUND'],
+      [
+        'verify, unknown code',
+        sdkHeaders(VERIFY.name),
+        message(VERIFY.input, { authCredential: { case: 'code', value: '123456' }, authRequestId: 'nope' }),
+        'AUTH_REQUEST_NOT_FOUND',
+      ],
       ['resend, unknown request', sdkHeaders(RESEND.name), message(RESEND.input, { authRequestId: 'nope' }), 'AUTH_REQUEST_NOT_FOUND'],
     ];
     for (const [name, headers, body, code] of cases) {
@@ -231,8 +256,18 @@ describe('gRPC fast path vs connect-node', () => {
       ['no message', [Buffer.alloc(0)], '12', `Bearer ${token}`],
       ['two messages', [envelope(valid), envelope(valid)], '12', `Bearer ${token}`],
       ['declared length over the limit', [envelope(valid, 0, READ_MAX_BYTES + 1)], '8', `Bearer ${token}`],
-      ['a message over the limit', [message(SEND.input, { email: 'a@example.com', state: 'x'.repeat(READ_MAX_BYTES) })], '8', `Bearer ${token}`],
-      ['over the limit, then more', [message(SEND.input, { email: 'a@example.com', state: 'x'.repeat(READ_MAX_BYTES) }), envelope(valid)], '8', `Bearer ${token}`],
+      [
+        'a message over the limit',
+        [message(SEND.input, { email: 'a@example.com', state: 'x'.repeat(READ_MAX_BYTES) })],
+        '8',
+        `Bearer ${token}`,
+      ],
+      [
+        'over the limit, then more',
+        [message(SEND.input, { email: 'a@example.com', state: 'x'.repeat(READ_MAX_BYTES) }), envelope(valid)],
+        '8',
+        `Bearer ${token}`,
+      ],
       ['a full message, then one past the limit', [envelope(valid), Buffer.alloc(READ_MAX_BYTES + 10)], '12', `Bearer ${token}`],
       ['the end-of-stream flag (ignored on requests)', [envelope(valid, 0x80)], '16', undefined],
     ];
@@ -266,7 +301,10 @@ describe('gRPC fast path vs connect-node', () => {
     ];
     for (const [name, chunks] of cases) {
       const { fast: answer, reference } = await both(sdkHeaders(SEND.name), ...chunks);
-      expect(answer.trailers, name).toEqual({ 'grpc-status': '3', 'grpc-message': encodeURIComponent('protocol error: incomplete envelope') });
+      expect(answer.trailers, name).toEqual({
+        'grpc-status': '3',
+        'grpc-message': encodeURIComponent('protocol error: incomplete envelope'),
+      });
       expect(['3', '12'], name).toContain(reference.trailers['grpc-status']);
     }
   });
@@ -290,7 +328,7 @@ describe('gRPC fast path vs connect-node', () => {
     }
   });
 
-  it('bytes no server could read: INVALID_ARGUMENT with Sesame\'s code here, INTERNAL in connect-node', async () => {
+  it("bytes no server could read: INVALID_ARGUMENT with Sesame's code here, INTERNAL in connect-node", async () => {
     const valid = toBinary(SEND.input, create(SEND.input, { email: 'a@example.com' }));
     for (const body of [envelope(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff])), envelope(valid, 1)]) {
       const answers = await both(sdkHeaders(SEND.name), body);
@@ -302,11 +340,13 @@ describe('gRPC fast path vs connect-node', () => {
 
   it('random bodies with a token: always an answer, never INTERNAL, the send reached exactly when connect-node reaches it', async () => {
     const valid = toBinary(SEND.input, create(SEND.input, { email: 'a@example.com' }));
-    const envelopes = fc.tuple(
-      fc.integer({ min: 0, max: 255 }),
-      fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.constant(valid)),
-      fc.oneof(fc.constant(undefined), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 80 })),
-    ).map(([flags, payload, declared]) => envelope(payload, flags, declared ?? payload.length));
+    const envelopes = fc
+      .tuple(
+        fc.integer({ min: 0, max: 255 }),
+        fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.constant(valid)),
+        fc.oneof(fc.constant(undefined), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 80 })),
+      )
+      .map(([flags, payload, declared]) => envelope(payload, flags, declared ?? payload.length));
     const bodies = fc.oneof(
       fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes)),
       fc.array(envelopes, { minLength: 0, maxLength: 3 }).map((parts) => Buffer.concat(parts)),
@@ -314,7 +354,10 @@ describe('gRPC fast path vs connect-node', () => {
     await fc.assert(
       fc.asyncProperty(bodies, fc.integer({ min: 1, max: 4 }), async (body, pieces) => {
         const size = Math.ceil(body.length / pieces) || 1;
-        const chunks = body.length === 0 ? [body] : Array.from({ length: Math.ceil(body.length / size) }, (_, i) => body.subarray(i * size, (i + 1) * size));
+        const chunks =
+          body.length === 0
+            ? [body]
+            : Array.from({ length: Math.ceil(body.length / size) }, (_, i) => body.subarray(i * size, (i + 1) * size));
         const before = [fast.sends, reference.sends] as const;
         const answers = await both(sdkHeaders(SEND.name), ...chunks);
         const reached = [fast.sends - before[0], reference.sends - before[1]] as const;
@@ -344,7 +387,15 @@ describe('gRPC fast path vs connect-node', () => {
       fc.constant(message(SEND.input, { email: 'a@example.com', magiclinkAuthUri: REDIRECT })),
       fc.constant(Buffer.alloc(0)),
     );
-    const authorizations = fc.constantFrom(undefined, '', 'Bearer', 'Bearer nope', `Basic ${token}`, `Bearer ${token}x`, `Bearer ${token}, Bearer ${token}`);
+    const authorizations = fc.constantFrom(
+      undefined,
+      '',
+      'Bearer',
+      'Bearer nope',
+      `Basic ${token}`,
+      `Bearer ${token}x`,
+      `Bearer ${token}, Bearer ${token}`,
+    );
     await fc.assert(
       fc.asyncProperty(bodies, authorizations, async (body, authorization) => {
         const before = [fast.sends, reference.sends] as const;

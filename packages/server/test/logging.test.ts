@@ -25,7 +25,10 @@ describe('log redaction', () => {
     const logger = createLogger('info', sink);
     const secrets = Object.fromEntries([...REDACTED_KEYS].map((key, i) => [key, `SECRET-${i}-${key}`]));
     logger.info({ ...secrets, route: '/x', nested: { ...secrets, deeper: { list: [{ ...secrets }] } } }, 'everything');
-    logger.child({ token: 'SECRET-binding', requestId: 'r-1' }).child({ nested: { otp: 'SECRET-grandchild' } }).info({ status: 200 }, 'child');
+    logger
+      .child({ token: 'SECRET-binding', requestId: 'r-1' })
+      .child({ nested: { otp: 'SECRET-grandchild' } })
+      .info({ status: 200 }, 'child');
     logger.info('plain message');
     await new Promise((resolve) => setImmediate(resolve));
     const text = JSON.stringify(lines());

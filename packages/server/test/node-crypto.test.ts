@@ -11,9 +11,14 @@ describe('node:crypto ports are interchangeable with core’s Web Crypto ones', 
 
   it('produce identical digests', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('otp' as const, 'link' as const, 'link-lookup' as const), fc.string(), fc.string(), async (purpose, id, value) => {
-        expect(await node.hasher.digest(purpose, id, value)).toEqual(await web.hasher.digest(purpose, id, value));
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('otp' as const, 'link' as const, 'link-lookup' as const),
+        fc.string(),
+        fc.string(),
+        async (purpose, id, value) => {
+          expect(await node.hasher.digest(purpose, id, value)).toEqual(await web.hasher.digest(purpose, id, value));
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -23,7 +23,10 @@ describe.each(BACKENDS)('%s', (backend) => {
 
   describe('POST /oauth/token', () => {
     it('issues an HS256 JWT for form-urlencoded client credentials (as the Scalekit SDK sends them)', async () => {
-      const res = await h.request('/oauth/token', form({ grant_type: 'client_credentials', client_id: h.clientId, client_secret: h.clientSecret }));
+      const res = await h.request(
+        '/oauth/token',
+        form({ grant_type: 'client_credentials', client_id: h.clientId, client_secret: h.clientSecret }),
+      );
       expect(res.status).toBe(200);
       expect(res.headers.get('cache-control')).toBe('no-store');
       expect(res.headers.get('x-request-id')).toBeTruthy();
@@ -42,7 +45,10 @@ describe.each(BACKENDS)('%s', (backend) => {
 
     it('carries the client’s secret version (sv): 1 at first, the new version after each rotation', async () => {
       const issue = async (secret: string) => {
-        const res = await h.request('/oauth/token', form({ grant_type: 'client_credentials', client_id: h.clientId, client_secret: secret }));
+        const res = await h.request(
+          '/oauth/token',
+          form({ grant_type: 'client_credentials', client_id: h.clientId, client_secret: secret }),
+        );
         expect(res.status).toBe(200);
         return decodeJwt(((await res.json()) as { access_token: string }).access_token).sv;
       };
@@ -76,21 +82,33 @@ describe.each(BACKENDS)('%s', (backend) => {
     });
 
     it('answers 401 invalid_client for a wrong secret, an unknown client and a revoked client', async () => {
-      const wrong = await h.request('/oauth/token', form({ grant_type: 'client_credentials', client_id: h.clientId, client_secret: 'nope' }));
+      const wrong = await h.request(
+        '/oauth/token',
+        form({ grant_type: 'client_credentials', client_id: h.clientId, client_secret: 'nope' }),
+      );
       expect(wrong.status).toBe(401);
       expect(await wrong.json()).toEqual({ error: 'invalid_client', error_description: 'Client authentication failed.' });
-      const unknown = await h.request('/oauth/token', form({ grant_type: 'client_credentials', client_id: 'skc_nobody', client_secret: h.clientSecret }));
+      const unknown = await h.request(
+        '/oauth/token',
+        form({ grant_type: 'client_credentials', client_id: 'skc_nobody', client_secret: h.clientSecret }),
+      );
       expect(unknown.status).toBe(401);
       expect(((await unknown.json()) as { error: string }).error).toBe('invalid_client');
       await h.store.revokeApiClient(h.clientId, h.clock.now());
-      const revoked = await h.request('/oauth/token', form({ grant_type: 'client_credentials', client_id: h.clientId, client_secret: h.clientSecret }));
+      const revoked = await h.request(
+        '/oauth/token',
+        form({ grant_type: 'client_credentials', client_id: h.clientId, client_secret: h.clientSecret }),
+      );
       expect(revoked.status).toBe(401);
     });
 
     it('sends WWW-Authenticate: Basic with a failed Basic attempt', async () => {
       const res = await h.request('/oauth/token', {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${h.clientId}:bad`).toString('base64')}` },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${h.clientId}:bad`).toString('base64')}`,
+        },
         body: 'grant_type=client_credentials',
       });
       expect(res.status).toBe(401);
@@ -105,12 +123,23 @@ describe.each(BACKENDS)('%s', (backend) => {
         [{ method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' }, 400, 'invalid_request'],
         [{ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"grant_type":' }, 400, 'invalid_request'],
         [{ method: 'POST', headers: { 'content-type': 'application/json' }, body: '[1,2]' }, 400, 'invalid_request'],
-        [{ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"grant_type":"client_credentials","client_id":5}' }, 400, 'invalid_request'],
+        [
+          { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"grant_type":"client_credentials","client_id":5}' },
+          400,
+          'invalid_request',
+        ],
         [
           {
             method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${h.clientId}:${h.clientSecret}`).toString('base64')}` },
-            body: new URLSearchParams({ grant_type: 'client_credentials', client_id: h.clientId, client_secret: h.clientSecret }).toString(),
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              authorization: `Basic ${Buffer.from(`${h.clientId}:${h.clientSecret}`).toString('base64')}`,
+            },
+            body: new URLSearchParams({
+              grant_type: 'client_credentials',
+              client_id: h.clientId,
+              client_secret: h.clientSecret,
+            }).toString(),
           },
           400,
           'invalid_request',

@@ -21,7 +21,9 @@ describe('health, metrics, OpenAPI', () => {
 
   it('counts requests per route and status, sends, verifies, limit hits and outbox depth', async () => {
     h = await harness();
-    const sent = (await (await h.api('send', { email: 'm@example.com', magiclink_auth_uri: REDIRECT })).json()) as { auth_request_id: string };
+    const sent = (await (await h.api('send', { email: 'm@example.com', magiclink_auth_uri: REDIRECT })).json()) as {
+      auth_request_id: string;
+    };
     await h.api('send', { email: 'm@example.com', magiclink_auth_uri: REDIRECT });
     await h.api('send', { email: 'm@example.com', magiclink_auth_uri: REDIRECT });
     await h.api('verify', { code: '000000', auth_request_id: sent.auth_request_id });
@@ -44,7 +46,9 @@ describe('health, metrics, OpenAPI', () => {
     h = await harness();
     const doc = (await (await h.request('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
     expect(doc.openapi).toBe('3.1.0');
-    const routes = h.sesame.app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method.toLowerCase(), path: r.path.replace(/:(\w+)/g, '{$1}') }));
+    const routes = h.sesame.app.routes
+      .filter((r) => r.method !== 'ALL')
+      .map((r) => ({ method: r.method.toLowerCase(), path: r.path.replace(/:(\w+)/g, '{$1}') }));
     expect(routes.length).toBeGreaterThan(8);
     for (const route of routes) expect(doc.paths[route.path]?.[route.method], `${route.method} ${route.path}`).toBeDefined();
   });
@@ -107,7 +111,9 @@ describe('errors and request ids', () => {
 
   it('logs request id, route, status and duration, and never a secret, token or code', async () => {
     h = await harness();
-    const sent = (await (await h.api('send', { email: 'log@example.com', magiclink_auth_uri: REDIRECT })).json()) as { auth_request_id: string };
+    const sent = (await (await h.api('send', { email: 'log@example.com', magiclink_auth_uri: REDIRECT })).json()) as {
+      auth_request_id: string;
+    };
     const mail = await h.latestMail('log@example.com');
     const token = await h.token();
     await h.api('verify', { code: mail.code, auth_request_id: sent.auth_request_id }, token);

@@ -28,7 +28,13 @@ describe.each(BACKENDS)('%s', (backend) => {
 
   describe('POST /api/v1/passwordless/email/send', () => {
     it('queues a sign-in and answers in snake_case with expires_at in epoch seconds', async () => {
-      const res = await h.api('send', { email: 'ada@example.com', template: 'SIGNIN', magiclink_auth_uri: REDIRECT, state: 's1', expires_in: 600 });
+      const res = await h.api('send', {
+        email: 'ada@example.com',
+        template: 'SIGNIN',
+        magiclink_auth_uri: REDIRECT,
+        state: 's1',
+        expires_in: 600,
+      });
       expect(res.status).toBe(200);
       expect(res.headers.get('cache-control')).toBe('no-store');
       const body = (await res.json()) as SendJson;
@@ -42,14 +48,21 @@ describe.each(BACKENDS)('%s', (backend) => {
     });
 
     it('accepts lowerCamelCase names', async () => {
-      const res = await h.api('send', { email: 'camel@example.com', magiclinkAuthUri: REDIRECT, expiresIn: 120, templateVariables: { team: 'Acme' } });
+      const res = await h.api('send', {
+        email: 'camel@example.com',
+        magiclinkAuthUri: REDIRECT,
+        expiresIn: 120,
+        templateVariables: { team: 'Acme' },
+      });
       expect(res.status).toBe(200);
       expect(((await res.json()) as SendJson).expires_in).toBe(120);
     });
 
     it('allows the policy list seeded from SESAME_ALLOWED_REDIRECT_URIS and the client’s own URIs, and nothing else', async () => {
       expect((await h.api('send', { email: 'a@example.com', magiclink_auth_uri: 'https://seeded.example.com/cb' })).status).toBe(200);
-      expect((await h.api('send', { email: 'b@example.com', magiclink_auth_uri: 'http://localhost:3000/api/auth/verify' })).status).toBe(200);
+      expect((await h.api('send', { email: 'b@example.com', magiclink_auth_uri: 'http://localhost:3000/api/auth/verify' })).status).toBe(
+        200,
+      );
       const res = await h.api('send', { email: 'c@example.com', magiclink_auth_uri: 'https://evil.example.net/cb' });
       expect(res.status).toBe(400);
       expect((await errorOf(res)).code).toBe('REDIRECT_URI_NOT_ALLOWED');
@@ -103,7 +116,11 @@ describe.each(BACKENDS)('%s', (backend) => {
       expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
       expect((await errorOf(none)).code).toBe('UNAUTHENTICATED');
 
-      const forged = await h.api('send', { email: 'a@example.com', magiclink_auth_uri: REDIRECT }, 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl');
+      const forged = await h.api(
+        'send',
+        { email: 'a@example.com', magiclink_auth_uri: REDIRECT },
+        'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl',
+      );
       expect(forged.status).toBe(401);
 
       const token = await h.token();

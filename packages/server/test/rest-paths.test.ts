@@ -77,7 +77,12 @@ async function inProcess(method: string, path: string, headers: [string, string]
 /** A raw HTTP/1.1 request, so repeated headers go out exactly as written. */
 async function overNode(server: http.Server, method: string, path: string, headers: [string, string][], body?: string): Promise<Answer> {
   const socket = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
-  const lines = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close', ...headers.map(([name, value]) => `${name}: ${value}`)];
+  const lines = [
+    `${method} ${path} HTTP/1.1`,
+    'Host: 127.0.0.1',
+    'Connection: close',
+    ...headers.map(([name, value]) => `${name}: ${value}`),
+  ];
   if (body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body ?? ''}`);
   const chunks: Buffer[] = [];
@@ -102,18 +107,102 @@ const freshEmail = () => `node-http-${(emails += 1)}@example.com`;
 describe('app.request(), hono under Node and the REST fast path answer alike', () => {
   const bearer = (): [string, string] => ['Authorization', `Bearer ${token}`];
   const cases: [string, () => [string, string, [string, string][], string | undefined]][] = [
-    ['send, ok', () => ['POST', '/api/v1/passwordless/email/send', [bearer(), ['Content-Type', 'application/json']], json({ email: freshEmail(), magiclink_auth_uri: REDIRECT })]],
-    ['send, our request id echoed', () => ['POST', '/api/v1/passwordless/email/send', [bearer(), ['Content-Type', 'application/json'], ['X-Request-Id', 'caller-id.1']], json({ email: freshEmail() })]],
-    ['send, an unusable request id replaced', () => ['POST', '/api/v1/passwordless/email/send', [bearer(), ['Content-Type', 'application/json'], ['X-Request-Id', 'no spaces allowed']], json({ email: freshEmail() })]],
-    ['no token: 401 with WWW-Authenticate', () => ['POST', '/api/v1/passwordless/email/send', [['Content-Type', 'application/json']], json({ email: freshEmail() })]],
-    ['two Authorization headers: joined, so refused', () => ['POST', '/api/v1/passwordless/email/send', [bearer(), bearer(), ['Content-Type', 'application/json']], json({ email: freshEmail() })]],
-    ['a token with padding spaces', () => ['POST', '/api/v1/passwordless/email/send', [['Authorization', `Bearer ${token}  `], ['Content-Type', 'application/json']], json({ email: freshEmail() })]],
-    ['not JSON by content type', () => ['POST', '/api/v1/passwordless/email/send', [bearer(), ['Content-Type', 'text/plain']], json({ email: freshEmail() })]],
-    ['two Content-Type headers', () => ['POST', '/api/v1/passwordless/email/send', [bearer(), ['Content-Type', 'application/json'], ['Content-Type', 'text/plain']], json({ email: freshEmail() })]],
-    ['JSON with parameters', () => ['POST', '/api/v1/passwordless/email/send', [bearer(), ['Content-Type', 'application/json; charset=utf-8']], json({ email: freshEmail() })]],
-    ['over the body limit', () => ['POST', '/api/v1/passwordless/email/send', [bearer(), ['Content-Type', 'application/json']], json({ email: freshEmail(), state: 'x'.repeat(2_000) })]],
-    ['invalid input: 400 with field violations', () => ['POST', '/api/v1/passwordless/email/verify', [bearer(), ['Content-Type', 'application/json']], json({ code: '1' })]],
-    ['unknown request: 404', () => ['POST', '/api/v1/passwordless/email/verify', [bearer(), ['Content-Type', 'application/json']], json({ code: '123456', auth_request_id: 'nope' })]],
+    [
+      'send, ok',
+      () => [
+        'POST',
+        '/api/v1/passwordless/email/send',
+        [bearer(), ['Content-Type', 'application/json']],
+        json({ email: freshEmail(), magiclink_auth_uri: REDIRECT }),
+      ],
+    ],
+    [
+      'send, our request id echoed',
+      () => [
+        'POST',
+        '/api/v1/passwordless/email/send',
+        [bearer(), ['Content-Type', 'application/json'], ['X-Request-Id', 'caller-id.1']],
+        json({ email: freshEmail() }),
+      ],
+    ],
+    [
+      'send, an unusable request id replaced',
+      () => [
+        'POST',
+        '/api/v1/passwordless/email/send',
+        [bearer(), ['Content-Type', 'application/json'], ['X-Request-Id', 'no spaces allowed']],
+        json({ email: freshEmail() }),
+      ],
+    ],
+    [
+      'no token: 401 with WWW-Authenticate',
+      () => ['POST', '/api/v1/passwordless/email/send', [['Content-Type', 'application/json']], json({ email: freshEmail() })],
+    ],
+    [
+      'two Authorization headers: joined, so refused',
+      () => [
+        'POST',
+        '/api/v1/passwordless/email/send',
+        [bearer(), bearer(), ['Content-Type', 'application/json']],
+        json({ email: freshEmail() }),
+      ],
+    ],
+    [
+      'a token with padding spaces',
+      () => [
+        'POST',
+        '/api/v1/passwordless/email/send',
+        [
+          ['Authorization', `Bearer ${token}  `],
+          ['Content-Type', 'application/json'],
+        ],
+        json({ email: freshEmail() }),
+      ],
+    ],
+    [
+      'not JSON by content type',
+      () => ['POST', '/api/v1/passwordless/email/send', [bearer(), ['Content-Type', 'text/plain']], json({ email: freshEmail() })],
+    ],
+    [
+      'two Content-Type headers',
+      () => [
+        'POST',
+        '/api/v1/passwordless/email/send',
+        [bearer(), ['Content-Type', 'application/json'], ['Content-Type', 'text/plain']],
+        json({ email: freshEmail() }),
+      ],
+    ],
+    [
+      'JSON with parameters',
+      () => [
+        'POST',
+        '/api/v1/passwordless/email/send',
+        [bearer(), ['Content-Type', 'application/json; charset=utf-8']],
+        json({ email: freshEmail() }),
+      ],
+    ],
+    [
+      'over the body limit',
+      () => [
+        'POST',
+        '/api/v1/passwordless/email/send',
+        [bearer(), ['Content-Type', 'application/json']],
+        json({ email: freshEmail(), state: 'x'.repeat(2_000) }),
+      ],
+    ],
+    [
+      'invalid input: 400 with field violations',
+      () => ['POST', '/api/v1/passwordless/email/verify', [bearer(), ['Content-Type', 'application/json']], json({ code: '1' })],
+    ],
+    [
+      'unknown request: 404',
+      () => [
+        'POST',
+        '/api/v1/passwordless/email/verify',
+        [bearer(), ['Content-Type', 'application/json']],
+        json({ code: '123456', auth_request_id: 'nope' }),
+      ],
+    ],
     ['health', () => ['GET', '/healthz', [], undefined]],
     ['no route', () => ['GET', '/nowhere', [], undefined]],
   ];
@@ -139,8 +228,17 @@ describe('app.request(), hono under Node and the REST fast path answer alike', (
   it('a query string or another method keeps the request on the app', async () => {
     const before = fastPathServed;
     const send = '/api/v1/passwordless/email/send';
-    const json = [['Authorization', `Bearer ${token}`], ['Content-Type', 'application/json']] as [string, string][];
-    const withQuery = await overNode(withFastPath, 'POST', `${send}?x=1`, json, JSON.stringify({ email: freshEmail(), magiclink_auth_uri: REDIRECT }));
+    const json = [
+      ['Authorization', `Bearer ${token}`],
+      ['Content-Type', 'application/json'],
+    ] as [string, string][];
+    const withQuery = await overNode(
+      withFastPath,
+      'POST',
+      `${send}?x=1`,
+      json,
+      JSON.stringify({ email: freshEmail(), magiclink_auth_uri: REDIRECT }),
+    );
     const get = await overNode(withFastPath, 'GET', send, json);
     expect(fastPathServed).toBe(before);
     expect(withQuery.status).toBe(200);
@@ -150,16 +248,27 @@ describe('app.request(), hono under Node and the REST fast path answer alike', (
   it('the fast path counts and logs a request as the app does', async () => {
     const metricLine = async (status: string): Promise<number> => {
       const text = await h.sesame.metrics.registry.metrics();
-      const line = text.split('\n').find((l) => l.startsWith(`sesame_http_requests_total{method="POST",route="/api/v1/passwordless/email/verify",status="${status}"}`));
+      const line = text
+        .split('\n')
+        .find((l) =>
+          l.startsWith(`sesame_http_requests_total{method="POST",route="/api/v1/passwordless/email/verify",status="${status}"}`),
+        );
       return line === undefined ? 0 : Number(line.split(' ').pop());
     };
-    const refused = [['Authorization', `Bearer ${token}`], ['Content-Type', 'application/json'], ['X-Request-Id', 'fast-path-log-check']] as [string, string][];
+    const refused = [
+      ['Authorization', `Bearer ${token}`],
+      ['Content-Type', 'application/json'],
+      ['X-Request-Id', 'fast-path-log-check'],
+    ] as [string, string][];
     const before = await metricLine('400');
     const logsBefore = h.logs.length;
     await overNode(throughHono, 'POST', '/api/v1/passwordless/email/verify', refused, '{}');
     await overNode(withFastPath, 'POST', '/api/v1/passwordless/email/verify', refused, '{}');
     expect(await metricLine('400')).toBe(before + 2);
-    const lines = h.logs.slice(logsBefore).map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'request');
+    const lines = h.logs
+      .slice(logsBefore)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.msg === 'request');
     expect(lines).toHaveLength(2);
     // Everything but the moment, the duration's value and the process fields.
     const comparable = lines.map((line) => {

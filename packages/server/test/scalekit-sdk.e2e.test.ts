@@ -71,12 +71,19 @@ beforeAll(async () => {
     SESAME_MAIL_FROM: 'Acme <no-reply@acme.test>',
     SESAME_LOG_LEVEL: 'warn',
   };
-  const created = await run(process.execPath, [BIN, 'clients', 'create', '--name', 'sdk', '--redirect-uri', LINK_URI, '--json'], { cwd: dataDir, env });
+  const created = await run(process.execPath, [BIN, 'clients', 'create', '--name', 'sdk', '--redirect-uri', LINK_URI, '--json'], {
+    cwd: dataDir,
+    env,
+  });
   client = JSON.parse(created.stdout) as typeof client;
 
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  child = spawn(process.execPath, [BIN, 'start'], { cwd: dataDir, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  child = spawn(process.execPath, [BIN, 'start'], {
+    cwd: dataDir,
+    env: { ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   await new Promise<void>((ready, fail) => {
     let stderr = '';
     const timer = setTimeout(() => fail(new Error(`no start banner: ${stderr}`)), 30_000);
@@ -117,7 +124,11 @@ describe('the official Scalekit SDK against Sesame', () => {
     await store.putSetting(
       'email.templates',
       JSON.stringify({
-        [template]: { subject: 'Welcome to {{team}}', html: '<p>{{team}} {{#otp}}code {{otp}}{{/otp}} {{#link}}<a href="{{link}}">go</a>{{/link}}</p>', text: '{{team}} {{#otp}}code {{otp}}{{/otp}} {{#link}}{{link}}{{/link}}' },
+        [template]: {
+          subject: 'Welcome to {{team}}',
+          html: '<p>{{team}} {{#otp}}code {{otp}}{{/otp}} {{#link}}<a href="{{link}}">go</a>{{/link}}</p>',
+          text: '{{team}} {{#otp}}code {{otp}}{{/otp}} {{#link}}{{link}}{{/link}}',
+        },
       }),
       Date.now(),
     );
@@ -185,7 +196,9 @@ describe('the official Scalekit SDK against Sesame', () => {
 
   it('a bad client secret surfaces as the raw 401 from /oauth/token', async () => {
     const wrong = new ScalekitClient(base, client.client_id, 'not-the-secret');
-    const error = (await wrong.passwordless.sendPasswordlessEmail(address('bad'), { magiclinkAuthUri: LINK_URI }).catch((e: unknown) => e)) as {
+    const error = (await wrong.passwordless
+      .sendPasswordlessEmail(address('bad'), { magiclinkAuthUri: LINK_URI })
+      .catch((e: unknown) => e)) as {
       response?: { status: number; data: { error: string } };
     };
     expect(error.response?.status).toBe(401);
@@ -247,7 +260,12 @@ async function expiredRequest(): Promise<{ id: string; code: string }> {
       linkTokenHash: null,
       linkLookup: null,
     },
-    email: { id: outboxId, authRequestId: id, createdAt: created, sealedPayload: await sealOutboxPayload(createPayloadSealer(secret), outboxId, { otp: code, linkToken: null }) },
+    email: {
+      id: outboxId,
+      authRequestId: id,
+      createdAt: created,
+      sealedPayload: await sealOutboxPayload(createPayloadSealer(secret), outboxId, { otp: code, linkToken: null }),
+    },
     sendLimit: { max: 60, windowMs: 60_000 },
     budgets: [],
     now: created,
@@ -265,7 +283,10 @@ const scenarios: Scenario[] = [
     async prepare() {
       const { id, code } = await sendFresh('wrong');
       const wrong = code === '000000' ? '111111' : '000000';
-      return { sdk: () => sdk.passwordless.verifyPasswordlessEmail({ code: wrong }, id), rest: { action: 'verify', body: { code: wrong, auth_request_id: id } } };
+      return {
+        sdk: () => sdk.passwordless.verifyPasswordlessEmail({ code: wrong }, id),
+        rest: { action: 'verify', body: { code: wrong, auth_request_id: id } },
+      };
     },
   },
   {
@@ -289,7 +310,10 @@ const scenarios: Scenario[] = [
       const { id, code } = await sendFresh('locked');
       const wrong = code === '000000' ? '111111' : '000000';
       for (let i = 0; i < 5; i++) await sdk.passwordless.verifyPasswordlessEmail({ code: wrong }, id).catch(() => undefined);
-      return { sdk: () => sdk.passwordless.verifyPasswordlessEmail({ code: code! }, id), rest: { action: 'verify', body: { code, auth_request_id: id } } };
+      return {
+        sdk: () => sdk.passwordless.verifyPasswordlessEmail({ code: code! }, id),
+        rest: { action: 'verify', body: { code, auth_request_id: id } },
+      };
     },
   },
   {
@@ -316,7 +340,10 @@ const scenarios: Scenario[] = [
     http: 400,
     async prepare() {
       const { id, code } = await expiredRequest();
-      return { sdk: () => sdk.passwordless.verifyPasswordlessEmail({ code }, id), rest: { action: 'verify', body: { code, auth_request_id: id } } };
+      return {
+        sdk: () => sdk.passwordless.verifyPasswordlessEmail({ code }, id),
+        rest: { action: 'verify', body: { code, auth_request_id: id } },
+      };
     },
   },
   {
@@ -327,7 +354,10 @@ const scenarios: Scenario[] = [
     async prepare() {
       const { id, code } = await sendFresh('used');
       await sdk.passwordless.verifyPasswordlessEmail({ code: code! }, id);
-      return { sdk: () => sdk.passwordless.verifyPasswordlessEmail({ code: code! }, id), rest: { action: 'verify', body: { code, auth_request_id: id } } };
+      return {
+        sdk: () => sdk.passwordless.verifyPasswordlessEmail({ code: code! }, id),
+        rest: { action: 'verify', body: { code, auth_request_id: id } },
+      };
     },
   },
   {

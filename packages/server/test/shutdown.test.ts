@@ -25,7 +25,9 @@ describe('graceful shutdown', () => {
     let answer = '';
     socket.on('data', (d: Buffer) => (answer += d.toString()));
     const ended = new Promise<void>((done) => socket.once('close', () => done()));
-    socket.write(`POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+    socket.write(
+      `POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+    );
     await new Promise((r) => setTimeout(r, 100));
 
     const closing = running.close();

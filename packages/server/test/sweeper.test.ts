@@ -103,7 +103,15 @@ describe.each(BACKENDS)('sweeper on %s', (backend) => {
 
     const swept: number[] = [];
     const logger = captureLogger();
-    const sweeper = createSweeper({ policy, store: h.store, logger, clock: h.clock, retentionMs: HOUR, intervalMs: MINUTE, onSwept: (n) => swept.push(n) });
+    const sweeper = createSweeper({
+      policy,
+      store: h.store,
+      logger,
+      clock: h.clock,
+      retentionMs: HOUR,
+      intervalMs: MINUTE,
+      onSwept: (n) => swept.push(n),
+    });
     // Expired for just under the retention: still there for the activity view.
     h.clock.advance(t0 + MINUTE + HOUR - h.clock.now());
     expect(await sweeper.runOnce()).toEqual({ deleted: 0, logEvents: 0, batches: 1 });
@@ -159,7 +167,15 @@ describe('sweeper loop (SQLite)', () => {
   it('runs a pass at start and then one per interval, and stops between them', async () => {
     h = await harness();
     const timer = manualTimer();
-    const sweeper = createSweeper({ policy, store: h.store, logger: captureLogger(), clock: h.clock, retentionMs: 0, intervalMs: 1_234, schedule: timer.schedule });
+    const sweeper = createSweeper({
+      policy,
+      store: h.store,
+      logger: captureLogger(),
+      clock: h.clock,
+      retentionMs: 0,
+      intervalMs: 1_234,
+      schedule: timer.schedule,
+    });
     sweeper.start();
     expect(timer.pending.map((p) => p.ms)).toEqual([0]);
     timer.fire();
@@ -181,7 +197,16 @@ describe('sweeper loop (SQLite)', () => {
     h.clock.advance(2 * MINUTE + 1);
     const gate = gated(h.store);
     const timer = manualTimer();
-    const sweeper = createSweeper({ policy, store: gate.store, logger: captureLogger(), clock: h.clock, retentionMs: 0, intervalMs: MINUTE, batchSize: 2, schedule: timer.schedule });
+    const sweeper = createSweeper({
+      policy,
+      store: gate.store,
+      logger: captureLogger(),
+      clock: h.clock,
+      retentionMs: 0,
+      intervalMs: MINUTE,
+      batchSize: 2,
+      schedule: timer.schedule,
+    });
     sweeper.start();
     timer.fire();
     await gate.started();
@@ -199,7 +224,7 @@ describe('sweeper loop (SQLite)', () => {
     expect(await sweeper.runOnce()).toEqual({ deleted: 3, logEvents: 0, batches: 2 });
   });
 
-  it('prunes the send log to two of the policy\'s send windows, catching up in batches', async () => {
+  it("prunes the send log to two of the policy's send windows, catching up in batches", async () => {
     h = await harness();
     // Two resends, each after its send (the requests live an hour, so only the log has anything
     // to prune; a send counts through its request, a resend through the log).
@@ -225,7 +250,14 @@ describe('sweeper loop (SQLite)', () => {
     expect(await sweeper.runOnce()).toEqual({ deleted: 0, logEvents: 2, batches: 3 });
     // Without the policy the store keeps its longest window (a day): nothing more to prune anyway,
     // and a policy that cannot be read falls back to that rather than failing the pass.
-    const unreadable = createSweeper({ store: h.store, logger: captureLogger(), clock: h.clock, retentionMs: HOUR, intervalMs: MINUTE, policy: () => Promise.reject(new Error('bad policy')) });
+    const unreadable = createSweeper({
+      store: h.store,
+      logger: captureLogger(),
+      clock: h.clock,
+      retentionMs: HOUR,
+      intervalMs: MINUTE,
+      policy: () => Promise.reject(new Error('bad policy')),
+    });
     expect(await unreadable.runOnce()).toEqual({ deleted: 0, logEvents: 0, batches: 1 });
   });
 
@@ -233,7 +265,10 @@ describe('sweeper loop (SQLite)', () => {
     h = await harness();
     const id = await send(h);
     h.clock.advance(2 * MINUTE + 1);
-    const failures: Error[] = [new Error('database disk image is malformed'), new StoreUnavailableError('PostgreSQL is unavailable: ECONNREFUSED')];
+    const failures: Error[] = [
+      new Error('database disk image is malformed'),
+      new StoreUnavailableError('PostgreSQL is unavailable: ECONNREFUSED'),
+    ];
     const flaky: Pick<Store, 'sweepExpired'> = {
       async sweepExpired(options) {
         const failure = failures.shift();
@@ -243,7 +278,15 @@ describe('sweeper loop (SQLite)', () => {
     };
     const logger = captureLogger();
     const timer = manualTimer();
-    const sweeper = createSweeper({ policy, store: flaky, logger, clock: h.clock, retentionMs: 0, intervalMs: 5_000, schedule: timer.schedule });
+    const sweeper = createSweeper({
+      policy,
+      store: flaky,
+      logger,
+      clock: h.clock,
+      retentionMs: 0,
+      intervalMs: 5_000,
+      schedule: timer.schedule,
+    });
     sweeper.start();
     for (let pass = 0; pass < 3; pass++) {
       timer.fire();
@@ -270,12 +313,17 @@ describe('sweeper loop (SQLite)', () => {
 describe('sweeper configuration', () => {
   it('defaults to a day of retention and a one-minute interval', () => {
     expect(loadConfig({})).toMatchObject({ retentionSeconds: 86_400, sweepIntervalMs: 60_000 });
-    expect(loadConfig({ SESAME_RETENTION_SECONDS: '0', SESAME_SWEEP_INTERVAL_MS: '100' })).toMatchObject({ retentionSeconds: 0, sweepIntervalMs: 100 });
+    expect(loadConfig({ SESAME_RETENTION_SECONDS: '0', SESAME_SWEEP_INTERVAL_MS: '100' })).toMatchObject({
+      retentionSeconds: 0,
+      sweepIntervalMs: 100,
+    });
   });
 
   it('names the variable of a bad value', () => {
-    for (const bad of ['-1', '1.5', '1d', String(367 * 86_400)]) expect(() => loadConfig({ SESAME_RETENTION_SECONDS: bad })).toThrow(/SESAME_RETENTION_SECONDS/);
-    for (const bad of ['99', '86400001', 'soon']) expect(() => loadConfig({ SESAME_SWEEP_INTERVAL_MS: bad })).toThrow(/SESAME_SWEEP_INTERVAL_MS/);
+    for (const bad of ['-1', '1.5', '1d', String(367 * 86_400)])
+      expect(() => loadConfig({ SESAME_RETENTION_SECONDS: bad })).toThrow(/SESAME_RETENTION_SECONDS/);
+    for (const bad of ['99', '86400001', 'soon'])
+      expect(() => loadConfig({ SESAME_SWEEP_INTERVAL_MS: bad })).toThrow(/SESAME_SWEEP_INTERVAL_MS/);
   });
 });
 
@@ -294,7 +342,12 @@ describe('startSesame', () => {
     const clock = movableClock();
     const running = await startSesame(config, { clock });
     try {
-      const client = await createClient(running.store, { key: running.sesame.clientSecretKey, name: 'sweep', redirectUris: [], now: clock.now() });
+      const client = await createClient(running.store, {
+        key: running.sesame.clientSecretKey,
+        name: 'sweep',
+        redirectUris: [],
+        now: clock.now(),
+      });
       const { accessToken } = await running.sesame.tokens.issue(client.record.id);
       const res = await fetch(`${running.url}/api/v1/passwordless/email/send`, {
         method: 'POST',
@@ -308,7 +361,10 @@ describe('startSesame', () => {
       // Expired, and past two send windows (until then it still counts toward the send limit).
       clock.advance(2 * MINUTE + 1);
       // The sweeper runs every 100 ms of real time: bounded wait, no fixed sleep.
-      await vi.waitFor(async () => expect(await running.store.findAuthRequest(id, clock.now())).toBeNull(), { timeout: 5_000, interval: 20 });
+      await vi.waitFor(async () => expect(await running.store.findAuthRequest(id, clock.now())).toBeNull(), {
+        timeout: 5_000,
+        interval: 20,
+      });
       expect(await (await fetch(`${running.url}/metrics`)).text()).toMatch(/^sesame_swept_auth_requests_total 1$/m);
     } finally {
       await running.close();

@@ -8,5 +8,12 @@ export {
   isConnectionFailure,
   type PostgresStoreOptions,
 } from './postgres/index.js';
-export { openSqliteStore, MIGRATIONS, LATEST_VERSION, type SqliteStoreOptions, type Migration, type CheckpointOptions } from './sqlite/index.js';
+export {
+  openSqliteStore,
+  MIGRATIONS,
+  LATEST_VERSION,
+  type SqliteStoreOptions,
+  type Migration,
+  type CheckpointOptions,
+} from './sqlite/index.js';
 export { OTP_FAILURE_RETENTION_MS, SEND_LOG_RETENTION_MS } from './retention.js';

@@ -134,7 +134,8 @@ export function toApiClient(row: ApiClientRow): ApiClientRecord {
 }
 
 /** The columns of `api_clients`, in the order both stores read them. */
-export const API_CLIENT_COLUMNS = 'id, name, secret_hash, redirect_uris, created_at, revoked_at, last_used_at, secret_version, sends_per_minute';
+export const API_CLIENT_COLUMNS =
+  'id, name, secret_hash, redirect_uris, created_at, revoked_at, last_used_at, secret_version, sends_per_minute';
 
 export function toAdminSession(row: AdminSessionRow): AdminSessionRecord {
   return { idHash: row.id_hash, emailKey: row.email_key, createdAt: row.created_at, expiresAt: row.expires_at };

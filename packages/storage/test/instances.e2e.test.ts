@@ -49,7 +49,11 @@ async function sql<R extends pg.QueryResultRow>(text: string, values: unknown[] 
 
 async function startInstance(env: NodeJS.ProcessEnv, into: Instance[] = instances): Promise<Instance> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'start'], { cwd: dataDir, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'start'], {
+    cwd: dataDir,
+    env: { ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   started.push(child);
   const instance: Instance = { child, base: `http://127.0.0.1:${port}`, output: '' };
   into.push(instance);
@@ -183,7 +187,9 @@ describe('two sesame instances on one PostgreSQL', () => {
   });
 
   it('10 concurrent sends to one address across both: exactly the limit succeeds', async () => {
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => api(i, 'send', { email: 'flood@example.com', magiclink_auth_uri: REDIRECT })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => api(i, 'send', { email: 'flood@example.com', magiclink_auth_uri: REDIRECT })),
+    );
     // The default policy: 2 emails per address per minute.
     expect(tally(results)).toEqual({ '200': 2, '429 SEND_LIMIT_EXCEEDED': 8 });
     const [row] = await sql<{ n: string }>("SELECT count(*) AS n FROM auth_requests WHERE email_key = 'flood@example.com'");
@@ -209,12 +215,18 @@ describe('two sesame instances on one PostgreSQL', () => {
     await waitFor(() => bulk().length >= total, 90_000, `${total} bulk mails`);
     const elapsed = Date.now() - started;
     // Let any duplicate that a double claim would cause arrive before counting.
-    await waitFor(async () => Number((await sql<{ n: string }>("SELECT count(*) AS n FROM outbox WHERE status = 'queued'"))[0]!.n) === 0, 10_000, 'an empty outbox');
+    await waitFor(
+      async () => Number((await sql<{ n: string }>("SELECT count(*) AS n FROM outbox WHERE status = 'queued'"))[0]!.n) === 0,
+      10_000,
+      'an empty outbox',
+    );
     await new Promise((r) => setTimeout(r, 500));
     const recipients = bulk().map((mail) => /bulk-\d+@example\.com/.exec(JSON.stringify(mail.to))?.[0]);
     expect(recipients).toHaveLength(total);
     expect(new Set(recipients).size).toBe(total);
-    const [sent] = await sql<{ n: string }>("SELECT count(*) AS n FROM outbox o JOIN auth_requests a ON a.id = o.auth_request_id WHERE a.email_key LIKE 'bulk-%' AND o.status = 'sent'");
+    const [sent] = await sql<{ n: string }>(
+      "SELECT count(*) AS n FROM outbox o JOIN auth_requests a ON a.id = o.auth_request_id WHERE a.email_key LIKE 'bulk-%' AND o.status = 'sent'",
+    );
     expect(Number(sent!.n)).toBe(total);
     // Which worker sent what: both took part (reported, the sum is what must hold).
     const perInstance = await Promise.all(
@@ -249,7 +261,8 @@ describe('the database restarted under light load', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
     });
-    const readyz = async (): Promise<number[]> => Promise.all(instances.map(async (instance) => (await fetch(`${instance.base}/readyz`)).status));
+    const readyz = async (): Promise<number[]> =>
+      Promise.all(instances.map(async (instance) => (await fetch(`${instance.base}/readyz`)).status));
 
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await readyz()).toEqual([200, 200]);
@@ -363,26 +376,38 @@ describe('kill -9 of one instance mid-delivery', () => {
       // Mid-delivery: A has delivered at least one mail and still holds a live lease on a full
       // round of queued rows (its first claims are small while the sends still arrive).
       const heldByA = async (): Promise<{ id: string; lease_until: string }[]> =>
-        sql<{ id: string; lease_until: string }>('SELECT id, lease_until FROM outbox WHERE status = $1 AND lease_owner LIKE $2 AND lease_until > $3', [
-          'queued',
-          `%:${pidA}:%`,
-          Date.now(),
-        ], url);
+        sql<{ id: string; lease_until: string }>(
+          'SELECT id, lease_until FROM outbox WHERE status = $1 AND lease_owner LIKE $2 AND lease_until > $3',
+          ['queued', `%:${pidA}:%`, Date.now()],
+          url,
+        );
       let held: { id: string; lease_until: string }[] = [];
-      await waitFor(async () => received.length > 0 && (held = await heldByA()).length >= 2 * WORKER_CONCURRENCY, 20_000, 'A mid-delivery').catch(async (error: unknown) => {
+      await waitFor(
+        async () => received.length > 0 && (held = await heldByA()).length >= 2 * WORKER_CONCURRENCY,
+        20_000,
+        'A mid-delivery',
+      ).catch(async (error: unknown) => {
         const rows = await sql('SELECT status, lease_owner, lease_until FROM outbox', [], url);
-        throw new Error(`${String(error)}; pid ${pidA}, ${received.length} received, now ${Date.now()}: ${JSON.stringify(rows.slice(0, 5))}; ${a.output}`);
+        throw new Error(
+          `${String(error)}; pid ${pidA}, ${received.length} received, now ${Date.now()}: ${JSON.stringify(rows.slice(0, 5))}; ${a.output}`,
+        );
       });
       a.child.kill('SIGKILL');
       const killedAt = Date.now();
       const deliveredBeforeKill = received.length;
-      await new Promise<void>((done) => (a.child.exitCode !== null || a.child.signalCode !== null ? done() : a.child.once('exit', () => done())));
+      await new Promise<void>((done) =>
+        a.child.exitCode !== null || a.child.signalCode !== null ? done() : a.child.once('exit', () => done()),
+      );
 
       // B claims A's rows once their lease lapses (at most LEASE_MS, plus B's 5 s poll) and sends them.
       const to = (mail: ParsedMail): string | undefined => /killed-\d+@example\.com/.exec(JSON.stringify(mail.to ?? ''))?.[0];
       await waitFor(() => new Set(received.map(to)).size >= TOTAL, 30_000, `all ${TOTAL} mails after the kill`);
       const recoveredMs = Date.now() - killedAt;
-      await waitFor(async () => Number((await sql<{ n: string }>("SELECT count(*) AS n FROM outbox WHERE status = 'queued'", [], url))[0]!.n) === 0, 10_000, 'an empty outbox');
+      await waitFor(
+        async () => Number((await sql<{ n: string }>("SELECT count(*) AS n FROM outbox WHERE status = 'queued'", [], url))[0]!.n) === 0,
+        10_000,
+        'an empty outbox',
+      );
       await new Promise((r) => setTimeout(r, 500));
 
       const recipients = received.map(to);
@@ -397,7 +422,11 @@ describe('kill -9 of one instance mid-delivery', () => {
       const ids = held.map((row) => row.id);
       const rows = await sql<{ id: string; status: string }>('SELECT id, status FROM outbox WHERE id = ANY($1) ORDER BY id', [ids], url);
       expect(rows.map((row) => row.status)).toEqual(ids.map(() => 'sent'));
-      const sentAt = await sql<{ outbox_id: string; at: string }>("SELECT outbox_id, max(at) AS at FROM delivery_events WHERE kind = 'sent' AND outbox_id = ANY($1) GROUP BY outbox_id", [ids], url);
+      const sentAt = await sql<{ outbox_id: string; at: string }>(
+        "SELECT outbox_id, max(at) AS at FROM delivery_events WHERE kind = 'sent' AND outbox_id = ANY($1) GROUP BY outbox_id",
+        [ids],
+        url,
+      );
       expect(sentAt).toHaveLength(ids.length);
       const leaseEnd = new Map(held.map((row) => [row.id, Number(row.lease_until)]));
       for (const event of sentAt) expect(Number(event.at)).toBeGreaterThanOrEqual(leaseEnd.get(event.outbox_id)!);

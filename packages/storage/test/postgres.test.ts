@@ -167,7 +167,11 @@ describe('PostgreSQL specifics', () => {
     const url = await database();
     const store = open(url);
     await store.migrate();
-    await raw(url, 'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [POSTGRES_LATEST_VERSION + 1, 'future', 0]);
+    await raw(url, 'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+      POSTGRES_LATEST_VERSION + 1,
+      'future',
+      0,
+    ]);
     expect(await store.ready()).toBe(false);
     await expect(store.migrate()).rejects.toThrow(/newer than this Sesame build/);
   });
@@ -204,7 +208,10 @@ describe('PostgreSQL specifics', () => {
       now: T0 + 10,
     });
     expect(reissued.outcome).toBe('reissued');
-    const rows = await raw<{ id: string; status: string; wiped: boolean }>(url, 'SELECT id, status, sealed_payload IS NULL AS wiped FROM outbox ORDER BY status');
+    const rows = await raw<{ id: string; status: string; wiped: boolean }>(
+      url,
+      'SELECT id, status, sealed_payload IS NULL AS wiped FROM outbox ORDER BY status',
+    );
     expect(rows).toEqual([
       { id: fresh.email.id, status: 'queued', wiped: false },
       { id: sent.email.id, status: 'sent', wiped: true },
@@ -216,7 +223,17 @@ describe('PostgreSQL specifics', () => {
     const url = await database();
     const store = open(url);
     await store.migrate();
-    await store.createApiClient({ id: 'c1', name: 'App', secretHash: 'h', redirectUris: [], createdAt: 1, revokedAt: null, lastUsedAt: null, secretVersion: 1, sendsPerMinute: null });
+    await store.createApiClient({
+      id: 'c1',
+      name: 'App',
+      secretHash: 'h',
+      redirectUris: [],
+      createdAt: 1,
+      revokedAt: null,
+      lastUsedAt: null,
+      secretVersion: 1,
+      sendsPerMinute: null,
+    });
     const queued = await newRequest({ clientId: 'c1', now: T0 });
     const leased = await newRequest({ clientId: 'c1', now: T0 });
     const other = await newRequest({ clientId: 'c2', now: T0 });
@@ -247,7 +264,9 @@ describe('PostgreSQL specifics', () => {
     await holder.connect();
     try {
       await holder.query('BEGIN');
-      await holder.query("SELECT pg_advisory_xact_lock(hashtextextended('sesame:address:' || $1::text, 0))", [request.command.request.emailKey]);
+      await holder.query("SELECT pg_advisory_xact_lock(hashtextextended('sesame:address:' || $1::text, 0))", [
+        request.command.request.emailKey,
+      ]);
       const started = Date.now();
       const error: unknown = await store.createAuthRequest(request.command).then(
         () => null,
@@ -283,7 +302,15 @@ describe('PostgreSQL specifics', () => {
       const calls: (() => Promise<unknown>)[] = [
         () => store.findAuthRequest(before.id, T0),
         () => store.createAuthRequest(during.command),
-        async () => store.consumeWithOtp({ id: before.id, clientId: 'client-a', otpHash: await otpDigest(before.id, before.otp!), now: T0 + 1, maxAttempts: 5, addressFailureLimit: GENEROUS }),
+        async () =>
+          store.consumeWithOtp({
+            id: before.id,
+            clientId: 'client-a',
+            otpHash: await otpDigest(before.id, before.otp!),
+            now: T0 + 1,
+            maxAttempts: 5,
+            addressFailureLimit: GENEROUS,
+          }),
         () => store.claimOutbox({ owner: 'w', now: T0, leaseMs: 1000, limit: 10 }),
         () => store.putSetting('k', 'v', T0),
         () => store.sweepExpired({ expiredBefore: T0, now: T0, batchSize: 10 }),
@@ -311,7 +338,16 @@ describe('PostgreSQL specifics', () => {
     expect((await store.findAuthRequest(before.id, T0))?.status).toBe('pending');
     const after = await newRequest();
     expect(await store.createAuthRequest(after.command)).toEqual({ ok: true });
-    expect(await store.consumeWithOtp({ id: after.id, clientId: 'client-a', otpHash: await otpDigest(after.id, after.otp!), now: T0 + 1, maxAttempts: 5, addressFailureLimit: GENEROUS })).toMatchObject({
+    expect(
+      await store.consumeWithOtp({
+        id: after.id,
+        clientId: 'client-a',
+        otpHash: await otpDigest(after.id, after.otp!),
+        now: T0 + 1,
+        maxAttempts: 5,
+        addressFailureLimit: GENEROUS,
+      }),
+    ).toMatchObject({
       outcome: 'verified',
     });
     expect(await store.outboxDepth()).toBe(2);

@@ -64,12 +64,12 @@ describe('SQLite specifics', () => {
     expect(() => sqliteFilename('postgresql://localhost/sesame')).toThrow(/names PostgreSQL/);
     expect(() => sqliteFilename('mysql://localhost/sesame')).toThrow(/Unsupported database URL scheme "mysql:"/);
     expect(() => sqliteFilename('  ')).toThrow(/empty/);
-    expect([isPostgresUrl('postgres://u@h/db'), isPostgresUrl(' PostgreSQL://h/db'), isPostgresUrl('file:./postgres.db'), isPostgresUrl('postgres.db')]).toEqual([
-      true,
-      true,
-      false,
-      false,
-    ]);
+    expect([
+      isPostgresUrl('postgres://u@h/db'),
+      isPostgresUrl(' PostgreSQL://h/db'),
+      isPostgresUrl('file:./postgres.db'),
+      isPostgresUrl('postgres.db'),
+    ]).toEqual([true, true, false, false]);
   });
 
   it('opens the same database from a relative file: URL, an absolute one and a plain path, creating the directory', async () => {
@@ -97,7 +97,9 @@ describe('SQLite specifics', () => {
     const raw = new Database(filename, { readonly: true });
     try {
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(raw.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
+      expect(raw.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual(
+        MIGRATIONS.map((m) => ({ version: m.version })),
+      );
     } finally {
       raw.close();
     }
@@ -112,7 +114,9 @@ describe('SQLite specifics', () => {
     expect(await store.createAuthRequest(sent.command)).toEqual({ ok: true });
     // What version 2 had written by then: the send's own log row, and a resend's.
     const raw = new Database(filename);
-    raw.prepare('INSERT INTO send_log (email_key, at) VALUES (?, ?), (?, ?)').run('upgrade@example.com', T0, 'upgrade@example.com', T0 + 500);
+    raw
+      .prepare('INSERT INTO send_log (email_key, at) VALUES (?, ?), (?, ?)')
+      .run('upgrade@example.com', T0, 'upgrade@example.com', T0 + 500);
     undoVersion5(raw);
     raw.prepare('DELETE FROM schema_migrations WHERE version >= 3').run();
     await store.migrate();
@@ -129,9 +133,13 @@ describe('SQLite specifics', () => {
     const raw = new Database(filename);
     // A database as version 3 left it: the old index on every row.
     undoVersion5(raw);
-    raw.exec("DROP INDEX outbox_queued; CREATE INDEX outbox_due ON outbox (status, next_attempt_at); DELETE FROM schema_migrations WHERE version = 4");
+    raw.exec(
+      'DROP INDEX outbox_queued; CREATE INDEX outbox_due ON outbox (status, next_attempt_at); DELETE FROM schema_migrations WHERE version = 4',
+    );
     await store.migrate();
-    const indexes = raw.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox' AND sql IS NOT NULL ORDER BY name").all();
+    const indexes = raw
+      .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox' AND sql IS NOT NULL ORDER BY name")
+      .all();
     expect(indexes).toEqual([
       { name: 'outbox_auth_request', sql: expect.any(String) as unknown },
       { name: 'outbox_queued', sql: expect.stringContaining("WHERE status = 'queued'") as unknown },
@@ -250,7 +258,11 @@ describe('SQLite specifics', () => {
 
     const raw = new Database(filename, { readonly: true });
     try {
-      const rows = raw.prepare('SELECT id, status, sealed_payload FROM outbox').all() as { id: string; status: string; sealed_payload: Buffer | null }[];
+      const rows = raw.prepare('SELECT id, status, sealed_payload FROM outbox').all() as {
+        id: string;
+        status: string;
+        sealed_payload: Buffer | null;
+      }[];
       const byId = new Map(rows.map((row) => [row.id, row]));
       expect(byId.get(outboxIds[0]!)).toMatchObject({ status: 'sent', sealed_payload: null });
       expect(byId.get(outboxIds[1]!)).toMatchObject({ status: 'failed', sealed_payload: null });
@@ -269,7 +281,17 @@ describe('SQLite specifics', () => {
   it('wipes the sealed payload and the lease of every email a revocation fails', async () => {
     const filename = join(tempDir(), 'sesame.db');
     const store = await migrated(filename);
-    await store.createApiClient({ id: 'c1', name: 'App', secretHash: 'h', redirectUris: [], createdAt: 1, revokedAt: null, lastUsedAt: null, secretVersion: 1, sendsPerMinute: null });
+    await store.createApiClient({
+      id: 'c1',
+      name: 'App',
+      secretHash: 'h',
+      redirectUris: [],
+      createdAt: 1,
+      revokedAt: null,
+      lastUsedAt: null,
+      secretVersion: 1,
+      sendsPerMinute: null,
+    });
     const queued = await newRequest({ clientId: 'c1', now: T0 });
     const leased = await newRequest({ clientId: 'c1', now: T0 });
     const other = await newRequest({ clientId: 'c2', now: T0 });
@@ -279,7 +301,9 @@ describe('SQLite specifics', () => {
     expect(await store.revokeApiClient('c1', T0 + 1)).toBe(true);
     const raw = new Database(filename, { readonly: true });
     try {
-      const rows = raw.prepare('SELECT id, status, sealed_payload IS NULL AS wiped, lease_owner, lease_until FROM outbox ORDER BY id').all();
+      const rows = raw
+        .prepare('SELECT id, status, sealed_payload IS NULL AS wiped, lease_owner, lease_until FROM outbox ORDER BY id')
+        .all();
       expect(rows).toEqual(
         [
           { id: queued.email.id, status: 'failed', wiped: 1, lease_owner: null, lease_until: null },

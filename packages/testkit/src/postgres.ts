@@ -39,7 +39,9 @@ export function postgresAvailable(): boolean {
 
 export async function startPostgresCluster(options: PostgresClusterOptions = {}): Promise<PostgresCluster> {
   if (!postgresAvailable()) {
-    throw new Error(`PostgreSQL server binaries not found in ${POSTGRES_BIN}: install Debian's postgresql-15 (npm test does this on a fresh machine).`);
+    throw new Error(
+      `PostgreSQL server binaries not found in ${POSTGRES_BIN}: install Debian's postgresql-15 (npm test does this on a fresh machine).`,
+    );
   }
   const root = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), 'sesame-pg-'));

@@ -122,7 +122,10 @@ function speakUntilData(socket: net.Socket, counters: Counters, afterBytes: numb
   });
 }
 
-async function smtpServer(fault: Extract<SmtpFault, { kind: 'reply' | 'starttls-bad-cert' }>, port: number | undefined): Promise<FaultySmtp> {
+async function smtpServer(
+  fault: Extract<SmtpFault, { kind: 'reply' | 'starttls-bad-cert' }>,
+  port: number | undefined,
+): Promise<FaultySmtp> {
   const counters: Counters = { connections: 0, dataStarted: 0 };
   const refusal = (code: number, message: string): Error => Object.assign(new Error(message), { responseCode: code });
   const serverOptions: SMTPServerOptions = {

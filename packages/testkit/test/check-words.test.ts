@@ -48,7 +48,10 @@ describe('check-words', () => {
 
   it('matches case-insensitively, in any text file and in file names', async () => {
     const list = readFileSync(join(ROOT, 'scripts/forbidden-words.txt'), 'utf8');
-    const patterns = list.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    const patterns = list
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
     expect(patterns.length).toBeGreaterThan(5);
     const samples = [word('ISS', 'UE 3'), word('the ', 'seed'), word('this ', 'session'), word('must ', 'show'), word('DESIGN', '.md')];
     writeFileSync(join(dir, 'page.html'), samples.map((s) => `<p>${s}</p>`).join('\n') + '\n');

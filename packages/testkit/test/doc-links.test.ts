@@ -11,7 +11,11 @@ const ROOT = resolve(import.meta.dirname, '../../..');
 
 function markdownFiles(): string[] {
   const files = ['README.md', 'CONTRIBUTING.md'].map((file) => join(ROOT, file));
-  files.push(...readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => join(ROOT, 'docs', name)));
+  files.push(
+    ...readdirSync(join(ROOT, 'docs'))
+      .filter((name) => name.endsWith('.md'))
+      .map((name) => join(ROOT, 'docs', name)),
+  );
   for (const folder of ['packages', 'apps', 'examples']) {
     for (const name of readdirSync(join(ROOT, folder))) {
       const readme = join(ROOT, folder, name, 'README.md');

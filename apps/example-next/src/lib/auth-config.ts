@@ -29,7 +29,9 @@ export function appUrl(): string | undefined {
   const configured = process.env.APP_URL;
   if (configured !== undefined && configured !== '') return configured;
   if (process.env.NODE_ENV === 'production') {
-    throw new Error("APP_URL is not set: in production it must be the app's public URL (e.g. https://app.example.com), where magic links point.");
+    throw new Error(
+      "APP_URL is not set: in production it must be the app's public URL (e.g. https://app.example.com), where magic links point.",
+    );
   }
   return undefined;
 }

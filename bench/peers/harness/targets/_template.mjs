@@ -28,7 +28,10 @@ const verifyOtp = {
   path: '/your/otp/verify',
   headers: JSON_HEADERS,
   pool: { size: poolSize, prepare: poolFromSends(sendOtp, 'otp', ({ email, otp }) => ({ email, otp })) },
-  build: (ctx) => { const it = ctx.item(); return { body: { email: it.email, otp: it.otp } }; },
+  build: (ctx) => {
+    const it = ctx.item();
+    return { body: { email: it.email, otp: it.otp } };
+  },
 };
 
 // 3) A GET link verify where a failure is also a redirect needs a semantic check(status, headers, body).
@@ -40,9 +43,18 @@ const verifyLink = {
   pool: {
     size: poolSize,
     prepare: poolFromSends(
-      { name: 'send-link', method: 'POST', path: '/your/link/send', headers: JSON_HEADERS, build: (ctx) => ({ body: { email: ctx.email() } }) },
+      {
+        name: 'send-link',
+        method: 'POST',
+        path: '/your/link/send',
+        headers: JSON_HEADERS,
+        build: (ctx) => ({ body: { email: ctx.email() } }),
+      },
       'link',
-      ({ url }) => { const u = new URL(url); return { path: u.pathname + u.search }; },
+      ({ url }) => {
+        const u = new URL(url);
+        return { path: u.pathname + u.search };
+      },
     ),
   },
   build: (ctx) => ({ path: ctx.item().path }),

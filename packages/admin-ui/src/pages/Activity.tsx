@@ -89,12 +89,20 @@ export function ActivityPage() {
     <section>
       <div className="page-head">
         <h1>Activity</h1>
-        <p className="muted">Recent auth requests and the delivery of their emails. Addresses are masked; filter by an exact address to find one.</p>
+        <p className="muted">
+          Recent auth requests and the delivery of their emails. Addresses are masked; filter by an exact address to find one.
+        </p>
       </div>
       <form className="card filters" onSubmit={apply} aria-label="Filter activity">
         <div className="field">
           <label htmlFor="filter-email">Email address</label>
-          <input id="filter-email" type="email" value={draft.email} onChange={(e) => setDraft({ ...draft, email: e.target.value })} placeholder="exact address" />
+          <input
+            id="filter-email"
+            type="email"
+            value={draft.email}
+            onChange={(e) => setDraft({ ...draft, email: e.target.value })}
+            placeholder="exact address"
+          />
         </div>
         <div className="field">
           <label htmlFor="filter-status">Status</label>
@@ -118,7 +126,9 @@ export function ActivityPage() {
       </form>
       {error !== undefined && <Alert kind="error">{error}</Alert>}
       <div className="card" aria-busy={loading}>
-        {page && rows.length === 0 && <p className="muted">No auth requests{filters.email !== '' || filters.status !== '' ? ' match these filters' : ' yet'}.</p>}
+        {page && rows.length === 0 && (
+          <p className="muted">No auth requests{filters.email !== '' || filters.status !== '' ? ' match these filters' : ' yet'}.</p>
+        )}
         {rows.length > 0 && (
           <table className="table activity" aria-label="Auth requests">
             <thead>
@@ -145,7 +155,13 @@ export function ActivityPage() {
                   <Fragment key={row.ref}>
                     <tr data-ref={row.ref} className={expanded ? 'expanded' : undefined}>
                       <td>
-                        <button type="button" className="expander" aria-expanded={expanded} aria-controls={panel} onClick={() => toggle(row.ref)}>
+                        <button
+                          type="button"
+                          className="expander"
+                          aria-expanded={expanded}
+                          aria-controls={panel}
+                          onClick={() => toggle(row.ref)}
+                        >
                           <span aria-hidden="true">{expanded ? '▾' : '▸'}</span>
                           <span className="visually-hidden">Timeline of {row.ref}</span>
                         </button>
@@ -180,7 +196,9 @@ export function ActivityPage() {
                               </li>
                             ))}
                           </ol>
-                          <p className="hint">Expires <Time value={row.expires_at} />.</p>
+                          <p className="hint">
+                            Expires <Time value={row.expires_at} />.
+                          </p>
                         </td>
                       </tr>
                     )}
@@ -191,7 +209,12 @@ export function ActivityPage() {
           </table>
         )}
         <nav className="pager" aria-label="Pages">
-          <button type="button" className="button secondary small" disabled={index === 0 || loading} onClick={() => setCursors(cursors.slice(0, -1))}>
+          <button
+            type="button"
+            className="button secondary small"
+            disabled={index === 0 || loading}
+            onClick={() => setCursors(cursors.slice(0, -1))}
+          >
             ← Newer
           </button>
           <span className="muted">Page {index + 1}</span>

@@ -152,8 +152,13 @@ export function ClientsPage() {
           <Field label="Client name" error={nameError}>
             {(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />}
           </Field>
-          <Field label="Redirect URIs (optional)" hint="One per line: where this client's magic links may point. End one with * for a prefix rule.">
-            {(props) => <textarea {...props} className="mono" rows={2} value={uris} onChange={(e) => setUris(e.target.value)} spellCheck={false} />}
+          <Field
+            label="Redirect URIs (optional)"
+            hint="One per line: where this client's magic links may point. End one with * for a prefix rule."
+          >
+            {(props) => (
+              <textarea {...props} className="mono" rows={2} value={uris} onChange={(e) => setUris(e.target.value)} spellCheck={false} />
+            )}
           </Field>
           <Field
             label="Sends a minute (optional)"
@@ -217,13 +222,23 @@ export function ClientsPage() {
                   <td className="row-actions">
                     {client.revoked_at === null && (
                       <div>
-                        <button type="button" className="button secondary small" disabled={busy} onClick={() => setPending({ kind: 'rotate', client })}>
+                        <button
+                          type="button"
+                          className="button secondary small"
+                          disabled={busy}
+                          onClick={() => setPending({ kind: 'rotate', client })}
+                        >
                           Rotate secret<span className="visually-hidden"> of {client.name}</span>
                         </button>
                         <button type="button" className="button secondary small" disabled={busy} onClick={() => askLimit(client)}>
                           Send limit<span className="visually-hidden"> of {client.name}</span>
                         </button>
-                        <button type="button" className="button danger small" disabled={busy} onClick={() => setPending({ kind: 'revoke', client })}>
+                        <button
+                          type="button"
+                          className="button danger small"
+                          disabled={busy}
+                          onClick={() => setPending({ kind: 'revoke', client })}
+                        >
                           Revoke<span className="visually-hidden"> {client.name}</span>
                         </button>
                       </div>
@@ -250,7 +265,10 @@ export function ClientsPage() {
         onCancel={() => setPending(undefined)}
       >
         {pending?.kind === 'revoke' ? (
-          <p>Its access tokens stop working at once, it can no longer get new ones, and its emails still queued are not sent. This cannot be undone.</p>
+          <p>
+            Its access tokens stop working at once, it can no longer get new ones, and its emails still queued are not sent. This cannot be
+            undone.
+          </p>
         ) : pending?.kind === 'limit' ? (
           <Field
             label="Sends a minute"

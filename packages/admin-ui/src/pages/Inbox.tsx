@@ -37,7 +37,13 @@ export function InboxPage() {
           <p className="muted small">
             To <strong>{m.to}</strong> · from {m.from} · <Time value={m.created_at} />
           </p>
-          <iframe title={`Email: ${m.subject}`} sandbox="allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation" referrerPolicy="no-referrer" srcDoc={m.html} className="preview-frame" />
+          <iframe
+            title={`Email: ${m.subject}`}
+            sandbox="allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation"
+            referrerPolicy="no-referrer"
+            srcDoc={m.html}
+            className="preview-frame"
+          />
           <details>
             <summary>Text version</summary>
             <pre className="preview-text">{m.text}</pre>

@@ -1,6 +1,15 @@
 /** Policy: every setting with its range, saved whole (PUT), errors per field; the change history below. */
 import { useCallback, useEffect, useState, type SyntheticEvent } from 'react';
-import { api, rangeOf, violationFor, type AuditEntry, type FieldViolation, type Policy, type PolicyAnswer, type RedirectUri } from '../api.js';
+import {
+  api,
+  rangeOf,
+  violationFor,
+  type AuditEntry,
+  type FieldViolation,
+  type Policy,
+  type PolicyAnswer,
+  type RedirectUri,
+} from '../api.js';
 import { Alert, Field, Time, errorMessage } from '../ui.js';
 
 /** The form keeps numbers as typed text; they become numbers on save. */
@@ -65,7 +74,9 @@ function localViolations(f: PolicyForm): FieldViolation[] {
     ['failed_max', 'failed_otp_per_address.max'],
     ['failed_window', 'failed_otp_per_address.window_seconds'],
   ];
-  return numeric.filter(([key]) => !Number.isInteger(num(f[key] as string))).map(([, field]) => ({ field, description: 'Enter a whole number.' }));
+  return numeric
+    .filter(([key]) => !Number.isInteger(num(f[key] as string)))
+    .map(([, field]) => ({ field, description: 'Enter a whole number.' }));
 }
 
 function rangeHint(ranges: unknown, field: string, unit = '', fallback?: string): string | undefined {
@@ -84,7 +95,9 @@ function maxItems(ranges: unknown, field: string): number | undefined {
 }
 
 function withDefault(hint: string | undefined, def: string | number | boolean | undefined, kind = 'Range'): string | undefined {
-  const parts = [hint !== undefined ? `${kind} ${hint}` : undefined, def !== undefined ? `default ${String(def)}` : undefined].filter(Boolean);
+  const parts = [hint !== undefined ? `${kind} ${hint}` : undefined, def !== undefined ? `default ${String(def)}` : undefined].filter(
+    Boolean,
+  );
   return parts.length > 0 ? `${parts.join(' · ')}.` : undefined;
 }
 
@@ -196,17 +209,37 @@ export function PolicyPage() {
         <fieldset>
           <legend>Credentials</legend>
           <div className="grid">
-            <Field label="Passwordless type" hint={withDefault('OTP, LINK or LINK_OTP', defaults.passwordless_type, 'One of')} error={v('passwordless_type')}>
+            <Field
+              label="Passwordless type"
+              hint={withDefault('OTP, LINK or LINK_OTP', defaults.passwordless_type, 'One of')}
+              error={v('passwordless_type')}
+            >
               {(props) => (
-                <select {...props} value={form.passwordless_type} onChange={(e) => set('passwordless_type', e.target.value as Policy['passwordless_type'])}>
+                <select
+                  {...props}
+                  value={form.passwordless_type}
+                  onChange={(e) => set('passwordless_type', e.target.value as Policy['passwordless_type'])}
+                >
                   <option value="LINK_OTP">LINK_OTP — link and code</option>
                   <option value="LINK">LINK — magic link only</option>
                   <option value="OTP">OTP — code only</option>
                 </select>
               )}
             </Field>
-            <Field label="Expiry (seconds)" hint={withDefault(rangeHint(ranges, 'expiry_seconds', ' s', '60–3600 s'), defaults.expiry_seconds)} error={v('expiry_seconds')}>
-              {(props) => <input {...props} type="number" inputMode="numeric" value={form.expiry_seconds} onChange={(e) => set('expiry_seconds', e.target.value)} />}
+            <Field
+              label="Expiry (seconds)"
+              hint={withDefault(rangeHint(ranges, 'expiry_seconds', ' s', '60–3600 s'), defaults.expiry_seconds)}
+              error={v('expiry_seconds')}
+            >
+              {(props) => (
+                <input
+                  {...props}
+                  type="number"
+                  inputMode="numeric"
+                  value={form.expiry_seconds}
+                  onChange={(e) => set('expiry_seconds', e.target.value)}
+                />
+              )}
             </Field>
             <Field label="OTP format" hint={withDefault('NUMERIC or ALPHANUMERIC', defaults.otp_format, 'One of')} error={v('otp_format')}>
               {(props) => (
@@ -216,8 +249,20 @@ export function PolicyPage() {
                 </select>
               )}
             </Field>
-            <Field label="OTP length" hint={withDefault(rangeHint(ranges, 'otp_length', ' characters', '6–8 characters'), defaults.otp_length)} error={v('otp_length')}>
-              {(props) => <input {...props} type="number" inputMode="numeric" value={form.otp_length} onChange={(e) => set('otp_length', e.target.value)} />}
+            <Field
+              label="OTP length"
+              hint={withDefault(rangeHint(ranges, 'otp_length', ' characters', '6–8 characters'), defaults.otp_length)}
+              error={v('otp_length')}
+            >
+              {(props) => (
+                <input
+                  {...props}
+                  type="number"
+                  inputMode="numeric"
+                  value={form.otp_length}
+                  onChange={(e) => set('otp_length', e.target.value)}
+                />
+              )}
             </Field>
             <Field
               label="OTP attempts per auth request"
@@ -225,7 +270,13 @@ export function PolicyPage() {
               error={v('otp_attempts_per_request')}
             >
               {(props) => (
-                <input {...props} type="number" inputMode="numeric" value={form.otp_attempts_per_request} onChange={(e) => set('otp_attempts_per_request', e.target.value)} />
+                <input
+                  {...props}
+                  type="number"
+                  inputMode="numeric"
+                  value={form.otp_attempts_per_request}
+                  onChange={(e) => set('otp_attempts_per_request', e.target.value)}
+                />
               )}
             </Field>
           </div>
@@ -239,7 +290,8 @@ export function PolicyPage() {
             />
             <label htmlFor="same-browser">Same-browser enforcement</label>
             <p className="hint" id="same-browser-hint">
-              A link works only with the auth request id from the browser that asked for it (default {defaults.same_browser_enforcement ? 'on' : 'off'}).
+              A link works only with the auth request id from the browser that asked for it (default{' '}
+              {defaults.same_browser_enforcement ? 'on' : 'off'}).
             </p>
             {v('same_browser_enforcement') !== undefined && <p className="field-error">{v('same_browser_enforcement')}</p>}
           </div>
@@ -253,28 +305,63 @@ export function PolicyPage() {
               hint={withDefault(rangeHint(ranges, 'emails_per_address.max', '', '1–60'), defaults.emails_per_address.max)}
               error={v('emails_per_address.max')}
             >
-              {(props) => <input {...props} type="number" inputMode="numeric" value={form.emails_max} onChange={(e) => set('emails_max', e.target.value)} />}
+              {(props) => (
+                <input
+                  {...props}
+                  type="number"
+                  inputMode="numeric"
+                  value={form.emails_max}
+                  onChange={(e) => set('emails_max', e.target.value)}
+                />
+              )}
             </Field>
             <Field
               label="Email window (seconds)"
               hint={withDefault(rangeHint(ranges, 'emails_per_address.window_seconds', ' s'), defaults.emails_per_address.window_seconds)}
               error={v('emails_per_address.window_seconds')}
             >
-              {(props) => <input {...props} type="number" inputMode="numeric" value={form.emails_window} onChange={(e) => set('emails_window', e.target.value)} />}
+              {(props) => (
+                <input
+                  {...props}
+                  type="number"
+                  inputMode="numeric"
+                  value={form.emails_window}
+                  onChange={(e) => set('emails_window', e.target.value)}
+                />
+              )}
             </Field>
             <Field
               label="Failed OTP per address"
               hint={withDefault(rangeHint(ranges, 'failed_otp_per_address.max'), defaults.failed_otp_per_address.max)}
               error={v('failed_otp_per_address.max')}
             >
-              {(props) => <input {...props} type="number" inputMode="numeric" value={form.failed_max} onChange={(e) => set('failed_max', e.target.value)} />}
+              {(props) => (
+                <input
+                  {...props}
+                  type="number"
+                  inputMode="numeric"
+                  value={form.failed_max}
+                  onChange={(e) => set('failed_max', e.target.value)}
+                />
+              )}
             </Field>
             <Field
               label="Failed OTP window (seconds)"
-              hint={withDefault(rangeHint(ranges, 'failed_otp_per_address.window_seconds', ' s'), defaults.failed_otp_per_address.window_seconds)}
+              hint={withDefault(
+                rangeHint(ranges, 'failed_otp_per_address.window_seconds', ' s'),
+                defaults.failed_otp_per_address.window_seconds,
+              )}
               error={v('failed_otp_per_address.window_seconds')}
             >
-              {(props) => <input {...props} type="number" inputMode="numeric" value={form.failed_window} onChange={(e) => set('failed_window', e.target.value)} />}
+              {(props) => (
+                <input
+                  {...props}
+                  type="number"
+                  inputMode="numeric"
+                  value={form.failed_window}
+                  onChange={(e) => set('failed_window', e.target.value)}
+                />
+              )}
             </Field>
           </div>
         </fieldset>
@@ -295,11 +382,22 @@ export function PolicyPage() {
                     <label className="visually-hidden" htmlFor={`uri-${i}`}>
                       Redirect URI {i + 1}
                     </label>
-                    <input id={`uri-${i}`} type="url" className="mono" value={r.uri} onChange={(e) => setUri(i, { uri: e.target.value })} aria-invalid={error !== undefined || undefined} />
+                    <input
+                      id={`uri-${i}`}
+                      type="url"
+                      className="mono"
+                      value={r.uri}
+                      onChange={(e) => setUri(i, { uri: e.target.value })}
+                      aria-invalid={error !== undefined || undefined}
+                    />
                     <label className="visually-hidden" htmlFor={`uri-match-${i}`}>
                       Match for redirect URI {i + 1}
                     </label>
-                    <select id={`uri-match-${i}`} value={r.match} onChange={(e) => setUri(i, { match: e.target.value as RedirectUri['match'] })}>
+                    <select
+                      id={`uri-match-${i}`}
+                      value={r.match}
+                      onChange={(e) => setUri(i, { match: e.target.value as RedirectUri['match'] })}
+                    >
                       <option value="exact">exact</option>
                       <option value="prefix">prefix</option>
                     </select>
@@ -321,7 +419,11 @@ export function PolicyPage() {
               );
             })}
           </ul>
-          <button type="button" className="button secondary small" onClick={() => set('allowed_redirect_uris', [...uris, { uri: '', match: 'prefix' }])}>
+          <button
+            type="button"
+            className="button secondary small"
+            onClick={() => set('allowed_redirect_uris', [...uris, { uri: '', match: 'prefix' }])}
+          >
             Add a redirect URI
           </button>
         </fieldset>

@@ -131,7 +131,15 @@ export function SignInPage({ setup, notice, onSignedIn }: { setup: Setup; notice
       <form onSubmit={(e) => void start(e)} noValidate>
         <Field label="Email address">
           {(props) => (
-            <input {...props} type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} autoFocus required />
+            <input
+              {...props}
+              type="email"
+              autoComplete="email"
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+              autoFocus
+              required
+            />
           )}
         </Field>
         <button type="submit" className="button primary block" disabled={busy}>

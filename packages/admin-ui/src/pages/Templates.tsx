@@ -106,7 +106,10 @@ function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: 
   };
   const customText = (t: Template): string => (t.custom_variables ?? []).join(', ');
   const dirty =
-    draft.subject !== saved[type].subject || draft.html !== saved[type].html || draft.text !== saved[type].text || customText(draft) !== customText(saved[type]);
+    draft.subject !== saved[type].subject ||
+    draft.html !== saved[type].html ||
+    draft.text !== saved[type].text ||
+    customText(draft) !== customText(saved[type]);
   const v = (field: string): string | undefined => violationFor(violations, field);
 
   const save = async (event: SyntheticEvent): Promise<void> => {
@@ -148,7 +151,9 @@ function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: 
     setError(undefined);
     try {
       await api.testEmail(type);
-      setMessage(`A test email with the saved ${type} template is on its way to ${email}. Its code and link sign no one in. Its delivery shows in Activity.`);
+      setMessage(
+        `A test email with the saved ${type} template is on its way to ${email}. Its code and link sign no one in. Its delivery shows in Activity.`,
+      );
     } catch (e) {
       setError(errorMessage(e));
     } finally {
@@ -189,12 +194,34 @@ function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: 
             {(props) => <input {...props} value={draft.subject} onChange={(e) => edit({ subject: e.target.value })} spellCheck={false} />}
           </Field>
           <Field label="HTML body" error={v('html')}>
-            {(props) => <textarea {...props} className="mono" rows={14} value={draft.html} onChange={(e) => edit({ html: e.target.value })} spellCheck={false} />}
+            {(props) => (
+              <textarea
+                {...props}
+                className="mono"
+                rows={14}
+                value={draft.html}
+                onChange={(e) => edit({ html: e.target.value })}
+                spellCheck={false}
+              />
+            )}
           </Field>
           <Field label="Text body" error={v('text')}>
-            {(props) => <textarea {...props} className="mono" rows={7} value={draft.text} onChange={(e) => edit({ text: e.target.value })} spellCheck={false} />}
+            {(props) => (
+              <textarea
+                {...props}
+                className="mono"
+                rows={7}
+                value={draft.text}
+                onChange={(e) => edit({ text: e.target.value })}
+                spellCheck={false}
+              />
+            )}
           </Field>
-          <Field label="Custom variables (optional)" hint="Names of template_variables your app sends, comma-separated; usable as {{name}}." error={v('custom_variables')}>
+          <Field
+            label="Custom variables (optional)"
+            hint="Names of template_variables your app sends, comma-separated; usable as {{name}}."
+            error={v('custom_variables')}
+          >
             {(props) => (
               <input
                 {...props}
@@ -214,8 +241,9 @@ function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: 
             )}
           </Field>
           <p className="hint">
-            Every email must include the code and/or the link (as the policy's type asks) as visible text in both bodies. Custom variables may be used in text and in quoted
-            attributes such as title or alt, never in links, image sources, styles or event handlers. Dashboard sign-in emails always use the built-in template.
+            Every email must include the code and/or the link (as the policy's type asks) as visible text in both bodies. Custom variables
+            may be used in text and in quoted attributes such as title or alt, never in links, image sources, styles or event handlers.
+            Dashboard sign-in emails always use the built-in template.
           </p>
           <p className="hint">
             Built-in variables:{' '}
@@ -227,7 +255,12 @@ function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: 
             ))}
           </p>
           <div className="actions">
-            <button type="button" className="button secondary" disabled={busy || saved[type].is_default === true} onClick={() => setConfirmReset(true)}>
+            <button
+              type="button"
+              className="button secondary"
+              disabled={busy || saved[type].is_default === true}
+              onClick={() => setConfirmReset(true)}
+            >
               Reset to default
             </button>
             <button type="button" className="button secondary" disabled={busy} onClick={() => void sendTest()}>
@@ -283,7 +316,12 @@ interface BrandDraft {
   from_name: string;
 }
 
-const toDraft = (b: Brand): BrandDraft => ({ app_name: b.app_name, logo_url: b.logo_url ?? '', accent_color: b.accent_color, from_name: b.from_name });
+const toDraft = (b: Brand): BrandDraft => ({
+  app_name: b.app_name,
+  logo_url: b.logo_url ?? '',
+  accent_color: b.accent_color,
+  from_name: b.from_name,
+});
 
 function BrandForm({ onChanged }: { onChanged: () => void }) {
   const [draft, setDraft] = useState<BrandDraft | undefined>();
@@ -321,7 +359,12 @@ function BrandForm({ onChanged }: { onChanged: () => void }) {
     setBusy(true);
     setError(undefined);
     try {
-      await api.saveBrand({ app_name: draft.app_name, logo_url: draft.logo_url.trim() === '' ? null : draft.logo_url.trim(), accent_color: draft.accent_color, from_name: draft.from_name });
+      await api.saveBrand({
+        app_name: draft.app_name,
+        logo_url: draft.logo_url.trim() === '' ? null : draft.logo_url.trim(),
+        accent_color: draft.accent_color,
+        from_name: draft.from_name,
+      });
       setViolations([]);
       await load();
       setMessage('Branding saved.');
@@ -366,7 +409,9 @@ function BrandForm({ onChanged }: { onChanged: () => void }) {
           {(props) => <input {...props} value={draft.from_name} onChange={(e) => set({ from_name: e.target.value })} />}
         </Field>
         <Field label="Logo URL" hint="https://… — leave empty for no logo." error={v('logo_url')}>
-          {(props) => <input {...props} type="url" className="mono" value={draft.logo_url} onChange={(e) => set({ logo_url: e.target.value })} />}
+          {(props) => (
+            <input {...props} type="url" className="mono" value={draft.logo_url} onChange={(e) => set({ logo_url: e.target.value })} />
+          )}
         </Field>
         <Field label="Accent colour" hint="A hex colour such as #4f46e5." error={v('accent_color')}>
           {(props) => (
@@ -385,7 +430,14 @@ function BrandForm({ onChanged }: { onChanged: () => void }) {
           {busy ? 'Saving…' : 'Save branding'}
         </button>
       </div>
-      <ConfirmDialog open={confirmReset} title="Reset the branding?" confirmLabel="Reset branding" danger onConfirm={() => void reset()} onCancel={() => setConfirmReset(false)}>
+      <ConfirmDialog
+        open={confirmReset}
+        title="Reset the branding?"
+        confirmLabel="Reset branding"
+        danger
+        onConfirm={() => void reset()}
+        onCancel={() => setConfirmReset(false)}
+      >
         <p>App name, logo, colour and from-name go back to Sesame&apos;s defaults.</p>
       </ConfirmDialog>
     </form>

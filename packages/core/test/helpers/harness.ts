@@ -51,7 +51,15 @@ export async function openHarness(): Promise<Harness> {
     now: T0,
     policy: { ...defaultPolicy({ production: false }), emailsPerAddress: { max: 60, windowMs: 60_000 } },
     engine: (extra = {}) =>
-      createEngine({ store, clock: { now: () => harness.now }, random: cryptoRandom, hasher, sealer, policy: () => harness.policy, ...extra }),
+      createEngine({
+        store,
+        clock: { now: () => harness.now },
+        random: cryptoRandom,
+        hasher,
+        sealer,
+        policy: () => harness.policy,
+        ...extra,
+      }),
     async mailbox() {
       const claims = await store.claimOutbox({ owner: 'test', now: harness.now, leaseMs: 60_000, limit: 1_000 });
       const out = new Map<string, OutboxPayload>();

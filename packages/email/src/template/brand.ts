@@ -38,13 +38,24 @@ export function parseBrand(input: unknown, base: Brand = DEFAULT_BRAND): Brand {
     appName: text(raw, 'appName', base.appName, 100, violations) ?? base.appName,
     logoUrl: raw.logoUrl === undefined ? base.logoUrl : logoUrl(raw.logoUrl, violations),
     accentColor: raw.accentColor === undefined ? base.accentColor : color(raw.accentColor, violations),
-    fromName: raw.fromName === undefined ? base.fromName : raw.fromName === null || raw.fromName === '' ? null : text(raw, 'fromName', null, 100, violations),
+    fromName:
+      raw.fromName === undefined
+        ? base.fromName
+        : raw.fromName === null || raw.fromName === ''
+          ? null
+          : text(raw, 'fromName', null, 100, violations),
   };
   if (violations.length > 0) throw invalidArgument(violations);
   return brand;
 }
 
-function text(raw: Record<string, unknown>, key: 'appName' | 'fromName', fallback: string | null, max: number, violations: FieldViolation[]): string | null {
+function text(
+  raw: Record<string, unknown>,
+  key: 'appName' | 'fromName',
+  fallback: string | null,
+  max: number,
+  violations: FieldViolation[],
+): string | null {
   const value = raw[key];
   if (value === undefined) return fallback;
   const field = key === 'appName' ? 'app_name' : 'from_name';
@@ -53,7 +64,8 @@ function text(raw: Record<string, unknown>, key: 'appName' | 'fromName', fallbac
     return fallback;
   }
   if (value.length > max) violations.push({ field, description: `must be at most ${max} characters` });
-  if (UNSAFE_NAME.test(value)) violations.push({ field, description: 'must not contain line breaks, quotes, backslashes or angle brackets' });
+  if (UNSAFE_NAME.test(value))
+    violations.push({ field, description: 'must not contain line breaks, quotes, backslashes or angle brackets' });
   return value.trim();
 }
 

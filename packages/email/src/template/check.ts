@@ -35,7 +35,15 @@ export interface TemplateViolation {
 const PARTS: readonly TemplatePart[] = ['subject', 'html', 'text'];
 const BUILT_INS: ReadonlySet<string> = new Set(BUILT_IN_VARIABLES);
 /** Built-ins every send fills with a non-empty value, whatever the brand and the request. */
-const ALWAYS_SET: ReadonlySet<string> = new Set(['email', 'app_name', 'accent_color', 'accent_text_color', 'expiry_time_relative', 'expire_time', 'expiry_time']);
+const ALWAYS_SET: ReadonlySet<string> = new Set([
+  'email',
+  'app_name',
+  'accent_color',
+  'accent_text_color',
+  'expiry_time_relative',
+  'expire_time',
+  'expiry_time',
+]);
 
 export interface TemplateCheckOptions {
   /** The policy's passwordless type: which credentials every email must carry. */
@@ -76,18 +84,24 @@ export function checkCredentials(template: EmailTemplate, type: PasswordlessType
   const variables = buildVariables({ email: 'sample@example.com', otp, link, expiresAt: now + 300_000, now }, DEFAULT_BRAND);
   const uncertain = new Set<string>();
   for (const part of PARTS) {
-    for (const name of parseTemplate(template[part]).names) if (!ALWAYS_SET.has(name) && name !== 'otp' && name !== 'link') uncertain.add(name);
+    for (const name of parseTemplate(template[part]).names)
+      if (!ALWAYS_SET.has(name) && name !== 'otp' && name !== 'link') uncertain.add(name);
   }
 
   const violations: TemplateViolation[] = [];
   const text = renderTemplate(template.text, variables, 'text', uncertain);
   const html = visibleCredentials(renderTemplate(template.html, variables, 'html', uncertain), otp, link);
   const hideable = 'it is missing, or only inside a section that a send may hide';
-  if (otp !== null && !text.includes(otp)) violations.push({ field: 'text', description: `must include the code ({{otp}}) in every ${type} email: ${hideable}` });
-  if (link !== null && !text.includes(link)) violations.push({ field: 'text', description: `must include the link ({{link}}) in every ${type} email: ${hideable}` });
+  if (otp !== null && !text.includes(otp))
+    violations.push({ field: 'text', description: `must include the code ({{otp}}) in every ${type} email: ${hideable}` });
+  if (link !== null && !text.includes(link))
+    violations.push({ field: 'text', description: `must include the link ({{link}}) in every ${type} email: ${hideable}` });
   const hiddenPlaces = 'in a comment, an attribute, <title>, <style> or a hidden element';
   if (otp !== null && !html.otp) {
-    violations.push({ field: 'html', description: `must include the code ({{otp}}) as visible text in every ${type} email: ${hideable}, or ${hiddenPlaces}` });
+    violations.push({
+      field: 'html',
+      description: `must include the code ({{otp}}) as visible text in every ${type} email: ${hideable}, or ${hiddenPlaces}`,
+    });
   }
   if (link !== null && !html.link) {
     violations.push({
@@ -157,8 +171,26 @@ function hidesElement(attributes: readonly HtmlAttribute[]): boolean {
 }
 
 const NAMED: Readonly<Record<string, string>> = {
-  amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", colon: ':', semi: ';', nbsp: ' ', tab: '\t', newline: '\n',
-  excl: '!', lpar: '(', rpar: ')', num: '#', period: '.', comma: ',', sol: '/', percnt: '%', hyphen: '-', dash: '-',
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  colon: ':',
+  semi: ';',
+  nbsp: ' ',
+  tab: '\t',
+  newline: '\n',
+  excl: '!',
+  lpar: '(',
+  rpar: ')',
+  num: '#',
+  period: '.',
+  comma: ',',
+  sol: '/',
+  percnt: '%',
+  hyphen: '-',
+  dash: '-',
 };
 
 /** Character references as a browser decodes them in an attribute; null when one is not known here. */
@@ -185,7 +217,11 @@ function cssHides(css: string): boolean {
     const colon = declaration.indexOf(':');
     if (colon === -1) continue;
     const property = declaration.slice(0, colon).trim();
-    const value = declaration.slice(colon + 1).replace(/!\s*important/g, '').replace(/\s+/g, ' ').trim();
+    const value = declaration
+      .slice(colon + 1)
+      .replace(/!\s*important/g, '')
+      .replace(/\s+/g, ' ')
+      .trim();
     declarations.set(property, value);
     if (property === 'display' && value === 'none') return true;
     if (property === 'visibility' && (value === 'hidden' || value === 'collapse')) return true;
@@ -194,7 +230,11 @@ function cssHides(css: string): boolean {
     if (property === 'font-size' && tinyFont(value)) return true;
     if (property === 'color' && value === 'transparent') return true;
   }
-  if (declarations.get('overflow') === 'hidden' || declarations.get('overflow-y') === 'hidden' || declarations.get('overflow-x') === 'hidden') {
+  if (
+    declarations.get('overflow') === 'hidden' ||
+    declarations.get('overflow-y') === 'hidden' ||
+    declarations.get('overflow-x') === 'hidden'
+  ) {
     for (const property of ['height', 'max-height', 'width', 'max-width', 'line-height']) {
       const value = declarations.get(property);
       if (value !== undefined && numberIn(value) === 0) return true;

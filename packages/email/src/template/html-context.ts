@@ -27,9 +27,34 @@ import { templateTags, type TemplateTag } from './render.js';
 
 /** Attributes whose value is shown or used as a plain word: a custom variable may fill them (quoted). */
 const SAFE_ATTRIBUTES: ReadonlySet<string> = new Set([
-  'title', 'alt', 'class', 'id', 'lang', 'dir', 'width', 'height', 'align', 'valign', 'bgcolor', 'color', 'border',
-  'cellpadding', 'cellspacing', 'colspan', 'rowspan', 'role', 'name', 'value', 'placeholder', 'label', 'summary',
-  'abbr', 'headers', 'scope', 'face', 'size',
+  'title',
+  'alt',
+  'class',
+  'id',
+  'lang',
+  'dir',
+  'width',
+  'height',
+  'align',
+  'valign',
+  'bgcolor',
+  'color',
+  'border',
+  'cellpadding',
+  'cellspacing',
+  'colspan',
+  'rowspan',
+  'role',
+  'name',
+  'value',
+  'placeholder',
+  'label',
+  'summary',
+  'abbr',
+  'headers',
+  'scope',
+  'face',
+  'size',
 ]);
 
 function isSafeAttribute(name: string): boolean {
@@ -44,7 +69,27 @@ const PLACEHOLDER = /\uE000(\d+)\uE001/g;
 
 /** Elements a browser closes itself when an enclosing element ends. */
 const OPTIONAL_END: ReadonlySet<string> = new Set([
-  'p', 'li', 'dt', 'dd', 'option', 'optgroup', 'rb', 'rp', 'rt', 'rtc', 'td', 'th', 'tr', 'tbody', 'thead', 'tfoot', 'colgroup', 'caption', 'html', 'head', 'body',
+  'p',
+  'li',
+  'dt',
+  'dd',
+  'option',
+  'optgroup',
+  'rb',
+  'rp',
+  'rt',
+  'rtc',
+  'td',
+  'th',
+  'tr',
+  'tbody',
+  'thead',
+  'tfoot',
+  'colgroup',
+  'caption',
+  'html',
+  'head',
+  'body',
 ]);
 
 type Place =
@@ -77,10 +122,11 @@ export function checkHtmlPlacement(html: string, builtIns: ReadonlySet<string>):
   const stackId = (): number => stack.at(-1)?.id ?? 0;
   const openByName = new Map<string, number>();
   // Messages quote the template as written, not its placeholders.
-  const restore = (text: string): string => text.replace(PLACEHOLDER, (_whole, index: string) => {
-    const tag = tags[Number(index)];
-    return tag ? html.slice(tag.start, tag.end) : '';
-  });
+  const restore = (text: string): string =>
+    text.replace(PLACEHOLDER, (_whole, index: string) => {
+      const tag = tags[Number(index)];
+      return tag ? html.slice(tag.start, tag.end) : '';
+    });
   const mark = (text: string, place: Place | (() => Place)): void => {
     if (!text.includes(OPEN)) return;
     const resolved = typeof place === 'function' ? place() : place;
@@ -106,7 +152,11 @@ export function checkHtmlPlacement(html: string, builtIns: ReadonlySet<string>):
         if (token.kind === 'start') {
           for (const attribute of token.attributes) {
             mark(attribute.name, () => ({ kind: 'tag', what: `an attribute name of ${what()}` }));
-            mark(attribute.value, () => ({ kind: 'attribute', element: restore(token.name), attribute: { ...attribute, name: restore(attribute.name) } }));
+            mark(attribute.value, () => ({
+              kind: 'attribute',
+              element: restore(token.name),
+              attribute: { ...attribute, name: restore(attribute.name) },
+            }));
           }
           if (UNSUPPORTED_ELEMENTS.has(token.name)) problems.add(`<${token.name}> is not supported in an email template`);
           if (!VOID_ELEMENTS.has(token.name)) {
@@ -123,7 +173,9 @@ export function checkHtmlPlacement(html: string, builtIns: ReadonlySet<string>):
             openByName.set(closed.name, (openByName.get(closed.name) ?? 1) - 1);
             if (closed.name === token.name) break;
             if (!OPTIONAL_END.has(closed.name)) {
-              problems.add(`${what()} closes <${restore(closed.name)}>, which is still open: close it first (the HTML must be well nested)`);
+              problems.add(
+                `${what()} closes <${restore(closed.name)}>, which is still open: close it first (the HTML must be well nested)`,
+              );
             }
           }
         }
@@ -167,7 +219,9 @@ function variableProblem(name: string, place: Place | undefined, builtIn: boolea
       if (builtIn || place.where !== 'style') return null;
       return `${tag} is inside a <style> element: a custom variable may only be in text or in a quoted attribute such as title or alt`;
     case 'comment':
-      return builtIn ? null : `${tag} is inside an HTML comment: a custom variable may only be in text or in a quoted attribute such as title or alt`;
+      return builtIn
+        ? null
+        : `${tag} is inside an HTML comment: a custom variable may only be in text or in a quoted attribute such as title or alt`;
     case 'tag':
       return `${tag} is in ${place.what}: a variable may only be in text or in a quoted attribute value`;
     case 'attribute': {

@@ -35,7 +35,20 @@ export type HtmlToken =
 
 /** Elements with no end tag: they never hold content. */
 export const VOID_ELEMENTS: ReadonlySet<string> = new Set([
-  'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'param', 'source', 'track', 'wbr',
+  'area',
+  'base',
+  'br',
+  'col',
+  'embed',
+  'hr',
+  'img',
+  'input',
+  'link',
+  'meta',
+  'param',
+  'source',
+  'track',
+  'wbr',
 ]);
 
 const RAWTEXT_ELEMENTS: ReadonlySet<string> = new Set(['style']);
@@ -47,7 +60,20 @@ const RCDATA_ELEMENTS: ReadonlySet<string> = new Set(['title', 'textarea']);
  * legacy raw-text elements), and no email client runs or shows them consistently anyway.
  */
 export const UNSUPPORTED_ELEMENTS: ReadonlySet<string> = new Set([
-  'script', 'noscript', 'template', 'iframe', 'noembed', 'noframes', 'xmp', 'plaintext', 'svg', 'math', 'object', 'embed', 'frameset', 'frame',
+  'script',
+  'noscript',
+  'template',
+  'iframe',
+  'noembed',
+  'noframes',
+  'xmp',
+  'plaintext',
+  'svg',
+  'math',
+  'object',
+  'embed',
+  'frameset',
+  'frame',
 ]);
 
 const WHITESPACE = /[\t\n\f\r ]/;
@@ -193,7 +219,8 @@ export function scanHtml(source: string, isNameStart: (char: string) => boolean 
       return j;
     }
     tokens.push({ kind: 'start', name, attributes, selfClosing });
-    if (RAWTEXT_ELEMENTS.has(name) || RCDATA_ELEMENTS.has(name)) return readRawText(j, name, RAWTEXT_ELEMENTS.has(name) ? 'rawtext' : 'rcdata');
+    if (RAWTEXT_ELEMENTS.has(name) || RCDATA_ELEMENTS.has(name))
+      return readRawText(j, name, RAWTEXT_ELEMENTS.has(name) ? 'rawtext' : 'rcdata');
     return j;
 
     function dropped(): number {
@@ -212,7 +239,10 @@ export function scanHtml(source: string, isNameStart: (char: string) => boolean 
         return length;
       }
       const after = source[lt + 2 + name.length];
-      if (source.slice(lt + 2, lt + 2 + name.length).toLowerCase() === name && (after === undefined || after === '/' || after === '>' || WHITESPACE.test(after))) {
+      if (
+        source.slice(lt + 2, lt + 2 + name.length).toLowerCase() === name &&
+        (after === undefined || after === '/' || after === '>' || WHITESPACE.test(after))
+      ) {
         if (lt > from) tokens.push({ kind: 'text', text: source.slice(from, lt), content });
         return lt;
       }

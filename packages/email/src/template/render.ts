@@ -34,7 +34,11 @@ const TAG = /\{\{\s*([#^/]?)\s*([A-Za-z0-9_][A-Za-z0-9_.-]*)\s*\}\}/g;
 export function parseTemplate(source: string): ParsedTemplate {
   const problems: string[] = [];
   const names = new Set<string>();
-  interface Frame { readonly name: string; readonly inverted: boolean; readonly children: TemplateNode[] }
+  interface Frame {
+    readonly name: string;
+    readonly inverted: boolean;
+    readonly children: TemplateNode[];
+  }
   const root: TemplateNode[] = [];
   const stack: Frame[] = [];
   const current = (): TemplateNode[] => stack.at(-1)?.children ?? root;
@@ -98,12 +102,22 @@ function parseCached(source: string): ParsedTemplate {
  * Their sections render nothing, normal or inverted, and their values render empty: what is
  * left is the part of the email that every send shows, whatever those values turn out to be.
  */
-export function renderTemplate(template: string | ParsedTemplate, variables: TemplateVariables, mode: RenderMode, uncertain?: ReadonlySet<string>): string {
+export function renderTemplate(
+  template: string | ParsedTemplate,
+  variables: TemplateVariables,
+  mode: RenderMode,
+  uncertain?: ReadonlySet<string>,
+): string {
   const parsed = typeof template === 'string' ? parseCached(template) : template;
   return renderNodes(parsed.nodes, variables, mode, uncertain);
 }
 
-function renderNodes(nodes: readonly TemplateNode[], variables: TemplateVariables, mode: RenderMode, uncertain: ReadonlySet<string> | undefined): string {
+function renderNodes(
+  nodes: readonly TemplateNode[],
+  variables: TemplateVariables,
+  mode: RenderMode,
+  uncertain: ReadonlySet<string> | undefined,
+): string {
   let out = '';
   for (const node of nodes) {
     switch (node.kind) {

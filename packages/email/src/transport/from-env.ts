@@ -33,7 +33,11 @@ export function createMailTransport(options: CreateMailTransportOptions): MailTr
     });
   }
   if (mailFrom === '') throw new Error('SESAME_MAIL_FROM is required when SESAME_SMTP_URL is set (e.g. "Acme <no-reply@acme.test>").');
-  const transport = createSmtpTransport({ url: smtpUrl, from: mailFrom, ...(options.smtpConnections === undefined ? {} : { maxConnections: options.smtpConnections }) });
+  const transport = createSmtpTransport({
+    url: smtpUrl,
+    from: mailFrom,
+    ...(options.smtpConnections === undefined ? {} : { maxConnections: options.smtpConnections }),
+  });
   options.logger.info({ transport: 'smtp', server: describeSmtpUrl(smtpUrl) }, 'emails are delivered over SMTP');
   return transport;
 }

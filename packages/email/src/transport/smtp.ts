@@ -139,5 +139,8 @@ export function classifySmtpError(error: unknown, secrets: readonly string[] = [
 function redact(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) out = out.split(secret).join('[redacted]');
-  return out.replace(/[\r\n]+/g, ' ').trim().slice(0, MAX_DETAIL_LENGTH);
+  return out
+    .replace(/[\r\n]+/g, ' ')
+    .trim()
+    .slice(0, MAX_DETAIL_LENGTH);
 }

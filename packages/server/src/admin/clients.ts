@@ -8,7 +8,15 @@ import { RedirectRuleError, invalidArgument, parseRedirectRules, type ApiClientR
 import { Hono } from 'hono';
 import type { AppEnv } from '../http/hono-env.js';
 import { TransportError } from '../http/error-handler.js';
-import { MAX_SENDS_PER_MINUTE, clientWire, createClient, isSendsPerMinute, revokeClient, rotateClientSecret, setClientSendLimit } from '../auth/api-clients.js';
+import {
+  MAX_SENDS_PER_MINUTE,
+  clientWire,
+  createClient,
+  isSendsPerMinute,
+  revokeClient,
+  rotateClientSecret,
+  setClientSendLimit,
+} from '../auth/api-clients.js';
 import { readObject, type AdminDeps } from './common.js';
 
 const MAX_REDIRECT_URIS = 50;
@@ -38,7 +46,10 @@ function parseNewClient(body: Record<string, unknown>): { name: string; redirect
   } else {
     for (const [index, uri] of (raw as unknown[]).entries()) {
       if (typeof uri !== 'string' || uri.length > 1000 || uri.includes(',')) {
-        violations.push({ field: `redirect_uris.${index}`, description: 'must be an absolute http(s) URL (a trailing * makes a prefix rule)' });
+        violations.push({
+          field: `redirect_uris.${index}`,
+          description: 'must be an absolute http(s) URL (a trailing * makes a prefix rule)',
+        });
         continue;
       }
       try {
@@ -72,7 +83,14 @@ export function clientRoutes(deps: AdminDeps): Hono<AppEnv> {
   routes.post('/', async (c) => {
     const { name, redirectUris, sendsPerMinute } = parseNewClient(await readObject(c, deps));
     const now = deps.clock.now();
-    const created = await createClient(store, { key, name, redirectUris, now, sendsPerMinute, author: { actor: c.get('adminEmail'), at: now } });
+    const created = await createClient(store, {
+      key,
+      name,
+      redirectUris,
+      now,
+      sendsPerMinute,
+      author: { actor: c.get('adminEmail'), at: now },
+    });
     return c.json({ client: toWireClient(created.record), client_secret: created.secret }, 201);
   });
 

@@ -35,7 +35,11 @@ export function ensureCsrfToken(c: Context, key: Uint8Array, publicUrl: string):
 }
 
 function rejected(reason: string): TransportError {
-  return new TransportError(403, 'CSRF_REJECTED', `Request refused: ${reason}. Fetch a token from GET /admin/api/csrf and send it in X-CSRF-Token.`);
+  return new TransportError(
+    403,
+    'CSRF_REJECTED',
+    `Request refused: ${reason}. Fetch a token from GET /admin/api/csrf and send it in X-CSRF-Token.`,
+  );
 }
 
 /** Refuses a state-changing request without a valid token, or from another origin (403 CSRF_REJECTED). */

@@ -66,11 +66,23 @@ export const POLICY_RANGES = {
   otp_length: range(shape.otpLength),
   otp_attempts_per_request: range(shape.otpAttemptsPerRequest),
   emails_per_address: { max: range(shape.emailsPerAddress.shape.max), window_seconds: range(shape.emailsPerAddress.shape.windowMs, 1000) },
-  failed_otp_per_address: { max: range(shape.failedOtpPerAddress.shape.max), window_seconds: range(shape.failedOtpPerAddress.shape.windowMs, 1000) },
-  allowed_redirect_uris: { max_items: (shape.allowedRedirectUris as unknown as { def: { checks?: { _zod: { def: { maximum?: number } } }[] } }).def.checks?.[0]?._zod.def.maximum ?? 100 },
+  failed_otp_per_address: {
+    max: range(shape.failedOtpPerAddress.shape.max),
+    window_seconds: range(shape.failedOtpPerAddress.shape.windowMs, 1000),
+  },
+  allowed_redirect_uris: {
+    max_items:
+      (shape.allowedRedirectUris as unknown as { def: { checks?: { _zod: { def: { maximum?: number } } }[] } }).def.checks?.[0]?._zod.def
+        .maximum ?? 100,
+  },
 } as const;
 
-const int = (r: Range) => z.number({ error: 'must be a number' }).int('must be a whole number').min(r.min, `must be at least ${r.min}`).max(r.max, `must be at most ${r.max}`);
+const int = (r: Range) =>
+  z
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(r.min, `must be at least ${r.min}`)
+    .max(r.max, `must be at most ${r.max}`);
 const windowSchema = (ranges: { max: Range; window_seconds: Range }) =>
   z.object({ max: int(ranges.max), window_seconds: int(ranges.window_seconds) }, { error: 'must be an object {max, window_seconds}' });
 
@@ -84,9 +96,15 @@ const wirePolicySchema = z.object({
   emails_per_address: windowSchema(POLICY_RANGES.emails_per_address),
   failed_otp_per_address: windowSchema(POLICY_RANGES.failed_otp_per_address),
   allowed_redirect_uris: z
-    .array(z.object({ uri: z.string().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters'), match: z.enum(['exact', 'prefix'], { error: 'must be exact or prefix' }) }), {
-      error: 'must be a list of {uri, match}',
-    })
+    .array(
+      z.object({
+        uri: z.string().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters'),
+        match: z.enum(['exact', 'prefix'], { error: 'must be exact or prefix' }),
+      }),
+      {
+        error: 'must be a list of {uri, match}',
+      },
+    )
     .max(POLICY_RANGES.allowed_redirect_uris.max_items, `must have at most ${POLICY_RANGES.allowed_redirect_uris.max_items} entries`),
 });
 
@@ -144,7 +162,13 @@ export function policyRoutes(deps: AdminDeps): Hono<AppEnv> {
       key: POLICY_SETTING,
       value: JSON.stringify(next),
       now,
-      audit: { at: now, actor: c.get('adminEmail'), action: 'policy.update', before: auditJson(toWirePolicy(before)), after: auditJson(toWirePolicy(next)) },
+      audit: {
+        at: now,
+        actor: c.get('adminEmail'),
+        action: 'policy.update',
+        before: auditJson(toWirePolicy(before)),
+        after: auditJson(toWirePolicy(next)),
+      },
     });
     return c.json({ policy: toWirePolicy(next), updated_at: iso(now) });
   });

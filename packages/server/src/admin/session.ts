@@ -8,7 +8,15 @@
  * removing an admin end it on the server at once, even for a copy of the cookie.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import { SesameError, generateTimeOrderedId, cryptoRandom, normalizeEmail, parseInput, sendInputSchema, verifyInputSchema } from '@sesame/core';
+import {
+  SesameError,
+  generateTimeOrderedId,
+  cryptoRandom,
+  normalizeEmail,
+  parseInput,
+  sendInputSchema,
+  verifyInputSchema,
+} from '@sesame/core';
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { Hono } from 'hono';
@@ -83,7 +91,12 @@ export function createAdminSessions(deps: Pick<AdminDeps, 'keys' | 'clock' | 'st
     async issue(admin) {
       const id = randomBytes(32).toString('base64url');
       const now = deps.clock.now();
-      await deps.store.createAdminSession({ idHash: digest(id), emailKey: admin.emailKey, createdAt: now, expiresAt: now + SESSION_TTL_SECONDS * 1000 });
+      await deps.store.createAdminSession({
+        idHash: digest(id),
+        emailKey: admin.emailKey,
+        createdAt: now,
+        expiresAt: now + SESSION_TTL_SECONDS * 1000,
+      });
       return id;
     },
     async verify(cookie) {
@@ -123,8 +136,7 @@ export function sessionRoutes(deps: AdminDeps, sessions: AdminSessions): Hono<Ap
   const routes = new Hono<AppEnv>();
   const caller = adminCaller(publicUrl);
 
-  const answer = (c: Context<AppEnv>, email: string) =>
-    c.json({ email, csrf_token: ensureCsrfToken(c, deps.keys.csrf, publicUrl) });
+  const answer = (c: Context<AppEnv>, email: string) => c.json({ email, csrf_token: ensureCsrfToken(c, deps.keys.csrf, publicUrl) });
 
   routes.get('/setup', async (c) => {
     const admins = await store.listAdmins();
@@ -152,7 +164,12 @@ export function sessionRoutes(deps: AdminDeps, sessions: AdminSessions): Hono<Ap
         // Over the send limit: answer as always, and keep this browser on its earlier email.
         const earlierId = openPending(deps.keys.adminPending, getCookie(c, PENDING_COOKIE));
         const earlier = earlierId === null ? null : await store.findAuthRequest(earlierId, deps.clock.now());
-        if (earlier && earlier.clientId === ADMIN_CLIENT_ID && earlier.emailKey === normalizeEmail(admin.email).limitKey && earlier.status === 'pending') {
+        if (
+          earlier &&
+          earlier.clientId === ADMIN_CLIENT_ID &&
+          earlier.emailKey === normalizeEmail(admin.email).limitKey &&
+          earlier.status === 'pending'
+        ) {
           pendingId = earlier.id;
         }
       }

@@ -59,8 +59,7 @@ export function adminStaticRoutes(options: { distDir?: string | null } = {}): Ho
   const routes = new Hono<AppEnv>();
   const distDir = options.distDir === undefined ? resolveAdminUiDist() : options.distDir;
   let root: Promise<string | null> | null = null;
-  const realRoot = (): Promise<string | null> =>
-    (root ??= distDir === null ? Promise.resolve(null) : realpath(distDir).catch(() => null));
+  const realRoot = (): Promise<string | null> => (root ??= distDir === null ? Promise.resolve(null) : realpath(distDir).catch(() => null));
 
   /** A regular file inside the dist directory, or null (never a path outside it). */
   async function fileFor(relative: string): Promise<string | null> {
@@ -90,7 +89,9 @@ export function adminStaticRoutes(options: { distDir?: string | null } = {}): Ho
     const relative = path.replace(/^\/admin\/?/, '');
     const index = await fileFor('index.html');
     if (index === null) {
-      return c.html(notBuiltPage(distDir === null ? '@sesame/admin-ui is not installed' : `${distDir} has no index.html`), 200, { 'Cache-Control': 'no-store' });
+      return c.html(notBuiltPage(distDir === null ? '@sesame/admin-ui is not installed' : `${distDir} has no index.html`), 200, {
+        'Cache-Control': 'no-store',
+      });
     }
     const file = relative === '' ? null : await fileFor(relative);
     if (file !== null && file !== index) {

@@ -104,7 +104,10 @@ export async function assertTemplatesCarry(deps: Pick<AdminDeps, 'store'>, type:
     const template = saved[name];
     if (!template) continue;
     for (const problem of checkCredentials(template, type)) {
-      violations.push({ field: 'passwordless_type', description: `the saved ${name} template's ${problem.field} part ${problem.description}; edit or reset that template first` });
+      violations.push({
+        field: 'passwordless_type',
+        description: `the saved ${name} template's ${problem.field} part ${problem.description}; edit or reset that template first`,
+      });
     }
   }
   if (violations.length > 0) throw invalidArgument(violations);
@@ -115,7 +118,12 @@ export async function assertTemplatesCarry(deps: Pick<AdminDeps, 'store'>, type:
  * per template that was saved. Answers the types that were reset. The dashboard and
  * `sesame templates reset` both use it.
  */
-export async function resetTemplates(store: Pick<Store, 'getSetting' | 'changeSetting'>, types: readonly TemplateType[], actor: string, now: number): Promise<TemplateType[]> {
+export async function resetTemplates(
+  store: Pick<Store, 'getSetting' | 'changeSetting'>,
+  types: readonly TemplateType[],
+  actor: string,
+  now: number,
+): Promise<TemplateType[]> {
   const reset: TemplateType[] = [];
   for (const type of types) {
     const saved = await savedTemplates({ store });
@@ -141,7 +149,9 @@ async function savedTemplates(deps: { readonly store: Pick<Store, 'getSetting'> 
   const out: Record<string, SavedTemplate> = {};
   for (const [type, template] of Object.entries(templates)) {
     const custom = parsed[type]?.custom_variables;
-    out[type] = Array.isArray(custom) ? { ...template, custom_variables: custom.filter((name): name is string => typeof name === 'string') } : template;
+    out[type] = Array.isArray(custom)
+      ? { ...template, custom_variables: custom.filter((name): name is string => typeof name === 'string') }
+      : template;
   }
   return out;
 }
@@ -156,7 +166,8 @@ const BRAND_FIELDS = { app_name: 'appName', logo_url: 'logoUrl', accent_color: '
 
 /** A partial wire brand over `base`; INVALID_ARGUMENT names each bad field. */
 export function parseWireBrand(input: unknown, base: Brand): Brand {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw invalidArgument([{ field: 'brand', description: 'must be an object' }]);
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw invalidArgument([{ field: 'brand', description: 'must be an object' }]);
   const raw = input as Record<string, unknown>;
   const partial: Record<string, unknown> = {};
   for (const [wire, core] of Object.entries(BRAND_FIELDS)) {
@@ -183,7 +194,13 @@ export function templateRoutes(deps: AdminDeps): Hono<AppEnv> {
     for (const type of TEMPLATE_TYPES) {
       const own = saved[type];
       const template = own ?? DEFAULT_TEMPLATES[type];
-      templates[type] = { subject: template.subject, html: template.html, text: template.text, custom_variables: own?.custom_variables ?? [], is_default: own === undefined };
+      templates[type] = {
+        subject: template.subject,
+        html: template.html,
+        text: template.text,
+        custom_variables: own?.custom_variables ?? [],
+        is_default: own === undefined,
+      };
     }
     return c.json({ templates, variables: [...BUILT_IN_VARIABLES] });
   });
@@ -230,7 +247,13 @@ export function templateRoutes(deps: AdminDeps): Hono<AppEnv> {
       key: TEMPLATES_SETTING_KEY,
       value: JSON.stringify({ ...saved, [type]: template }),
       now,
-      audit: { at: now, actor: c.get('adminEmail'), action: 'template.update', before: auditJson(saved[type] ? { template: type, ...saved[type] } : null), after: auditJson({ template: type, ...template }) },
+      audit: {
+        at: now,
+        actor: c.get('adminEmail'),
+        action: 'template.update',
+        before: auditJson(saved[type] ? { template: type, ...saved[type] } : null),
+        after: auditJson({ template: type, ...template }),
+      },
     });
     return c.json({ template: type, ...template, custom_variables: template.custom_variables ?? [], is_default: false });
   });
@@ -265,7 +288,13 @@ export function brandRoutes(deps: AdminDeps): Hono<AppEnv> {
       key: BRAND_SETTING_KEY,
       value: JSON.stringify(next),
       now,
-      audit: { at: now, actor: c.get('adminEmail'), action: 'brand.update', before: auditJson(saved ? toWireBrand(saved) : null), after: auditJson(toWireBrand(next)) },
+      audit: {
+        at: now,
+        actor: c.get('adminEmail'),
+        action: 'brand.update',
+        before: auditJson(saved ? toWireBrand(saved) : null),
+        after: auditJson(toWireBrand(next)),
+      },
     });
     return c.json({ brand: toWireBrand(next), is_default: false });
   });
@@ -277,7 +306,13 @@ export function brandRoutes(deps: AdminDeps): Hono<AppEnv> {
       key: BRAND_SETTING_KEY,
       value: null,
       now,
-      audit: { at: now, actor: c.get('adminEmail'), action: 'brand.reset', before: auditJson(saved ? toWireBrand(saved) : null), after: null },
+      audit: {
+        at: now,
+        actor: c.get('adminEmail'),
+        action: 'brand.reset',
+        before: auditJson(saved ? toWireBrand(saved) : null),
+        after: null,
+      },
     });
     return c.json({ brand: toWireBrand(DEFAULT_BRAND), is_default: true });
   });

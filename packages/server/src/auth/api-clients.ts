@@ -46,7 +46,12 @@ export function clientWire(client: ApiClientRecord) {
 
 export type ClientWire = ReturnType<typeof clientWire>;
 
-function auditEntry(author: ChangeAuthor, action: ClientAuditAction, before: ApiClientRecord | null, after: ApiClientRecord): NewAuditEntry {
+function auditEntry(
+  author: ChangeAuthor,
+  action: ClientAuditAction,
+  before: ApiClientRecord | null,
+  after: ApiClientRecord,
+): NewAuditEntry {
   return {
     at: author.at,
     actor: author.actor,
@@ -112,7 +117,8 @@ export async function createClient(
 ): Promise<NewClient> {
   const name = options.name.trim();
   if (name.length < 1 || name.length > 100) throw new Error('The client name must be 1 to 100 characters.');
-  if (!isSendsPerMinute(options.sendsPerMinute ?? null)) throw new Error(`Sends a minute must be a whole number from 1 to ${MAX_SENDS_PER_MINUTE}.`);
+  if (!isSendsPerMinute(options.sendsPerMinute ?? null))
+    throw new Error(`Sends a minute must be a whole number from 1 to ${MAX_SENDS_PER_MINUTE}.`);
   const redirectUris = options.redirectUris.flatMap((uri) => parseRedirectRules(uri));
   const client = newClient({ key: options.key, name, redirectUris, now: options.now, sendsPerMinute: options.sendsPerMinute ?? null });
   await store.createApiClient(client.record, options.author ? auditEntry(options.author, 'client.create', null, client.record) : undefined);
@@ -145,7 +151,11 @@ export async function rotateClientSecret(
   const secretHash = hashClientSecret(options.key, client.id, secret);
   // The entry names the version this rotation expects to make; the store's answer is the truth.
   const expected: ApiClientRecord = { ...client, secretHash, secretVersion: client.secretVersion + 1 };
-  const version = await store.updateApiClientSecret(client.id, secretHash, options.author ? auditEntry(options.author, 'client.rotate', null, expected) : undefined);
+  const version = await store.updateApiClientSecret(
+    client.id,
+    secretHash,
+    options.author ? auditEntry(options.author, 'client.rotate', null, expected) : undefined,
+  );
   if (version === null) return null;
   return { secret, record: { ...expected, secretVersion: version } };
 }
@@ -163,7 +173,11 @@ export async function revokeClient(
   if (!client) return null;
   if (client.revokedAt !== null) return { record: client, revoked: false };
   const after: ApiClientRecord = { ...client, revokedAt: options.now };
-  const revoked = await store.revokeApiClient(client.id, options.now, options.author ? auditEntry(options.author, 'client.revoke', null, after) : undefined);
+  const revoked = await store.revokeApiClient(
+    client.id,
+    options.now,
+    options.author ? auditEntry(options.author, 'client.revoke', null, after) : undefined,
+  );
   if (revoked) return { record: after, revoked };
   // Revoked by someone else in the meantime.
   const current = await store.findApiClient(client.id);
@@ -175,7 +189,8 @@ export async function setClientSendLimit(
   store: Store,
   options: { clientId: string; sendsPerMinute: number | null; author?: ChangeAuthor },
 ): Promise<ApiClientRecord | null> {
-  if (!isSendsPerMinute(options.sendsPerMinute)) throw new Error(`Sends a minute must be a whole number from 1 to ${MAX_SENDS_PER_MINUTE}.`);
+  if (!isSendsPerMinute(options.sendsPerMinute))
+    throw new Error(`Sends a minute must be a whole number from 1 to ${MAX_SENDS_PER_MINUTE}.`);
   const client = await store.findApiClient(options.clientId);
   if (!client || client.revokedAt !== null) return null;
   const after: ApiClientRecord = { ...client, sendsPerMinute: options.sendsPerMinute };

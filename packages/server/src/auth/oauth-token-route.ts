@@ -49,7 +49,11 @@ export function oauthRoutes(deps: OAuthRouteDeps): Hono<AppEnv> {
       const body = await readTokenRequest(c, deps.maxBodyBytes);
       const basic = usedBasic ? parseBasic(c.req.header('authorization') ?? '') : null;
       if (basic && (body.clientId !== undefined || body.clientSecret !== undefined)) {
-        throw new OAuthProblem(400, 'invalid_request', 'Send client credentials either in the Authorization header or in the body, not both.');
+        throw new OAuthProblem(
+          400,
+          'invalid_request',
+          'Send client credentials either in the Authorization header or in the body, not both.',
+        );
       }
       if (body.grantType === undefined) throw new OAuthProblem(400, 'invalid_request', 'grant_type is required.');
       if (body.grantType !== 'client_credentials') {

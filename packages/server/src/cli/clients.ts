@@ -3,7 +3,14 @@
  * ../clients.ts (the dashboard's code) and writes its audit entry in the same store call.
  * `--json` prints exactly one JSON object; secrets are printed once, at create and rotate.
  */
-import { MAX_SENDS_PER_MINUTE, clientWire, createClient, revokeClient, rotateClientSecret, setClientSendLimit } from '../auth/api-clients.js';
+import {
+  MAX_SENDS_PER_MINUTE,
+  clientWire,
+  createClient,
+  revokeClient,
+  rotateClientSecret,
+  setClientSendLimit,
+} from '../auth/api-clients.js';
 import { CLI_ACTOR, UsageError, withStore } from './support.js';
 import type { Config } from '../config.js';
 import { deriveServerKeys } from '../auth/derived-keys.js';
@@ -46,18 +53,32 @@ function parseLimit(text: string, flag: string): number | null {
 
 const author = () => ({ actor: CLI_ACTOR, at: Date.now() });
 
-export async function clientsCommand(config: Config, io: ClientsCommandIo, sub: string | undefined, rest: readonly string[], options: ClientsCommandOptions): Promise<number> {
+export async function clientsCommand(
+  config: Config,
+  io: ClientsCommandIo,
+  sub: string | undefined,
+  rest: readonly string[],
+  options: ClientsCommandOptions,
+): Promise<number> {
   const { json } = options;
   const print = (value: object, human: string) => io.stdout(json ? `${JSON.stringify(value)}\n` : human);
   switch (sub) {
     case 'create': {
-      if (options.name === undefined || rest.length > 0) throw new UsageError('Usage: sesame clients create --name N [--redirect-uri U]… [--sends-per-minute N] [--json]');
+      if (options.name === undefined || rest.length > 0)
+        throw new UsageError('Usage: sesame clients create --name N [--redirect-uri U]… [--sends-per-minute N] [--json]');
       const sendsPerMinute = options.sendsPerMinute === undefined ? null : parseLimit(options.sendsPerMinute, '--sends-per-minute');
       const key = deriveServerKeys(resolveSecret(config).bytes).clientSecret;
       return withStore(config, async (store) => {
         await store.migrate();
         const now = Date.now();
-        const client = await createClient(store, { key, name: options.name!, redirectUris: options.redirectUris, now, sendsPerMinute, author: { actor: CLI_ACTOR, at: now } });
+        const client = await createClient(store, {
+          key,
+          name: options.name!,
+          redirectUris: options.redirectUris,
+          now,
+          sendsPerMinute,
+          author: { actor: CLI_ACTOR, at: now },
+        });
         print(
           { client_id: client.record.id, client_secret: client.secret },
           `Created client "${client.record.name}".\n  client_id:     ${client.record.id}\n  client_secret: ${client.secret}\n` +

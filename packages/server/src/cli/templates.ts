@@ -24,7 +24,8 @@ export async function templatesCommand(
   const usage = 'Usage: sesame templates reset [SIGNIN|SIGNUP] [--json]';
   if (sub !== 'reset' || rest.length > 1) throw new UsageError(usage);
   const named = rest[0];
-  if (named !== undefined && !(TEMPLATE_TYPES as readonly string[]).includes(named)) throw new UsageError(`Unknown template ${named.slice(0, 40)}. ${usage}`);
+  if (named !== undefined && !(TEMPLATE_TYPES as readonly string[]).includes(named))
+    throw new UsageError(`Unknown template ${named.slice(0, 40)}. ${usage}`);
   const types: readonly TemplateType[] = named === undefined ? TEMPLATE_TYPES : [named as TemplateType];
   return withStore(config, async (store) => {
     await store.migrate();
@@ -33,7 +34,9 @@ export async function templatesCommand(
       io.stdout(`${JSON.stringify({ reset, unchanged: types.filter((type) => !reset.includes(type)) })}\n`);
     } else {
       const lines = types.map((type) =>
-        reset.includes(type) ? `Removed the saved ${type} template; the built-in one applies from the next email.` : `The ${type} template was already the built-in one.`,
+        reset.includes(type)
+          ? `Removed the saved ${type} template; the built-in one applies from the next email.`
+          : `The ${type} template was already the built-in one.`,
       );
       io.stdout(`${lines.join('\n')}\n`);
     }

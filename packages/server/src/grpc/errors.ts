@@ -8,7 +8,11 @@ import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { ERROR_TABLE, type ErrorCode } from '@sesame/core';
 import { asSesameError } from '../http/error-handler.js';
-import { ErrorInfoSchema, ValidationErrorInfo_FieldViolationSchema, ValidationErrorInfoSchema } from '../gen/scalekit/v1/errdetails/errdetails_pb.js';
+import {
+  ErrorInfoSchema,
+  ValidationErrorInfo_FieldViolationSchema,
+  ValidationErrorInfoSchema,
+} from '../gen/scalekit/v1/errdetails/errdetails_pb.js';
 
 export function toConnectError(error: unknown, requestId: string): ConnectError {
   if (error instanceof ConnectError) return error;

@@ -56,7 +56,11 @@ export interface ChurnGuard {
 }
 
 /** Ends connections whose streams keep ending before their requests do (see the module comment). */
-export function limitStreamChurn(server: http2.Http2Server, limit: ChurnLimit = DEFAULT_CHURN_LIMIT, now: () => number = Date.now): ChurnGuard {
+export function limitStreamChurn(
+  server: http2.Http2Server,
+  limit: ChurnLimit = DEFAULT_CHURN_LIMIT,
+  now: () => number = Date.now,
+): ChurnGuard {
   const spenders = new WeakMap<http2.Http2Session, () => void>();
   const counted = new WeakSet<http2.ServerHttp2Stream>();
   // A session ended here emits 'error'; Node forwards it to 'sessionError', which is expected.
@@ -69,7 +73,8 @@ export function limitStreamChurn(server: http2.Http2Server, limit: ChurnLimit = 
       tokens = Math.min(limit.burst, tokens + ((at - refilledAt) / 1000) * limit.perSecond);
       refilledAt = at;
       tokens -= 1;
-      if (tokens < 0 && !session.destroyed) session.destroy(new Error('too many abandoned streams'), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      if (tokens < 0 && !session.destroyed)
+        session.destroy(new Error('too many abandoned streams'), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     };
     spenders.set(session, spend);
     session.on('stream', (stream: http2.ServerHttp2Stream) => {

@@ -111,12 +111,15 @@ export function passwordlessGrpcMethods(deps: GrpcServiceDeps): readonly UnaryMe
     unaryMethod(verifyPasswordlessEmail, (request, meta) =>
       call('VerifyPasswordlessEmail', meta, async (caller) => {
         const credential = request.authCredential;
-        const result = await engine.verify({
-          code: credential.case === 'code' ? credential.value : undefined,
-          linkToken: credential.case === 'linkToken' ? credential.value : undefined,
-          // proto3 cannot tell "" from absent for the SDK's `authRequestId ?? ''`; both mean none.
-          authRequestId: request.authRequestId === '' ? undefined : request.authRequestId,
-        }, caller);
+        const result = await engine.verify(
+          {
+            code: credential.case === 'code' ? credential.value : undefined,
+            linkToken: credential.case === 'linkToken' ? credential.value : undefined,
+            // proto3 cannot tell "" from absent for the SDK's `authRequestId ?? ''`; both mean none.
+            authRequestId: request.authRequestId === '' ? undefined : request.authRequestId,
+          },
+          caller,
+        );
         return create(VerifyPasswordLessResponseSchema, {
           email: result.email,
           state: result.state ?? undefined,

@@ -138,7 +138,11 @@ function serve(entry: UnaryMethodImpl, request: Http2ServerRequest, response: Ht
     const decoded = decodeSingleMessage(entry, Buffer.concat(chunks), readMaxBytes, truncated);
     if (caller === undefined) proceed(decoded);
     // The token is judged first: a refused call learns nothing about how its message was read.
-    else caller.then(() => proceed(decoded), () => undefined);
+    else
+      caller.then(
+        () => proceed(decoded),
+        () => undefined,
+      );
   };
   // A refused token: the method itself answers (it awaits the same check), with its request id
   // and metrics, whatever the message would have been.
@@ -154,16 +158,13 @@ function serve(entry: UnaryMethodImpl, request: Http2ServerRequest, response: Ht
     }
     run(create(entry.method.input));
   };
-  caller?.then(
-    () => {
-      authenticated = true;
-      if (paused && phase === 'reading') {
-        paused = false;
-        request.resume();
-      }
-    },
-    refuse,
-  );
+  caller?.then(() => {
+    authenticated = true;
+    if (paused && phase === 'reading') {
+      paused = false;
+      request.resume();
+    }
+  }, refuse);
 
   // grpc-timeout: past it the call answers DEADLINE_EXCEEDED (connect's words) and a late result
   // is dropped (`write` answers once). A deadline longer than a timer can hold is none.
@@ -283,7 +284,12 @@ function answerError(response: Http2ServerResponse, headers: Record<string, stri
 }
 
 /** gRPC answers every call with HTTP 200; the outcome is in the trailers. */
-function write(response: Http2ServerResponse, headers: Record<string, string>, trailers: OutgoingHttpHeaders, frame: Buffer | undefined): void {
+function write(
+  response: Http2ServerResponse,
+  headers: Record<string, string>,
+  trailers: OutgoingHttpHeaders,
+  frame: Buffer | undefined,
+): void {
   // The stream may have been reset while the call ran: then there is no one to answer.
   if (response.stream.destroyed || response.headersSent) return;
   response.writeHead(200, { ...headers, 'content-type': CONTENT_TYPE });

@@ -18,7 +18,10 @@ function tooLarge(limit: number): TransportError {
  * The chunks of one body up to `limit` bytes, whichever way they are read: 413 as soon as the
  * declared Content-Length, or the bytes received so far, pass the limit.
  */
-function limitedBody(limit: number, contentLength: string | undefined): { readonly add: (chunk: Uint8Array) => void; readonly text: () => string } {
+function limitedBody(
+  limit: number,
+  contentLength: string | undefined,
+): { readonly add: (chunk: Uint8Array) => void; readonly text: () => string } {
   if (Number(contentLength ?? NaN) > limit) throw tooLarge(limit);
   const chunks: Uint8Array[] = [];
   let size = 0;

@@ -17,7 +17,15 @@ import type { AppEnv } from './hono-env.js';
  * body, the admin API's CSRF refusal, and requests refused before any route sees them
  * (`client-error.ts`): malformed (400), too slow to arrive (408), headers too large (431).
  */
-export const TRANSPORT_ERROR_CODES = ['NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'CSRF_REJECTED', 'BAD_REQUEST', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE', 'MISDIRECTED_REQUEST'] as const;
+export const TRANSPORT_ERROR_CODES = [
+  'NOT_FOUND',
+  'PAYLOAD_TOO_LARGE',
+  'CSRF_REJECTED',
+  'BAD_REQUEST',
+  'REQUEST_TIMEOUT',
+  'HEADERS_TOO_LARGE',
+  'MISDIRECTED_REQUEST',
+] as const;
 export type TransportErrorCode = (typeof TRANSPORT_ERROR_CODES)[number];
 
 export class TransportError extends Error {
@@ -66,7 +74,11 @@ export interface ErrorAnswer {
  * internal errors, bugs). One function for hono's error handler and the REST fast path.
  * `http1`: the request is HTTP/1.x, so a refused body can end the connection.
  */
-export function errorAnswer(thrown: unknown, request: { readonly requestId: string; readonly route: string; readonly http1: boolean }, logger: Logger): ErrorAnswer {
+export function errorAnswer(
+  thrown: unknown,
+  request: { readonly requestId: string; readonly route: string; readonly http1: boolean },
+  logger: Logger,
+): ErrorAnswer {
   const { requestId } = request;
   const error = asSesameError(thrown) ?? thrown;
   if (error instanceof SesameError) {

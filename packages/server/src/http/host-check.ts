@@ -82,7 +82,11 @@ export function http2Hosts(request: Pick<Http2ServerRequest, 'rawHeaders'>): str
 export function answerMisdirected(response: ServerResponse | Http2ServerResponse): void {
   const requestId = randomUUID();
   const body = JSON.stringify(
-    errorBody('MISDIRECTED_REQUEST', 'This server does not answer for the Host of this request; set SESAME_PUBLIC_URL or SESAME_ALLOWED_HOSTS to serve it.', requestId),
+    errorBody(
+      'MISDIRECTED_REQUEST',
+      'This server does not answer for the Host of this request; set SESAME_PUBLIC_URL or SESAME_ALLOWED_HOSTS to serve it.',
+      requestId,
+    ),
   );
   response.writeHead(421, {
     'content-type': 'application/json',

@@ -72,15 +72,24 @@ export function openApiDocument(options: { publicUrl: string; devInbox: boolean 
         },
       },
     },
-    '/healthz': { get: { summary: 'Liveness: the process answers', responses: { '200': { description: 'Up', content: json({ type: 'object' }) } } } },
+    '/healthz': {
+      get: { summary: 'Liveness: the process answers', responses: { '200': { description: 'Up', content: json({ type: 'object' }) } } },
+    },
     '/readyz': {
       get: {
         summary: 'Readiness: the store is reachable and migrated',
         responses: { '200': { description: 'Ready', content: json({ type: 'object' }) }, '503': { description: 'Not ready' } },
       },
     },
-    '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'Text exposition format', content: { 'text/plain': {} } } } } },
-    '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } } },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics',
+        responses: { '200': { description: 'Text exposition format', content: { 'text/plain': {} } } },
+      },
+    },
+    '/openapi.json': {
+      get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } },
+    },
     ...adminOpenApiPaths(),
   };
   if (options.devInbox) {
@@ -88,7 +97,12 @@ export function openApiDocument(options: { publicUrl: string; devInbox: boolean 
       get: {
         summary: 'Development inbox (no SMTP URL set): latest emails, newest first',
         parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } }],
-        responses: { '200': { description: 'Messages', content: json({ type: 'object', properties: { messages: { type: 'array', items: ref('DevInboxMessage') } } }) } },
+        responses: {
+          '200': {
+            description: 'Messages',
+            content: json({ type: 'object', properties: { messages: { type: 'array', items: ref('DevInboxMessage') } } }),
+          },
+        },
       },
     };
     paths['/admin/api/dev-inbox/{id}'] = {
@@ -98,7 +112,9 @@ export function openApiDocument(options: { publicUrl: string; devInbox: boolean 
         responses: { '200': { description: 'Message', content: json(ref('DevInboxMessage')) }, '404': errorResponse('NOT_FOUND') },
       },
     };
-    paths['/dev/inbox'] = { get: { summary: 'Development inbox as an HTML page', responses: { '200': { description: 'HTML', content: { 'text/html': {} } } } } };
+    paths['/dev/inbox'] = {
+      get: { summary: 'Development inbox as an HTML page', responses: { '200': { description: 'HTML', content: { 'text/html': {} } } } },
+    };
   }
 
   return {
@@ -127,7 +143,10 @@ export function openApiDocument(options: { publicUrl: string; devInbox: boolean 
         OAuthError: {
           type: 'object',
           required: ['error'],
-          properties: { error: { enum: ['invalid_request', 'invalid_client', 'unsupported_grant_type'] }, error_description: { type: 'string' } },
+          properties: {
+            error: { enum: ['invalid_request', 'invalid_client', 'unsupported_grant_type'] },
+            error_description: { type: 'string' },
+          },
         },
         SendRequest: {
           type: 'object',
@@ -171,7 +190,11 @@ export function openApiDocument(options: { publicUrl: string; devInbox: boolean 
             passwordless_type: { enum: ['OTP', 'LINK', 'LINK_OTP'] },
           },
         },
-        ResendRequest: { type: 'object', required: ['auth_request_id'], properties: { auth_request_id: { type: 'string', minLength: 1, maxLength: 200 } } },
+        ResendRequest: {
+          type: 'object',
+          required: ['auth_request_id'],
+          properties: { auth_request_id: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
         Error: {
           type: 'object',
           required: ['error'],
@@ -185,7 +208,11 @@ export function openApiDocument(options: { publicUrl: string; devInbox: boolean 
                 request_id: { type: 'string' },
                 field_violations: {
                   type: 'array',
-                  items: { type: 'object', required: ['field', 'description'], properties: { field: { type: 'string' }, description: { type: 'string' } } },
+                  items: {
+                    type: 'object',
+                    required: ['field', 'description'],
+                    properties: { field: { type: 'string' }, description: { type: 'string' } },
+                  },
                 },
               },
             },

@@ -59,7 +59,12 @@ export function createRestFastPath(options: RestFastPathOptions): RestFastPath {
       const body = await parseJsonBody(nodeRequestHeader(request, 'content-type'), () =>
         readIncomingText(request, nodeRequestHeader(request, 'content-length'), maxBodyBytes),
       );
-      payload = action === 'send' ? await operations.send(body, caller) : action === 'verify' ? await operations.verify(body, caller) : await operations.resend(body, caller);
+      payload =
+        action === 'send'
+          ? await operations.send(body, caller)
+          : action === 'verify'
+            ? await operations.verify(body, caller)
+            : await operations.resend(body, caller);
     } catch (error) {
       const refused = errorAnswer(error, { requestId, route, http1: true }, logger);
       ({ status, headers } = refused);

@@ -126,7 +126,12 @@ export function createSweeper(options: SweeperOptions): Sweeper {
     for (;;) {
       // Read the clock per batch: a long catch-up should not keep sweeping with a stale "now".
       const now = clock.now();
-      const result: SweepResult = await store.sweepExpired({ expiredBefore: now - retentionMs, now, batchSize, ...(await logCutoffs(now)) });
+      const result: SweepResult = await store.sweepExpired({
+        expiredBefore: now - retentionMs,
+        now,
+        batchSize,
+        ...(await logCutoffs(now)),
+      });
       batches += 1;
       deleted += result.authRequests;
       logEvents += result.sendLog + result.otpFailures;
@@ -145,7 +150,12 @@ export function createSweeper(options: SweeperOptions): Sweeper {
     try {
       const report = await runOnce();
       if (report.deleted > 0 || report.logEvents > 0) {
-        const fields = { deleted: report.deleted, logEvents: report.logEvents, batches: report.batches, ms: Math.round(performance.now() - started) };
+        const fields = {
+          deleted: report.deleted,
+          logEvents: report.logEvents,
+          batches: report.batches,
+          ms: Math.round(performance.now() - started),
+        };
         logger.info(fields, 'swept expired auth requests');
       }
     } catch (error) {

@@ -25,7 +25,9 @@ export function createNodeCredentialHasher(secret: Uint8Array): CredentialHasher
   const key = createSecretKey(deriveKey(secret, 'sesame credential digest'));
   return {
     digest(purpose, authRequestId, value) {
-      const mac = createHmac('sha256', key).update(credentialMessage(purpose, authRequestId, value)).digest();
+      const mac = createHmac('sha256', key)
+        .update(credentialMessage(purpose, authRequestId, value))
+        .digest();
       return Promise.resolve(new Uint8Array(mac.buffer, mac.byteOffset, mac.byteLength));
     },
   };

@@ -15,7 +15,10 @@ export function seededDefaultPolicy(production: boolean, seedRedirectUris: reado
   return { ...base, allowedRedirectUris: [...base.allowedRedirectUris, ...extra] };
 }
 
-export function createPolicySource(store: Store, options: { production: boolean; seedRedirectUris: readonly RedirectRule[] }): () => Promise<Policy> {
+export function createPolicySource(
+  store: Store,
+  options: { production: boolean; seedRedirectUris: readonly RedirectRule[] },
+): () => Promise<Policy> {
   const fallback = seededDefaultPolicy(options.production, options.seedRedirectUris);
   let memo: { raw: string; policy: Policy } | null = null;
   return async () => {

@@ -80,19 +80,31 @@ export function passwordlessOperations(deps: PasswordlessOperationDeps): Passwor
   return {
     async send(body, caller) {
       const input = pickFields(body, SEND_FIELDS);
-      const result = await counted((outcome) => metrics.sends.inc({ kind: 'send', outcome }), () => engine.send(input, caller), 'ok');
+      const result = await counted(
+        (outcome) => metrics.sends.inc({ kind: 'send', outcome }),
+        () => engine.send(input, caller),
+        'ok',
+      );
       deps.onEmailQueued?.();
       return toSendResponse(result);
     },
     async verify(body, caller) {
       const input = pickFields(body, VERIFY_FIELDS);
       const method = typeof input === 'object' && input !== null && 'code' in input ? 'code' : 'link';
-      const result = await counted((outcome) => metrics.verifies.inc({ method, outcome }), () => engine.verify(input, caller), 'verified');
+      const result = await counted(
+        (outcome) => metrics.verifies.inc({ method, outcome }),
+        () => engine.verify(input, caller),
+        'verified',
+      );
       return toVerifyResponse(result);
     },
     async resend(body, caller) {
       const input = pickFields(body, RESEND_FIELDS);
-      const result = await counted((outcome) => metrics.sends.inc({ kind: 'resend', outcome }), () => engine.resend(input, caller), 'ok');
+      const result = await counted(
+        (outcome) => metrics.sends.inc({ kind: 'resend', outcome }),
+        () => engine.resend(input, caller),
+        'ok',
+      );
       deps.onEmailQueued?.();
       return toSendResponse(result);
     },

@@ -35,7 +35,12 @@ async function call(action: 'send' | 'verify' | 'resend', body: unknown) {
   if (h.clock.now() - token.at > 30 * 60 * 1000) token = { value: await h.token(), at: h.clock.now() };
   const response = await h.api(action, body, token.value);
   const json = (await response.json()) as { auth_request_id?: string; error?: { code: string } };
-  return { status: response.status, code: json.error?.code, id: json.auth_request_id, retryAfter: Number(response.headers.get('retry-after') ?? 0) };
+  return {
+    status: response.status,
+    code: json.error?.code,
+    id: json.auth_request_id,
+    retryAfter: Number(response.headers.get('retry-after') ?? 0),
+  };
 }
 
 describe('OTP brute force against one address', () => {

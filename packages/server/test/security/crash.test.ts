@@ -48,7 +48,9 @@ let indexed = 0;
 function mailsFor(address: string): ParsedMail[] {
   for (; indexed < smtp.mails.length; indexed += 1) {
     const mail = smtp.mails[indexed]!;
-    const to = (Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : []).flatMap((group) => group.value.map((entry) => entry.address ?? ''));
+    const to = (Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : []).flatMap((group) =>
+      group.value.map((entry) => entry.address ?? ''),
+    );
     for (const recipient of to) inbox.set(recipient, [...(inbox.get(recipient) ?? []), mail]);
   }
   return inbox.get(address) ?? [];
@@ -102,9 +104,18 @@ describe('kill -9 under load', () => {
           const db = new Database(join(dir, 'sesame.db'), { readonly: true });
           const rows = missing()
             .slice(0, 5)
-            .map((address) => db.prepare('SELECT o.*, a.status AS request_status FROM outbox o JOIN auth_requests a ON a.id = o.auth_request_id WHERE a.id = ?').all(accepted.get(address)));
+            .map((address) =>
+              db
+                .prepare(
+                  'SELECT o.*, a.status AS request_status FROM outbox o JOIN auth_requests a ON a.id = o.auth_request_id WHERE a.id = ?',
+                )
+                .all(accepted.get(address)),
+            );
           db.close();
-          throw new Error(`seed ${SEED}: ${missing().length} of ${accepted.size} accepted emails missing, e.g. ${JSON.stringify(rows).slice(0, 600)}\nlast process said: ${child.output.slice(-3000)}`, { cause: error });
+          throw new Error(
+            `seed ${SEED}: ${missing().length} of ${accepted.size} accepted emails missing, e.g. ${JSON.stringify(rows).slice(0, 600)}\nlast process said: ${child.output.slice(-3000)}`,
+            { cause: error },
+          );
         }
         for (const [id, credentials] of verifiedCredentials) {
           const byCode = await callApi(child.base, token, 'verify', { code: credentials.code, auth_request_id: id });
@@ -124,7 +135,10 @@ describe('kill -9 under load', () => {
           try {
             // Verify a delivered, not yet verified request when there is one; else send.
             const candidate = [...accepted].find(([address, id]) => !tried.has(id) && mailsFor(address).length > 0);
-            const replay = verifiedCredentials.size > 0 && random() < 0.15 ? [...verifiedCredentials][Math.floor(random() * verifiedCredentials.size)]! : null;
+            const replay =
+              verifiedCredentials.size > 0 && random() < 0.15
+                ? [...verifiedCredentials][Math.floor(random() * verifiedCredentials.size)]!
+                : null;
             if (replay) {
               // Replaying a credential that already verified, in this process or a killed one.
               const [id, credentials] = replay;
@@ -179,7 +193,7 @@ describe('kill -9 under load', () => {
 
     const integrity = new Database(join(dir, 'sesame.db'), { readonly: true });
     const check = integrity.pragma('integrity_check', { simple: true });
-    const counts = integrity.prepare("SELECT status, count(*) AS n FROM outbox GROUP BY status").all();
+    const counts = integrity.prepare('SELECT status, count(*) AS n FROM outbox GROUP BY status').all();
     integrity.close();
 
     const doubleVerified = [...verifiedOk].filter(([, n]) => n > 1);

@@ -12,7 +12,18 @@ import { join } from 'node:path';
 import { startFaultySmtp, startSmtpCapture } from '@sesame/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REDIRECT, harness } from '../helpers.js';
-import { accessToken, buildServer, callApi, createApiClient, killChild, percentile, sesameEnv, startChild, stopChildren, type Child } from './support.js';
+import {
+  accessToken,
+  buildServer,
+  callApi,
+  createApiClient,
+  killChild,
+  percentile,
+  sesameEnv,
+  startChild,
+  stopChildren,
+  type Child,
+} from './support.js';
 
 afterAll(async () => {
   await stopChildren();
@@ -28,7 +39,9 @@ function headerNames(response: Response): string[] {
 function shape(response: Response, body: Record<string, unknown>, text: string) {
   return {
     status: response.status,
-    headers: headerNames(response).filter((name) => name !== 'date').sort(),
+    headers: headerNames(response)
+      .filter((name) => name !== 'date')
+      .sort(),
     keys: Object.keys(body).sort(),
     types: Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v])),
     idLength: String(body.auth_request_id).length,
@@ -106,7 +119,8 @@ describe('a stalled SMTP server does not slow send', () => {
         const token = await accessToken(child.base, client);
         const latencies: number[] = [];
         // Warm-up (JIT, first connections), then the measured sends; distinct addresses.
-        for (let i = 0; i < 5; i += 1) await callApi(child.base, token, 'send', { email: `warm${i}@example.com`, magiclink_auth_uri: REDIRECT });
+        for (let i = 0; i < 5; i += 1)
+          await callApi(child.base, token, 'send', { email: `warm${i}@example.com`, magiclink_auth_uri: REDIRECT });
         for (let i = 0; i < SENDS; i += 1) {
           const answer = await callApi(child.base, token, 'send', { email: `user${i}@example.com`, magiclink_auth_uri: REDIRECT });
           expect(answer.status).toBe(200);

@@ -51,7 +51,17 @@ interface RouteRow {
 function admin(method: RouteRow['method'], path: string, fields: readonly string[] = []): RouteRow {
   return { method, path, auth: 'admin', style: 'api', fields, extraCodes: ['CSRF_REJECTED'] };
 }
-const POLICY_FIELDS = ['passwordless_type', 'expiry_seconds', 'otp_format', 'otp_length', 'same_browser_enforcement', 'otp_attempts_per_request', 'emails_per_address', 'failed_otp_per_address', 'allowed_redirect_uris'];
+const POLICY_FIELDS = [
+  'passwordless_type',
+  'expiry_seconds',
+  'otp_format',
+  'otp_length',
+  'same_browser_enforcement',
+  'otp_attempts_per_request',
+  'emails_per_address',
+  'failed_otp_per_address',
+  'allowed_redirect_uris',
+];
 const TEMPLATE_FIELDS = ['subject', 'html', 'text', 'template', 'brand'];
 export const ADMIN_ROUTES: readonly RouteRow[] = [
   admin('GET', '/admin/api/csrf'),
@@ -81,7 +91,13 @@ export const ADMIN_ROUTES: readonly RouteRow[] = [
 
 const P = '/api/v1/passwordless/email';
 export const ROUTES: readonly RouteRow[] = [
-  { method: 'POST', path: `${P}/send`, auth: 'bearer', style: 'api', fields: ['email', 'template', 'magiclink_auth_uri', 'state', 'expires_in', 'template_variables'] },
+  {
+    method: 'POST',
+    path: `${P}/send`,
+    auth: 'bearer',
+    style: 'api',
+    fields: ['email', 'template', 'magiclink_auth_uri', 'state', 'expires_in', 'template_variables'],
+  },
   { method: 'POST', path: `${P}/verify`, auth: 'bearer', style: 'api', fields: ['code', 'link_token', 'auth_request_id'] },
   { method: 'POST', path: `${P}/resend`, auth: 'bearer', style: 'api', fields: ['auth_request_id'] },
   { method: 'POST', path: '/oauth/token', auth: 'none', style: 'oauth', fields: ['grant_type', 'client_id', 'client_secret'] },
@@ -94,7 +110,13 @@ export const ROUTES: readonly RouteRow[] = [
   // token drawn valid, wrong or absent). Not session/logout: it would end the fuzzer's session.
   ...ADMIN_ROUTES,
   // Unknown routes, including the gRPC path spoken over HTTP/1.1 and near-misses of real ones.
-  { method: 'POST', path: '/scalekit.v1.auth.passwordless.PasswordlessService/SendPasswordlessEmail', auth: 'bearer', style: 'api', fields: [] },
+  {
+    method: 'POST',
+    path: '/scalekit.v1.auth.passwordless.PasswordlessService/SendPasswordlessEmail',
+    auth: 'bearer',
+    style: 'api',
+    fields: [],
+  },
   { method: 'POST', path: `${P}/send/`, auth: 'bearer', style: 'api', fields: [] },
   { method: 'GET', path: '/admin/api/nothing', auth: 'none', style: 'api', fields: [] },
   { method: 'GET', path: '/', auth: 'none', style: 'api', fields: [] },
@@ -138,14 +160,21 @@ function request(port: number, draw: Draw): Promise<Answer> {
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS + 2_000} ms: ${draw.method} ${draw.path.slice(0, 100)}`)));
+    req.on('timeout', () =>
+      req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS + 2_000} ms: ${draw.method} ${draw.path.slice(0, 100)}`)),
+    );
     req.on('error', reject);
     req.end(draw.body ?? undefined);
   });
 }
 
 function describeDraw(draw: Draw): string {
-  const body = draw.body === null ? '' : draw.body.length > 200 ? `${draw.body.subarray(0, 200).toString('latin1')}… (${draw.body.length} bytes)` : draw.body.toString('latin1');
+  const body =
+    draw.body === null
+      ? ''
+      : draw.body.length > 200
+        ? `${draw.body.subarray(0, 200).toString('latin1')}… (${draw.body.length} bytes)`
+        : draw.body.toString('latin1');
   return `${draw.method} ${draw.path.slice(0, 200)} ${JSON.stringify(draw.headers).slice(0, 400)} ${body}`;
 }
 
@@ -178,7 +207,25 @@ const edgeValue = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
   fc.string({ maxLength: 300 }),
   fc.string({ unit: 'binary', maxLength: 100 }),
-  fc.constantFrom('', ' ', 'SIGNIN', 'SIGNUP', 'LINK', 'OTP', 0, -1, 1e308, null, true, REDIRECT, 'a@example.com', '__proto__', 'client_credentials', '000000', 'x'.repeat(5000)),
+  fc.constantFrom(
+    '',
+    ' ',
+    'SIGNIN',
+    'SIGNUP',
+    'LINK',
+    'OTP',
+    0,
+    -1,
+    1e308,
+    null,
+    true,
+    REDIRECT,
+    'a@example.com',
+    '__proto__',
+    'client_credentials',
+    '000000',
+    'x'.repeat(5000),
+  ),
   fc.integer(),
   fc.double(),
 );
@@ -218,31 +265,75 @@ function bodyFor(row: RouteRow): fc.Arbitrary<Buffer | null> {
         .map((pairs) => Buffer.from(new URLSearchParams(pairs).toString())),
     },
     // Invalid UTF-8 inside otherwise plausible JSON.
-    { weight: 1, arbitrary: fc.constantFrom(...row.fields, 'email').map((field) => Buffer.concat([Buffer.from(`{"${field}":"`), Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xed, 0xa0, 0x80]), Buffer.from('"}')])) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom(...row.fields, 'email')
+        .map((field) =>
+          Buffer.concat([Buffer.from(`{"${field}":"`), Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xed, 0xa0, 0x80]), Buffer.from('"}')]),
+        ),
+    },
   );
 }
 
 const queryString = fc.oneof(
   fc.constant(''),
   fc.string({ maxLength: 60 }).map((s) => `?${encodeURIComponent(s)}`),
-  fc.constantFrom('?limit=-1', '?limit=abc', '?limit=1e9', '?%FF%FE=%C3%28', '?a=%', '?a[]=1&a[]=2', `?x=${'y'.repeat(4000)}`, '?__proto__[x]=1'),
+  fc.constantFrom(
+    '?limit=-1',
+    '?limit=abc',
+    '?limit=1e9',
+    '?%FF%FE=%C3%28',
+    '?a=%',
+    '?a[]=1&a[]=2',
+    `?x=${'y'.repeat(4000)}`,
+    '?__proto__[x]=1',
+  ),
 );
 
 function drawFor(row: RouteRow, token: string, session: AdminSession): fc.Arbitrary<Draw> {
   return fc
     .record({
-      method: fc.oneof({ weight: 6, arbitrary: fc.constant(row.method) }, { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD') }),
+      method: fc.oneof(
+        { weight: 6, arbitrary: fc.constant(row.method) },
+        { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD') },
+      ),
       query: queryString,
       contentType: fc.oneof({ weight: 3, arbitrary: fc.constant('application/json') }, { weight: 2, arbitrary: contentTypes }),
       authorization: fc.oneof(
         { weight: 4, arbitrary: fc.constant(`Bearer ${token}`) },
-        { weight: 1, arbitrary: fc.constantFrom('', 'Bearer', 'Bearer ', `bearer ${token}`, `Bearer ${token} ${token}`, 'Basic Og==', 'Basic !!!', `Bearer ${'A'.repeat(6000)}`, 'Negotiate xyz') },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom(
+            '',
+            'Bearer',
+            'Bearer ',
+            `bearer ${token}`,
+            `Bearer ${token} ${token}`,
+            'Basic Og==',
+            'Basic !!!',
+            `Bearer ${'A'.repeat(6000)}`,
+            'Negotiate xyz',
+          ),
+        },
         { weight: 1, arbitrary: fc.string({ maxLength: 80 }).filter((s) => /^[\x20-\x7e]*$/.test(s)) },
       ),
       requestId: fc.option(fc.oneof(fc.uuid(), fc.constantFrom('', ' ', 'x'.repeat(300), '../etc', 'a\tb')), { nil: undefined }),
-      extra: fc.constantFrom<Record<string, string>>({}, { accept: 'application/grpc' }, { 'content-encoding': 'gzip' }, { expect: '100-continue' }, { 'transfer-encoding': 'chunked' }),
-      adminCookie: fc.oneof({ weight: 4, arbitrary: fc.constant(session.cookie) }, { weight: 1, arbitrary: fc.constantFrom('', 'sesame_admin=forged', `${session.cookie}; sesame_admin=x`, 'sesame_csrf=other') }),
-      csrf: fc.oneof({ weight: 4, arbitrary: fc.constant(session.csrf) }, { weight: 1, arbitrary: fc.constantFrom('', 'wrong', session.csrf.slice(0, -2)) }),
+      extra: fc.constantFrom<Record<string, string>>(
+        {},
+        { accept: 'application/grpc' },
+        { 'content-encoding': 'gzip' },
+        { expect: '100-continue' },
+        { 'transfer-encoding': 'chunked' },
+      ),
+      adminCookie: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(session.cookie) },
+        { weight: 1, arbitrary: fc.constantFrom('', 'sesame_admin=forged', `${session.cookie}; sesame_admin=x`, 'sesame_csrf=other') },
+      ),
+      csrf: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(session.csrf) },
+        { weight: 1, arbitrary: fc.constantFrom('', 'wrong', session.csrf.slice(0, -2)) },
+      ),
       origin: fc.constantFrom(undefined, undefined, undefined, 'https://evil.example', 'null'),
       body: bodyFor(row),
     })
@@ -267,7 +358,12 @@ function edgeCases(row: RouteRow, token: string, session: AdminSession): Draw[] 
   const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
   if (row.auth === 'admin') Object.assign(headers, { cookie: session.cookie, 'x-csrf-token': session.csrf });
   const bodyMethod = row.method === 'GET' ? 'POST' : row.method;
-  const json = (text: string | Buffer): Draw => ({ method: bodyMethod, path: row.path, headers, body: Buffer.isBuffer(text) ? text : Buffer.from(text) });
+  const json = (text: string | Buffer): Draw => ({
+    method: bodyMethod,
+    path: row.path,
+    headers,
+    body: Buffer.isBuffer(text) ? text : Buffer.from(text),
+  });
   const nested = (depth: number, open: string, close: string): string => `${open.repeat(depth)}${close.repeat(depth)}`;
   const field = row.fields[0] ?? 'x';
   return [
@@ -288,7 +384,12 @@ function edgeCases(row: RouteRow, token: string, session: AdminSession): Draw[] 
     json(`"${'\\u0000'.repeat(1000)}"`),
     { method: bodyMethod, path: row.path, headers: { ...headers, 'content-type': 'text/plain' }, body: Buffer.from('{}') },
     { method: bodyMethod, path: row.path, headers: { ...headers, 'content-type': '' }, body: Buffer.from('{}') },
-    { method: bodyMethod, path: row.path, headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from('a=%FF%FE&b=%') },
+    {
+      method: bodyMethod,
+      path: row.path,
+      headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+      body: Buffer.from('a=%FF%FE&b=%'),
+    },
     { method: 'GET', path: `${row.path}?%FF%FE=%C3%28&x=${'%'.repeat(10)}`, headers, body: null },
     { method: 'DELETE', path: row.path, headers, body: null },
     { method: 'OPTIONS', path: row.path, headers, body: null },
@@ -296,7 +397,12 @@ function edgeCases(row: RouteRow, token: string, session: AdminSession): Draw[] 
     { method: row.method, path: `${row.path}/../../etc/passwd`, headers, body: null },
     { method: row.method, path: `${row.path}%00`, headers, body: null },
     { method: row.method, path: `${row.path}/${'a'.repeat(8000)}`, headers, body: null },
-    { method: row.method, path: row.path, headers: { ...headers, host: 'evil.example:99999' }, body: row.method === 'GET' ? null : Buffer.from('{}') },
+    {
+      method: row.method,
+      path: row.path,
+      headers: { ...headers, host: 'evil.example:99999' },
+      body: row.method === 'GET' ? null : Buffer.from('{}'),
+    },
     { method: row.method, path: row.path, headers: { ...headers, host: '[::1' }, body: row.method === 'GET' ? null : Buffer.from('{}') },
   ];
 }
@@ -307,11 +413,17 @@ const headText = (max: number) => fc.array(headByte, { maxLength: max }).map((by
 const rawHead = fc
   .record({
     method: fc.oneof(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PRI', 'get', 'CONNECT', 'TRACE', ''), headText(10)),
-    target: fc.oneof(fc.constantFrom(...ROUTES.map((row) => row.path), '*', 'http://127.0.0.1/healthz', '//', ''), headText(80).map((t) => `/${t}`)),
+    target: fc.oneof(
+      fc.constantFrom(...ROUTES.map((row) => row.path), '*', 'http://127.0.0.1/healthz', '//', ''),
+      headText(80).map((t) => `/${t}`),
+    ),
     version: fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/1.1 ', 'HTTX/1.1', ''),
     headers: fc.array(
       fc.tuple(
-        fc.oneof(fc.constantFrom('Host', 'Content-Type', 'Authorization', 'X-Request-Id', 'Cookie', 'Expect', ' Host', 'Host ', ''), headText(20)),
+        fc.oneof(
+          fc.constantFrom('Host', 'Content-Type', 'Authorization', 'X-Request-Id', 'Cookie', 'Expect', ' Host', 'Host ', ''),
+          headText(20),
+        ),
         fc.oneof(fc.constantFrom('127.0.0.1', 'application/json', 'Bearer x', '100-continue', ''), headText(120)),
       ),
       { maxLength: 8 },
@@ -322,7 +434,10 @@ const rawHead = fc
   .map(({ method, target, version, headers, folded }) => {
     const lines = headers.map(([name, value]) => `${name}: ${value}`);
     if (folded && lines.length > 0) lines.push(' folded continuation');
-    return Buffer.from(`${method} ${target} ${version}\r\n${lines.join('\r\n')}${lines.length ? '\r\n' : ''}Connection: close\r\n\r\n`, 'latin1');
+    return Buffer.from(
+      `${method} ${target} ${version}\r\n${lines.join('\r\n')}${lines.length ? '\r\n' : ''}Connection: close\r\n\r\n`,
+      'latin1',
+    );
   });
 
 /** Writes raw bytes on a new connection; resolves with the parsed answer once the server closes it. */
@@ -330,7 +445,10 @@ function rawRequest(port: number, bytes: Buffer): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1', () => socket.end(bytes));
     const chunks: Buffer[] = [];
-    const timer = setTimeout(() => socket.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS + 2_000} ms`)), REQUEST_TIMEOUT_MS + 2_000);
+    const timer = setTimeout(
+      () => socket.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS + 2_000} ms`)),
+      REQUEST_TIMEOUT_MS + 2_000,
+    );
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', (error) => {
       clearTimeout(timer);
@@ -429,7 +547,12 @@ describe.each(['sqlite', 'postgres'] as const)('fuzzing every public route on %s
       SESAME_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
     });
     running = await startSesame(config);
-    const client = await createClient(running.store, { key: running.sesame.clientSecretKey, name: 'fuzz', redirectUris: [REDIRECT], now: Date.now() });
+    const client = await createClient(running.store, {
+      key: running.sesame.clientSecretKey,
+      name: 'fuzz',
+      redirectUris: [REDIRECT],
+      now: Date.now(),
+    });
     const response = await fetch(`${running.url}/oauth/token`, {
       method: 'POST',
       body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.record.id, client_secret: client.secret }),
@@ -452,7 +575,12 @@ describe.each(['sqlite', 'postgres'] as const)('fuzzing every public route on %s
     }
     expect(count).toBeGreaterThan(ROUTES.length * 20);
     // The admin rows were fuzzed signed in: the session still opens the API.
-    const policy = await request(running.port, { method: 'GET', path: '/admin/api/policy', headers: { cookie: session.cookie }, body: null });
+    const policy = await request(running.port, {
+      method: 'GET',
+      path: '/admin/api/policy',
+      headers: { cookie: session.cookie },
+      body: null,
+    });
     expect(policy.status).toBe(200);
 
     // What node:http's client will not send: smuggling shapes, CONNECT, upgrades, huge headers.

@@ -47,10 +47,21 @@ describe('repeated authorization on a real server (raw HTTP/2 frames)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sesame-grpc-headers-'));
     running = await startSesame(
-      loadConfig({ PORT: '0', SESAME_DATA_DIR: dir, SESAME_SECRET: 'grpc-headers-suite-secret-0123456789abcdef', SESAME_LOG_LEVEL: 'silent', SESAME_ALLOWED_REDIRECT_URIS: REDIRECT }),
+      loadConfig({
+        PORT: '0',
+        SESAME_DATA_DIR: dir,
+        SESAME_SECRET: 'grpc-headers-suite-secret-0123456789abcdef',
+        SESAME_LOG_LEVEL: 'silent',
+        SESAME_ALLOWED_REDIRECT_URIS: REDIRECT,
+      }),
     );
     const tokenOf = async (name: string) => {
-      const client = await createClient(running.store, { key: running.sesame.clientSecretKey, name, redirectUris: [REDIRECT], now: Date.now() });
+      const client = await createClient(running.store, {
+        key: running.sesame.clientSecretKey,
+        name,
+        redirectUris: [REDIRECT],
+        now: Date.now(),
+      });
       const response = await fetch(`${running.url}/oauth/token`, {
         method: 'POST',
         body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.record.id, client_secret: client.secret }),
@@ -103,7 +114,14 @@ describe('repeated authorization on a real server (raw HTTP/2 frames)', () => {
           literal('te', 'trailers'),
           ...headers.map(([name, value]) => literal(name, value)),
         ]);
-        socket.write(Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0, Buffer.alloc(0)), frame(FRAME.HEADERS, END_HEADERS, 1, block), frame(0x0, END_STREAM, 1, body)]));
+        socket.write(
+          Buffer.concat([
+            PREFACE,
+            frame(FRAME.SETTINGS, 0, 0, Buffer.alloc(0)),
+            frame(FRAME.HEADERS, END_HEADERS, 1, block),
+            frame(0x0, END_STREAM, 1, body),
+          ]),
+        );
       });
     });
   }
@@ -111,7 +129,10 @@ describe('repeated authorization on a real server (raw HTTP/2 frames)', () => {
   /** This server's count of SendPasswordlessEmail calls with `outcome`. */
   async function calls(outcome: string): Promise<number> {
     const text = await running.sesame.metrics.registry.metrics();
-    const line = new RegExp(`^sesame_http_requests_total\\{method="POST",route="grpc:SendPasswordlessEmail",status="${outcome}"\\} (\\d+)$`, 'm').exec(text);
+    const line = new RegExp(
+      `^sesame_http_requests_total\\{method="POST",route="grpc:SendPasswordlessEmail",status="${outcome}"\\} (\\d+)$`,
+      'm',
+    ).exec(text);
     return Number(line?.[1] ?? 0);
   }
 
@@ -121,39 +142,103 @@ describe('repeated authorization on a real server (raw HTTP/2 frames)', () => {
     'application/grpc+json': (email: string) => envelope(Buffer.from(JSON.stringify({ email, magiclinkAuthUri: REDIRECT }))),
   } as const;
 
-  it.each(Object.keys(bodies) as (keyof typeof bodies)[])('%s: every repeated or joined authorization is UNAUTHENTICATED, never sent', async (contentType) => {
-    const variants: [string, [string, string][]][] = [
-      ['two fields, both valid', [['authorization', `Bearer ${token}`], ['authorization', `Bearer ${token}`]]],
-      ['two fields, valid first', [['authorization', `Bearer ${token}`], ['authorization', 'Bearer not-a-token']]],
-      ['two fields, valid last', [['authorization', 'Bearer not-a-token'], ['authorization', `Bearer ${token}`]]],
-      ["two clients' tokens", [['authorization', `Bearer ${token}`], ['authorization', `Bearer ${other}`]]],
-      ['scheme in other cases', [['authorization', `bearer ${token}`], ['authorization', `BEARER ${token}`]]],
-      ['an empty field and a valid one', [['authorization', ''], ['authorization', `Bearer ${token}`]]],
-      ['comma-joined in one field', [['authorization', `Bearer ${token}, Bearer ${token}`]]],
-      ['comma-joined, no space', [['authorization', `Bearer ${token},Bearer ${token}`]]],
-      ['three fields', [['authorization', `Bearer ${token}`], ['authorization', `Bearer ${token}`], ['authorization', `Bearer ${token}`]]],
-    ];
-    // Upper-case field names are malformed in HTTP/2: the stream is reset before any handler runs.
-    const malformed: [string, [string, string][]][] = [
-      ['Authorization beside authorization', [['authorization', `Bearer ${token}`], ['Authorization', `Bearer ${other}`]]],
-      ['AUTHORIZATION alone', [['AUTHORIZATION', `Bearer ${token}`]]],
-    ];
-    for (const [name, authorization] of malformed) {
+  it.each(Object.keys(bodies) as (keyof typeof bodies)[])(
+    '%s: every repeated or joined authorization is UNAUTHENTICATED, never sent',
+    async (contentType) => {
+      const variants: [string, [string, string][]][] = [
+        [
+          'two fields, both valid',
+          [
+            ['authorization', `Bearer ${token}`],
+            ['authorization', `Bearer ${token}`],
+          ],
+        ],
+        [
+          'two fields, valid first',
+          [
+            ['authorization', `Bearer ${token}`],
+            ['authorization', 'Bearer not-a-token'],
+          ],
+        ],
+        [
+          'two fields, valid last',
+          [
+            ['authorization', 'Bearer not-a-token'],
+            ['authorization', `Bearer ${token}`],
+          ],
+        ],
+        [
+          "two clients' tokens",
+          [
+            ['authorization', `Bearer ${token}`],
+            ['authorization', `Bearer ${other}`],
+          ],
+        ],
+        [
+          'scheme in other cases',
+          [
+            ['authorization', `bearer ${token}`],
+            ['authorization', `BEARER ${token}`],
+          ],
+        ],
+        [
+          'an empty field and a valid one',
+          [
+            ['authorization', ''],
+            ['authorization', `Bearer ${token}`],
+          ],
+        ],
+        ['comma-joined in one field', [['authorization', `Bearer ${token}, Bearer ${token}`]]],
+        ['comma-joined, no space', [['authorization', `Bearer ${token},Bearer ${token}`]]],
+        [
+          'three fields',
+          [
+            ['authorization', `Bearer ${token}`],
+            ['authorization', `Bearer ${token}`],
+            ['authorization', `Bearer ${token}`],
+          ],
+        ],
+      ];
+      // Upper-case field names are malformed in HTTP/2: the stream is reset before any handler runs.
+      const malformed: [string, [string, string][]][] = [
+        [
+          'Authorization beside authorization',
+          [
+            ['authorization', `Bearer ${token}`],
+            ['Authorization', `Bearer ${other}`],
+          ],
+        ],
+        ['AUTHORIZATION alone', [['AUTHORIZATION', `Bearer ${token}`]]],
+      ];
+      for (const [name, authorization] of malformed) {
+        const okBefore = await calls('OK');
+        await rawCall(
+          [['content-type', contentType], ...authorization],
+          bodies[contentType](`malformed-${name.replace(/\W+/g, '-')}@example.com`),
+        );
+        expect(await calls('OK'), name).toBe(okBefore);
+      }
+      for (const [name, authorization] of variants) {
+        const [refusedBefore, okBefore] = [await calls('UNAUTHENTICATED'), await calls('OK')];
+        await rawCall(
+          [['content-type', contentType], ...authorization],
+          bodies[contentType](`repeat-${name.replace(/\W+/g, '-')}@example.com`),
+        );
+        expect(await calls('UNAUTHENTICATED'), name).toBe(refusedBefore + 1);
+        expect(await calls('OK'), name).toBe(okBefore);
+      }
+      // The same call with one field goes through (so the raw frames themselves are right).
       const okBefore = await calls('OK');
-      await rawCall([['content-type', contentType], ...authorization], bodies[contentType](`malformed-${name.replace(/\W+/g, '-')}@example.com`));
-      expect(await calls('OK'), name).toBe(okBefore);
-    }
-    for (const [name, authorization] of variants) {
-      const [refusedBefore, okBefore] = [await calls('UNAUTHENTICATED'), await calls('OK')];
-      await rawCall([['content-type', contentType], ...authorization], bodies[contentType](`repeat-${name.replace(/\W+/g, '-')}@example.com`));
-      expect(await calls('UNAUTHENTICATED'), name).toBe(refusedBefore + 1);
-      expect(await calls('OK'), name).toBe(okBefore);
-    }
-    // The same call with one field goes through (so the raw frames themselves are right).
-    const okBefore = await calls('OK');
-    await rawCall([['content-type', contentType], ['authorization', `Bearer ${token}`]], bodies[contentType](`single-${contentType.slice(-4)}@example.com`));
-    expect(await calls('OK')).toBe(okBefore + 1);
-  });
+      await rawCall(
+        [
+          ['content-type', contentType],
+          ['authorization', `Bearer ${token}`],
+        ],
+        bodies[contentType](`single-${contentType.slice(-4)}@example.com`),
+      );
+      expect(await calls('OK')).toBe(okBefore + 1);
+    },
+  );
 });
 
 describe('grpc-timeout on the fast path', () => {
@@ -183,7 +268,12 @@ describe('grpc-timeout on the fast path', () => {
       onCall: () => void (finishedCalls += 1),
     });
     server = http2.createServer(
-      createGrpcHandler({ methods, readMaxBytes: 64 * 1024, authenticate, fallback: (_request, response) => void response.writeHead(404).end() }),
+      createGrpcHandler({
+        methods,
+        readMaxBytes: 64 * 1024,
+        authenticate,
+        fallback: (_request, response) => void response.writeHead(404).end(),
+      }),
     );
     await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
     session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
@@ -204,14 +294,26 @@ describe('grpc-timeout on the fast path', () => {
   function call(timeout: string, email: string): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const started = performance.now();
-      const stream = session.request({ ':method': 'POST', ':path': SEND_PATH, 'content-type': 'application/grpc+proto', te: 'trailers', 'grpc-timeout': timeout, authorization: `Bearer ${token}` });
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': SEND_PATH,
+        'content-type': 'application/grpc+proto',
+        te: 'trailers',
+        'grpc-timeout': timeout,
+        authorization: `Bearer ${token}`,
+      });
       let bodyBytes = 0;
       let trailers: http2.IncomingHttpHeaders = {};
       stream.on('data', (chunk: Buffer) => (bodyBytes += chunk.length));
       stream.on('trailers', (received) => (trailers = received));
       stream.on('error', reject);
       stream.on('end', () =>
-        resolve({ status: trailers['grpc-status'] as string | undefined, message: trailers['grpc-message'] as string | undefined, bodyBytes, ms: performance.now() - started }),
+        resolve({
+          status: trailers['grpc-status'] as string | undefined,
+          message: trailers['grpc-message'] as string | undefined,
+          bodyBytes,
+          ms: performance.now() - started,
+        }),
       );
       stream.end(envelope(toBinary(SEND.input, create(SEND.input, { email, magiclinkAuthUri: REDIRECT }))));
     });
@@ -242,15 +344,22 @@ describe('grpc-timeout on the fast path', () => {
   });
 
   // Eight digits of nanoseconds are at most 0.1 s: no `n` value outlasts the work.
-  it.each(['5S', '1M', '1H', '2000m', '2000000u', '99999999u', '99999999m', '99999999S', '99999999M', '99999999H'])('%s (longer than the work): the call finishes', async (timeout) => {
-    const answer = await call(timeout, `in-time-${timeout}@example.com`);
-    expect(answer.status).toBe('0');
-    expect(answer.bodyBytes).toBeGreaterThan(5);
-    expect(answer.ms).toBeGreaterThanOrEqual(WORK_MS - 5);
-  });
+  it.each(['5S', '1M', '1H', '2000m', '2000000u', '99999999u', '99999999m', '99999999S', '99999999M', '99999999H'])(
+    '%s (longer than the work): the call finishes',
+    async (timeout) => {
+      const answer = await call(timeout, `in-time-${timeout}@example.com`);
+      expect(answer.status).toBe('0');
+      expect(answer.bodyBytes).toBeGreaterThan(5);
+      expect(answer.ms).toBeGreaterThanOrEqual(WORK_MS - 5);
+    },
+  );
 
   it('the session keeps serving after late results were dropped', async () => {
-    const answers = await Promise.all([call('50m', 'late-1@example.com'), call('50m', 'late-2@example.com'), call('5S', 'after@example.com')]);
+    const answers = await Promise.all([
+      call('50m', 'late-1@example.com'),
+      call('50m', 'late-2@example.com'),
+      call('5S', 'after@example.com'),
+    ]);
     expect(answers.map((a) => a.status)).toEqual(['4', '4', '0']);
   });
 });

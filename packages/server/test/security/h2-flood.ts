@@ -145,7 +145,13 @@ function floodOne(port: number, until: number, maxStreams: number, mode: 'hold' 
   });
 }
 
-export async function flood(port: number, connections: number, durationMs: number, maxStreams: number, mode: 'hold' | 'reset'): Promise<FloodResult> {
+export async function flood(
+  port: number,
+  connections: number,
+  durationMs: number,
+  maxStreams: number,
+  mode: 'hold' | 'reset',
+): Promise<FloodResult> {
   const counts: Counts = { streamsOpened: 0, headersReceived: 0, resetsReceived: 0, goawaysReceived: 0, closedByServer: 0 };
   const until = Date.now() + durationMs;
   await Promise.all(Array.from({ length: connections }, () => floodOne(port, until, maxStreams, mode, counts)));

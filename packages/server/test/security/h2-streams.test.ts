@@ -96,7 +96,16 @@ async function floodAndMeasure(mode: 'hold' | 'reset') {
   const watching = watch(stop, during);
   const flood = run(
     process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'h2-flood.ts'), String(child.port), String(CONNECTIONS), String(FLOOD_MS), String(MAX_STREAMS_PER_CONNECTION), mode],
+    [
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'h2-flood.ts'),
+      String(child.port),
+      String(CONNECTIONS),
+      String(FLOOD_MS),
+      String(MAX_STREAMS_PER_CONNECTION),
+      mode,
+    ],
     { cwd: ROOT, timeout: FLOOD_MS + 20_000 },
   );
   const result = JSON.parse((await flood).stdout.trim()) as FloodResult;
@@ -115,7 +124,17 @@ async function floodAndMeasure(mode: 'hold' | 'reset') {
     rssBeforeMiB: Math.round(before / MIB),
     rssPeakMiB: Math.round(Math.max(before, ...samples) / MIB),
     rssAfterMiB: Math.round(rssOf(child.pid) / MIB),
-    healthzDuring: { probes: during.length, failed: during.filter((p) => p.status !== 200).length, p50Ms: Math.round(percentile(during.map((p) => p.ms), 50)), maxMs: Math.round(Math.max(...during.map((p) => p.ms))) },
+    healthzDuring: {
+      probes: during.length,
+      failed: during.filter((p) => p.status !== 200).length,
+      p50Ms: Math.round(
+        percentile(
+          during.map((p) => p.ms),
+          50,
+        ),
+      ),
+      maxMs: Math.round(Math.max(...during.map((p) => p.ms))),
+    },
     healthzAfterMaxMs: Math.round(Math.max(...after.map((p) => p.ms))),
   };
   // The figures SECURITY.md quotes.
@@ -156,16 +175,25 @@ describe('HTTP/2 stream floods without a token (512 MiB heap)', () => {
     session.close();
   });
 
-  it.each(['hold', 'reset'] as const)('%s: the process stays up, RSS stays bounded, /healthz keeps answering', async (mode) => {
-    const { before, samples, during, after, result } = await floodAndMeasure(mode);
-    expect(child.process.exitCode, child.output.slice(-2_000)).toBeNull();
-    expect(child.process.signalCode).toBeNull();
-    expect(Math.max(...samples) - before).toBeLessThan(RSS_GROWTH_BOUND);
-    // The server ended every flooding connection itself (the flooder waits 5 s for it after the flood).
-    expect(result.closedByServer).toBe(CONNECTIONS);
-    expect(during.filter((p) => p.status !== 200)).toEqual([]);
-    expect(percentile(during.map((p) => p.ms), 50)).toBeLessThan(HEALTHZ_DURING_P50_MS);
-    expect(after.every((p) => p.status === 200)).toBe(true);
-    expect(Math.max(...after.map((p) => p.ms))).toBeLessThan(HEALTHZ_AFTER_MS);
-  }, 60_000);
+  it.each(['hold', 'reset'] as const)(
+    '%s: the process stays up, RSS stays bounded, /healthz keeps answering',
+    async (mode) => {
+      const { before, samples, during, after, result } = await floodAndMeasure(mode);
+      expect(child.process.exitCode, child.output.slice(-2_000)).toBeNull();
+      expect(child.process.signalCode).toBeNull();
+      expect(Math.max(...samples) - before).toBeLessThan(RSS_GROWTH_BOUND);
+      // The server ended every flooding connection itself (the flooder waits 5 s for it after the flood).
+      expect(result.closedByServer).toBe(CONNECTIONS);
+      expect(during.filter((p) => p.status !== 200)).toEqual([]);
+      expect(
+        percentile(
+          during.map((p) => p.ms),
+          50,
+        ),
+      ).toBeLessThan(HEALTHZ_DURING_P50_MS);
+      expect(after.every((p) => p.status === 200)).toBe(true);
+      expect(Math.max(...after.map((p) => p.ms))).toBeLessThan(HEALTHZ_AFTER_MS);
+    },
+    60_000,
+  );
 });

@@ -23,7 +23,9 @@ const running: RunningSesame[] = [];
 async function start(env: Record<string, string>): Promise<RunningSesame> {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-host-'));
   dirs.push(dir);
-  const server = await startSesame(loadConfig({ PORT: '0', SESAME_DATA_DIR: dir, SESAME_SECRET: SECRET, SESAME_LOG_LEVEL: 'silent', ...env }));
+  const server = await startSesame(
+    loadConfig({ PORT: '0', SESAME_DATA_DIR: dir, SESAME_SECRET: SECRET, SESAME_LOG_LEVEL: 'silent', ...env }),
+  );
   running.push(server);
   return server;
 }
@@ -81,7 +83,19 @@ function viaHttp2(port: number, path: string, authority: string): Promise<Answer
 
 const PUBLIC_HOST = 'sesame.test';
 const EXTRA_HOST = 'sesame.internal';
-const ALLOWED = ['localhost', 'LOCALHOST', 'localhost:3000', '127.0.0.1', '127.0.0.1:1', '[::1]', '[::1]:8080', PUBLIC_HOST, `${PUBLIC_HOST}:443`, 'Sesame.Test', EXTRA_HOST];
+const ALLOWED = [
+  'localhost',
+  'LOCALHOST',
+  'localhost:3000',
+  '127.0.0.1',
+  '127.0.0.1:1',
+  '[::1]',
+  '[::1]:8080',
+  PUBLIC_HOST,
+  `${PUBLIC_HOST}:443`,
+  'Sesame.Test',
+  EXTRA_HOST,
+];
 /** Rebinding names, other spellings of loopback, trailing dots, bad ports, smuggled credentials. */
 const REFUSED = [
   'evil.example',
@@ -119,17 +133,23 @@ beforeAll(async () => {
 });
 
 describe('outside production: only the public host and loopback names are answered', () => {
-  it.each(['/admin/api/dev-inbox', '/dev/inbox', '/openapi.json'])('%s: allowed hosts get their answer, every other Host 421, on HTTP/1.1 and h2c', async (path) => {
-    for (const host of ALLOWED) {
-      expect((await viaHttp1(dev.port, path, [host])).status, `HTTP/1.1 ${host}`).toBe(200);
-      expect((await viaHttp2(dev.port, path, host)).status, `h2c ${host}`).toBe(200);
-    }
-    for (const host of REFUSED) {
-      expect(await viaHttp1(dev.port, path, [host]), `HTTP/1.1 ${JSON.stringify(host)}`).toEqual({ status: 421, code: 'MISDIRECTED_REQUEST' });
-      // An empty :authority is refused by the HTTP/2 client itself.
-      if (host !== '') expect(await viaHttp2(dev.port, path, host), `h2c ${host}`).toEqual({ status: 421, code: 'MISDIRECTED_REQUEST' });
-    }
-  });
+  it.each(['/admin/api/dev-inbox', '/dev/inbox', '/openapi.json'])(
+    '%s: allowed hosts get their answer, every other Host 421, on HTTP/1.1 and h2c',
+    async (path) => {
+      for (const host of ALLOWED) {
+        expect((await viaHttp1(dev.port, path, [host])).status, `HTTP/1.1 ${host}`).toBe(200);
+        expect((await viaHttp2(dev.port, path, host)).status, `h2c ${host}`).toBe(200);
+      }
+      for (const host of REFUSED) {
+        expect(await viaHttp1(dev.port, path, [host]), `HTTP/1.1 ${JSON.stringify(host)}`).toEqual({
+          status: 421,
+          code: 'MISDIRECTED_REQUEST',
+        });
+        // An empty :authority is refused by the HTTP/2 client itself.
+        if (host !== '') expect(await viaHttp2(dev.port, path, host), `h2c ${host}`).toEqual({ status: 421, code: 'MISDIRECTED_REQUEST' });
+      }
+    },
+  );
 
   it('generated host names: 421 unless the name is an allowed one, on both protocols', async () => {
     const allowed = new Set(ALLOWED.map((host) => host.replace(/:\d+$/, '').toLowerCase()));
@@ -145,7 +165,11 @@ describe('outside production: only the public host and loopback names are answer
   });
 
   it('two Host fields, one of them allowed: 421', async () => {
-    for (const hosts of [['localhost', 'evil.example'], ['evil.example', 'localhost'], ['localhost', '127.0.0.1']]) {
+    for (const hosts of [
+      ['localhost', 'evil.example'],
+      ['evil.example', 'localhost'],
+      ['localhost', '127.0.0.1'],
+    ]) {
       expect((await viaHttp1(dev.port, '/admin/api/dev-inbox', hosts)).status, hosts.join(' + ')).toBe(421);
     }
   });
@@ -155,7 +179,12 @@ describe('outside production: only the public host and loopback names are answer
     const answer = await new Promise<number>((resolve, reject) => {
       const session = http2.connect(`http://127.0.0.1:${dev.port}`);
       session.on('error', reject);
-      const stream = session.request({ ':method': 'POST', ':path': path, ':authority': 'evil.example', 'content-type': 'application/grpc' });
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': path,
+        ':authority': 'evil.example',
+        'content-type': 'application/grpc',
+      });
       stream.on('response', (headers) => {
         resolve(Number(headers[':status']));
         session.destroy();
@@ -177,7 +206,17 @@ describe('outside production: only the public host and loopback names are answer
 describe('the dev inbox and the listening interface', () => {
   it('HOST names a loopback interface exactly when it is 127.0.0.0/8, ::1 or localhost', () => {
     const loopback = ['127.0.0.1', '127.1.2.3', 'localhost', 'LOCALHOST', '::1', '[::1]'];
-    const exposed = ['0.0.0.0', '::', '[::]', '192.168.1.10', '10.0.0.1', '::ffff:127.0.0.1', '0.0.0.0.', 'example.com', '127.0.0.1.nip.io'];
+    const exposed = [
+      '0.0.0.0',
+      '::',
+      '[::]',
+      '192.168.1.10',
+      '10.0.0.1',
+      '::ffff:127.0.0.1',
+      '0.0.0.0.',
+      'example.com',
+      '127.0.0.1.nip.io',
+    ];
     for (const host of loopback) expect(isLoopbackAddress(host), host).toBe(true);
     for (const host of exposed) expect(isLoopbackAddress(host), host).toBe(false);
   });
@@ -203,8 +242,13 @@ describe('in production', () => {
   });
 
   it('with SESAME_ALLOWED_HOSTS: the public host, loopback and the listed names only', async () => {
-    const production = await start({ NODE_ENV: 'production', SESAME_PUBLIC_URL: `https://${PUBLIC_HOST}`, SESAME_ALLOWED_HOSTS: EXTRA_HOST });
-    for (const host of [PUBLIC_HOST, EXTRA_HOST, '127.0.0.1']) expect((await viaHttp1(production.port, '/openapi.json', [host])).status, host).toBe(200);
+    const production = await start({
+      NODE_ENV: 'production',
+      SESAME_PUBLIC_URL: `https://${PUBLIC_HOST}`,
+      SESAME_ALLOWED_HOSTS: EXTRA_HOST,
+    });
+    for (const host of [PUBLIC_HOST, EXTRA_HOST, '127.0.0.1'])
+      expect((await viaHttp1(production.port, '/openapi.json', [host])).status, host).toBe(200);
     for (const host of ['evil.example', '10.0.0.7', `${EXTRA_HOST}.`]) {
       expect((await viaHttp1(production.port, '/openapi.json', [host])).status, host).toBe(421);
       expect((await viaHttp2(production.port, '/openapi.json', host)).status, host).toBe(421);

@@ -29,7 +29,13 @@ async function start(env: Record<string, string>, logs?: string[]): Promise<Runn
       done();
     },
   });
-  const config = loadConfig({ PORT: '0', SESAME_DATA_DIR: dir, SESAME_SECRET: 'metrics-suite-secret-0123456789abcdefghij', SESAME_LOG_LEVEL: 'warn', ...env });
+  const config = loadConfig({
+    PORT: '0',
+    SESAME_DATA_DIR: dir,
+    SESAME_SECRET: 'metrics-suite-secret-0123456789abcdefghij',
+    SESAME_LOG_LEVEL: 'warn',
+    ...env,
+  });
   const server = await startSesame(config, { logger: createLogger('warn', sink) });
   running.push(server);
   return server;
@@ -47,8 +53,12 @@ function viaHttp1(port: number, authorizations: readonly string[]): Promise<{ st
     let text = '';
     socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
     socket.on('error', reject);
-    socket.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), body: text.slice(text.indexOf('\r\n\r\n') + 4) }));
-    socket.write(`GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n${authorizations.map((a) => `Authorization: ${a}\r\n`).join('')}Connection: close\r\n\r\n`);
+    socket.on('close', () =>
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), body: text.slice(text.indexOf('\r\n\r\n') + 4) }),
+    );
+    socket.write(
+      `GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n${authorizations.map((a) => `Authorization: ${a}\r\n`).join('')}Connection: close\r\n\r\n`,
+    );
   });
 }
 

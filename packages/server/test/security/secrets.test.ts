@@ -48,7 +48,12 @@ async function representativeRun(running: RunningSesame, logLines: string[], sen
   const issued = new Map<string, string>();
   const responses: string[] = [];
   const base = running.url;
-  const client = await createClient(running.store, { key: running.sesame.clientSecretKey, name: 'secrets', redirectUris: [REDIRECT], now: Date.now() });
+  const client = await createClient(running.store, {
+    key: running.sesame.clientSecretKey,
+    name: 'secrets',
+    redirectUris: [REDIRECT],
+    now: Date.now(),
+  });
   secrets.set('client secret', client.secret);
   issued.set('client secret', client.secret);
 
@@ -67,9 +72,15 @@ async function representativeRun(running: RunningSesame, logLines: string[], sen
   const tokens: string[] = [];
   const tokenRequests: RequestInit[] = [
     { body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.record.id, client_secret: client.secret }) },
-    { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grant_type: 'client_credentials', client_id: client.record.id, client_secret: client.secret }) },
     {
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.record.id}:${client.secret}`).toString('base64')}` },
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'client_credentials', client_id: client.record.id, client_secret: client.secret }),
+    },
+    {
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${client.record.id}:${client.secret}`).toString('base64')}`,
+      },
       body: 'grant_type=client_credentials',
     },
   ];
@@ -87,8 +98,14 @@ async function representativeRun(running: RunningSesame, logLines: string[], sen
   secrets.set('wrong Basic credentials', wrongBasic);
   const refusedRequests: RequestInit[] = [
     { body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.record.id, client_secret: wrongSecret }) },
-    { headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${wrongBasic}` }, body: 'grant_type=client_credentials' },
-    { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grant_type: 'password', client_id: client.record.id, client_secret: wrongSecret }) },
+    {
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${wrongBasic}` },
+      body: 'grant_type=client_credentials',
+    },
+    {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'password', client_id: client.record.id, client_secret: wrongSecret }),
+    },
   ];
   for (const init of refusedRequests) {
     const response = await fetch(`${base}/oauth/token`, { method: 'POST', ...init });
@@ -135,7 +152,9 @@ async function representativeRun(running: RunningSesame, logLines: string[], sen
   expect((await api('resend', { auth_request_id: id2 })).status).toBe(200);
   const fresh = await nextMail(bob, 2);
   expect((await api('verify', { code: old.code, auth_request_id: id2 })).json.error).toMatchObject({ code: 'INVALID_CREDENTIAL' });
-  expect((await api('verify', { link_token: fresh.linkToken, auth_request_id: id })).json.error).toMatchObject({ code: 'SAME_BROWSER_REQUIRED' });
+  expect((await api('verify', { link_token: fresh.linkToken, auth_request_id: id })).json.error).toMatchObject({
+    code: 'SAME_BROWSER_REQUIRED',
+  });
   expect((await api('verify', { link_token: old.linkToken, auth_request_id: id2 })).status).toBe(400);
   expect((await api('verify', { link_token: fresh.linkToken, auth_request_id: id2 })).status).toBe(200);
 
@@ -153,13 +172,21 @@ async function representativeRun(running: RunningSesame, logLines: string[], sen
   // gRPC: send and verify by code with the second token; a wrong code.
   const grpc = createRpcClient(
     PasswordlessService,
-    createGrpcTransport({ baseUrl: base, interceptors: [(next) => (request) => (request.header.set('authorization', `Bearer ${tokens[1]!}`), next(request))] }),
+    createGrpcTransport({
+      baseUrl: base,
+      interceptors: [(next) => (request) => (request.header.set('authorization', `Bearer ${tokens[1]!}`), next(request))],
+    }),
   );
   const cleo = sentTo('cleo');
   const grpcSent = await grpc.sendPasswordlessEmail({ email: cleo, magiclinkAuthUri: REDIRECT });
   const third = await nextMail(cleo, 1);
-  await expect(grpc.verifyPasswordlessEmail({ authRequestId: grpcSent.authRequestId, authCredential: { case: 'code', value: wrongCode } })).rejects.toThrow();
-  const grpcVerified = await grpc.verifyPasswordlessEmail({ authRequestId: grpcSent.authRequestId, authCredential: { case: 'code', value: third.code } });
+  await expect(
+    grpc.verifyPasswordlessEmail({ authRequestId: grpcSent.authRequestId, authCredential: { case: 'code', value: wrongCode } }),
+  ).rejects.toThrow();
+  const grpcVerified = await grpc.verifyPasswordlessEmail({
+    authRequestId: grpcSent.authRequestId,
+    authCredential: { case: 'code', value: third.code },
+  });
   expect(grpcVerified.email).toBe(cleo);
 
   // Let the worker settle the last deliveries before the logs and the database are read.
@@ -243,7 +270,9 @@ describe.each(['sqlite', 'postgres'] as const)('secrets on %s', (backend) => {
       const db = new pg.Client({ connectionString: databaseUrl });
       await db.connect();
       try {
-        const tables = (await db.query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'")).rows;
+        const tables = (
+          await db.query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'")
+        ).rows;
         expect(tables.length).toBeGreaterThan(3);
         let dump = '';
         for (const { name } of tables) {

@@ -107,7 +107,9 @@ async function sendOnce(caller: Caller, way: Way, prepared?: string): Promise<An
       ...(json.auth_request_id ? { authRequestId: json.auth_request_id } : {}),
     };
   }
-  const interceptors: Interceptor[] = [(next) => (request) => (request.header.set('authorization', `Bearer ${caller.token}`), next(request))];
+  const interceptors: Interceptor[] = [
+    (next) => (request) => (request.header.set('authorization', `Bearer ${caller.token}`), next(request)),
+  ];
   const client = createRpcClient(PasswordlessService, createGrpcTransport({ baseUrl: running.url, interceptors }));
   try {
     const answer =
@@ -118,7 +120,11 @@ async function sendOnce(caller: Caller, way: Way, prepared?: string): Promise<An
   } catch (error) {
     const connect = ConnectError.from(error);
     const retry = connect.metadata.get('retry-after');
-    return { code: connect.findDetails(ErrorInfoSchema)[0]?.errorCode ?? 'none', status: Code[connect.code], retryAfter: retry === null ? null : Number(retry) };
+    return {
+      code: connect.findDetails(ErrorInfoSchema)[0]?.errorCode ?? 'none',
+      status: Code[connect.code],
+      retryAfter: retry === null ? null : Number(retry),
+    };
   }
 }
 
@@ -132,7 +138,9 @@ function expectRefused(answer: Answer, label: string): void {
 
 async function metric(clientId: string, scope: string): Promise<number> {
   const text = await (await fetch(`${running.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('sesame_send_limited_total{') && l.includes(`client_id="${clientId}"`) && l.includes(`scope="${scope}"`));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('sesame_send_limited_total{') && l.includes(`client_id="${clientId}"`) && l.includes(`scope="${scope}"`));
   return line === undefined ? 0 : Number(line.split(' ').at(-1));
 }
 
@@ -147,12 +155,16 @@ describe('per-client send budget', () => {
     while (spent.length < PER_CLIENT) {
       const made = await sendOnce(flooder, spent.length % 2 === 0 ? 'REST send' : 'gRPC send');
       spent.push(made);
-      if (spent.length < PER_CLIENT) spent.push(await sendOnce(flooder, spent.length % 3 === 0 ? 'REST resend' : 'gRPC resend', made.authRequestId));
+      if (spent.length < PER_CLIENT)
+        spent.push(await sendOnce(flooder, spent.length % 3 === 0 ? 'REST resend' : 'gRPC resend', made.authRequestId));
     }
     expect(spent.map((a) => a.code)).toEqual(Array(PER_CLIENT).fill('OK'));
     const resendable = first.authRequestId!;
     for (let attempt = 0; attempt < 3; attempt++) {
-      expectRefused(way.endsWith('resend') ? await sendOnce(flooder, way, resendable) : await sendOnce(flooder, way), `${way}, attempt ${attempt + 1}`);
+      expectRefused(
+        way.endsWith('resend') ? await sendOnce(flooder, way, resendable) : await sendOnce(flooder, way),
+        `${way}, attempt ${attempt + 1}`,
+      );
     }
     // Refused sends counted nowhere: the neighbour has its whole budget.
     for (let i = 0; i < PER_CLIENT; i++) expect((await sendOnce(neighbour, i % 2 === 0 ? 'REST send' : 'gRPC send')).code).toBe('OK');
@@ -167,7 +179,11 @@ describe('per-client send budget', () => {
 
   it('a client’s own budget, set with `sesame clients set-limit`, replaces the default, and `default` restores it', async () => {
     const cli = async (...argv: string[]) => cliMain(argv, { stdout: () => undefined, stderr: () => undefined, env: env() });
-    for (const [limit, allowed] of [['2', 2], ['9', 9], ['default', PER_CLIENT]] as const) {
+    for (const [limit, allowed] of [
+      ['2', 2],
+      ['9', 9],
+      ['default', PER_CLIENT],
+    ] as const) {
       now += 60_000;
       const caller = await newCaller(`own ${limit}`);
       expect(await cli('clients', 'set-limit', caller.id, limit)).toBe(0);
@@ -209,7 +225,12 @@ describe('storage per auth request', () => {
     const server = await startSesame(
       loadConfig({
         PORT: '0',
-        ...env({ SESAME_DATA_DIR: measureDir, SESAME_SMTP_URL: smtp.url, SESAME_CLIENT_SENDS_PER_MINUTE: '100000', SESAME_SENDS_PER_MINUTE: '100000' }),
+        ...env({
+          SESAME_DATA_DIR: measureDir,
+          SESAME_SMTP_URL: smtp.url,
+          SESAME_CLIENT_SENDS_PER_MINUTE: '100000',
+          SESAME_SENDS_PER_MINUTE: '100000',
+        }),
       }),
       { clock, pollIntervalMs: 20 },
     );
@@ -221,8 +242,14 @@ describe('storage per auth request', () => {
       for (let i = 0; i < 15; i++) variables[`var_${String(i).padStart(2, '0')}`.padEnd(25, 'x')] = 'v'.repeat(240);
       if (declareVariables) {
         // A saved template that uses every variable: the engine then keeps them all.
-        const uses = Object.keys(variables).map((name) => `{{${name}}}`).join(' ');
-        const template = { subject: 'Sign in', html: `<p>{{otp}} <a href="{{link}}">Sign in</a> ${uses}</p>`, text: `{{otp}} {{link}} ${uses}` };
+        const uses = Object.keys(variables)
+          .map((name) => `{{${name}}}`)
+          .join(' ');
+        const template = {
+          subject: 'Sign in',
+          html: `<p>{{otp}} <a href="{{link}}">Sign in</a> ${uses}</p>`,
+          text: `{{otp}} {{link}} ${uses}`,
+        };
         await server.store.putSetting('email.templates', JSON.stringify({ SIGNIN: template }), now);
       }
       const body = (i: number) => ({
@@ -243,7 +270,11 @@ describe('storage per auth request', () => {
       const used = () => {
         const db = new Database(file, { readonly: true });
         try {
-          return db.prepare('SELECT name, SUM(pgsize) AS pages, SUM(payload) AS payload FROM dbstat GROUP BY name').all() as { name: string; pages: number; payload: number }[];
+          return db.prepare('SELECT name, SUM(pgsize) AS pages, SUM(payload) AS payload FROM dbstat GROUP BY name').all() as {
+            name: string;
+            pages: number;
+            payload: number;
+          }[];
         } finally {
           db.close();
         }
@@ -265,7 +296,11 @@ describe('storage per auth request', () => {
         .sort((x, y) => y.bytes - x.bytes)
         .map((r) => `${r.name} ${r.bytes}`)
         .join(', ');
-      return { perRequest: (sum(after, 'pages') - sum(before, 'pages')) / N, payload: (sum(after, 'payload') - sum(before, 'payload')) / N, byTable };
+      return {
+        perRequest: (sum(after, 'pages') - sum(before, 'pages')) / N,
+        payload: (sum(after, 'payload') - sum(before, 'payload')) / N,
+        byTable,
+      };
     } finally {
       await server.close();
       await smtp.close();

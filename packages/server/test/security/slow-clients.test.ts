@@ -12,7 +12,18 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, buildServer, createApiClient, rssOf, sesameEnv, sleep, startChild, stopChildren, accessToken, type Child } from './support.js';
+import {
+  API,
+  buildServer,
+  createApiClient,
+  rssOf,
+  sesameEnv,
+  sleep,
+  startChild,
+  stopChildren,
+  accessToken,
+  type Child,
+} from './support.js';
 
 const REQUEST_TIMEOUT_MS = 2_000;
 /** The timeout plus Node's check interval (≤ 500 ms here) plus scheduling slack on a busy machine. */
@@ -125,7 +136,10 @@ describe('slow clients are cut off by the timeouts', () => {
     const session = http2.connect(child.base);
     session.on('error', () => undefined);
     const started = performance.now();
-    const stream = session.request({ ':method': 'POST', ':path': `${API}/send`, 'content-type': 'application/json', authorization: `Bearer ${token}` }, { endStream: false });
+    const stream = session.request(
+      { ':method': 'POST', ':path': `${API}/send`, 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      { endStream: false },
+    );
     stream.on('error', () => undefined);
     let status = 0;
     stream.on('response', (headers) => (status = Number(headers[':status'])));
@@ -156,7 +170,13 @@ describe('oversized bodies are refused before they are read', () => {
     // application/grpc+proto is the SDK's fast path; application/grpc+json goes through connect-node.
     for (const contentType of ['application/grpc+proto', 'application/grpc+json']) {
       const started = performance.now();
-      const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': contentType, te: 'trailers', authorization: `Bearer ${token}` });
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': path,
+        'content-type': contentType,
+        te: 'trailers',
+        authorization: `Bearer ${token}`,
+      });
       stream.on('error', () => undefined);
       const header = Buffer.alloc(5);
       header.writeUInt32BE(1024 ** 3, 1);
@@ -188,7 +208,9 @@ describe('oversized bodies are refused before they are read', () => {
 
   it('Content-Length of 1 GB with a trickle: 413 PAYLOAD_TOO_LARGE at once, then the connection is closed', async () => {
     for (const path of [`${API}/send`, '/oauth/token']) {
-      const head = `POST ${path}\r\n`.replace('\r\n', ' HTTP/1.1\r\n') + `Host: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{"email":"`;
+      const head =
+        `POST ${path}\r\n`.replace('\r\n', ' HTTP/1.1\r\n') +
+        `Host: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{"email":"`;
       const result = await trickle(head, 'a'.repeat(100), 50, 10_000);
       expect(result.answer, path).toMatch(/^HTTP\/1\.1 413 /);
       expect(codeOf(result.answer), path).toBe('PAYLOAD_TOO_LARGE');
@@ -248,7 +270,9 @@ describe('many connections', () => {
     for (const socket of sockets) socket.destroy();
     expect(closedByServer).toBe(500);
     const growth = peak - before;
-    console.info(`RSS before ${(before / 1048576).toFixed(1)} MiB, with 500 connections ${(peak / 1048576).toFixed(1)} MiB (+${(growth / 1048576).toFixed(1)} MiB); /healthz meanwhile ${healthMs.toFixed(0)} ms`);
+    console.info(
+      `RSS before ${(before / 1048576).toFixed(1)} MiB, with 500 connections ${(peak / 1048576).toFixed(1)} MiB (+${(growth / 1048576).toFixed(1)} MiB); /healthz meanwhile ${healthMs.toFixed(0)} ms`,
+    );
     expect(growth).toBeLessThan(64 * 1024 * 1024);
     expect((await fetch(`${child.base}/readyz`)).status).toBe(200);
   });

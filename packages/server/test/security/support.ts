@@ -61,7 +61,11 @@ let stopped = false;
 export async function startChild(env: NodeJS.ProcessEnv, cwd: string, port?: number): Promise<Child> {
   const listenOn = port ?? (await freePort());
   if (stopped) throw new Error('the test file is finished: no new sesame processes');
-  const child = spawn(process.execPath, [BIN, 'start'], { cwd, env: { ...env, PORT: String(listenOn) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'start'], {
+    cwd,
+    env: { ...env, PORT: String(listenOn) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   void exited.then(() => children.delete(child));
@@ -110,7 +114,12 @@ export async function stopChildren(): Promise<void> {
   for (const child of left) {
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
   }
-  await Promise.all(left.map((child) => new Promise<void>((done) => (child.exitCode !== null || child.signalCode !== null ? done() : child.once('exit', () => done())))));
+  await Promise.all(
+    left.map(
+      (child) =>
+        new Promise<void>((done) => (child.exitCode !== null || child.signalCode !== null ? done() : child.once('exit', () => done()))),
+    ),
+  );
 }
 
 export async function accessToken(base: string, client: ApiClient): Promise<string> {
@@ -131,7 +140,13 @@ export interface ApiAnswer {
   readonly ms: number;
 }
 
-export async function callApi(base: string, token: string, action: 'send' | 'verify' | 'resend', body: unknown, signal?: AbortSignal): Promise<ApiAnswer> {
+export async function callApi(
+  base: string,
+  token: string,
+  action: 'send' | 'verify' | 'resend',
+  body: unknown,
+  signal?: AbortSignal,
+): Promise<ApiAnswer> {
   const started = performance.now();
   const response = await fetch(`${base}${API}/${action}`, {
     method: 'POST',

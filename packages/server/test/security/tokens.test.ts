@@ -37,7 +37,13 @@ let issuer: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sesame-tokens-'));
-  const config = loadConfig({ PORT: '0', SESAME_DATA_DIR: dir, SESAME_SECRET: SECRET, SESAME_LOG_LEVEL: 'silent', SESAME_TOKEN_TTL_SECONDS: String(TTL) });
+  const config = loadConfig({
+    PORT: '0',
+    SESAME_DATA_DIR: dir,
+    SESAME_SECRET: SECRET,
+    SESAME_LOG_LEVEL: 'silent',
+    SESAME_TOKEN_TTL_SECONDS: String(TTL),
+  });
   running = await startSesame(config, { clock });
   const client = await createClient(running.store, { key: running.sesame.clientSecretKey, name: 'tokens', redirectUris: [REDIRECT], now });
   clientId = client.record.id;
@@ -59,7 +65,8 @@ async function issue(): Promise<string> {
 }
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-const decode = (part: string): Record<string, unknown> => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
+const decode = (part: string): Record<string, unknown> =>
+  JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
 
 interface Claims {
   iss?: string;
@@ -93,7 +100,10 @@ async function rest(token: string): Promise<{ status: number; code: string | und
 async function grpc(token: string): Promise<{ code: Code | 'OK'; errorCode: string | undefined }> {
   const client = createRpcClient(
     PasswordlessService,
-    createGrpcTransport({ baseUrl: running.url, interceptors: [(next) => (request) => (request.header.set('authorization', `Bearer ${token}`), next(request))] }),
+    createGrpcTransport({
+      baseUrl: running.url,
+      interceptors: [(next) => (request) => (request.header.set('authorization', `Bearer ${token}`), next(request))],
+    }),
   );
   try {
     await client.sendPasswordlessEmail({ email: `g${Math.random()}@example.com`, magiclinkAuthUri: REDIRECT });
@@ -135,12 +145,27 @@ describe('access tokens', () => {
       ['alg none, no signature', `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims())}.`],
       ['alg none, real payload', `${b64({ alg: 'none', typ: 'JWT' })}.${payload}.`],
       ['alg none, real signature kept', `${b64({ alg: 'none', typ: 'JWT' })}.${payload}.${signature}`],
-      ['HS512 with the right key', await sign(new Uint8Array(64).map((_, i) => key[i % key.length]!), claims(), 'HS512')],
+      [
+        'HS512 with the right key',
+        await sign(
+          new Uint8Array(64).map((_, i) => key[i % key.length]!),
+          claims(),
+          'HS512',
+        ),
+      ],
       ['wrong issuer', await sign(key, claims({ iss: 'https://evil.example' }))],
       ['wrong audience', await sign(key, claims({ aud: 'another-api' }))],
       ['no expiry', await sign(key, { ...claims(), exp: undefined })],
       ['unknown client', await sign(key, claims({ sub: 'no-such-client' }))],
-      ['not yet valid', await sign(key, { ...claims(), iat: Math.floor(now / 1000) + 3600, exp: Math.floor(now / 1000) + 7200, nbf: Math.floor(now / 1000) + 3600 } as Claims)],
+      [
+        'not yet valid',
+        await sign(key, {
+          ...claims(),
+          iat: Math.floor(now / 1000) + 3600,
+          exp: Math.floor(now / 1000) + 7200,
+          nbf: Math.floor(now / 1000) + 3600,
+        } as Claims),
+      ],
       ['garbage', 'not.a.jwt'],
     ];
     for (const [name, token] of cases) await expectRefusedEverywhere(name, token);
@@ -232,13 +257,18 @@ async function tokenFor(id: string, secret: string): Promise<{ status: number; t
 /** Every call on every transport: the codes, by `transport call`. */
 async function everyCall(token: string, authRequestId: string): Promise<Record<string, string>> {
   const codes: Record<string, string> = {};
-  for (const transport of TRANSPORTS) for (const call of CALLS) codes[`${transport} ${call}`] = await callWith(transport, call, token, authRequestId);
+  for (const transport of TRANSPORTS)
+    for (const call of CALLS) codes[`${transport} ${call}`] = await callWith(transport, call, token, authRequestId);
   return codes;
 }
 
 async function cli(...argv: string[]): Promise<{ code: number; stdout: string }> {
   let stdout = '';
-  const code = await cliMain(argv, { stdout: (t) => (stdout += t), stderr: () => undefined, env: { SESAME_DATA_DIR: dir, SESAME_SECRET: SECRET, SESAME_LOG_LEVEL: 'silent' } });
+  const code = await cliMain(argv, {
+    stdout: (t) => (stdout += t),
+    stderr: () => undefined,
+    env: { SESAME_DATA_DIR: dir, SESAME_SECRET: SECRET, SESAME_LOG_LEVEL: 'silent' },
+  });
   return { code, stdout };
 }
 
@@ -269,60 +299,74 @@ async function end(ending: Ending, id: string): Promise<string | null> {
 }
 
 describe('rotation and revocation', () => {
-  it.each(ENDINGS)('%s refuses every token issued before it on REST, gRPC and Connect (after a rotation, a token of the new secret works)', async (ending) => {
-    const created = await createClient(running.store, { key: running.sesame.clientSecretKey, name: ending, redirectUris: [REDIRECT], now });
-    const id = created.record.id;
-    const issued = (await tokenFor(id, created.secret)).token!;
-    const key = deriveServerKeys(new TextEncoder().encode(SECRET)).accessToken;
-    // Tokens issued before the secret version was carried count as version 1.
-    const unversioned = await sign(key, claims({ sub: id }));
-    const versioned = await sign(key, claims({ sub: id, sv: 1, jti: 'j-versioned' }));
-    const sent = await fetch(`${running.url}${API}/send`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${issued}` },
-      body: JSON.stringify({ email: `own-${Math.random()}@example.com`, magiclink_auth_uri: REDIRECT }),
-    });
-    expect(sent.status).toBe(200);
-    const { auth_request_id: authRequestId } = (await sent.json()) as { auth_request_id: string };
+  it.each(ENDINGS)(
+    '%s refuses every token issued before it on REST, gRPC and Connect (after a rotation, a token of the new secret works)',
+    async (ending) => {
+      const created = await createClient(running.store, {
+        key: running.sesame.clientSecretKey,
+        name: ending,
+        redirectUris: [REDIRECT],
+        now,
+      });
+      const id = created.record.id;
+      const issued = (await tokenFor(id, created.secret)).token!;
+      const key = deriveServerKeys(new TextEncoder().encode(SECRET)).accessToken;
+      // Tokens issued before the secret version was carried count as version 1.
+      const unversioned = await sign(key, claims({ sub: id }));
+      const versioned = await sign(key, claims({ sub: id, sv: 1, jti: 'j-versioned' }));
+      const sent = await fetch(`${running.url}${API}/send`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${issued}` },
+        body: JSON.stringify({ email: `own-${Math.random()}@example.com`, magiclink_auth_uri: REDIRECT }),
+      });
+      expect(sent.status).toBe(200);
+      const { auth_request_id: authRequestId } = (await sent.json()) as { auth_request_id: string };
 
-    const before = { issued, unversioned, versioned };
-    for (const [name, token] of Object.entries(before)) {
-      const codes = await everyCall(token, authRequestId);
-      // Used (and so cached) before the change: the cache must not outlive it.
-      for (const [where, code] of Object.entries(codes)) expect(code, `${name} before, ${where}`).not.toBe('UNAUTHENTICATED');
-    }
+      const before = { issued, unversioned, versioned };
+      for (const [name, token] of Object.entries(before)) {
+        const codes = await everyCall(token, authRequestId);
+        // Used (and so cached) before the change: the cache must not outlive it.
+        for (const [where, code] of Object.entries(codes)) expect(code, `${name} before, ${where}`).not.toBe('UNAUTHENTICATED');
+      }
 
-    const newSecret = await end(ending, id);
+      const newSecret = await end(ending, id);
 
-    for (const [name, token] of Object.entries(before)) {
-      const codes = await everyCall(token, authRequestId);
-      for (const [where, code] of Object.entries(codes)) expect(code, `${name} after ${ending}, ${where}`).toBe('UNAUTHENTICATED');
-    }
-    expect((await tokenFor(id, created.secret)).status).toBe(401);
-    if (newSecret === null) return;
-    const fresh = await tokenFor(id, newSecret);
-    expect(fresh.status).toBe(200);
-    const codes = await everyCall(fresh.token!, authRequestId);
-    expect(codes['REST send']).toBe('OK');
-    for (const [where, code] of Object.entries(codes)) expect(code, `new token, ${where}`).not.toBe('UNAUTHENTICATED');
-    // A token claiming a later version than the client has is refused too.
-    await expectRefusedEverywhere('future version', await sign(key, claims({ sub: id, sv: 99 })));
-  });
+      for (const [name, token] of Object.entries(before)) {
+        const codes = await everyCall(token, authRequestId);
+        for (const [where, code] of Object.entries(codes)) expect(code, `${name} after ${ending}, ${where}`).toBe('UNAUTHENTICATED');
+      }
+      expect((await tokenFor(id, created.secret)).status).toBe(401);
+      if (newSecret === null) return;
+      const fresh = await tokenFor(id, newSecret);
+      expect(fresh.status).toBe(200);
+      const codes = await everyCall(fresh.token!, authRequestId);
+      expect(codes['REST send']).toBe('OK');
+      for (const [where, code] of Object.entries(codes)) expect(code, `new token, ${where}`).not.toBe('UNAUTHENTICATED');
+      // A token claiming a later version than the client has is refused too.
+      await expectRefusedEverywhere('future version', await sign(key, claims({ sub: id, sv: 99 })));
+    },
+  );
 
   it('the official Scalekit SDK holding a token from before a rotation is refused; one with the new secret works', async () => {
     const created = await createClient(running.store, { key: running.sesame.clientSecretKey, name: 'sdk', redirectUris: [REDIRECT], now });
     const leaked = new ScalekitClient(running.url, created.record.id, created.secret);
-    await expect(leaked.passwordless.sendPasswordlessEmail(`sdk-${Math.random()}@example.com`, { magiclinkAuthUri: REDIRECT })).resolves.toBeDefined();
+    await expect(
+      leaked.passwordless.sendPasswordlessEmail(`sdk-${Math.random()}@example.com`, { magiclinkAuthUri: REDIRECT }),
+    ).resolves.toBeDefined();
     const rotated = await cli('clients', 'rotate', created.record.id, '--json');
     const { client_secret: newSecret } = JSON.parse(rotated.stdout) as { client_secret: string };
     // Its cached token is refused; its re-authentication with the old secret is refused too.
-    const refused = await leaked.passwordless.sendPasswordlessEmail(`sdk-${Math.random()}@example.com`, { magiclinkAuthUri: REDIRECT }).then(
-      () => 'sent',
-      (error: unknown) => error,
-    );
+    const refused = await leaked.passwordless
+      .sendPasswordlessEmail(`sdk-${Math.random()}@example.com`, { magiclinkAuthUri: REDIRECT })
+      .then(
+        () => 'sent',
+        (error: unknown) => error,
+      );
     expect(refused).not.toBe('sent');
     expect(String((refused as { response?: { status?: number } }).response?.status ?? refused)).toMatch(/401/);
     const current = new ScalekitClient(running.url, created.record.id, newSecret);
-    await expect(current.passwordless.sendPasswordlessEmail(`sdk-${Math.random()}@example.com`, { magiclinkAuthUri: REDIRECT })).resolves.toBeDefined();
+    await expect(
+      current.passwordless.sendPasswordlessEmail(`sdk-${Math.random()}@example.com`, { magiclinkAuthUri: REDIRECT }),
+    ).resolves.toBeDefined();
   });
 });

@@ -26,7 +26,8 @@ export function registerAdminSessionSuite(ctx: SuiteContext): void {
       expect(await store.findAdminSession('h-root', T0)).toEqual(root);
       expect(await store.findAdminSession('h-root', T0 + MINUTE - 1)).toEqual(root);
       expect(await store.findAdminSession('h-root', T0 + MINUTE)).toBeNull();
-      for (const unknown of ['h-roo', 'H-ROOT', 'h-root ', '', 'root@example.com']) expect(await store.findAdminSession(unknown, T0)).toBeNull();
+      for (const unknown of ['h-roo', 'H-ROOT', 'h-root ', '', 'root@example.com'])
+        expect(await store.findAdminSession(unknown, T0)).toBeNull();
     });
 
     it('sign-out deletes that session only', async () => {
@@ -90,7 +91,8 @@ export function registerAdminSessionSuite(ctx: SuiteContext): void {
       const store = ctx.store();
       const W = Math.ceil(T0 / MINUTE) * MINUTE;
       const budget = (key: string): SendBudget => ({ key, scope: 'client', max: 1, windowMs: MINUTE });
-      const send = async (key: string, at: number) => (await store.createAuthRequest((await newRequest({ now: at, budgets: [budget(key)] })).command)).ok;
+      const send = async (key: string, at: number) =>
+        (await store.createAuthRequest((await newRequest({ now: at, budgets: [budget(key)] })).command)).ok;
       // Three keys spend their budget in the window [W, W + 1 min).
       for (const key of ['k1', 'k2', 'k3']) expect(await send(key, W)).toBe(true);
       // Exactly a day after the window ended it may still be kept; just after, it goes, two per batch.

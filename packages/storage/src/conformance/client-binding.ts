@@ -47,12 +47,26 @@ export function registerClientBindingSuite(ctx: SuiteContext): void {
         case 'link right':
         case 'link wrong': {
           const token = operation === 'link right' ? request.linkToken : `${request.linkToken ?? ''}x`;
-          return store.consumeWithLink({ id: request.id, clientId, linkTokenHash: await linkDigest(request.id, token ?? ''), now, maxAttempts: MAX_ATTEMPTS });
+          return store.consumeWithLink({
+            id: request.id,
+            clientId,
+            linkTokenHash: await linkDigest(request.id, token ?? ''),
+            now,
+            maxAttempts: MAX_ATTEMPTS,
+          });
         }
         case 'resend': {
           const fresh = await issue(request.id, request.command.request.type, now);
           const budgets: SendBudget[] = [{ key: `client:${clientId}`, scope: 'client', max: 1, windowMs: MINUTE }];
-          return store.reissueCredentials({ id: request.id, clientId, digests: fresh.digests, email: fresh.email, sendLimit: TWO_SENDS, budgets, now });
+          return store.reissueCredentials({
+            id: request.id,
+            clientId,
+            digests: fresh.digests,
+            email: fresh.email,
+            sendLimit: TWO_SENDS,
+            budgets,
+            now,
+          });
         }
       }
     }
@@ -81,10 +95,18 @@ export function registerClientBindingSuite(ctx: SuiteContext): void {
           // No failed code was counted against the address (its cap is one): the owner's wrong
           // code is its first, and the owner's code still works (nothing burnt, nothing reissued).
           const owner = request.command.request.clientId;
-          expect(await act(request, owner, 'otp wrong', now + 1)).toEqual({ outcome: 'invalid_credential', attemptsLeft: MAX_ATTEMPTS - 1 });
-          expect(await act(request, owner, 'link right', now + 2)).toMatchObject({ outcome: 'verified', request: { sends: 1, attempts: 1 } });
+          expect(await act(request, owner, 'otp wrong', now + 1)).toEqual({
+            outcome: 'invalid_credential',
+            attemptsLeft: MAX_ATTEMPTS - 1,
+          });
+          expect(await act(request, owner, 'link right', now + 2)).toMatchObject({
+            outcome: 'verified',
+            request: { sends: 1, attempts: 1 },
+          });
           // No send was counted for the address (one more fits) …
-          expect(await store.createAuthRequest((await newRequest({ email, now: now + 3, sendLimit: TWO_SENDS })).command)).toEqual({ ok: true });
+          expect(await store.createAuthRequest((await newRequest({ email, now: now + 3, sendLimit: TWO_SENDS })).command)).toEqual({
+            ok: true,
+          });
           // … nor against the caller's budget of one (a client id never holds NUL, which
           // PostgreSQL text cannot store: that caller is only ever refused).
           if (other.includes('\u0000')) continue;

@@ -13,7 +13,18 @@ import type { SuiteContext } from './context.js';
 const REVOKED = 'client revoked';
 
 function client(id: string, overrides: Partial<ApiClientRecord> = {}): ApiClientRecord {
-  return { id, name: `App ${id}`, secretHash: `hash-${id}`, redirectUris: [], createdAt: T0, revokedAt: null, lastUsedAt: null, secretVersion: 1, sendsPerMinute: null, ...overrides };
+  return {
+    id,
+    name: `App ${id}`,
+    secretHash: `hash-${id}`,
+    redirectUris: [],
+    createdAt: T0,
+    revokedAt: null,
+    lastUsedAt: null,
+    secretVersion: 1,
+    sendsPerMinute: null,
+    ...overrides,
+  };
 }
 
 function audit(action: string, at = T0): NewAuditEntry {
@@ -51,11 +62,25 @@ export function registerClientLifecycleSuite(ctx: SuiteContext): void {
       // A worker holds `claimed` (one attempt made) and `sent` (delivered).
       const claims = await store.claimOutbox({ owner: 'w', now: T0 + 10, leaseMs: MINUTE, limit: 3 });
       expect(claims.map((claim) => claim.id)).toEqual([queued.email.id, claimed.email.id, sent.email.id]);
-      expect(await store.markOutboxRetry({ id: queued.email.id, owner: 'w', now: T0 + 11, detail: '421', nextAttemptAt: T0 + 12 })).toBe(true);
+      expect(await store.markOutboxRetry({ id: queued.email.id, owner: 'w', now: T0 + 11, detail: '421', nextAttemptAt: T0 + 12 })).toBe(
+        true,
+      );
       expect(await store.recordDeliveryAttempt({ id: claimed.email.id, owner: 'w', now: T0 + 11, detail: null })).toBe(true);
       expect(await store.markOutboxSent({ id: sent.email.id, owner: 'w', now: T0 + 11, detail: '250 OK' })).toBe(true);
       const fresh = await issue(resent.id, 'LINK_OTP', T0 + 20);
-      expect((await store.reissueCredentials({ id: resent.id, clientId: 'c1', digests: fresh.digests, email: fresh.email, sendLimit: { max: 10, windowMs: MINUTE }, budgets: [], now: T0 + 20 })).outcome).toBe('reissued');
+      expect(
+        (
+          await store.reissueCredentials({
+            id: resent.id,
+            clientId: 'c1',
+            digests: fresh.digests,
+            email: fresh.email,
+            sendLimit: { max: 10, windowMs: MINUTE },
+            budgets: [],
+            now: T0 + 20,
+          })
+        ).outcome,
+      ).toBe('reissued');
       expect(await store.outboxDepth()).toBe(5);
 
       const now = T0 + 100;
@@ -67,7 +92,13 @@ export function registerClientLifecycleSuite(ctx: SuiteContext): void {
       const failed = { kind: 'failed', at: now, detail: REVOKED };
       expect((await store.deliveryTimeline(queued.id)).at(-1)).toMatchObject({ ...failed, outboxId: queued.email.id, attempt: null });
       expect((await store.deliveryTimeline(claimed.id)).at(-1)).toMatchObject({ ...failed, outboxId: claimed.email.id, attempt: 1 });
-      expect((await store.deliveryTimeline(resent.id)).map((event) => [event.outboxId === fresh.email.id ? 'new' : 'old', event.kind, event.detail])).toEqual([
+      expect(
+        (await store.deliveryTimeline(resent.id)).map((event) => [
+          event.outboxId === fresh.email.id ? 'new' : 'old',
+          event.kind,
+          event.detail,
+        ]),
+      ).toEqual([
         ['old', 'queued', null],
         ['old', 'superseded', null],
         ['new', 'queued', null],
@@ -109,7 +140,9 @@ export function registerClientLifecycleSuite(ctx: SuiteContext): void {
       // A send that passed its client check just before the revocation commits just after it.
       const late = await create('c1', { now: T0 + 1 });
       const handed = await newRequest({ clientId: 'c1', now: T0 + 2 });
-      expect(await store.createAuthRequest({ ...handed.command, email: { ...handed.email, lease: { owner: 'inproc', until: T0 + 10 } } })).toEqual({ ok: true });
+      expect(
+        await store.createAuthRequest({ ...handed.command, email: { ...handed.email, lease: { owner: 'inproc', until: T0 + 10 } } }),
+      ).toEqual({ ok: true });
       const unknown = await create('not-a-registered-client', { now: T0 + 3 });
       const claims = await store.claimOutbox({ owner: 'w', now: T0 + MINUTE, leaseMs: MINUTE, limit: 10 });
       expect(claims.map((claim) => claim.authRequestId)).toEqual([unknown.id]);
@@ -161,10 +194,26 @@ export function registerClientLifecycleSuite(ctx: SuiteContext): void {
         readonly observe: (store: Store) => Promise<unknown>;
       }
       const cases: Case[] = [
-        { name: 'create', change: (store, entry) => store.createApiClient(client('new'), entry), observe: (store) => store.findApiClient('new') },
-        { name: 'revoke', change: (store, entry) => store.revokeApiClient('c1', T0 + 9, entry), observe: async (store) => [await store.findApiClient('c1'), await store.outboxDepth()] },
-        { name: 'rotate', change: (store, entry) => store.updateApiClientSecret('c1', 'rotated', entry), observe: (store) => store.findApiClient('c1') },
-        { name: 'send limit', change: (store, entry) => store.updateApiClientSendLimit('c1', 9, entry), observe: (store) => store.findApiClient('c1') },
+        {
+          name: 'create',
+          change: (store, entry) => store.createApiClient(client('new'), entry),
+          observe: (store) => store.findApiClient('new'),
+        },
+        {
+          name: 'revoke',
+          change: (store, entry) => store.revokeApiClient('c1', T0 + 9, entry),
+          observe: async (store) => [await store.findApiClient('c1'), await store.outboxDepth()],
+        },
+        {
+          name: 'rotate',
+          change: (store, entry) => store.updateApiClientSecret('c1', 'rotated', entry),
+          observe: (store) => store.findApiClient('c1'),
+        },
+        {
+          name: 'send limit',
+          change: (store, entry) => store.updateApiClientSendLimit('c1', 9, entry),
+          observe: (store) => store.findApiClient('c1'),
+        },
       ];
 
       for (const { name, change, observe } of cases) {

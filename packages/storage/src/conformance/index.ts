@@ -135,7 +135,15 @@ export function runStoreConformance(backend: StoreBackend): void {
       it('migrates once when several connections start together', async () => {
         const fresh = await backend.open();
         extra.push(fresh);
-        const results = (await race(fresh.url, spread(Array.from({ length: RACE_WORKERS }, (): RaceOp => ({ kind: 'migrate' })), RACE_WORKERS))).flat();
+        const results = (
+          await race(
+            fresh.url,
+            spread(
+              Array.from({ length: RACE_WORKERS }, (): RaceOp => ({ kind: 'migrate' })),
+              RACE_WORKERS,
+            ),
+          )
+        ).flat();
         expect(results).toEqual(Array.from({ length: RACE_WORKERS }, () => ({ kind: 'migrate', ready: true })));
         expect(await fresh.store.ready()).toBe(true);
         const request = await newRequest();
@@ -147,7 +155,11 @@ export function runStoreConformance(backend: StoreBackend): void {
 
     describe('lifecycle', () => {
       it('stores the request as given and derives its status', async () => {
-        const request = await create({ email: '  Ada.Lovelace@Example.COM ', template: 'SIGNUP', templateVariables: { company: 'Acme', team: 'R&D' } });
+        const request = await create({
+          email: '  Ada.Lovelace@Example.COM ',
+          template: 'SIGNUP',
+          templateVariables: { company: 'Acme', team: 'R&D' },
+        });
         const found = await store.findAuthRequest(request.id, T0 + 1);
         expect(found).toEqual({
           id: request.id,
@@ -183,7 +195,10 @@ export function runStoreConformance(backend: StoreBackend): void {
         const request = await create();
         const now = T0 + 10_000;
         const result = await consumeOtp(request, request.otp, now);
-        expect(result).toMatchObject({ outcome: 'verified', request: { id: request.id, status: 'verified', consumedAt: now, attempts: 0 } });
+        expect(result).toMatchObject({
+          outcome: 'verified',
+          request: { id: request.id, status: 'verified', consumedAt: now, attempts: 0 },
+        });
         expect(await consumeOtp(request, request.otp, now + 1)).toEqual({ outcome: 'already_used' });
         expect(await consumeOtp(request, wrongCode(request.otp), now + 1)).toEqual({ outcome: 'already_used' });
         expect(await consumeLink(request, request.linkToken, now + 1)).toEqual({ outcome: 'already_used' });
@@ -231,7 +246,16 @@ export function runStoreConformance(backend: StoreBackend): void {
         const b = await create();
         // Same code text, but digests are bound to the request id.
         const hash = await otpDigest(a.id, a.otp!);
-        expect(await store.consumeWithOtp({ id: b.id, clientId: 'client-a', otpHash: hash, now: T0 + 1, maxAttempts: MAX_ATTEMPTS, addressFailureLimit: ADDRESS_FAILURES })).toEqual({
+        expect(
+          await store.consumeWithOtp({
+            id: b.id,
+            clientId: 'client-a',
+            otpHash: hash,
+            now: T0 + 1,
+            maxAttempts: MAX_ATTEMPTS,
+            addressFailureLimit: ADDRESS_FAILURES,
+          }),
+        ).toEqual({
           outcome: 'invalid_credential',
           attemptsLeft: MAX_ATTEMPTS - 1,
         });
@@ -277,7 +301,9 @@ export function runStoreConformance(backend: StoreBackend): void {
         const limit: WindowLimit = { max: 1, windowMs: DAY };
         const expired = await create({ email: 'exp@example.com', ttlMs: MINUTE });
         const live = await create({ email: 'exp@example.com', ttlMs: 10 * MINUTE });
-        expect(await consumeOtp(expired, wrongCode(expired.otp), T0 + MINUTE, { addressFailureLimit: limit })).toEqual({ outcome: 'expired' });
+        expect(await consumeOtp(expired, wrongCode(expired.otp), T0 + MINUTE, { addressFailureLimit: limit })).toEqual({
+          outcome: 'expired',
+        });
         expect(await consumeOtp(live, live.otp, T0 + MINUTE, { addressFailureLimit: limit })).toMatchObject({ outcome: 'verified' });
       });
     });
@@ -295,7 +321,11 @@ export function runStoreConformance(backend: StoreBackend): void {
           if (result.outcome === 'invalid_credential') left.push(result.attemptsLeft);
         }
         expect(left).toEqual([4, 3, 2, 1, 0]);
-        expect(await store.findAuthRequest(request.id, T0 + 2000)).toMatchObject({ attempts: MAX_ATTEMPTS, status: 'locked', consumedAt: null });
+        expect(await store.findAuthRequest(request.id, T0 + 2000)).toMatchObject({
+          attempts: MAX_ATTEMPTS,
+          status: 'locked',
+          consumedAt: null,
+        });
         expect(await consumeOtp(request, request.otp, T0 + 2000)).toEqual({ outcome: 'locked' });
         expect(await consumeOtp(request, wrong, T0 + 2000)).toEqual({ outcome: 'locked' });
         expect(await consumeLink(request, request.linkToken, T0 + 2000)).toEqual({ outcome: 'locked' });
@@ -333,8 +363,14 @@ export function runStoreConformance(backend: StoreBackend): void {
         expect((await consumeOtp(b, wrongCode(b.otp), T0 + 2000, { addressFailureLimit: limit })).outcome).toBe('invalid_credential');
 
         // Three failures in the window: the first ages out at T0 + 10 min.
-        expect(await consumeOtp(b, b.otp, T0 + 3000, { addressFailureLimit: limit })).toEqual({ outcome: 'address_limited', retryAfterMs: 10 * MINUTE - 3000 });
-        expect(await consumeOtp(c, c.otp, T0 + 10 * MINUTE - 1, { addressFailureLimit: limit })).toEqual({ outcome: 'address_limited', retryAfterMs: 1 });
+        expect(await consumeOtp(b, b.otp, T0 + 3000, { addressFailureLimit: limit })).toEqual({
+          outcome: 'address_limited',
+          retryAfterMs: 10 * MINUTE - 3000,
+        });
+        expect(await consumeOtp(c, c.otp, T0 + 10 * MINUTE - 1, { addressFailureLimit: limit })).toEqual({
+          outcome: 'address_limited',
+          retryAfterMs: 1,
+        });
         // A refused try is not itself counted, and does not touch the request.
         expect((await store.findAuthRequest(b.id, T0 + 3000))?.attempts).toBe(1);
         expect((await store.findAuthRequest(c.id, T0 + 3000))?.attempts).toBe(0);
@@ -419,8 +455,14 @@ export function runStoreConformance(backend: StoreBackend): void {
         });
         expect(await store.findAuthRequestByLinkLookup(await linkLookup(request.linkToken!), T0 + 1000)).toBeNull();
         expect((await store.findAuthRequestByLinkLookup(await linkLookup(fresh.linkToken!), T0 + 1000))?.id).toBe(request.id);
-        expect(await consumeLink(request, request.linkToken, T0 + 1100)).toEqual({ outcome: 'invalid_credential', attemptsLeft: MAX_ATTEMPTS - 1 });
-        expect(await consumeOtp(request, request.otp, T0 + 1200)).toEqual({ outcome: 'invalid_credential', attemptsLeft: MAX_ATTEMPTS - 2 });
+        expect(await consumeLink(request, request.linkToken, T0 + 1100)).toEqual({
+          outcome: 'invalid_credential',
+          attemptsLeft: MAX_ATTEMPTS - 1,
+        });
+        expect(await consumeOtp(request, request.otp, T0 + 1200)).toEqual({
+          outcome: 'invalid_credential',
+          attemptsLeft: MAX_ATTEMPTS - 2,
+        });
         expect(await consumeOtp(request, fresh.otp, T0 + 1300)).toMatchObject({ outcome: 'verified', request: { attempts: 2 } });
       });
 
@@ -431,7 +473,10 @@ export function runStoreConformance(backend: StoreBackend): void {
         expect(await store.outboxDepth()).toBe(1);
         const claims = await store.claimOutbox({ owner: 'w1', now: T0 + 2000, leaseMs: MINUTE, limit: 10 });
         expect(claims.map((claim) => claim.id)).toEqual([fresh.email.id]);
-        expect(await openOutboxPayload(sealer, fresh.email.id, claims[0]!.sealedPayload)).toEqual({ otp: fresh.otp, linkToken: fresh.linkToken });
+        expect(await openOutboxPayload(sealer, fresh.email.id, claims[0]!.sealedPayload)).toEqual({
+          otp: fresh.otp,
+          linkToken: fresh.linkToken,
+        });
         expect(await store.deliveryTimeline(request.id)).toEqual([
           { outboxId: request.email.id, authRequestId: request.id, at: T0, kind: 'queued', attempt: null, detail: null },
           { outboxId: request.email.id, authRequestId: request.id, at: T0 + 1000, kind: 'superseded', attempt: null, detail: null },
@@ -456,7 +501,9 @@ export function runStoreConformance(backend: StoreBackend): void {
         await store.claimOutbox({ owner: 'w1', now: T0 + 10, leaseMs: MINUTE, limit: 1 });
         expect(await store.markOutboxSent({ id: request.email.id, owner: 'w1', now: T0 + 20, detail: '250 OK' })).toBe(true);
         await reissue(request, T0 + 30);
-        const kinds = (await store.deliveryTimeline(request.id)).map((event) => `${event.outboxId === request.email.id ? 'old' : 'new'}:${event.kind}`);
+        const kinds = (await store.deliveryTimeline(request.id)).map(
+          (event) => `${event.outboxId === request.email.id ? 'old' : 'new'}:${event.kind}`,
+        );
         expect(kinds).toEqual(['old:queued', 'old:sent', 'new:queued']);
       });
 
@@ -505,7 +552,9 @@ export function runStoreConformance(backend: StoreBackend): void {
           },
         });
         expect(await openOutboxPayload(sealer, r0!.email.id, first[0]!.sealedPayload)).toEqual({ otp: r0!.otp, linkToken: r0!.linkToken });
-        expect((await store.claimOutbox({ owner: 'b', now: T0 + 10, leaseMs: 30_000, limit: 10 })).map((c) => c.id)).toEqual([r2!.email.id]);
+        expect((await store.claimOutbox({ owner: 'b', now: T0 + 10, leaseMs: 30_000, limit: 10 })).map((c) => c.id)).toEqual([
+          r2!.email.id,
+        ]);
         expect(await store.claimOutbox({ owner: 'c', now: T0 + 20, leaseMs: 30_000, limit: 10 })).toEqual([]);
         // Leased rows are still undelivered.
         expect(await store.outboxDepth()).toBe(3);
@@ -524,7 +573,9 @@ export function runStoreConformance(backend: StoreBackend): void {
         expect(await store.recordDeliveryAttempt({ id, owner: 'b', now: T0 + 150, detail: null })).toBe(false);
         expect(await store.recordDeliveryAttempt({ id, owner: 'a', now: T0 + 200, detail: null })).toBe(true);
         expect(await store.markOutboxRetry({ id, owner: 'b', now: T0 + 300, detail: 'x', nextAttemptAt: T0 + 10_000 })).toBe(false);
-        expect(await store.markOutboxRetry({ id, owner: 'a', now: T0 + 300, detail: '421 try later', nextAttemptAt: T0 + 10_000 })).toBe(true);
+        expect(await store.markOutboxRetry({ id, owner: 'a', now: T0 + 300, detail: '421 try later', nextAttemptAt: T0 + 10_000 })).toBe(
+          true,
+        );
         expect(await store.markOutboxSent({ id, owner: 'a', now: T0 + 400, detail: null })).toBe(false);
         expect(await store.claimOutbox({ owner: 'b', now: T0 + 9_999, leaseMs: 30_000, limit: 1 })).toEqual([]);
         const [again] = await store.claimOutbox({ owner: 'b', now: T0 + 10_000, leaseMs: 30_000, limit: 1 });
@@ -554,7 +605,9 @@ export function runStoreConformance(backend: StoreBackend): void {
         expect(await store.markOutboxFailed({ id, owner: 'b', now: T0 + 30, detail: 'nope' })).toBe(false);
         expect(await store.markOutboxFailed({ id, owner: 'a', now: T0 + 30, detail: '550 no such user' })).toBe(true);
         expect(await store.outboxDepth()).toBe(1);
-        expect((await store.claimOutbox({ owner: 'b', now: T0 + DAY, leaseMs: 30_000, limit: 10 })).map((c) => c.id)).toEqual([bystander!.email.id]);
+        expect((await store.claimOutbox({ owner: 'b', now: T0 + DAY, leaseMs: 30_000, limit: 10 })).map((c) => c.id)).toEqual([
+          bystander!.email.id,
+        ]);
         expect((await store.deliveryTimeline(request!.id)).map((e) => [e.kind, e.attempt, e.detail])).toEqual([
           ['queued', null, null],
           ['attempt', 1, null],
@@ -623,7 +676,9 @@ export function runStoreConformance(backend: StoreBackend): void {
       it('claims by next attempt time, then keeps the timeline in time order', async () => {
         const [r0, r1] = await queue(2);
         await store.claimOutbox({ owner: 'a', now: T0 + 10, leaseMs: 1000, limit: 1 });
-        expect(await store.markOutboxRetry({ id: r0!.email.id, owner: 'a', now: T0 + 20, detail: null, nextAttemptAt: T0 + 5000 })).toBe(true);
+        expect(await store.markOutboxRetry({ id: r0!.email.id, owner: 'a', now: T0 + 20, detail: null, nextAttemptAt: T0 + 5000 })).toBe(
+          true,
+        );
         const claims = await store.claimOutbox({ owner: 'b', now: T0 + 6000, leaseMs: 1000, limit: 2 });
         expect(claims.map((c) => c.id)).toEqual([r1!.email.id, r0!.email.id]);
       });
@@ -659,14 +714,18 @@ export function runStoreConformance(backend: StoreBackend): void {
           sendLog: 0,
           otpFailures: 0,
         });
-        expect(await store.sweepExpired({ expiredBefore: T0 + 5001, now: cutoff, batchSize: 10, sendLogBefore: cutoff })).toMatchObject({ authRequests: 1 });
+        expect(await store.sweepExpired({ expiredBefore: T0 + 5001, now: cutoff, batchSize: 10, sendLogBefore: cutoff })).toMatchObject({
+          authRequests: 1,
+        });
       });
 
       it('deletes a verified request once it has expired too', async () => {
         const request = await create({ ttlMs: MINUTE });
         await consumeOtp(request, request.otp, T0 + 1);
         const after = T0 + MINUTE + 1;
-        expect(await store.sweepExpired({ expiredBefore: after, now: after, batchSize: 10, sendLogBefore: after })).toMatchObject({ authRequests: 1 });
+        expect(await store.sweepExpired({ expiredBefore: after, now: after, batchSize: 10, sendLogBefore: after })).toMatchObject({
+          authRequests: 1,
+        });
         expect(await store.findAuthRequestByLinkLookup(await linkLookup(request.linkToken!), T0 + MINUTE + 1)).toBeNull();
       });
 
@@ -678,10 +737,15 @@ export function runStoreConformance(backend: StoreBackend): void {
         for (let i = 1; i < 5; i++) expect((await reissue(request, T0 + i * 1000, limit)).result).toMatchObject({ outcome: 'reissued' });
         // Three failed codes at T0 + 10 s.
         const target = await create({ email: 'fails@example.com', ttlMs: 60 * MINUTE });
-        for (let i = 0; i < 3; i++) expect(await consumeOtp(target, wrongCode(target.otp), T0 + 10_000)).toMatchObject({ outcome: 'invalid_credential' });
+        for (let i = 0; i < 3; i++)
+          expect(await consumeOtp(target, wrongCode(target.otp), T0 + 10_000)).toMatchObject({ outcome: 'invalid_credential' });
         const now = T0 + 20_000;
         // The default cutoffs keep a day of sends and a week of failures: nothing goes.
-        expect(await store.sweepExpired({ expiredBefore: T0, now, batchSize: 10 })).toEqual({ authRequests: 0, sendLog: 0, otpFailures: 0 });
+        expect(await store.sweepExpired({ expiredBefore: T0, now, batchSize: 10 })).toEqual({
+          authRequests: 0,
+          sendLog: 0,
+          otpFailures: 0,
+        });
         // Resends before T0 + 3.5 s go (three), two per batch; failures before T0 + 10 s are none.
         const sweep = { expiredBefore: T0, now, batchSize: 2, sendLogBefore: T0 + 3500, otpFailuresBefore: T0 + 10_000 };
         expect(await store.sweepExpired(sweep)).toEqual({ authRequests: 0, sendLog: 2, otpFailures: 0 });
@@ -690,9 +754,17 @@ export function runStoreConformance(backend: StoreBackend): void {
         // Left in the minute: the send (its request stays) and the resend at T0 + 4 s. With a
         // limit of 3, one more is allowed, then none.
         const tight: WindowLimit = { max: 3, windowMs: MINUTE };
-        expect(await store.createAuthRequest((await newRequest({ email: 'logs@example.com', now, sendLimit: tight })).command)).toEqual({ ok: true });
-        expect(await store.createAuthRequest((await newRequest({ email: 'logs@example.com', now, sendLimit: tight })).command)).toMatchObject({ ok: false });
-        expect(await store.sweepExpired({ ...sweep, otpFailuresBefore: T0 + 10_001, batchSize: 10 })).toEqual({ authRequests: 0, sendLog: 0, otpFailures: 3 });
+        expect(await store.createAuthRequest((await newRequest({ email: 'logs@example.com', now, sendLimit: tight })).command)).toEqual({
+          ok: true,
+        });
+        expect(
+          await store.createAuthRequest((await newRequest({ email: 'logs@example.com', now, sendLimit: tight })).command),
+        ).toMatchObject({ ok: false });
+        expect(await store.sweepExpired({ ...sweep, otpFailuresBefore: T0 + 10_001, batchSize: 10 })).toEqual({
+          authRequests: 0,
+          sendLog: 0,
+          otpFailures: 3,
+        });
       });
 
       it('keeps a request that still counts toward a send window, however long ago it expired', async () => {
@@ -700,15 +772,21 @@ export function runStoreConformance(backend: StoreBackend): void {
         const sent = await create({ email: 'sweep@example.com', ttlMs: 1000, sendLimit: limit });
         // Expired, but created within the window the sweep is told still counts (default: a day).
         expect(await store.sweepExpired({ expiredBefore: T0 + 2000, now: T0 + 2000, batchSize: 10 })).toMatchObject({ authRequests: 0 });
-        expect(await store.sweepExpired({ expiredBefore: T0 + 2000, now: T0 + 2000, batchSize: 10, sendLogBefore: T0 })).toMatchObject({ authRequests: 0 });
+        expect(await store.sweepExpired({ expiredBefore: T0 + 2000, now: T0 + 2000, batchSize: 10, sendLogBefore: T0 })).toMatchObject({
+          authRequests: 0,
+        });
         expect((await store.findAuthRequest(sent.id, T0 + 2000))?.status).toBe('expired');
         const next = await newRequest({ email: 'sweep@example.com', now: T0 + 2000, sendLimit: limit });
         expect(await store.createAuthRequest(next.command)).toEqual({ ok: false, retryAfterMs: MINUTE - 2000, scope: 'address' });
         // Once its window has passed it goes, and the address may send again.
         const later = T0 + MINUTE;
-        expect(await store.sweepExpired({ expiredBefore: later, now: later, batchSize: 10, sendLogBefore: T0 + 1 })).toMatchObject({ authRequests: 1 });
+        expect(await store.sweepExpired({ expiredBefore: later, now: later, batchSize: 10, sendLogBefore: T0 + 1 })).toMatchObject({
+          authRequests: 1,
+        });
         expect(await store.findAuthRequest(sent.id, later)).toBeNull();
-        expect(await store.createAuthRequest((await newRequest({ email: 'sweep@example.com', now: later, sendLimit: limit })).command)).toEqual({ ok: true });
+        expect(
+          await store.createAuthRequest((await newRequest({ email: 'sweep@example.com', now: later, sendLimit: limit })).command),
+        ).toEqual({ ok: true });
       });
     });
 
@@ -775,7 +853,17 @@ export function runStoreConformance(backend: StoreBackend): void {
         const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
         const other = openStore(opened.url);
         try {
-          await store.createApiClient({ id: 'c1', name: 'App', secretHash: 'h', redirectUris: [], createdAt: T0, revokedAt: null, lastUsedAt: null, secretVersion: 1, sendsPerMinute: null });
+          await store.createApiClient({
+            id: 'c1',
+            name: 'App',
+            secretHash: 'h',
+            redirectUris: [],
+            createdAt: T0,
+            revokedAt: null,
+            lastUsedAt: null,
+            secretVersion: 1,
+            sendsPerMinute: null,
+          });
           await store.putSetting('policy', '{"a":1}', T0);
           expect(await store.findApiClient('c1')).toMatchObject({ revokedAt: null });
           expect(await store.findApiClient('c1')).toMatchObject({ revokedAt: null });
@@ -787,7 +875,17 @@ export function runStoreConformance(backend: StoreBackend): void {
           expect(await store.findApiClient('c1')).toMatchObject({ revokedAt: T0 + 1 });
           expect(await store.getSetting('policy')).toBe('{"a":2}');
           expect(await store.findApiClient('c2')).toBeNull();
-          await other.createApiClient({ id: 'c2', name: 'Later', secretHash: 'h', redirectUris: [], createdAt: T0, revokedAt: null, lastUsedAt: null, secretVersion: 1, sendsPerMinute: null });
+          await other.createApiClient({
+            id: 'c2',
+            name: 'Later',
+            secretHash: 'h',
+            redirectUris: [],
+            createdAt: T0,
+            revokedAt: null,
+            lastUsedAt: null,
+            secretVersion: 1,
+            sendsPerMinute: null,
+          });
           await nextTurn();
           expect(await store.findApiClient('c2')).toMatchObject({ name: 'Later' });
         } finally {
@@ -799,7 +897,11 @@ export function runStoreConformance(backend: StoreBackend): void {
         await store.addAdmin({ emailKey: 'root@example.com', email: 'Root@Example.com', createdAt: T0 });
         await store.addAdmin({ emailKey: 'root@example.com', email: 'ROOT@example.com', createdAt: T0 + 5 });
         await store.addAdmin({ emailKey: 'ops@example.com', email: 'ops@example.com', createdAt: T0 + 1 });
-        expect(await store.findAdmin('root@example.com')).toEqual({ emailKey: 'root@example.com', email: 'Root@Example.com', createdAt: T0 });
+        expect(await store.findAdmin('root@example.com')).toEqual({
+          emailKey: 'root@example.com',
+          email: 'Root@Example.com',
+          createdAt: T0,
+        });
         expect(await store.findAdmin('nobody@example.com')).toBeNull();
         expect((await store.listAdmins()).map((a) => a.emailKey)).toEqual(['root@example.com', 'ops@example.com']);
       });
@@ -857,7 +959,8 @@ export function runStoreConformance(backend: StoreBackend): void {
         expect(await ids('expired')).toEqual([expiring.id]);
         const [item] = (await store.listAuthRequests({ status: 'locked', limit: 10, now })).items;
         expect(item!.request).toMatchObject({ status: 'locked', attempts: MAX_ATTEMPTS });
-        const [done] = (await store.listAuthRequests({ status: 'verified', emailKey: verified.command.request.emailKey, limit: 10, now })).items;
+        const [done] = (await store.listAuthRequests({ status: 'verified', emailKey: verified.command.request.emailKey, limit: 10, now }))
+          .items;
         expect(done!.request.consumedAt).toBe(T0 + 100);
       });
 
@@ -902,24 +1005,42 @@ export function runStoreConformance(backend: StoreBackend): void {
 
       it('appends audit entries and lists them newest first, paging back by id', async () => {
         for (let i = 1; i <= 3; i++) {
-          await store.appendAudit({ at: T0 + i, actor: 'root@example.com', action: `test.${i}`, before: i === 1 ? null : `{"n":${i - 1}}`, after: `{"n":${i}}` });
+          await store.appendAudit({
+            at: T0 + i,
+            actor: 'root@example.com',
+            action: `test.${i}`,
+            before: i === 1 ? null : `{"n":${i - 1}}`,
+            after: `{"n":${i}}`,
+          });
         }
         const newest = await store.listAudit({ limit: 2 });
         expect(newest.map((entry) => entry.action)).toEqual(['test.3', 'test.2']);
         expect(newest[0]).toMatchObject({ at: T0 + 3, actor: 'root@example.com', before: '{"n":2}', after: '{"n":3}' });
         expect(newest[0]!.id).toBeGreaterThan(newest[1]!.id);
         const older = await store.listAudit({ limit: 2, beforeId: newest[1]!.id });
-        expect(older).toEqual([{ id: older[0]!.id, at: T0 + 1, actor: 'root@example.com', action: 'test.1', before: null, after: '{"n":1}' }]);
+        expect(older).toEqual([
+          { id: older[0]!.id, at: T0 + 1, actor: 'root@example.com', action: 'test.1', before: null, after: '{"n":1}' },
+        ]);
       });
 
       it('changes and removes a setting together with its audit entry', async () => {
         expect(await store.getSettingEntry('policy')).toBeNull();
         const audit = { at: T0, actor: 'root@example.com', action: 'policy.update', before: null, after: '{"a":1}' };
         await store.changeSetting({ key: 'policy', value: '{"a":1}', now: T0, audit });
-        await store.changeSetting({ key: 'policy', value: '{"a":2}', now: T0 + 5, audit: { ...audit, at: T0 + 5, before: '{"a":1}', after: '{"a":2}' } });
+        await store.changeSetting({
+          key: 'policy',
+          value: '{"a":2}',
+          now: T0 + 5,
+          audit: { ...audit, at: T0 + 5, before: '{"a":1}', after: '{"a":2}' },
+        });
         expect(await store.getSettingEntry('policy')).toEqual({ value: '{"a":2}', updatedAt: T0 + 5 });
         expect(await store.getSetting('policy')).toBe('{"a":2}');
-        await store.changeSetting({ key: 'policy', value: null, now: T0 + 9, audit: { ...audit, at: T0 + 9, action: 'policy.reset', before: '{"a":2}', after: null } });
+        await store.changeSetting({
+          key: 'policy',
+          value: null,
+          now: T0 + 9,
+          audit: { ...audit, at: T0 + 9, action: 'policy.reset', before: '{"a":2}', after: null },
+        });
         expect(await store.getSettingEntry('policy')).toBeNull();
         expect((await store.listAudit({ limit: 10 })).map((entry) => [entry.action, entry.after])).toEqual([
           ['policy.reset', null],
@@ -956,15 +1077,35 @@ export function runStoreConformance(backend: StoreBackend): void {
       it(`${RACE_OPS} concurrent verifies of one valid code give exactly one success`, async () => {
         const request = await create();
         const command = await otpCommand(request, request.otp, T0 + 1000);
-        const results = outcomes(await race(opened.url, spread(Array.from({ length: RACE_OPS }, (): RaceOp => ({ kind: 'consumeWithOtp', command })), RACE_WORKERS)));
+        const results = outcomes(
+          await race(
+            opened.url,
+            spread(
+              Array.from({ length: RACE_OPS }, (): RaceOp => ({ kind: 'consumeWithOtp', command })),
+              RACE_WORKERS,
+            ),
+          ),
+        );
         expect(count(results)).toEqual({ verified: 1, already_used: RACE_OPS - 1 });
-        expect(await store.findAuthRequest(request.id, T0 + 1000)).toMatchObject({ status: 'verified', attempts: 0, consumedAt: T0 + 1000 });
+        expect(await store.findAuthRequest(request.id, T0 + 1000)).toMatchObject({
+          status: 'verified',
+          attempts: 0,
+          consumedAt: T0 + 1000,
+        });
       });
 
       it(`${RACE_OPS} concurrent wrong codes leave attempts exactly at the cap`, async () => {
         const request = await create();
         const command = await otpCommand(request, wrongCode(request.otp), T0 + 1000);
-        const results = outcomes(await race(opened.url, spread(Array.from({ length: RACE_OPS }, (): RaceOp => ({ kind: 'consumeWithOtp', command })), RACE_WORKERS)));
+        const results = outcomes(
+          await race(
+            opened.url,
+            spread(
+              Array.from({ length: RACE_OPS }, (): RaceOp => ({ kind: 'consumeWithOtp', command })),
+              RACE_WORKERS,
+            ),
+          ),
+        );
         expect(count(results)).toEqual({ invalid_credential: MAX_ATTEMPTS, locked: RACE_OPS - MAX_ATTEMPTS });
         const left = results.flatMap((result) => (result.outcome === 'invalid_credential' ? [result.attemptsLeft] : [])).sort();
         expect(left).toEqual([0, 1, 2, 3, 4]);
@@ -992,8 +1133,17 @@ export function runStoreConformance(backend: StoreBackend): void {
       it('concurrent sends for one address never exceed the send limit', async () => {
         const limit: WindowLimit = { max: 3, windowMs: MINUTE };
         const requests: NewRequest[] = [];
-        for (let i = 0; i < RACE_OPS; i++) requests.push(await newRequest({ email: 'flood@example.com', now: T0 + 1000, sendLimit: limit }));
-        const results = (await race(opened.url, spread(requests.map((r): RaceOp => ({ kind: 'createAuthRequest', command: r.command })), RACE_WORKERS))).flat();
+        for (let i = 0; i < RACE_OPS; i++)
+          requests.push(await newRequest({ email: 'flood@example.com', now: T0 + 1000, sendLimit: limit }));
+        const results = (
+          await race(
+            opened.url,
+            spread(
+              requests.map((r): RaceOp => ({ kind: 'createAuthRequest', command: r.command })),
+              RACE_WORKERS,
+            ),
+          )
+        ).flat();
         const created: LimitResult[] = results.map((entry) => {
           if (entry.kind !== 'createAuthRequest') throw new Error(`unexpected ${entry.kind}`);
           return entry.result;
@@ -1014,8 +1164,22 @@ export function runStoreConformance(backend: StoreBackend): void {
         const ops: RaceOp[] = [];
         for (let i = 0; i < RACE_OPS / 2; i++) {
           const fresh = await issue(original.id, 'LINK_OTP', T0 + 1000);
-          ops.push({ kind: 'reissueCredentials', command: { id: original.id, clientId: 'client-a', digests: fresh.digests, email: fresh.email, sendLimit: limit, budgets: [], now: T0 + 1000 } });
-          ops.push({ kind: 'createAuthRequest', command: (await newRequest({ email: 'mixed@example.com', now: T0 + 1000, sendLimit: limit })).command });
+          ops.push({
+            kind: 'reissueCredentials',
+            command: {
+              id: original.id,
+              clientId: 'client-a',
+              digests: fresh.digests,
+              email: fresh.email,
+              sendLimit: limit,
+              budgets: [],
+              now: T0 + 1000,
+            },
+          });
+          ops.push({
+            kind: 'createAuthRequest',
+            command: (await newRequest({ email: 'mixed@example.com', now: T0 + 1000, sendLimit: limit })).command,
+          });
         }
         const results = (await race(opened.url, spread(ops, RACE_WORKERS))).flat();
         let accepted = 0;
@@ -1065,7 +1229,9 @@ export function runStoreConformance(backend: StoreBackend): void {
 
         function created(entries: readonly RaceResult[]): number {
           return entries.filter(
-            (entry) => (entry.kind === 'createAuthRequest' && entry.result.ok) || (entry.kind === 'reissueCredentials' && entry.result.outcome === 'reissued'),
+            (entry) =>
+              (entry.kind === 'createAuthRequest' && entry.result.ok) ||
+              (entry.kind === 'reissueCredentials' && entry.result.outcome === 'reissued'),
           ).length;
         }
 
@@ -1077,7 +1243,8 @@ export function runStoreConformance(backend: StoreBackend): void {
             const command = await otpCommand(request, request.otp, T0 + 1000);
             return Array.from({ length: RACE_WORKERS }, (): RaceOp => ({ kind: 'consumeWithOtp', command }));
           });
-          for (const results of await inRounds(ops)) expect(count(outcomes([results]))).toEqual({ verified: 1, already_used: RACE_WORKERS - 1 });
+          for (const results of await inRounds(ops))
+            expect(count(outcomes([results]))).toEqual({ verified: 1, already_used: RACE_WORKERS - 1 });
           for (const request of requests) expect((await store.findAuthRequest(request.id, T0 + 1000))?.status).toBe('verified');
         });
 
@@ -1090,7 +1257,8 @@ export function runStoreConformance(backend: StoreBackend): void {
             const command = await otpCommand(request, wrongCode(request.otp), T0 + 1000, { maxAttempts: cap });
             return Array.from({ length: RACE_WORKERS }, (): RaceOp => ({ kind: 'consumeWithOtp', command }));
           });
-          for (const results of await inRounds(ops)) expect(count(outcomes([results]))).toEqual({ invalid_credential: cap, locked: RACE_WORKERS - cap });
+          for (const results of await inRounds(ops))
+            expect(count(outcomes([results]))).toEqual({ invalid_credential: cap, locked: RACE_WORKERS - cap });
           for (const request of requests) expect((await store.findAuthRequest(request.id, T0 + 1000))?.attempts).toBe(cap);
         });
 
@@ -1100,7 +1268,10 @@ export function runStoreConformance(backend: StoreBackend): void {
             const ofRound: RaceOp[] = [];
             for (let w = 0; w < RACE_WORKERS; w++) {
               const request = await create({ email: `cap-${round}@example.com` });
-              ofRound.push({ kind: 'consumeWithOtp', command: await otpCommand(request, wrongCode(request.otp), T0 + 1000, { addressFailureLimit: limit }) });
+              ofRound.push({
+                kind: 'consumeWithOtp',
+                command: await otpCommand(request, wrongCode(request.otp), T0 + 1000, { addressFailureLimit: limit }),
+              });
             }
             return ofRound;
           });
@@ -1114,7 +1285,10 @@ export function runStoreConformance(backend: StoreBackend): void {
           const ops = await rounds(async (round) => {
             const ofRound: RaceOp[] = [];
             for (let w = 0; w < RACE_WORKERS; w++) {
-              ofRound.push({ kind: 'createAuthRequest', command: (await newRequest({ email: `send-${round}@example.com`, now: T0 + 1000, sendLimit: limit })).command });
+              ofRound.push({
+                kind: 'createAuthRequest',
+                command: (await newRequest({ email: `send-${round}@example.com`, now: T0 + 1000, sendLimit: limit })).command,
+              });
             }
             return ofRound;
           });
@@ -1152,9 +1326,23 @@ export function runStoreConformance(backend: StoreBackend): void {
             for (let w = 0; w < RACE_WORKERS; w++) {
               if (w % 2 === 0) {
                 const fresh = await issue(original.id, 'LINK_OTP', T0 + 1000);
-                ofRound.push({ kind: 'reissueCredentials', command: { id: original.id, clientId: 'client-a', digests: fresh.digests, email: fresh.email, sendLimit: limit, budgets: [], now: T0 + 1000 } });
+                ofRound.push({
+                  kind: 'reissueCredentials',
+                  command: {
+                    id: original.id,
+                    clientId: 'client-a',
+                    digests: fresh.digests,
+                    email: fresh.email,
+                    sendLimit: limit,
+                    budgets: [],
+                    now: T0 + 1000,
+                  },
+                });
               } else {
-                ofRound.push({ kind: 'createAuthRequest', command: (await newRequest({ email, now: T0 + 1000, sendLimit: limit })).command });
+                ofRound.push({
+                  kind: 'createAuthRequest',
+                  command: (await newRequest({ email, now: T0 + 1000, sendLimit: limit })).command,
+                });
               }
             }
             return ofRound;

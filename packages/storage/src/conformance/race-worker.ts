@@ -76,7 +76,8 @@ async function warmUp(store: Store, ops: readonly RaceOp[]): Promise<void> {
   for (const kind of new Set(ops.map((op) => op.kind))) {
     const op = ops.find((candidate) => candidate.kind === kind);
     if (op?.kind === 'consumeWithOtp') await store.consumeWithOtp({ ...op.command, id: ghost });
-    if (op?.kind === 'reissueCredentials') await store.reissueCredentials({ ...op.command, id: ghost, email: { ...op.command.email, authRequestId: ghost } });
+    if (op?.kind === 'reissueCredentials')
+      await store.reissueCredentials({ ...op.command, id: ghost, email: { ...op.command.email, authRequestId: ghost } });
     if (op?.kind === 'drainOutbox' || op?.kind === 'claimOutbox') await store.claimOutbox({ ...op.command, limit: 0 });
   }
 }

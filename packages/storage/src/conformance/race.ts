@@ -25,7 +25,8 @@ export function createRacePool(size: number): RacePool {
     async race(url, opsPerWorker, options = {}) {
       const lockstep = options.lockstep ?? false;
       if (opsPerWorker.length > size) throw new Error(`A race of ${opsPerWorker.length} workers in a pool of ${size}.`);
-      if (lockstep && new Set(opsPerWorker.map((ops) => ops.length)).size > 1) throw new Error('Lockstep workers need equally many operations.');
+      if (lockstep && new Set(opsPerWorker.map((ops) => ops.length)).size > 1)
+        throw new Error('Lockstep workers need equally many operations.');
       while (workers.length < opsPerWorker.length) workers.push(new Worker(script));
       const job = ++jobs;
       const start = new SharedArrayBuffer(4);

@@ -38,7 +38,11 @@ export function registerSendBudgetSuite(ctx: SuiteContext): void {
     let serial = 0;
 
     /** A send to a fresh address (so the address limit never interferes unless asked to). */
-    async function send(now: number, budgets: readonly SendBudget[], options: { clientId?: string; email?: string; sendLimit?: WindowLimit } = {}) {
+    async function send(
+      now: number,
+      budgets: readonly SendBudget[],
+      options: { clientId?: string; email?: string; sendLimit?: WindowLimit } = {},
+    ) {
       const request = await newRequest({
         now,
         budgets,
@@ -96,7 +100,11 @@ export function registerSendBudgetSuite(ctx: SuiteContext): void {
       expect((await send(W0 + 2, forA)).result).toEqual({ ok: false, retryAfterMs: MINUTE - 2, scope: 'client' });
       // Client a's refusal counted in no budget: b has its two, the deployment its third.
       expect((await send(W0 + 3, forB, { clientId: 'client-b' })).result).toEqual({ ok: true });
-      expect((await send(W0 + 4, forB, { clientId: 'client-b' })).result).toEqual({ ok: false, retryAfterMs: MINUTE - 4, scope: 'deployment' });
+      expect((await send(W0 + 4, forB, { clientId: 'client-b' })).result).toEqual({
+        ok: false,
+        retryAfterMs: MINUTE - 4,
+        scope: 'deployment',
+      });
       // A third client, untouched by a's and b's sends, is still stopped by the deployment.
       expect((await send(W0 + 5, [clientBudget('client-c', 5), deploymentBudget(3)], { clientId: 'client-c' })).result).toEqual({
         ok: false,
@@ -114,7 +122,11 @@ export function registerSendBudgetSuite(ctx: SuiteContext): void {
       expect((await send(W0, budgets, { email: 'addr@example.com', sendLimit: oneSend })).result).toEqual({ ok: true });
       // The address is at its limit: refused with scope address, and neither budget counts it.
       for (let i = 1; i <= 3; i++) {
-        expect((await send(W0 + i, budgets, { email: 'addr@example.com', sendLimit: oneSend })).result).toEqual({ ok: false, retryAfterMs: MINUTE - i, scope: 'address' });
+        expect((await send(W0 + i, budgets, { email: 'addr@example.com', sendLimit: oneSend })).result).toEqual({
+          ok: false,
+          retryAfterMs: MINUTE - i,
+          scope: 'address',
+        });
       }
       expect((await send(W0 + 10, budgets)).result).toEqual({ ok: true });
       // The client's budget is spent now; a refusal by it does not count at the address.
@@ -122,7 +134,9 @@ export function registerSendBudgetSuite(ctx: SuiteContext): void {
       expect(refused.result).toEqual({ ok: false, retryAfterMs: MINUTE - 20, scope: 'client' });
       expect((await send(W0 + MINUTE, budgets, { email: 'other@example.com', sendLimit: oneSend })).result).toEqual({ ok: true });
       // Both over: the address answers first.
-      expect((await send(W0 + MINUTE + 1, [clientBudget('client-a', 0)], { email: 'other@example.com', sendLimit: oneSend })).result).toMatchObject({ scope: 'address' });
+      expect(
+        (await send(W0 + MINUTE + 1, [clientBudget('client-a', 0)], { email: 'other@example.com', sendLimit: oneSend })).result,
+      ).toMatchObject({ scope: 'address' });
       expect(await store.outboxDepth()).toBe(3);
     });
 
@@ -151,7 +165,11 @@ export function registerSendBudgetSuite(ctx: SuiteContext): void {
       expect(await consume(first.fresh.otp)).toMatchObject({ outcome: 'verified' });
       // The deployment scope reaches resends too.
       const { request: other } = await send(W0 + MINUTE, []);
-      expect((await resend(other, W0 + MINUTE + 1, [deploymentBudget(0)])).result).toEqual({ outcome: 'send_limited', retryAfterMs: MINUTE - 1, scope: 'deployment' });
+      expect((await resend(other, W0 + MINUTE + 1, [deploymentBudget(0)])).result).toEqual({
+        outcome: 'send_limited',
+        retryAfterMs: MINUTE - 1,
+        scope: 'deployment',
+      });
     });
 
     it('agrees with a fixed-window model over a generated sequence of sends and resends by two clients', async () => {
@@ -208,10 +226,21 @@ export function registerSendBudgetSuite(ctx: SuiteContext): void {
         const now = W0 + 1000;
         const budgets = [clientBudget('racer', max), deploymentBudget(1_000)];
         const requests: NewRequest[] = [];
-        for (let i = 0; i < RACE_OPS; i++) requests.push(await newRequest({ email: `racer-${i}@example.com`, clientId: 'racer', now, budgets }));
-        const results = outcomes(await ctx.race(ctx.opened().url, spread(requests.map((r): RaceOp => ({ kind: 'createAuthRequest', command: r.command })), RACE_WORKERS)));
+        for (let i = 0; i < RACE_OPS; i++)
+          requests.push(await newRequest({ email: `racer-${i}@example.com`, clientId: 'racer', now, budgets }));
+        const results = outcomes(
+          await ctx.race(
+            ctx.opened().url,
+            spread(
+              requests.map((r): RaceOp => ({ kind: 'createAuthRequest', command: r.command })),
+              RACE_WORKERS,
+            ),
+          ),
+        );
         expect(results.filter(accepted)).toHaveLength(max);
-        expect(results.filter((result) => !accepted(result))).toEqual(Array.from({ length: RACE_OPS - max }, () => ({ ok: false, retryAfterMs: MINUTE - 1000, scope: 'client' })));
+        expect(results.filter((result) => !accepted(result))).toEqual(
+          Array.from({ length: RACE_OPS - max }, () => ({ ok: false, retryAfterMs: MINUTE - 1000, scope: 'client' })),
+        );
         expect(await ctx.store().outboxDepth()).toBe(max);
         // The count is exact: the next send is refused, the next window's is not.
         expect((await send(now + 1, budgets, { clientId: 'racer' })).result).toMatchObject({ ok: false, scope: 'client' });
@@ -228,9 +257,20 @@ export function registerSendBudgetSuite(ctx: SuiteContext): void {
           const fresh = await issue(original.id, 'LINK_OTP', now);
           ops.push({
             kind: 'reissueCredentials',
-            command: { id: original.id, clientId: 'client-a', digests: fresh.digests, email: fresh.email, sendLimit: GENEROUS, budgets: budgetsOf('client-a'), now },
+            command: {
+              id: original.id,
+              clientId: 'client-a',
+              digests: fresh.digests,
+              email: fresh.email,
+              sendLimit: GENEROUS,
+              budgets: budgetsOf('client-a'),
+              now,
+            },
           });
-          ops.push({ kind: 'createAuthRequest', command: (await newRequest({ clientId: 'client-b', now, budgets: budgetsOf('client-b') })).command });
+          ops.push({
+            kind: 'createAuthRequest',
+            command: (await newRequest({ clientId: 'client-b', now, budgets: budgetsOf('client-b') })).command,
+          });
         }
         const raced = (await ctx.race(ctx.opened().url, spread(ops, RACE_WORKERS))).flat();
         const a = raced.filter((entry) => entry.kind === 'reissueCredentials' && entry.result.outcome === 'reissued').length;
@@ -250,7 +290,10 @@ export function registerSendBudgetSuite(ctx: SuiteContext): void {
           const ofRound: RaceOp[] = [];
           for (let w = 0; w < RACE_WORKERS; w++) {
             const budgets = [clientBudget(`round-${round}`, max)];
-            ofRound.push({ kind: 'createAuthRequest', command: (await newRequest({ clientId: `round-${round}`, now: W0 + 1000, budgets })).command });
+            ofRound.push({
+              kind: 'createAuthRequest',
+              command: (await newRequest({ clientId: `round-${round}`, now: W0 + 1000, budgets })).command,
+            });
           }
           ops.push(ofRound);
         }

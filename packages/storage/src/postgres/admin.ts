@@ -4,7 +4,15 @@
  * handling (bounded waits, retries, UNAVAILABLE).
  */
 import type { Store } from '@sesame/core';
-import { activityCursor, parseActivityCursor, statusCondition, toActivity, toAuditEntry, type ActivityRow, type AuditRow } from '../admin-rows.js';
+import {
+  activityCursor,
+  parseActivityCursor,
+  statusCondition,
+  toActivity,
+  toAuditEntry,
+  type ActivityRow,
+  type AuditRow,
+} from '../admin-rows.js';
 import { AUTH_REQUEST_COLUMNS } from '../rows.js';
 
 type AdminMethods = Pick<Store, 'getSettingEntry' | 'changeSetting' | 'listAuthRequests' | 'appendAudit' | 'listAudit'>;
@@ -37,7 +45,9 @@ export function postgresAdminMethods(runners: AdminRunners): AdminMethods {
   return {
     async getSettingEntry(key) {
       if (unstorable(key)) return null;
-      const [row] = await runners.read((s) => s.rows<{ value: string; updated_at: number }>('SELECT value, updated_at FROM settings WHERE key = $1::text', [key]));
+      const [row] = await runners.read((s) =>
+        s.rows<{ value: string; updated_at: number }>('SELECT value, updated_at FROM settings WHERE key = $1::text', [key]),
+      );
       return row ? { value: row.value, updatedAt: row.updated_at } : null;
     },
 
@@ -110,11 +120,13 @@ export function postgresAdminMethods(runners: AdminRunners): AdminMethods {
       const limit = Math.max(1, Math.trunc(options.limit));
       const rows = await runners.read((s) =>
         options.beforeId === undefined
-          ? s.rows<AuditRow>('SELECT id, at, actor, action, before_json, after_json FROM audit_log ORDER BY id DESC LIMIT $1::bigint', [limit])
-          : s.rows<AuditRow>('SELECT id, at, actor, action, before_json, after_json FROM audit_log WHERE id < $2::bigint ORDER BY id DESC LIMIT $1::bigint', [
+          ? s.rows<AuditRow>('SELECT id, at, actor, action, before_json, after_json FROM audit_log ORDER BY id DESC LIMIT $1::bigint', [
               limit,
-              options.beforeId,
-            ]),
+            ])
+          : s.rows<AuditRow>(
+              'SELECT id, at, actor, action, before_json, after_json FROM audit_log WHERE id < $2::bigint ORDER BY id DESC LIMIT $1::bigint',
+              [limit, options.beforeId],
+            ),
       );
       return rows.map(toAuditEntry);
     },

@@ -4,7 +4,15 @@
  * revocation fails the client's queued emails in the same transaction.
  */
 import type { NewAuditEntry } from '@sesame/core';
-import { API_CLIENT_COLUMNS, toAdmin, toAdminSession, toApiClient, type AdminRow, type AdminSessionRow, type ApiClientRow } from '../rows.js';
+import {
+  API_CLIENT_COLUMNS,
+  toAdmin,
+  toAdminSession,
+  toApiClient,
+  type AdminRow,
+  type AdminSessionRow,
+  type ApiClientRow,
+} from '../rows.js';
 import type { AdminRunners, AdminSession } from './admin.js';
 import { CLIENT_REVOKED_DETAIL, type ClientMethods } from '../client-methods.js';
 
@@ -57,7 +65,10 @@ export function postgresClientMethods(runners: AdminRunners): ClientMethods {
       if (unstorable(id)) return false;
       return transaction(async (s) => {
         // The client's row lock first: a concurrent revoke waits here and then finds nothing to do.
-        const revoked = await s.count('UPDATE api_clients SET revoked_at = $2::bigint WHERE id = $1::text AND revoked_at IS NULL', [id, now]);
+        const revoked = await s.count('UPDATE api_clients SET revoked_at = $2::bigint WHERE id = $1::text AND revoked_at IS NULL', [
+          id,
+          now,
+        ]);
         if (revoked === 0) return false;
         // Its queued emails (leased ones included: a worker holding one is refused at its
         // attempt) are failed, not delivered, each with the reason on its timeline.
@@ -91,7 +102,10 @@ export function postgresClientMethods(runners: AdminRunners): ClientMethods {
     async updateApiClientSendLimit(id, sendsPerMinute, audit) {
       if (unstorable(id)) return false;
       return transaction(async (s) => {
-        const changed = await s.count('UPDATE api_clients SET sends_per_minute = $2::integer WHERE id = $1::text AND revoked_at IS NULL', [id, sendsPerMinute]);
+        const changed = await s.count('UPDATE api_clients SET sends_per_minute = $2::integer WHERE id = $1::text AND revoked_at IS NULL', [
+          id,
+          sendsPerMinute,
+        ]);
         if (changed === 0) return false;
         await insertAudit(s, audit);
         return true;
@@ -104,16 +118,17 @@ export function postgresClientMethods(runners: AdminRunners): ClientMethods {
 
     async addAdmin(admin) {
       await write((s) =>
-        s.count('INSERT INTO admins (email_key, email, created_at) VALUES ($1::text, $2::text, $3::bigint) ON CONFLICT (email_key) DO NOTHING', [
-          admin.emailKey,
-          admin.email,
-          admin.createdAt,
-        ]),
+        s.count(
+          'INSERT INTO admins (email_key, email, created_at) VALUES ($1::text, $2::text, $3::bigint) ON CONFLICT (email_key) DO NOTHING',
+          [admin.emailKey, admin.email, admin.createdAt],
+        ),
       );
     },
     async findAdmin(emailKey) {
       if (unstorable(emailKey)) return null;
-      const [row] = await read((s) => s.rows<AdminRow>('SELECT email_key, email, created_at FROM admins WHERE email_key = $1::text', [emailKey]));
+      const [row] = await read((s) =>
+        s.rows<AdminRow>('SELECT email_key, email, created_at FROM admins WHERE email_key = $1::text', [emailKey]),
+      );
       return row ? toAdmin(row) : null;
     },
     async listAdmins() {
@@ -130,12 +145,10 @@ export function postgresClientMethods(runners: AdminRunners): ClientMethods {
 
     async createAdminSession(session) {
       await write((s) =>
-        s.count('INSERT INTO admin_sessions (id_hash, email_key, created_at, expires_at) VALUES ($1::text, $2::text, $3::bigint, $4::bigint)', [
-          session.idHash,
-          session.emailKey,
-          session.createdAt,
-          session.expiresAt,
-        ]),
+        s.count(
+          'INSERT INTO admin_sessions (id_hash, email_key, created_at, expires_at) VALUES ($1::text, $2::text, $3::bigint, $4::bigint)',
+          [session.idHash, session.emailKey, session.createdAt, session.expiresAt],
+        ),
       );
     },
     async findAdminSession(idHash, now) {

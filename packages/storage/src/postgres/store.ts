@@ -50,7 +50,16 @@ import { postgresAdminMethods } from './admin.js';
 import { postgresClientMethods } from './clients.js';
 import { budgetRetryAfter, budgetWindow, SEND_BUDGET_RETENTION_MS } from '../budgets.js';
 import { POSTGRES_LATEST_VERSION, POSTGRES_MIGRATIONS } from './migrations.js';
-import { AUTH_REQUEST_COLUMNS, toDeliveryEvent, toDevInboxMessage, toRecord, parseVariables, type AuthRequestRow, type DeliveryEventRow, type DevInboxRow } from '../rows.js';
+import {
+  AUTH_REQUEST_COLUMNS,
+  toDeliveryEvent,
+  toDevInboxMessage,
+  toRecord,
+  parseVariables,
+  type AuthRequestRow,
+  type DeliveryEventRow,
+  type DevInboxRow,
+} from '../rows.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database?…`; libpq-style query parameters are honoured. */
@@ -75,7 +84,13 @@ export interface PostgresStoreOptions {
   readonly applicationName?: string;
 }
 
-const DEFAULTS = { poolSize: 10, connectTimeoutMs: 5_000, statementTimeoutMs: 5_000, idleTimeoutMs: 10_000, migrationTimeoutMs: 600_000 } as const;
+const DEFAULTS = {
+  poolSize: 10,
+  connectTimeoutMs: 5_000,
+  statementTimeoutMs: 5_000,
+  idleTimeoutMs: 10_000,
+  migrationTimeoutMs: 600_000,
+} as const;
 /** Deadlocks and serialisation failures abort a transaction whole: running it again is safe. */
 const MAX_TRIES = 3;
 
@@ -194,9 +209,12 @@ export function isConnectionFailure(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {
     if (NETWORK_CODES.has(code)) return true;
-    if (/^[0-9A-Z]{5}$/.test(code)) return code.startsWith('08') || code.startsWith('53') || code.startsWith('57P') || code === '57014' || code === '55P03';
+    if (/^[0-9A-Z]{5}$/.test(code))
+      return code.startsWith('08') || code.startsWith('53') || code.startsWith('57P') || code === '57014' || code === '55P03';
   }
-  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|not queryable|Connection ended/i.test(error.message);
+  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|not queryable|Connection ended/i.test(
+    error.message,
+  );
 }
 
 /**
@@ -339,7 +357,8 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
         // again, once, on a fresh one when that use did nothing (BEGIN) or nothing that matters
         // twice (a read). A failure to connect at all is not retried: the database is down, and
         // the caller hears so at once rather than after a second timeout.
-        const stale = attempt === 1 && isConnectionFailure(inner) && !notStarted?.connecting && (notStarted !== undefined || how.idempotent);
+        const stale =
+          attempt === 1 && isConnectionFailure(inner) && !notStarted?.connecting && (notStarted !== undefined || how.idempotent);
         if (attempt < MAX_TRIES && (retryable(inner) || stale)) continue;
         throw translate(inner);
       }
@@ -368,7 +387,13 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
    * Milliseconds until `limit` allows one more event for `emailKey`, or null when it allows one
    * now: the SQLite store's arithmetic, in one statement. Run it after `lockAddress`.
    */
-  async function windowRetryAfter(s: Session, kind: keyof typeof WINDOW_EVENTS, emailKey: string, limit: WindowLimit, now: number): Promise<number | null> {
+  async function windowRetryAfter(
+    s: Session,
+    kind: keyof typeof WINDOW_EVENTS,
+    emailKey: string,
+    limit: WindowLimit,
+    now: number,
+  ): Promise<number | null> {
     const [row] = await s.rows<{ n: number; oldest: number | null }>(
       `WITH w AS (${WINDOW_EVENTS[kind]}),
             c AS (SELECT count(*) AS n FROM w)
@@ -439,15 +464,17 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
   async function createAuthRequest(command: CreateAuthRequestCommand): Promise<LimitResult> {
     const { request, email, sendLimit, budgets, now } = command;
     if (email.authRequestId !== request.id) throw new Error('The outbox email must belong to the auth request it is created with.');
-    return withinBudgets<LimitResult>(() => run(async (s): Promise<LimitResult> => {
-      await lockAddress(s, request.emailKey);
-      const retryAfterMs = await windowRetryAfter(s, 'send', request.emailKey, sendLimit, now);
-      if (retryAfterMs !== null) return { ok: false, retryAfterMs, scope: 'address' };
-      await countBudgets(s, budgets, now);
-      // The request, its email and the email's first event: one statement. The send counts
-      // toward the limit through the request's own row (WINDOW_EVENTS).
-      await s.count(
-        `WITH request AS (
+    return withinBudgets<LimitResult>(
+      () =>
+        run(async (s): Promise<LimitResult> => {
+          await lockAddress(s, request.emailKey);
+          const retryAfterMs = await windowRetryAfter(s, 'send', request.emailKey, sendLimit, now);
+          if (retryAfterMs !== null) return { ok: false, retryAfterMs, scope: 'address' };
+          await countBudgets(s, budgets, now);
+          // The request, its email and the email's first event: one statement. The send counts
+          // toward the limit through the request's own row (WINDOW_EVENTS).
+          await s.count(
+            `WITH request AS (
            INSERT INTO auth_requests (id, client_id, email, email_key, template, type, magiclink_auth_uri, state,
              template_variables, otp_hash, link_token_hash, link_lookup, created_at, expires_at, attempts, sends, status)
            VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
@@ -458,31 +485,33 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
            SELECT $15::text, id, 'queued', $16::bytea, 0, $17::bigint, $18::bigint, $19::text, $20::bigint FROM request
            RETURNING id, auth_request_id)
          INSERT INTO delivery_events (outbox_id, auth_request_id, at, kind) SELECT id, auth_request_id, $18::bigint, 'queued' FROM email`,
-        [
-          request.id,
-          request.clientId,
-          request.email,
-          request.emailKey,
-          request.template,
-          request.type,
-          request.magiclinkAuthUri,
-          request.state,
-          JSON.stringify(request.templateVariables),
-          request.otpHash,
-          request.linkTokenHash,
-          request.linkLookup,
-          request.createdAt,
-          request.expiresAt,
-          email.id,
-          email.sealedPayload,
-          email.createdAt,
-          now,
-          email.lease?.owner ?? null,
-          email.lease?.until ?? null,
-        ],
-      );
-      return { ok: true };
-    }, TX), (refused) => ({ ok: false, retryAfterMs: refused.retryAfterMs, scope: refused.scope }));
+            [
+              request.id,
+              request.clientId,
+              request.email,
+              request.emailKey,
+              request.template,
+              request.type,
+              request.magiclinkAuthUri,
+              request.state,
+              JSON.stringify(request.templateVariables),
+              request.otpHash,
+              request.linkTokenHash,
+              request.linkLookup,
+              request.createdAt,
+              request.expiresAt,
+              email.id,
+              email.sealedPayload,
+              email.createdAt,
+              now,
+              email.lease?.owner ?? null,
+              email.lease?.until ?? null,
+            ],
+          );
+          return { ok: true };
+        }, TX),
+      (refused) => ({ ok: false, retryAfterMs: refused.retryAfterMs, scope: refused.scope }),
+    );
   }
 
   async function consumeWithOtp(command: ConsumeOtpCommand): Promise<ConsumeResult> {
@@ -557,23 +586,28 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
     const { id, clientId, digests, email, sendLimit, budgets, now } = command;
     if (email.authRequestId !== id) throw new Error('The outbox email must belong to the auth request it is reissued for.');
     if (unstorable(id) || unstorable(clientId)) return { outcome: 'not_found' };
-    return withinBudgets<ReissueResult>(() => run(async (s): Promise<ReissueResult> => {
-      const [owner] = await s.rows<{ email_key: string }>('SELECT email_key FROM auth_requests WHERE id = $1::text AND client_id = $2::text', [id, clientId]);
-      if (!owner) return { outcome: 'not_found' };
-      await lockAddress(s, owner.email_key);
-      // Address first, then the row (the order every transaction uses): nothing can finish the
-      // request between this classification and the UPDATE below.
-      const row = await findRow(s, id, clientId, true);
-      // A finished request answers as finished, whatever the send limit says: no send is counted.
-      const terminal = classify(row, now, Number.POSITIVE_INFINITY);
-      if (terminal !== null || !row) return { outcome: terminal ?? 'not_found' };
-      const retryAfterMs = await windowRetryAfter(s, 'send', row.email_key, sendLimit, now);
-      if (retryAfterMs !== null) return { outcome: 'send_limited', retryAfterMs, scope: 'address' };
-      await countBudgets(s, budgets, now);
+    return withinBudgets<ReissueResult>(
+      () =>
+        run(async (s): Promise<ReissueResult> => {
+          const [owner] = await s.rows<{ email_key: string }>(
+            'SELECT email_key FROM auth_requests WHERE id = $1::text AND client_id = $2::text',
+            [id, clientId],
+          );
+          if (!owner) return { outcome: 'not_found' };
+          await lockAddress(s, owner.email_key);
+          // Address first, then the row (the order every transaction uses): nothing can finish the
+          // request between this classification and the UPDATE below.
+          const row = await findRow(s, id, clientId, true);
+          // A finished request answers as finished, whatever the send limit says: no send is counted.
+          const terminal = classify(row, now, Number.POSITIVE_INFINITY);
+          if (terminal !== null || !row) return { outcome: terminal ?? 'not_found' };
+          const retryAfterMs = await windowRetryAfter(s, 'send', row.email_key, sendLimit, now);
+          if (retryAfterMs !== null) return { outcome: 'send_limited', retryAfterMs, scope: 'address' };
+          await countBudgets(s, budgets, now);
 
-      // New credentials, and the old email carries dead ones: never deliver it, drop its sealed copy.
-      const [updated] = await s.rows<AuthRequestRow>(
-        `WITH updated AS (
+          // New credentials, and the old email carries dead ones: never deliver it, drop its sealed copy.
+          const [updated] = await s.rows<AuthRequestRow>(
+            `WITH updated AS (
            UPDATE auth_requests SET otp_hash = $2::bytea, link_token_hash = $3::bytea, link_lookup = $4::bytea, sends = sends + 1
            WHERE id = $1::text AND client_id = $6::text AND consumed_at IS NULL AND status = 'pending' AND expires_at > $5::bigint
            RETURNING ${AUTH_REQUEST_COLUMNS}),
@@ -584,22 +618,33 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
          events AS (
            INSERT INTO delivery_events (outbox_id, auth_request_id, at, kind) SELECT id, $1::text, $5::bigint, 'superseded' FROM superseded)
          SELECT * FROM updated`,
-        [id, digests.otpHash, digests.linkTokenHash, digests.linkLookup, now, clientId],
-      );
-      if (!updated) throw new Error(`Auth request ${id} was usable but could not be reissued.`);
-      // A statement of its own, so the new email's 'queued' event follows the 'superseded' ones.
-      await s.count(
-        `WITH email AS (
+            [id, digests.otpHash, digests.linkTokenHash, digests.linkLookup, now, clientId],
+          );
+          if (!updated) throw new Error(`Auth request ${id} was usable but could not be reissued.`);
+          // A statement of its own, so the new email's 'queued' event follows the 'superseded' ones.
+          await s.count(
+            `WITH email AS (
            INSERT INTO outbox (id, auth_request_id, status, sealed_payload, attempts, created_at, next_attempt_at, lease_owner, lease_until)
            VALUES ($1::text, $2::text, 'queued', $3::bytea, 0, $4::bigint, $5::bigint, $7::text, $8::bigint)
            RETURNING id, auth_request_id),
          queued AS (
            INSERT INTO delivery_events (outbox_id, auth_request_id, at, kind) SELECT id, auth_request_id, $5::bigint, 'queued' FROM email)
          INSERT INTO send_log (email_key, at) VALUES ($6::text, $5::bigint)`,
-        [email.id, id, email.sealedPayload, email.createdAt, now, updated.email_key, email.lease?.owner ?? null, email.lease?.until ?? null],
-      );
-      return { outcome: 'reissued', request: toRecord(updated, now) };
-    }, TX), (refused) => ({ outcome: 'send_limited', retryAfterMs: refused.retryAfterMs, scope: refused.scope }));
+            [
+              email.id,
+              id,
+              email.sealedPayload,
+              email.createdAt,
+              now,
+              updated.email_key,
+              email.lease?.owner ?? null,
+              email.lease?.until ?? null,
+            ],
+          );
+          return { outcome: 'reissued', request: toRecord(updated, now) };
+        }, TX),
+      (refused) => ({ outcome: 'send_limited', retryAfterMs: refused.retryAfterMs, scope: refused.scope }),
+    );
   }
 
   async function sweepExpired(command: SweepCommand): Promise<SweepResult> {
@@ -796,7 +841,9 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
       return row ? toRecord(row, now) : null;
     },
     async findAuthRequestByLinkLookup(linkLookup, now) {
-      const [row] = await read((s) => s.rows<AuthRequestRow>(`SELECT ${AUTH_REQUEST_COLUMNS} FROM auth_requests WHERE link_lookup = $1::bytea`, [linkLookup]));
+      const [row] = await read((s) =>
+        s.rows<AuthRequestRow>(`SELECT ${AUTH_REQUEST_COLUMNS} FROM auth_requests WHERE link_lookup = $1::bytea`, [linkLookup]),
+      );
       return row ? toRecord(row, now) : null;
     },
     consumeWithOtp,
@@ -880,4 +927,3 @@ export function openPostgresStore(options: PostgresStoreOptions): Store {
     },
   };
 }
-

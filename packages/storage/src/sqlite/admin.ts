@@ -4,7 +4,15 @@
  */
 import type Database from 'better-sqlite3';
 import type { Store } from '@sesame/core';
-import { activityCursor, parseActivityCursor, statusCondition, toActivity, toAuditEntry, type ActivityRow, type AuditRow } from '../admin-rows.js';
+import {
+  activityCursor,
+  parseActivityCursor,
+  statusCondition,
+  toActivity,
+  toAuditEntry,
+  type ActivityRow,
+  type AuditRow,
+} from '../admin-rows.js';
 import { AUTH_REQUEST_COLUMNS } from '../rows.js';
 import { statementCache } from './statements.js';
 
@@ -19,9 +27,13 @@ export function sqliteAdminMethods(db: Database.Database): AdminMethods {
   const sql = statementCache(db);
 
   function insertAudit(entry: Parameters<Store['appendAudit']>[0]): void {
-    sql(
-      `INSERT INTO audit_log (at, actor, action, before_json, after_json) VALUES (@at, @actor, @action, @before, @after)`,
-    ).run({ at: entry.at, actor: entry.actor, action: entry.action, before: entry.before, after: entry.after });
+    sql(`INSERT INTO audit_log (at, actor, action, before_json, after_json) VALUES (@at, @actor, @action, @before, @after)`).run({
+      at: entry.at,
+      actor: entry.actor,
+      action: entry.action,
+      before: entry.before,
+      after: entry.after,
+    });
   }
 
   const changeSetting = db.transaction((command: Parameters<Store['changeSetting']>[0]): void => {
@@ -38,7 +50,8 @@ export function sqliteAdminMethods(db: Database.Database): AdminMethods {
 
   return {
     async getSettingEntry(key) {
-      const row = sql('SELECT value, updated_at FROM settings WHERE key = @key').get({ key }) as { value: string; updated_at: number } | undefined;
+      const row = sql('SELECT value, updated_at FROM settings WHERE key = @key').get({ key }) as
+        { value: string; updated_at: number } | undefined;
       return Promise.resolve(row ? { value: row.value, updatedAt: row.updated_at } : null);
     },
 
@@ -93,7 +106,9 @@ export function sqliteAdminMethods(db: Database.Database): AdminMethods {
       const rows = (
         options.beforeId === undefined
           ? sql('SELECT id, at, actor, action, before_json, after_json FROM audit_log ORDER BY id DESC LIMIT @limit').all({ limit })
-          : sql('SELECT id, at, actor, action, before_json, after_json FROM audit_log WHERE id < @beforeId ORDER BY id DESC LIMIT @limit').all({
+          : sql(
+              'SELECT id, at, actor, action, before_json, after_json FROM audit_log WHERE id < @beforeId ORDER BY id DESC LIMIT @limit',
+            ).all({
               limit,
               beforeId: options.beforeId,
             })

@@ -32,7 +32,12 @@ const DEFAULT_RESTART_ABOVE_PAGES = 4096;
 const AUTOCHECKPOINT_PAGES = 1000;
 const STOP_TIMEOUT_MS = 5_000;
 
-export function startCheckpointer(db: Database.Database, filename: string, busyTimeoutMs: number, options: CheckpointOptions = {}): Checkpointer {
+export function startCheckpointer(
+  db: Database.Database,
+  filename: string,
+  busyTimeoutMs: number,
+  options: CheckpointOptions = {},
+): Checkpointer {
   const data: CheckpointerData = {
     filename,
     intervalMs: Math.max(1, options.intervalMs ?? DEFAULT_INTERVAL_MS),

@@ -8,7 +8,15 @@
 import type Database from 'better-sqlite3';
 import type { NewAuditEntry, Store } from '@sesame/core';
 import { CLIENT_REVOKED_DETAIL, type ClientMethods } from '../client-methods.js';
-import { API_CLIENT_COLUMNS, toAdmin, toAdminSession, toApiClient, type AdminRow, type AdminSessionRow, type ApiClientRow } from '../rows.js';
+import {
+  API_CLIENT_COLUMNS,
+  toAdmin,
+  toAdminSession,
+  toApiClient,
+  type AdminRow,
+  type AdminSessionRow,
+  type ApiClientRow,
+} from '../rows.js';
 import type { ConfigReadCache } from './config-cache.js';
 import { statementCache } from './statements.js';
 
@@ -59,7 +67,13 @@ export function sqliteClientMethods(db: Database.Database, memo: ConfigReadCache
        VALUES (@outboxId, @authRequestId, @at, 'failed', @attempt, @detail)`,
     );
     for (const row of failed) {
-      event.run({ outboxId: row.id, authRequestId: row.auth_request_id, at: now, attempt: row.attempts > 0 ? row.attempts : null, detail: CLIENT_REVOKED_DETAIL });
+      event.run({
+        outboxId: row.id,
+        authRequestId: row.auth_request_id,
+        at: now,
+        attempt: row.attempts > 0 ? row.attempts : null,
+        detail: CLIENT_REVOKED_DETAIL,
+      });
     }
     insertAudit(audit);
     return true;
@@ -76,7 +90,9 @@ export function sqliteClientMethods(db: Database.Database, memo: ConfigReadCache
   });
 
   const setSendLimit = db.transaction((id: string, sendsPerMinute: number | null, audit?: NewAuditEntry): boolean => {
-    const changed = sql('UPDATE api_clients SET sends_per_minute = @sendsPerMinute WHERE id = @id AND revoked_at IS NULL').run({ id, sendsPerMinute }).changes > 0;
+    const changed =
+      sql('UPDATE api_clients SET sends_per_minute = @sendsPerMinute WHERE id = @id AND revoked_at IS NULL').run({ id, sendsPerMinute })
+        .changes > 0;
     if (changed) insertAudit(audit);
     return changed;
   });
@@ -121,7 +137,9 @@ export function sqliteClientMethods(db: Database.Database, memo: ConfigReadCache
     },
 
     async addAdmin(admin) {
-      sql('INSERT INTO admins (email_key, email, created_at) VALUES (@emailKey, @email, @createdAt) ON CONFLICT (email_key) DO NOTHING').run({
+      sql(
+        'INSERT INTO admins (email_key, email, created_at) VALUES (@emailKey, @email, @createdAt) ON CONFLICT (email_key) DO NOTHING',
+      ).run({
         emailKey: admin.emailKey,
         email: admin.email,
         createdAt: admin.createdAt,
@@ -129,7 +147,8 @@ export function sqliteClientMethods(db: Database.Database, memo: ConfigReadCache
       return Promise.resolve();
     },
     async findAdmin(emailKey) {
-      const row = sql('SELECT email_key, email, created_at FROM admins WHERE email_key = @emailKey').get({ emailKey }) as AdminRow | undefined;
+      const row = sql('SELECT email_key, email, created_at FROM admins WHERE email_key = @emailKey').get({ emailKey }) as
+        AdminRow | undefined;
       return Promise.resolve(row ? toAdmin(row) : null);
     },
     async listAdmins() {
@@ -141,7 +160,9 @@ export function sqliteClientMethods(db: Database.Database, memo: ConfigReadCache
     },
 
     async createAdminSession(session) {
-      sql('INSERT INTO admin_sessions (id_hash, email_key, created_at, expires_at) VALUES (@idHash, @emailKey, @createdAt, @expiresAt)').run({
+      sql(
+        'INSERT INTO admin_sessions (id_hash, email_key, created_at, expires_at) VALUES (@idHash, @emailKey, @createdAt, @expiresAt)',
+      ).run({
         idHash: session.idHash,
         emailKey: session.emailKey,
         createdAt: session.createdAt,

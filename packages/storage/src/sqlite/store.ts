@@ -42,7 +42,16 @@ import { createConfigReadCache } from './config-cache.js';
 import { createGroupCommit } from './group-commit.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 import { budgetRetryAfter, budgetWindow, SEND_BUDGET_RETENTION_MS } from '../budgets.js';
-import { AUTH_REQUEST_COLUMNS, toDeliveryEvent, toDevInboxMessage, toRecord, parseVariables, type AuthRequestRow, type DeliveryEventRow, type DevInboxRow } from '../rows.js';
+import {
+  AUTH_REQUEST_COLUMNS,
+  toDeliveryEvent,
+  toDevInboxMessage,
+  toRecord,
+  parseVariables,
+  type AuthRequestRow,
+  type DeliveryEventRow,
+  type DevInboxRow,
+} from '../rows.js';
 import { statementCache } from './statements.js';
 
 export interface SqliteStoreOptions {
@@ -118,7 +127,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   // dropped at each batch's end; its size is bounded by one batch's pages.
   db.pragma('temp_store = MEMORY');
   const onDisk = filename !== ':memory:' && filename !== '';
-  const checkpointer = onDisk && options.checkpoint !== 'on-commit' ? startCheckpointer(db, filename, busyTimeoutMs, options.checkpoint) : null;
+  const checkpointer =
+    onDisk && options.checkpoint !== 'on-commit' ? startCheckpointer(db, filename, busyTimeoutMs, options.checkpoint) : null;
 
   const sql = statementCache(db);
   const get = (source: string, params: Params = {}): unknown => sql(source).get(params);
@@ -215,8 +225,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   /** The request when `clientId` created it: another client's request is, to it, not there. */
   function findOwnRow(id: string, clientId: string): AuthRequestRow | undefined {
     return get(`SELECT ${AUTH_REQUEST_COLUMNS} FROM auth_requests WHERE id = @id AND client_id = @clientId`, { id, clientId }) as
-      | AuthRequestRow
-      | undefined;
+      AuthRequestRow | undefined;
   }
 
   /** Why a request that an atomic UPDATE did not match cannot be used; null when it still can. */
@@ -297,7 +306,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 
   const consumeWithOtp = grouped((command: ConsumeOtpCommand): ConsumeResult => {
     const { id, clientId, otpHash, now, maxAttempts, addressFailureLimit } = command;
-    const owner = get('SELECT email_key FROM auth_requests WHERE id = @id AND client_id = @clientId', { id, clientId }) as { email_key: string } | undefined;
+    const owner = get('SELECT email_key FROM auth_requests WHERE id = @id AND client_id = @clientId', { id, clientId }) as
+      { email_key: string } | undefined;
     if (!owner) return { outcome: 'not_found' };
     const retryAfterMs = windowRetryAfter('otpFailure', owner.email_key, addressFailureLimit, now);
     if (retryAfterMs !== null) return { outcome: 'address_limited', retryAfterMs };
@@ -397,7 +407,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       run('DELETE FROM auth_requests WHERE id IN (SELECT value FROM json_each(@ids))', list);
     }
     const prune = (table: 'send_log' | 'otp_failures', cutoff: number): number =>
-      run(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE at < @cutoff LIMIT @batchSize)`, { cutoff, batchSize }).changes;
+      run(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE at < @cutoff LIMIT @batchSize)`, { cutoff, batchSize })
+        .changes;
     // Budget windows over for a day, and admin sessions past their expiry: neither is ever read again.
     run(
       `DELETE FROM send_budget WHERE (key, window_start) IN
@@ -564,8 +575,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     },
     async findAuthRequestByLinkLookup(linkLookup, now) {
       const row = get(`SELECT ${AUTH_REQUEST_COLUMNS} FROM auth_requests WHERE link_lookup = @linkLookup`, { linkLookup }) as
-        | AuthRequestRow
-        | undefined;
+        AuthRequestRow | undefined;
       return Promise.resolve(row ? toRecord(row, now) : null);
     },
     async consumeWithOtp(command) {
@@ -662,4 +672,3 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 function bytes(value: Buffer | null): Uint8Array | null {
   return value === null ? null : Uint8Array.from(value);
 }
-

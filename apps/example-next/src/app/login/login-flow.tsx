@@ -150,7 +150,11 @@ function CheckInbox({ state, error, notice, onRestart }: CheckInboxProps) {
         {minutes !== undefined ? ` within ${minutes} minute${minutes === 1 ? '' : 's'}` : ''}, or enter the code below.
       </p>
       {message && (
-        <p className={`alert ${message.kind === 'error' ? 'alert-error' : 'alert-ok'}`} role={message.kind === 'error' ? 'alert' : 'status'} id="inbox-message">
+        <p
+          className={`alert ${message.kind === 'error' ? 'alert-error' : 'alert-ok'}`}
+          role={message.kind === 'error' ? 'alert' : 'status'}
+          id="inbox-message"
+        >
           {message.text}
         </p>
       )}

@@ -21,7 +21,9 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
   const code = first(params.error);
   const retryAfter = Number(first(params.retry_after) ?? '');
   // Only known codes become text: a crafted ?error= cannot put its own words on the page.
-  const error = isKitErrorCode(code) ? { code, message: userMessage(code, Number.isFinite(retryAfter) ? retryAfter : undefined) ?? '' } : null;
+  const error = isKitErrorCode(code)
+    ? { code, message: userMessage(code, Number.isFinite(retryAfter) ? retryAfter : undefined) ?? '' }
+    : null;
 
   const pending = await getPendingSignIn();
   const now = Date.now();
