@@ -1,6 +1,6 @@
 /**
- * Every relative link in the README, CONTRIBUTING.md, docs/ and the packages', apps' and
- * examples' READMEs names a file that exists in the repository, and every `#anchor` into a
+ * Every relative link in the README, CONTRIBUTING.md, docs/, bench/README.md and the packages',
+ * apps' and examples' READMEs names a file that exists in the repository, and every `#anchor` into a
  * Markdown file names one of its headings.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = resolve(import.meta.dirname, '../../..');
 
 function markdownFiles(): string[] {
-  const files = ['README.md', 'CONTRIBUTING.md'].map((file) => join(ROOT, file));
+  const files = ['README.md', 'CONTRIBUTING.md', 'bench/README.md'].map((file) => join(ROOT, file));
   files.push(
     ...readdirSync(join(ROOT, 'docs'))
       .filter((name) => name.endsWith('.md'))
