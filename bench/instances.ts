@@ -21,15 +21,25 @@
  *   concurrent CI run shows up as "other". On SQLite the database's work is inside the Sesame
  *   processes: its column is empty.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { defaultPolicy, type Policy } from '@sesame/core';
 import { openStore } from '@sesame/storage';
-import { freePort, startPostgresCluster, startSmtpCapture, type PostgresCluster, type SmtpCapture } from '@sesame/testkit';
+import {
+  createApiClientWithCli,
+  fetchAccessToken,
+  killStartedProcesses,
+  runSesameCli,
+  startPostgresCluster,
+  startSesameProcess,
+  startSmtpCapture,
+  type PostgresCluster,
+  type SesameProcess,
+  type SmtpCapture,
+} from '@sesame/testkit';
 import { OutOfWork, runClosedLoop, STANDARD_WINDOW, type Operation } from './lib/closed-loop.js';
 import { allPids, machineBusyMs, ownCpuMs, processCpu } from './lib/proc-cpu.js';
 import { SERVER_NODE_FLAGS } from '../bin/node-flags.mjs';
@@ -38,9 +48,6 @@ const { values: args } = parseArgs({ options: { store: { type: 'string', default
 if (args.store !== 'postgres' && args.store !== 'sqlite') throw new Error(`--store postgres|sqlite, not ${args.store}`);
 const STORE: 'postgres' | 'sqlite' = args.store;
 
-const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin/sesame.js');
-const run = promisify(execFile);
 const REDIRECT = 'https://app.example.com/auth/verify';
 
 const { concurrency: CONCURRENCY, warmUpMs: WARM_UP_MS, measureMs: MEASURE_MS } = STANDARD_WINDOW;
@@ -53,11 +60,8 @@ const DRAIN_MS = 25_000;
 /** The whole run is killed past this. */
 const HARD_LIMIT_MS = 145_000;
 
-interface Instance {
-  readonly child: ChildProcess;
-  readonly base: string;
+interface Instance extends SesameProcess {
   token: string;
-  output: string;
 }
 
 interface CpuSample {
@@ -83,7 +87,6 @@ interface Row {
   readonly otherCores: number;
 }
 
-const started: ChildProcess[] = [];
 const instances: Instance[] = [];
 let cluster: PostgresCluster | undefined;
 let smtp: SmtpCapture | undefined;
@@ -122,7 +125,7 @@ function postgresCpuMs(postmaster: number): number {
 function sampleCpu(postmaster: number | null): CpuSample {
   return {
     at: performance.now(),
-    node: instances.reduce((sum, instance) => sum + (processCpu(instance.child.pid!)?.selfMs ?? 0), 0),
+    node: instances.reduce((sum, instance) => sum + (processCpu(instance.pid)?.selfMs ?? 0), 0),
     pg: postmaster === null ? 0 : postgresCpuMs(postmaster),
     bench: ownCpuMs(),
     machineBusy: machineBusyMs(),
@@ -132,48 +135,13 @@ function sampleCpu(postmaster: number | null): CpuSample {
 // ---- processes --------------------------------------------------------------------------------
 
 async function startInstance(env: NodeJS.ProcessEnv): Promise<Instance> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, BIN, 'start'], {
-    cwd: dataDir,
-    env: { ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  started.push(child);
-  const instance: Instance = { child, base: `http://127.0.0.1:${port}`, token: '', output: '' };
-  const keep = (d: Buffer) => (instance.output = (instance.output + d.toString()).slice(-4_000));
-  child.stdout.on('data', keep);
-  await new Promise<void>((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`no start banner: ${instance.output}`)), 30_000);
-    child.stderr.on('data', (d: Buffer) => {
-      keep(d);
-      if (instance.output.includes('Sesame is listening')) {
-        clearTimeout(timer);
-        ready();
-      }
-    });
-    child.once('exit', () => {
-      clearTimeout(timer);
-      fail(new Error(`exited early: ${instance.output}`));
-    });
-  });
-  return instance;
-}
-
-async function tokenFor(instance: Instance, client: { client_id: string; client_secret: string }): Promise<string> {
-  const response = await fetch(`${instance.base}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret }),
-  });
-  if (response.status !== 200) throw new Error(`token: HTTP ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { access_token: string }).access_token;
+  const sesame = await startSesameProcess({ env, cwd: dataDir, nodeFlags: SERVER_NODE_FLAGS, keepOutputChars: 4_000 });
+  return Object.assign(sesame, { token: '' });
 }
 
 async function cleanup(): Promise<void> {
   agent.destroy();
-  for (const child of started) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
+  await killStartedProcesses();
   await smtp?.close().catch(() => undefined);
   await cluster?.stop().catch((error: unknown) => console.error('cluster stop:', error));
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -194,7 +162,7 @@ function harvest(): void {
   const end = Math.min(mails.length, mailsSeen + 100_000);
   for (; mailsSeen < end; mailsSeen++) {
     const mail = mails[mailsSeen]!;
-    const to = /bench-\d+-\d+@example\.com/.exec(JSON.stringify(mail.to ?? ''))?.[0];
+    const to = /bench-\d+-\d+@example\.com/.exec(mail.recipient)?.[0];
     const code = /\b(\d{6})\b/.exec(mail.text ?? '')?.[1];
     const id = to === undefined ? undefined : pending.get(to);
     if (to !== undefined && id !== undefined && code !== undefined) {
@@ -213,7 +181,7 @@ function post(i: number, action: string, body: unknown): Promise<{ status: numbe
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const request = http.request(
-      `${instance.base}/api/v1/passwordless/email/${action}`,
+      `${instance.url}/api/v1/passwordless/email/${action}`,
       {
         method: 'POST',
         agent,
@@ -386,16 +354,8 @@ async function main(): Promise<void> {
     SESAME_CLIENT_SENDS_PER_MINUTE: '1000000',
     SESAME_SENDS_PER_MINUTE: '1000000',
   };
-  await run(process.execPath, [BIN, 'migrate'], { cwd: dataDir, env });
-  const created = await run(
-    process.execPath,
-    [BIN, 'clients', 'create', '--name', 'bench', '--redirect-uri', 'https://app.example.com/auth/*', '--json'],
-    {
-      cwd: dataDir,
-      env,
-    },
-  );
-  const client = JSON.parse(created.stdout.trim()) as { client_id: string; client_secret: string };
+  await runSesameCli(['migrate'], { cwd: dataDir, env });
+  const client = await createApiClientWithCli({ cwd: dataDir, env, name: 'bench', redirectUri: 'https://app.example.com/auth/*' });
   // Every send goes to its own address; the raised limits and the longest expiry only make sure
   // no limit or expiry decides a result in the verify phase.
   const store = openStore(databaseUrl);
@@ -415,10 +375,10 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const name of ['one instance', 'two instances']) {
     const instance = await startInstance(env);
-    instance.token = await tokenFor(instance, client);
+    instance.token = await fetchAccessToken(instance.url, client);
     instances.push(instance);
     console.log(
-      `${name}: ${instances.length} process(es) ${instances.map((i) => i.child.pid).join(', ')}${postmaster === null ? '' : `, postmaster ${postmaster}`}`,
+      `${name}: ${instances.length} process(es) ${instances.map((i) => i.pid).join(', ')}${postmaster === null ? '' : `, postmaster ${postmaster}`}`,
     );
     rows.push(await phase(name, 'send', send, postmaster));
     await drain();
@@ -451,7 +411,7 @@ try {
   await main();
 } catch (error) {
   console.error(error);
-  for (const instance of instances) if (instance.output.trim()) console.error(`instance ${instance.base}:\n${instance.output}`);
+  for (const instance of instances) if (instance.output.trim()) console.error(`instance ${instance.url}:\n${instance.output}`);
   process.exitCode = 1;
 } finally {
   clearTimeout(hard);

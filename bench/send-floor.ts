@@ -31,7 +31,7 @@ import { createOutboxWorker, silentLogger, type MailTransport } from '@sesame/em
 import { createApp } from '@sesame/server';
 import { openSqliteStore } from '@sesame/storage';
 import { createNodePayloadSealer } from '../packages/server/src/passwordless/node-crypto.js';
-import { markdownTable } from './lib/closed-loop.js';
+import { BENCH_REDIRECT as REDIRECT, markdownTable } from './lib/closed-loop.js';
 
 const { values } = parseArgs({
   options: {
@@ -46,7 +46,6 @@ const RUNS = Math.min(10, Math.max(1, Number(values.runs)));
 const WARM_UP_ROUNDS = 40;
 const DELIVERY_WAIT_MS = 10_000;
 const SECRET = new Uint8Array(48).fill(7);
-const REDIRECT = 'http://localhost:3000/api/auth/verify';
 
 interface RunResult {
   readonly sendUs: number;

@@ -4,11 +4,12 @@
  * SQLite with its outbox worker) delivering through the real SMTP transport
  * (SESAME_BENCH_SMTP_URL) to, in one run:
  *
- *   - a healthy SMTP server: smtp-server accepting every message, in a child process of its own
- *     (so its work neither shares this process's event loop with the load generator nor is
- *     counted as Sesame's);
+ *   - a healthy SMTP server: @sesame/testkit's SMTP capture keeping nothing, in a child process of
+ *     its own (so its work neither shares this process's event loop with the load generator nor
+ *     is counted as Sesame's);
  *   - a stalled one that accepts TCP and never sends a greeting (@sesame/testkit's 'stall');
- *   - a stalled one that speaks SMTP up to DATA's 354, takes the message and never answers it.
+ *   - a stalled one that speaks SMTP up to DATA's 354, takes the message and never answers it
+ *     (@sesame/testkit's 'silent-after-data').
  *
  *   npm run bench:smtp-stall
  *
@@ -17,11 +18,10 @@
  * by MAX_REQUESTS; the Sesame process's CPU over the window; the outbox depth at the end of the
  * window and SETTLE_MS later (healthy: drains; stalled: grows and stays).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import { startFaultySmtp, type FaultySmtp } from '@sesame/testkit';
+import { killStartedProcesses, startFaultySmtp, startProcess, waitForOutput } from '@sesame/testkit';
 import {
   BENCH_REDIRECT,
   fmt,
@@ -33,7 +33,7 @@ import {
   type ClosedLoopResult,
   type Operation,
 } from './lib/closed-loop.js';
-import { getJson, postJson, startBenchServer, stopBenchServer, stopChild, type BenchServer } from './lib/bench-server.js';
+import { getJson, postJson, startBenchServer, stopBenchServer, type BenchServer } from './lib/bench-server.js';
 import { processCpu } from './lib/proc-cpu.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -56,27 +56,6 @@ function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-/** Resolves with the first capture of `pattern` in the child's stdout. */
-function waitForLine(child: ChildProcess, pattern: RegExp, label: string, output: { text: string }): Promise<string> {
-  return new Promise((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${label}: not ready within 60 s\n${output.text}`)), 60_000);
-    const keep = (d: Buffer) => {
-      output.text = (output.text + d.toString()).slice(-8_000);
-      const match = pattern.exec(output.text)?.[1];
-      if (match !== undefined) {
-        clearTimeout(timer);
-        done(match);
-      }
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      fail(new Error(`${label} exited early (${code ?? signal})\n${output.text}`));
-    });
-  });
-}
-
 // ---- SMTP servers -------------------------------------------------------------------------------
 
 interface Smtp {
@@ -84,72 +63,27 @@ interface Smtp {
   close(): Promise<void>;
 }
 
-/** A plain smtp-server in a child process that accepts and discards every message. */
+/** @sesame/testkit's SMTP capture keeping nothing: a sink that accepts every message. */
 const HEALTHY_SMTP = `
-import { SMTPServer } from 'smtp-server';
-const server = new SMTPServer({
-  authOptional: true,
-  disabledCommands: ['STARTTLS', 'AUTH'],
-  logger: false,
-  onData(stream, _session, callback) {
-    stream.on('end', () => callback());
-    stream.resume();
-  },
-});
-server.on('error', () => undefined);
-server.listen(0, '127.0.0.1', () => process.stdout.write('SMTP ' + server.server.address().port + '\\n'));
-process.once('SIGTERM', () => server.close(() => process.exit(0)));
+import { startSmtpCapture } from '@sesame/testkit';
+const smtp = await startSmtpCapture({ discard: true });
+process.stdout.write('SMTP ' + smtp.port + '\\n');
+process.once('SIGTERM', () => void smtp.close().then(() => process.exit(0)));
 `;
 
 async function healthySmtp(): Promise<Smtp> {
-  const child = track(
-    spawn(process.execPath, ['--input-type=module', '-e', HEALTHY_SMTP], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }),
-  );
-  const port = await waitForLine(child, /^SMTP (\d+)$/m, 'smtp-server', { text: '' });
-  return { url: `smtp://127.0.0.1:${port}`, close: () => stopChild(child, 2_000) };
-}
-
-/** Speaks SMTP up to DATA's 354, reads the message, and never answers it (nor anything after). */
-async function stalledAtDataSmtp(): Promise<Smtp> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.once('close', () => sockets.delete(socket));
-    let buffered = '';
-    let inData = false;
-    socket.write('220 stall.test ESMTP\r\n');
-    socket.on('data', (chunk: Buffer) => {
-      if (inData) return;
-      buffered += chunk.toString('latin1');
-      let newline: number;
-      while (!inData && (newline = buffered.indexOf('\r\n')) >= 0) {
-        const verb = buffered.slice(0, 4).toUpperCase();
-        buffered = buffered.slice(newline + 2);
-        if (verb === 'EHLO') socket.write('250-stall.test\r\n250 8BITMIME\r\n');
-        else if (verb === 'DATA') {
-          inData = true;
-          socket.write('354 Go ahead\r\n');
-        } else if (verb === 'QUIT') socket.end('221 Bye\r\n');
-        else socket.write('250 OK\r\n');
-      }
-    });
+  const child = startProcess(process.execPath, ['--input-type=module', '-e', HEALTHY_SMTP], {
+    cwd: ROOT,
+    env: process.env,
+    keepOutputChars: 8_000,
   });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const port = (server.address() as net.AddressInfo).port;
+  const [, port] = await waitForOutput(child, /^SMTP (\d+)$/m, 60_000, 'smtp-server');
   return {
     url: `smtp://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((done) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => done());
-      }),
+    close: async () => {
+      await child.stop(2_000);
+    },
   };
-}
-
-async function stalledSmtp(): Promise<Smtp> {
-  const faulty: FaultySmtp = await startFaultySmtp({ kind: 'stall' });
-  return { url: faulty.url, close: () => faulty.close() };
 }
 
 // ---- the Sesame server --------------------------------------------------------------------------
@@ -225,8 +159,8 @@ async function main(): Promise<void> {
   );
   const rows: Row[] = [];
   rows.push(await measure('healthy', healthySmtp));
-  rows.push(await measure('stalled (no greeting)', stalledSmtp));
-  rows.push(await measure('stalled (no reply to DATA)', stalledAtDataSmtp));
+  rows.push(await measure('stalled (no greeting)', () => startFaultySmtp({ kind: 'stall' })));
+  rows.push(await measure('stalled (no reply to DATA)', () => startFaultySmtp({ kind: 'silent-after-data' })));
 
   const healthy = rows[0]!.result;
   console.log('');
@@ -269,6 +203,7 @@ async function main(): Promise<void> {
 async function cleanup(): Promise<void> {
   for (const close of closers) await close().catch(() => undefined);
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await killStartedProcesses();
 }
 
 const hard = setTimeout(() => {

@@ -9,10 +9,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePortPair } from '@sesame/testkit';
 import { SERVER_NODE_FLAGS } from '../../bin/node-flags.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -33,21 +33,6 @@ export interface BenchServer {
   readonly ownLogDir: string | null;
 }
 
-/** A port p such that p and p + 1 (the sidecar) are both free on 127.0.0.1. */
-export async function freePortPair(): Promise<number> {
-  const tryListen = (port: number) =>
-    new Promise<boolean>((done) => {
-      const server = net.createServer();
-      server.once('error', () => done(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20_000 + 2 * Math.floor(Math.random() * 15_000);
-    if ((await tryListen(port)) && (await tryListen(port + 1))) return port;
-  }
-  throw new Error('no free port pair found');
-}
-
 export interface StartBenchServerOptions {
   /** Added to the environment (NODE_ENV=production and PORT are set). */
   readonly env?: Record<string, string>;
@@ -57,11 +42,15 @@ export interface StartBenchServerOptions {
   /** Directory of the log file, kept after stop (default: a temp directory removed on stop). */
   readonly logDir?: string;
   readonly readyTimeoutMs?: number;
+  /** The server's port (the sidecar takes the next one); default: a free pair. */
+  readonly port?: number;
+  /** The agent's socket timeout: idle keep-alive sockets close after it (default: none). */
+  readonly agentTimeoutMs?: number;
 }
 
 /** Starts server.mjs and resolves once its READY line is in its log file. */
 export async function startBenchServer(options: StartBenchServerOptions): Promise<BenchServer> {
-  const port = await freePortPair();
+  const port = options.port ?? (await freePortPair());
   const logDir = options.logDir ?? mkdtempSync(join(tmpdir(), 'sesame-bench-'));
   const ownLogDir = options.logDir === undefined ? logDir : null;
   const logFile = join(logDir, `server-${port}.log`);
@@ -90,7 +79,7 @@ export async function startBenchServer(options: StartBenchServerOptions): Promis
         base: new URL(ready.url.replace('localhost', '127.0.0.1')),
         sidecar: ready.sidecar,
         token: ready.token,
-        agent: new http.Agent({ keepAlive: true, maxSockets: options.maxSockets }),
+        agent: new http.Agent({ keepAlive: true, maxSockets: options.maxSockets, timeout: options.agentTimeoutMs }),
         logFile,
         ownLogDir,
       };
@@ -134,27 +123,25 @@ export async function stopBenchServer(server: BenchServer, graceMs?: number): Pr
   if (server.ownLogDir !== null) rmSync(server.ownLogDir, { recursive: true, force: true });
 }
 
-export function getJson<T>(url: string, timeoutMs = 60_000): Promise<T> {
+export function getText(url: string, timeoutMs = 60_000): Promise<string> {
   return new Promise((done, fail) => {
     const request = http.get(url, { timeout: timeoutMs }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => {
-        try {
-          done(JSON.parse(body) as T);
-        } catch (error) {
-          fail(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
+      response.on('end', () => done(body));
     });
     request.on('timeout', () => request.destroy(new Error(`GET ${url}: timed out`)));
     request.on('error', fail);
   });
 }
 
+export async function getJson<T>(url: string, timeoutMs = 60_000): Promise<T> {
+  return JSON.parse(await getText(url, timeoutMs)) as T;
+}
+
 /** POSTs a JSON body with the server's token over its keep-alive agent: the status and the body text. */
-export function postJson(server: BenchServer, path: string, body: unknown): Promise<{ status: number; body: string }> {
+export function postJson(server: BenchServer, path: string, body: unknown, timeoutMs?: number): Promise<{ status: number; body: string }> {
   const payload = JSON.stringify(body);
   return new Promise((done, fail) => {
     const request = http.request(
@@ -178,6 +165,7 @@ export function postJson(server: BenchServer, path: string, body: unknown): Prom
         response.on('error', fail);
       },
     );
+    if (timeoutMs !== undefined) request.setTimeout(timeoutMs, () => request.destroy(new Error('timeout')));
     request.on('error', fail);
     request.end(payload);
   });

@@ -4,6 +4,7 @@
  * by a request count. Latencies are those of requests that started and ended inside the window.
  * Runs in the bench process, never in the server's.
  */
+import { percentile } from './stats.js';
 
 /** One request: resolves true on the expected answer, false on any other; throws `OutOfWork` to end the phase early. */
 export type Operation = (index: number) => Promise<boolean>;
@@ -70,8 +71,15 @@ export async function runClosedLoop(operation: Operation, options: ClosedLoopOpt
   const seconds = Math.max(0, end - measureFrom) / 1000;
   latencies.sort((a, b) => a - b);
   const n = latencies.length;
-  const pct = (q: number) => (n === 0 ? NaN : latencies[Math.min(n - 1, Math.floor(q * n))]!);
-  return { requests: n, seconds, rps: seconds > 0 ? n / seconds : NaN, p50: pct(0.5), p99: pct(0.99), errors, exhausted: state.exhausted };
+  return {
+    requests: n,
+    seconds,
+    rps: seconds > 0 ? n / seconds : NaN,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    errors,
+    exhausted: state.exhausted,
+  };
 }
 
 /** A fixed-width markdown table. */
@@ -99,4 +107,9 @@ export const STANDARD_WINDOW = { concurrency: 50, warmUpMs: 2_000, measureMs: 8_
 export function resultCells(result: ClosedLoopResult, exhaustedNote?: string): string[] {
   const requests = String(result.requests) + (result.exhausted && exhaustedNote !== undefined ? ` (${exhaustedNote})` : '');
   return [fmt(result.rps, 0), fmt(result.p50), fmt(result.p99), String(result.errors), requests];
+}
+
+/** A result as one line of progress: req/s, p50, p99 and errors. */
+export function resultLine(result: ClosedLoopResult): string {
+  return `${fmt(result.rps, 0)} req/s, p50 ${fmt(result.p50)} ms, p99 ${fmt(result.p99)} ms, ${result.errors} errors`;
 }

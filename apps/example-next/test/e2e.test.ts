@@ -9,20 +9,14 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, freePort, startSmtpCapture, waitUntil, type SmtpCapture } from '@sesame/testkit';
 import {
   APP_DIR,
   BUILD_CANARIES,
-  CHROMIUM_ARGS,
-  CHROMIUM_PATH,
   ensureAppBuilt,
-  freePort,
   startApp,
-  startMailCatcher,
   startAppExpectingExit,
   startSesame,
-  stopProcess,
-  waitUntil,
-  type MailCatcher,
   type SesameInstance,
   type Started,
 } from './harness.js';
@@ -31,7 +25,7 @@ const EXPIRES_IN = 60;
 const RESEND_COOLDOWN = 3;
 const SESSION_SECRET = randomBytes(32).toString('base64url');
 
-let mail: MailCatcher;
+let mail: SmtpCapture;
 let sesame: SesameInstance | undefined;
 let app: Started | undefined;
 let browser: Browser | undefined;
@@ -86,10 +80,10 @@ const expiring: { page?: Page; linkPage?: Page; sentAt?: number; link?: string; 
 describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     await ensureAppBuilt();
-    mail = await startMailCatcher();
+    mail = await startSmtpCapture({ waitTimeoutMs: 15_000 });
     const appPort = await freePort();
     base = `http://127.0.0.1:${appPort}`;
-    sesame = await startSesame({ smtpPort: mail.port, redirectUri: `${base}/api/auth/verify` });
+    sesame = await startSesame({ smtpUrl: mail.url, redirectUri: `${base}/api/auth/verify` });
     app = await startApp({
       port: appPort,
       env: {
@@ -110,8 +104,8 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
   afterAll(async () => {
     for (const context of contexts) await context.close().catch(() => undefined);
     await browser?.close().catch(() => undefined);
-    await stopProcess(app?.child);
-    await stopProcess(sesame?.child);
+    await app?.stop();
+    await sesame?.stop();
     await mail.close();
   }, 60_000);
 
@@ -120,7 +114,7 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
       const { page } = await newPage();
       const email = address(`expiring-${key}`);
       await requestEmail(page, email);
-      const message = await mail.nth(email, 0);
+      const message = await mail.waitForMail(email);
       expiring[key] = page;
       expiring.sentAt ??= Date.now();
       if (key === 'page') expiring.code = message.code;
@@ -134,7 +128,7 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     const { page } = await newPage();
     const email = address('link');
     await requestEmail(page, email);
-    const message = await mail.nth(email, 0);
+    const message = await mail.waitForMail(email);
     expect(message.link).toBe(`${base}/api/auth/verify?link_token=${new URL(message.link!).searchParams.get('link_token')}`);
     await page.goto(message.link!);
     await page.waitForURL(`${base}/dashboard`);
@@ -148,7 +142,7 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     expect(new URL(page.url()).searchParams.get('next')).toBe('/dashboard?x=1');
     const email = address('next');
     await requestEmail(page, email, '');
-    await page.goto((await mail.nth(email, 0)).link!);
+    await page.goto((await mail.waitForMail(email)).link!);
     await page.waitForURL(`${base}/dashboard?x=1`);
     expect(await signedInEmail(page)).toBe(email);
 
@@ -157,7 +151,7 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     await other.page.goto(`/login?next=${encodeURIComponent('https://evil.example/steal')}`);
     const evil = address('evil-next');
     await requestEmail(other.page, evil, '');
-    await other.page.goto((await mail.nth(evil, 0)).link!);
+    await other.page.goto((await mail.waitForMail(evil)).link!);
     await other.page.waitForURL(`${base}/dashboard`);
   });
 
@@ -165,7 +159,7 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     const original = await newPage();
     const email = address('other-device');
     await requestEmail(original.page, email);
-    const { link } = await mail.nth(email, 0);
+    const { link } = await mail.waitForMail(email);
 
     const second = await newPage();
     await second.page.goto(link!);
@@ -190,7 +184,7 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     const { page } = await newPage();
     const email = address('scanner');
     await requestEmail(page, email);
-    const { link } = await mail.nth(email, 0);
+    const { link } = await mail.waitForMail(email);
     for (const method of ['GET', 'HEAD', 'GET'] as const) {
       const response = await fetch(link!, { method, redirect: 'manual' });
       expect(response.status).toBe(200);
@@ -208,14 +202,14 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     const good = await newPage();
     const email = address('otp');
     await requestEmail(good.page, email);
-    await enterCode(good.page, (await mail.nth(email, 0)).code!);
+    await enterCode(good.page, (await mail.waitForMail(email)).code!);
     await good.page.waitForURL(`${base}/dashboard`);
     expect(await signedInEmail(good.page)).toBe(email);
 
     const bad = await newPage();
     const victim = address('otp-wrong');
     await requestEmail(bad.page, victim);
-    const { code } = await mail.nth(victim, 0);
+    const { code } = await mail.waitForMail(victim);
     const wrong = code === '000000' ? '111111' : '000000';
     for (let attempt = 1; attempt <= 5; attempt++) {
       await enterCode(bad.page, wrong);
@@ -234,7 +228,7 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     const { page } = await newPage();
     const email = address('resend');
     await requestEmail(page, email);
-    const first = await mail.nth(email, 0);
+    const first = await mail.waitForMail(email);
     const resend = page.getByRole('button', { name: /^Resend email/ });
     expect(await resend.isDisabled()).toBe(true);
     const before = await resend.textContent();
@@ -244,7 +238,7 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     await resend.click();
     await page.getByText('A new email is on its way.').waitFor();
     expect(await resend.isDisabled()).toBe(true);
-    const second = await mail.nth(email, 1);
+    const second = await mail.waitForMail(email, 2);
     expect(second.code).not.toBe(first.code);
 
     await enterCode(page, first.code!);
@@ -258,7 +252,7 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     const { context, page } = await newPage();
     const email = address('logout');
     await requestEmail(page, email);
-    await page.goto((await mail.nth(email, 0)).link!);
+    await page.goto((await mail.waitForMail(email)).link!);
     await page.waitForURL(`${base}/dashboard`);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL((url) => url.pathname === '/login');
@@ -275,7 +269,7 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     const actionRequest = viaAction.page.waitForRequest((r) => r.method() === 'POST' && r.headers()['next-action'] !== undefined);
     await requestEmail(viaAction.page, actionEmail);
     expect(new URL((await actionRequest).url()).pathname).toBe('/login');
-    const fromAction = await mail.nth(actionEmail, 0);
+    const fromAction = await mail.waitForMail(actionEmail);
 
     // The route handler, called as a script in the page would call it.
     const viaRoute = await newPage();
@@ -291,7 +285,7 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     }, routeEmail);
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ ok: true, email: routeEmail });
-    const fromRoute = await mail.nth(routeEmail, 0);
+    const fromRoute = await mail.waitForMail(routeEmail);
 
     for (const [message, email] of [
       [fromAction, actionEmail],
@@ -313,7 +307,7 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     const { context, page } = await newPage();
     const email = address('cookie');
     await requestEmail(page, email);
-    await enterCode(page, (await mail.nth(email, 0)).code!);
+    await enterCode(page, (await mail.waitForMail(email)).code!);
     await page.waitForURL(`${base}/dashboard`);
     const cookie = sessionCookie(await context.cookies());
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', secure: true, path: '/' });
@@ -357,7 +351,7 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     // The Server Action's email points at the configured app URL, and the link signs in here.
     const email = address('hostile-headers');
     await requestEmail(page, email, '');
-    const { link } = await mail.nth(email, 0);
+    const { link } = await mail.waitForMail(email);
     expect(link?.startsWith(`${base}/api/auth/verify?link_token=`), link).toBe(true);
     await page.goto(link!);
     await page.waitForURL(`${base}/dashboard?x=1`);
@@ -394,7 +388,7 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
       { email: routeEmail, next: '/a/..//evil.example' },
     );
     expect(answer).toBe(200);
-    const routeLink = (await mail.nth(routeEmail, 0)).link;
+    const routeLink = (await mail.waitForMail(routeEmail)).link;
     expect(routeLink?.startsWith(`${base}/api/auth/verify?link_token=`), routeLink).toBe(true);
     await other.page.goto(routeLink!);
     await other.page.waitForURL(`${base}/dashboard`);
@@ -404,7 +398,7 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
     await byCode.page.goto(`/login?next=${encodeURIComponent('/%2e//evil.example')}`);
     const codeEmail = address('hostile-code');
     await requestEmail(byCode.page, codeEmail, '');
-    await enterCode(byCode.page, (await mail.nth(codeEmail, 0)).code!);
+    await enterCode(byCode.page, (await mail.waitForMail(codeEmail)).code!);
     await byCode.page.waitForURL(`${base}/dashboard`);
     expect(await signedInEmail(byCode.page)).toBe(codeEmail);
 
@@ -484,7 +478,7 @@ describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => 
       // The way to start again is right there: the email form, which sends a fresh email.
       const email = address('expiring-linkPage');
       await requestEmail(byLink, email, '');
-      await mail.nth(email, 1);
+      await mail.waitForMail(email, 2);
     },
     (EXPIRES_IN + 40) * 1000,
   );

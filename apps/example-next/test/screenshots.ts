@@ -6,20 +6,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import {
-  CHROMIUM_ARGS,
-  CHROMIUM_PATH,
-  REPO_DIR,
-  ensureAppBuilt,
-  freePort,
-  startApp,
-  startMailCatcher,
-  startSesame,
-  stopProcess,
-  type Started,
-} from './harness.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, REPO_ROOT, freePort, startSmtpCapture } from '@sesame/testkit';
+import { ensureAppBuilt, startApp, startSesame, type Started } from './harness.js';
 
-const OUT_DIR = join(REPO_DIR, 'docs', 'screenshots');
+const OUT_DIR = join(REPO_ROOT, 'docs', 'screenshots');
 const EMAIL = 'ada@example.com';
 
 async function shoot(page: Page, name: string): Promise<void> {
@@ -33,14 +23,14 @@ async function shoot(page: Page, name: string): Promise<void> {
 async function main(): Promise<void> {
   mkdirSync(OUT_DIR, { recursive: true });
   await ensureAppBuilt();
-  const mail = await startMailCatcher();
+  const mail = await startSmtpCapture({ waitTimeoutMs: 15_000 });
   let sesame: Started | undefined;
   let app: Started | undefined;
   let browser: Browser | undefined;
   try {
     const appPort = await freePort();
     const base = `http://127.0.0.1:${appPort}`;
-    const started = await startSesame({ smtpPort: mail.port, redirectUri: `${base}/api/auth/verify` });
+    const started = await startSesame({ smtpUrl: mail.url, redirectUri: `${base}/api/auth/verify` });
     sesame = started;
     app = await startApp({
       port: appPort,
@@ -63,7 +53,7 @@ async function main(): Promise<void> {
     await original.getByRole('heading', { name: 'Check your inbox' }).waitFor();
     await shoot(original, 'check-inbox');
 
-    const { link } = await mail.nth(EMAIL, 0);
+    const { link } = await mail.waitForMail(EMAIL);
     const elsewhere = await (await browser.newContext(options)).newPage();
     await elsewhere.goto(link!);
     await elsewhere.getByRole('button', { name: 'Continue signing in' }).waitFor();
@@ -78,8 +68,8 @@ async function main(): Promise<void> {
     await shoot(original, 'dashboard');
   } finally {
     await browser?.close().catch(() => undefined);
-    await stopProcess(app?.child);
-    await stopProcess(sesame?.child);
+    await app?.stop();
+    await sesame?.stop();
     await mail.close();
   }
 }

@@ -12,7 +12,7 @@ import { PolicyPage } from './pages/Policy.js';
 import { SignInPage, VerifyPage } from './pages/SignIn.js';
 import { TemplatesPage } from './pages/Templates.js';
 import { navigate, onLinkClick, usePath } from './router.js';
-import { Alert, errorMessage } from './ui.js';
+import { Alert, BrandMark, errorMessage } from './ui.js';
 
 interface NavItem {
   readonly path: string;
@@ -128,12 +128,7 @@ export function App() {
         Skip to content
       </a>
       <header className="topbar">
-        <div className="brand">
-          <span className="brand-mark" aria-hidden="true">
-            S
-          </span>
-          Sesame <span className="muted">admin</span>
-        </div>
+        <BrandMark />
         <nav aria-label="Dashboard">
           <ul>
             {nav.map((item) => (

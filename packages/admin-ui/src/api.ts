@@ -3,11 +3,7 @@
  * through `api()`, which sends the CSRF token on every state-changing request, turns the REST
  * error body into an `ApiError`, and tells the app when the session is gone (401).
  */
-
-export interface FieldViolation {
-  readonly field: string;
-  readonly description: string;
-}
+import type { AdminWire } from '@sesame/server';
 
 export class ApiError extends Error {
   constructor(
@@ -22,167 +18,32 @@ export class ApiError extends Error {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Wire types
+// Wire types: the server's own (its admin wire schemas), imported as types only.
 
-export type PasswordlessType = 'OTP' | 'LINK' | 'LINK_OTP';
-export type TemplateType = 'SIGNIN' | 'SIGNUP';
+export type FieldViolation = AdminWire.FieldViolation;
+export type TemplateType = AdminWire.TemplateType;
+export type Setup = AdminWire.Setup;
+export type Session = AdminWire.Session;
+export type Policy = AdminWire.Policy;
+export type RedirectUri = AdminWire.RedirectUri;
+export type PolicyAnswer = AdminWire.PolicyAnswer;
+export type AuditEntry = AdminWire.AuditEntry;
+export type Template = AdminWire.Template;
+export type TemplateInput = AdminWire.TemplateInput;
+export type Rendered = AdminWire.Rendered;
+export type Brand = AdminWire.Brand;
+export type Client = AdminWire.Client;
+export type AuthRequestRow = AdminWire.AuthRequestRow;
+export type ActivityPage = AdminWire.ActivityPage;
+export type InboxMessage = AdminWire.InboxMessage;
 
-export interface Setup {
-  readonly admins_exist: boolean;
-  readonly dev_inbox: boolean;
-}
-
-export interface Session {
-  readonly email: string;
-  readonly csrf_token: string;
-}
-
-export interface Window {
-  max: number;
-  window_seconds: number;
-}
-
-export interface RedirectUri {
-  uri: string;
-  match: 'exact' | 'prefix';
-}
-
-export interface Policy {
-  passwordless_type: PasswordlessType;
-  expiry_seconds: number;
-  otp_format: 'NUMERIC' | 'ALPHANUMERIC';
-  otp_length: number;
-  same_browser_enforcement: boolean;
-  otp_attempts_per_request: number;
-  emails_per_address: Window;
-  failed_otp_per_address: Window;
-  allowed_redirect_uris: RedirectUri[];
-}
-
-export interface PolicyAnswer {
-  readonly policy: Policy;
-  readonly defaults: Policy;
-  /** Shape not fixed by the contract: read through `rangeOf()`. */
-  readonly ranges: unknown;
-  readonly updated_at: string | null;
-}
-
-export interface AuditEntry {
-  readonly id: string | number;
-  readonly at: string;
-  readonly actor: string;
-  readonly action: string;
-  readonly before: unknown;
-  readonly after: unknown;
-}
-
-export interface AuditPage {
-  readonly entries: readonly AuditEntry[];
-  readonly next_before: string | number | null;
-}
-
-export interface Template {
-  subject: string;
-  html: string;
-  text: string;
-  /** Names of request `template_variables` this template may use (beyond the built-ins). */
-  custom_variables?: string[];
-  is_default?: boolean;
-}
-
-function templateBody(template: Template): Record<string, unknown> {
+function templateBody(template: TemplateInput): TemplateInput {
   return {
     subject: template.subject,
     html: template.html,
     text: template.text,
     ...(template.custom_variables && template.custom_variables.length > 0 ? { custom_variables: template.custom_variables } : {}),
   };
-}
-
-export interface TemplatesAnswer {
-  readonly templates: Record<TemplateType, Template>;
-  readonly variables: readonly string[];
-}
-
-export interface Rendered {
-  readonly subject: string;
-  readonly html: string;
-  readonly text: string;
-}
-
-export interface Brand {
-  app_name: string;
-  logo_url: string | null;
-  accent_color: string;
-  from_name: string;
-}
-
-export interface BrandAnswer {
-  readonly brand: Brand;
-  readonly is_default: boolean;
-}
-
-export interface Client {
-  readonly id: string;
-  readonly name: string;
-  readonly redirect_uris: readonly string[];
-  readonly created_at: string;
-  readonly revoked_at: string | null;
-  readonly last_used_at: string | null;
-  /** Grows by one at each rotation; tokens issued under an earlier version are refused. */
-  readonly secret_version: number;
-  /** The client's own send budget (sends a minute); null: the deployment's default. */
-  readonly sends_per_minute: number | null;
-}
-
-export interface ClientList {
-  readonly clients: readonly Client[];
-  /** The deployment's default per-client budget (sends a minute). */
-  readonly default_sends_per_minute: number | null;
-}
-
-export interface ClientWithSecret {
-  readonly client: Client;
-  readonly client_secret: string;
-}
-
-export type AuthStatus = 'pending' | 'verified' | 'expired' | 'locked';
-
-export interface TimelineEvent {
-  readonly at: string;
-  readonly kind: string;
-  readonly attempt: number | null;
-  readonly detail: string | null;
-}
-
-export interface AuthRequestRow {
-  readonly ref: string;
-  readonly email_masked: string;
-  readonly type: PasswordlessType;
-  readonly template: TemplateType;
-  readonly status: AuthStatus;
-  readonly created_at: string;
-  readonly expires_at: string;
-  readonly consumed_at: string | null;
-  readonly attempts: number;
-  readonly sends: number;
-  readonly delivery: 'queued' | 'sent' | 'failed' | 'superseded' | null;
-  readonly timeline: readonly TimelineEvent[];
-}
-
-export interface ActivityPage {
-  readonly auth_requests: readonly AuthRequestRow[];
-  readonly next_cursor: string | null;
-}
-
-export interface InboxMessage {
-  readonly id: string;
-  readonly to: string;
-  readonly from: string;
-  readonly subject: string;
-  readonly text: string;
-  readonly html: string;
-  readonly created_at: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -202,7 +63,7 @@ export function onSessionLost(callback: () => void): void {
 }
 
 export async function fetchCsrfToken(): Promise<string> {
-  const answer = await request<{ csrf_token: string }>('GET', '/csrf');
+  const answer = await request<AdminWire.CsrfToken>('GET', '/csrf');
   csrfToken = answer.csrf_token;
   return csrfToken;
 }
@@ -276,49 +137,55 @@ function query(params: Record<string, string | number | null | undefined>): stri
 // Routes
 
 export const api = {
-  setup: () => request<Setup>('GET', '/setup'),
-  session: () => request<Session>('GET', '/session'),
-  startSession: (email: string) => request<{ status: string; expires_in: number }>('POST', '/session/start', { email }),
-  verifySession: (credential: { code: string } | { link_token: string }) => request<Session>('POST', '/session/verify', credential),
+  setup: () => request<AdminWire.Setup>('GET', '/setup'),
+  session: () => request<AdminWire.Session>('GET', '/session'),
+  startSession: (email: string) => request<AdminWire.SessionStarted>('POST', '/session/start', { email }),
+  verifySession: (credential: AdminWire.SessionVerify) => request<AdminWire.Session>('POST', '/session/verify', credential),
   logout: () => request<undefined>('POST', '/session/logout'),
 
-  policy: () => request<PolicyAnswer>('GET', '/policy'),
-  savePolicy: (policy: Policy) => request<{ policy: Policy; updated_at: string | null }>('PUT', '/policy', policy),
-  audit: (before?: string | number | null) => request<AuditPage>('GET', `/audit${query({ limit: 20, before })}`),
+  policy: () => request<AdminWire.PolicyAnswer>('GET', '/policy'),
+  savePolicy: (policy: AdminWire.Policy) => request<AdminWire.PolicySaved>('PUT', '/policy', policy),
+  audit: (before?: string | null) => request<AdminWire.AuditPage>('GET', `/audit${query({ limit: 20, before })}`),
 
-  templates: () => request<TemplatesAnswer>('GET', '/templates'),
-  saveTemplate: (type: TemplateType, template: Template) => request<unknown>('PUT', `/templates/${type}`, templateBody(template)),
-  resetTemplate: (type: TemplateType) => request<unknown>('DELETE', `/templates/${type}`),
-  preview: (type: TemplateType, template: Template, brand?: Brand) =>
-    request<Rendered>('POST', '/templates/preview', { template: type, ...templateBody(template), ...(brand ? { brand } : {}) }),
-  testEmail: (type: TemplateType) => request<unknown>('POST', '/templates/test-email', { template: type }),
-  brand: () => request<BrandAnswer>('GET', '/brand'),
-  saveBrand: (brand: Partial<Brand>) => request<unknown>('PUT', '/brand', brand),
-  resetBrand: () => request<unknown>('DELETE', '/brand'),
+  templates: () => request<AdminWire.TemplatesAnswer>('GET', '/templates'),
+  saveTemplate: (type: TemplateType, template: TemplateInput) =>
+    request<AdminWire.SavedTemplate>('PUT', `/templates/${type}`, templateBody(template)),
+  resetTemplate: (type: TemplateType) => request<AdminWire.SavedTemplate>('DELETE', `/templates/${type}`),
+  preview: (type: TemplateType, template: TemplateInput, brand?: AdminWire.BrandFields) =>
+    request<AdminWire.Rendered>('POST', '/templates/preview', { template: type, ...templateBody(template), ...(brand ? { brand } : {}) }),
+  testEmail: (type: TemplateType) => request<AdminWire.TestEmailQueued>('POST', '/templates/test-email', { template: type }),
+  brand: () => request<AdminWire.BrandAnswer>('GET', '/brand'),
+  saveBrand: (brand: AdminWire.BrandFields) => request<AdminWire.BrandAnswer>('PUT', '/brand', brand),
+  resetBrand: () => request<AdminWire.BrandAnswer>('DELETE', '/brand'),
 
-  clients: () => request<ClientList>('GET', '/clients'),
+  clients: () => request<AdminWire.ClientList>('GET', '/clients'),
   createClient: (name: string, redirectUris: readonly string[], sendsPerMinute: number | null = null) =>
-    request<ClientWithSecret>('POST', '/clients', {
+    request<AdminWire.ClientWithSecret>('POST', '/clients', {
       name,
       ...(redirectUris.length > 0 ? { redirect_uris: redirectUris } : {}),
       ...(sendsPerMinute === null ? {} : { sends_per_minute: sendsPerMinute }),
     }),
   setClientSendLimit: (id: string, sendsPerMinute: number | null) =>
-    request<{ client: Client }>('PUT', `/clients/${enc(id)}/send-limit`, { sends_per_minute: sendsPerMinute }),
-  rotateClient: (id: string) => request<ClientWithSecret>('POST', `/clients/${enc(id)}/rotate`),
-  revokeClient: (id: string) => request<{ client: Client }>('POST', `/clients/${enc(id)}/revoke`),
+    request<AdminWire.ClientAnswer>('PUT', `/clients/${enc(id)}/send-limit`, { sends_per_minute: sendsPerMinute }),
+  rotateClient: (id: string) => request<AdminWire.ClientWithSecret>('POST', `/clients/${enc(id)}/rotate`),
+  revokeClient: (id: string) => request<AdminWire.ClientAnswer>('POST', `/clients/${enc(id)}/revoke`),
 
   activity: (filters: { email?: string; status?: string; cursor?: string | null; limit?: number }) =>
-    request<ActivityPage>(
+    request<AdminWire.ActivityPage>(
       'GET',
       `/activity${query({ email: filters.email, status: filters.status, cursor: filters.cursor, limit: filters.limit ?? 25 })}`,
     ),
 
-  devInbox: () => request<{ messages: readonly InboxMessage[] }>('GET', '/dev-inbox'),
+  devInbox: () => request<AdminWire.InboxList>('GET', '/dev-inbox'),
 };
 
 // ---------------------------------------------------------------------------------------------
 // Field violations
+
+/** The field violations of a refusal (INVALID_ARGUMENT), none for any other error. */
+export function violationsOf(error: unknown): FieldViolation[] {
+  return error instanceof ApiError ? [...error.fieldViolations] : [];
+}
 
 /** The violation for a form field, matching `expiry_seconds`, `policy.expiry_seconds`, `emails_per_address.max`… */
 export function violationFor(violations: readonly FieldViolation[], field: string): string | undefined {

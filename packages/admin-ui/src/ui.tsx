@@ -1,4 +1,4 @@
-/** Small shared pieces: alerts, labelled fields, times, a confirm dialog, a one-time secret box. */
+/** Small shared pieces: the brand mark, alerts, labelled fields, times, a confirm dialog, a one-time secret box. */
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from './api.js';
 
@@ -30,6 +30,18 @@ export function errorMessage(error: unknown): string {
     }
   }
   return error instanceof Error ? error.message : 'Something went wrong.';
+}
+
+/** "Sesame admin" with its mark, in the top bar and on the sign-in card. */
+export function BrandMark({ className }: { className?: string }) {
+  return (
+    <div className={className === undefined ? 'brand' : `brand ${className}`}>
+      <span className="brand-mark" aria-hidden="true">
+        S
+      </span>
+      Sesame <span className="muted">admin</span>
+    </div>
+  );
 }
 
 export function Alert({ kind, children }: { kind: 'error' | 'success' | 'info'; children: ReactNode }) {

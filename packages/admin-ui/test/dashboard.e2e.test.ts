@@ -18,17 +18,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } f
 import {
   CHROMIUM_ARGS,
   CHROMIUM_PATH,
-  GREYLIST_REPLY,
-  REPO_DIR,
-  accessToken,
-  send,
-  startMailbox,
-  startSesame,
-  stopSesame,
+  REPO_ROOT,
+  requestAccessToken,
+  startSmtpCapture,
   waitUntil,
-  type Mailbox,
-  type Sesame,
-} from './harness.js';
+  type SmtpCapture,
+} from '@sesame/testkit';
+import { GREYLIST_REPLY, send, startSesame, stopSesame, type Sesame } from './harness.js';
 
 const run = randomBytes(3).toString('hex');
 const address = (name: string): string => `${name}-${run}@example.test`;
@@ -37,10 +33,10 @@ const STRANGER = address('stranger');
 const FLAKY = address('flaky');
 
 const KEEP_SHOTS = process.env.ADMIN_SCREENSHOTS === '1';
-const SHOTS_DIR = KEEP_SHOTS ? join(REPO_DIR, 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'admin-shots-'));
+const SHOTS_DIR = KEEP_SHOTS ? join(REPO_ROOT, 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'admin-shots-'));
 mkdirSync(SHOTS_DIR, { recursive: true });
 
-let mail: Mailbox;
+let mail: SmtpCapture;
 let sesame: Sesame | undefined;
 let devSesame: Sesame | undefined;
 let browser: Browser | undefined;
@@ -72,7 +68,7 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 async function restToken(): Promise<string> {
-  const answer = await accessToken(sesame!.url, restClient.client_id, restClient.client_secret);
+  const answer = await requestAccessToken(sesame!.url, restClient);
   expect(answer.status).toBe(200);
   return answer.token!;
 }
@@ -92,7 +88,7 @@ async function requestSignIn(page: Page, email: string): Promise<void> {
 // Generous per-test limit: in `npm test` this suite shares two cores with every other suite.
 describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 }, () => {
   beforeAll(async () => {
-    mail = await startMailbox();
+    mail = await startSmtpCapture({ waitTimeoutMs: 15_000 });
     redirectUri = 'http://127.0.0.1:3999/auth/verify';
     // The instance without SMTP (the last test's) starts alongside: set-up time is shared.
     // Settled, not all: whatever did start is kept, so afterAll stops it even when one part failed.
@@ -125,7 +121,7 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
           process.stderr.write(`--- ${page.url()}\n${text.slice(0, 1_500)}\n`);
         }
       }
-      process.stderr.write(`--- sesame output:\n${sesame?.output().slice(-3_000) ?? ''}\n`);
+      process.stderr.write(`--- sesame output:\n${sesame?.output.slice(-3_000) ?? ''}\n`);
     });
   });
 
@@ -140,11 +136,11 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
   }, 30_000);
 
   it('starts a send whose first SMTP attempt is refused (checked last, in the activity list)', async () => {
-    mail.failFirstAttempt(FLAKY);
+    mail.failFirstAttempt(FLAKY, GREYLIST_REPLY);
     const sent = await send(sesame!.url, await restToken(), { email: FLAKY, template: 'SIGNIN', magiclink_auth_uri: redirectUri });
     expect(sent.status).toBe(200);
     await waitUntil('the first attempt to be refused', () => (mail.refused.some((r) => r.to === FLAKY) ? true : undefined), 10_000, 50);
-    expect(mail.count(FLAKY)).toBe(0);
+    expect(mail.mailsTo(FLAKY).length).toBe(0);
   });
 
   it('answers 401 to /admin/api without a session, and says how to add the first admin', async () => {
@@ -180,12 +176,12 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     await admin.goto('/admin/');
     await shot(admin, 'signin');
     await requestSignIn(admin, ADMIN);
-    await mail.mail(ADMIN, 1);
-    expect(mail.count(STRANGER)).toBe(0);
+    await mail.waitForMail(ADMIN, 1);
+    expect(mail.mailsTo(STRANGER).length).toBe(0);
   });
 
   it('signs the admin in by the emailed link: GET only shows "Continue sign-in", the POST signs in', async () => {
-    const message = await mail.mail(ADMIN, 1);
+    const message = await mail.waitForMail(ADMIN, 1);
     expect(message.link).toBeDefined();
     const link = new URL(message.link!);
     expect(`${link.origin}${link.pathname}`).toBe(`${sesame!.url}/admin/verify`);
@@ -298,7 +294,7 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     expect(sent.status).toBe(200);
     expect(sent.body.expires_in).toBe(120);
     expect(sent.body.passwordless_type).toBe('OTP');
-    const message = await mail.mail(email);
+    const message = await mail.waitForMail(email);
     expect(message.code).toMatch(/^[A-Za-z0-9]{6,8}$/);
     expect(message.text).not.toContain('link_token');
     expect(message.html).not.toContain('link_token');
@@ -330,7 +326,7 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     const email = address('template');
     const sent = await send(sesame!.url, await restToken(), { email, template: 'SIGNIN', magiclink_auth_uri: redirectUri });
     expect(sent.status).toBe(200);
-    const message = await mail.mail(email);
+    const message = await mail.waitForMail(email);
     expect(message.subject).toMatch(new RegExp(`^E2E subject ${run} for \\S`));
     expect(message.html).toContain(`E2E heading ${run}`);
     expect(message.text).toContain(`E2E text ${run}`);
@@ -338,7 +334,7 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     // The test email goes to the signed-in admin with the saved template.
     await admin.getByRole('button', { name: 'Send a test email to me' }).click();
     await admin.getByText('A test email with the saved SIGNIN template is on its way').waitFor();
-    expect((await mail.mail(ADMIN, 2)).subject).toContain(`E2E subject ${run}`);
+    expect((await mail.waitForMail(ADMIN, 2)).subject).toContain(`E2E subject ${run}`);
 
     // Branding: a new app name shows in the preview at once, and in the next email.
     await admin.getByLabel('App name').fill(`Acme ${run}`);
@@ -349,7 +345,7 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     expect(
       (await send(sesame!.url, await restToken(), { email: branded, template: 'SIGNIN', magiclink_auth_uri: redirectUri })).status,
     ).toBe(200);
-    expect((await mail.mail(branded)).subject).toBe(`E2E subject ${run} for Acme ${run}`);
+    expect((await mail.waitForMail(branded)).subject).toBe(`E2E subject ${run} for Acme ${run}`);
 
     // An unknown variable: the preview says so, and saving is refused with the field and the name.
     await html.fill(`<p>Hello {{nmae}}</p>${await html.inputValue()}`);
@@ -368,7 +364,7 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     expect((await send(sesame!.url, await restToken(), { email: again, template: 'SIGNIN', magiclink_auth_uri: redirectUri })).status).toBe(
       200,
     );
-    expect((await mail.mail(again)).html).not.toContain('nmae');
+    expect((await mail.waitForMail(again)).html).not.toContain('nmae');
   });
 
   it('clients: created in the UI (secret shown once) it gets a token; rotated, the old secret and token fail; a send limit is set; revoked, 401', async () => {
@@ -387,7 +383,7 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     expect(await admin.evaluate(() => navigator.clipboard.readText())).toBe(secret);
     await shot(admin, 'clients');
 
-    const first = await accessToken(sesame!.url, clientId, secret);
+    const first = await requestAccessToken(sesame!.url, { client_id: clientId, client_secret: secret });
     expect(first.status).toBe(200);
     const sent = await send(sesame!.url, first.token!, {
       email: address('ui-client'),
@@ -405,13 +401,13 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
     await secretBox.waitFor();
     const rotated = await secretBox.inputValue();
     expect(rotated).not.toBe(secret);
-    expect((await accessToken(sesame!.url, clientId, secret)).status).toBe(401);
+    expect((await requestAccessToken(sesame!.url, { client_id: clientId, client_secret: secret })).status).toBe(401);
     // The token issued before the rotation stops at once too.
     expect(
       (await send(sesame!.url, first.token!, { email: address('pre-rotation'), template: 'SIGNIN', magiclink_auth_uri: redirectUri }))
         .status,
     ).toBe(401);
-    const second = await accessToken(sesame!.url, clientId, rotated);
+    const second = await requestAccessToken(sesame!.url, { client_id: clientId, client_secret: rotated });
     expect(second.status).toBe(200);
 
     // Revoke: confirmed in a dialog; the token from before stops working at once.
@@ -443,11 +439,11 @@ describe('admin dashboard in Chromium against sesame start', { timeout: 120_000 
       magiclink_auth_uri: redirectUri,
     });
     expect(refused.status).toBe(401);
-    expect((await accessToken(sesame!.url, clientId, rotated)).status).toBe(401);
+    expect((await requestAccessToken(sesame!.url, { client_id: clientId, client_secret: rotated })).status).toBe(401);
   });
 
   it('activity: the greylisted send shows its failed attempt with the SMTP reply, then sent', async () => {
-    await mail.mail(FLAKY, 1, 30_000);
+    await mail.waitForMail(FLAKY, 1, 30_000);
     await admin.getByRole('link', { name: 'Activity' }).click();
     await admin.getByLabel('Email address').fill(FLAKY);
     await admin.getByRole('button', { name: 'Apply filters' }).click();

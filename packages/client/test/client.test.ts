@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { ERROR_CODES, ERROR_TABLE } from '@sesame/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESAME_ERROR_CODES, SesameApiError, SesameClient } from '../src/index.js';
-import { startSesameWithMail, type RunningSesame } from './sesame-process.js';
+import { startSesameWithMail, type RunningSesame } from '@sesame/testkit';
 
 let sesame: RunningSesame;
 const run = randomBytes(4).toString('hex');

@@ -10,3 +10,4 @@ export * from './outbox-payload.js';
 export * from './engine.js';
 export { toBase64Url, fromBase64Url, constantTimeEqual, utf8 } from './encoding.js';
 export { zodViolations, wireName } from './violations.js';
+export { escapeHtml } from './html.js';

@@ -1,18 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createOutboxWorker, createSmtpTransport, type MailTransport } from '../src/index.js';
 import { captureLogs } from './helpers/logs.js';
 import { CALLER, credentialsIn, openTestSesame, REDIRECT, type TestSesame } from './helpers/sesame.js';
-import { startSmtpServer, type TestSmtp } from './helpers/smtp-server.js';
+import { startSmtpCapture, type SmtpCapture } from '@sesame/testkit';
+import { cleanupAfterEach } from './helpers/cleanup.js';
 
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
+const cleanup = cleanupAfterEach();
 
-async function setup(): Promise<{ sesame: TestSesame; smtp: TestSmtp; transport: MailTransport }> {
+async function setup(): Promise<{ sesame: TestSesame; smtp: SmtpCapture; transport: MailTransport }> {
   const sesame = await openTestSesame();
   cleanup.push(() => sesame.close());
-  const smtp = await startSmtpServer();
+  const smtp = await startSmtpCapture({ keepRaw: true });
   cleanup.push(() => smtp.close());
   const transport = createSmtpTransport({ url: `smtp://127.0.0.1:${smtp.port}`, from: 'Acme <no-reply@acme.test>' });
   cleanup.push(() => transport.close());
@@ -28,19 +26,19 @@ describe('outbox delivery over SMTP', () => {
     const first = await sesame.send('Jane.Doe@example.com');
     const second = await sesame.send('john@example.com');
     expect(await worker.runOnce()).toMatchObject({ claimed: 2, sent: 2 });
-    const mails = await smtp.waitFor(2);
+    const mails = await smtp.waitForCount(2);
     expect(mails).toHaveLength(2);
 
     const mail = mails.find((received) => received.envelopeTo[0] === 'Jane.Doe@example.com');
     const other = mails.find((received) => received.envelopeTo[0] === 'john@example.com');
     expect(mail!.envelopeTo).toEqual(['Jane.Doe@example.com']);
-    expect(mail!.parsed.to && 'text' in mail!.parsed.to ? mail!.parsed.to.text : '').toBe('Jane.Doe@example.com');
-    expect(mail!.parsed.subject).toBe('Sign in to Sesame');
+    expect(mail!.to && 'text' in mail!.to ? mail!.to.text : '').toBe('Jane.Doe@example.com');
+    expect(mail!.subject).toBe('Sign in to Sesame');
     expect(mail!.raw).toMatch(/multipart\/alternative/);
-    const fromText = credentialsIn(mail!.parsed.text ?? '');
+    const fromText = credentialsIn(mail!.text ?? '');
     expect(fromText.otp).toMatch(/^\d{6}$/);
     expect(fromText.link?.startsWith(`${REDIRECT}?link_token=`)).toBe(true);
-    const html = mail!.parsed.html || '';
+    const html = mail!.html || '';
     expect(html).toContain(fromText.otp!);
     expect(html).toContain(`href="${fromText.link!}"`);
 
@@ -48,7 +46,7 @@ describe('outbox delivery over SMTP', () => {
     await expect(sesame.engine.verify({ code: fromText.otp, authRequestId: first }, CALLER)).resolves.toMatchObject({
       email: 'Jane.Doe@example.com',
     });
-    const secondCreds = credentialsIn(other!.parsed.text ?? '');
+    const secondCreds = credentialsIn(other!.text ?? '');
     await expect(sesame.engine.verify({ linkToken: secondCreds.linkToken, authRequestId: second }, CALLER)).resolves.toMatchObject({
       authRequestId: second,
     });

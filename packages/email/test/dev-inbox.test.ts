@@ -1,12 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMailTransport, createOutboxWorker, devInboxStartupMessage } from '../src/index.js';
 import { captureLogs, secretsIn } from './helpers/logs.js';
 import { CALLER, credentialsIn, openTestSesame, type TestSesame } from './helpers/sesame.js';
+import { cleanupAfterEach } from './helpers/cleanup.js';
 
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
+const cleanup = cleanupAfterEach();
 
 async function sesame(): Promise<TestSesame> {
   const opened = await openTestSesame();

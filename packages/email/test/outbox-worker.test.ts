@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BRAND_SETTING_KEY,
   TEMPLATES_SETTING_KEY,
@@ -11,12 +11,10 @@ import {
 import { captureLogs, secretsIn, type CapturedLogs } from './helpers/logs.js';
 import type { PayloadSealer } from '@sesame/core';
 import { CALLER, credentialsIn, openTestSesame, REDIRECT, TestClock, type TestSesame } from './helpers/sesame.js';
-import { freePort, startSmtpServer, type ReceivedMail, type TestSmtp } from './helpers/smtp-server.js';
+import { freePort, startSmtpCapture, type CapturedMail, type SmtpCapture, type SmtpCaptureOptions } from '@sesame/testkit';
+import { cleanupAfterEach } from './helpers/cleanup.js';
 
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
+const cleanup = cleanupAfterEach();
 
 function later(step: () => Promise<void>): void {
   cleanup.push(step);
@@ -28,8 +26,8 @@ async function sesameWith(clock?: TestClock): Promise<TestSesame> {
   return sesame;
 }
 
-async function smtpServer(options: Parameters<typeof startSmtpServer>[0] = {}): Promise<TestSmtp> {
-  const smtp = await startSmtpServer(options);
+async function smtpServer(options: SmtpCaptureOptions = {}): Promise<SmtpCapture> {
+  const smtp = await startSmtpCapture(options);
   later(() => smtp.close());
   return smtp;
 }
@@ -44,8 +42,8 @@ function worker(sesame: TestSesame, transport: MailTransport, logs: CapturedLogs
   return createOutboxWorker({ store: sesame.store, sealer: sesame.sealer, transport, logger: logs, ownerId: 'worker-a', ...extra });
 }
 
-function expectNoSecretsLogged(logs: CapturedLogs, mails: readonly ReceivedMail[]): void {
-  const secrets = secretsIn(mails.map((mail) => mail.parsed.text ?? ''));
+function expectNoSecretsLogged(logs: CapturedLogs, mails: readonly CapturedMail[]): void {
+  const secrets = secretsIn(mails.map((mail) => mail.text ?? ''));
   expect(secrets.length).toBeGreaterThan(0);
   const text = logs.text();
   for (const secret of secrets) expect(text).not.toContain(secret);
@@ -97,11 +95,11 @@ describe('outbox worker', () => {
       await sesame.send(address);
     }
     await worker(sesame, smtpTransport(smtp.port), logs).runOnce();
-    const mails = await smtp.waitFor(3);
+    const mails = await smtp.waitForCount(3);
     for (const mail of mails) {
       const type = expected[mail.envelopeTo[0] as keyof typeof expected];
-      const text = mail.parsed.text ?? '';
-      const html = mail.parsed.html || '';
+      const text = mail.text ?? '';
+      const html = mail.html || '';
       const { otp, linkToken } = credentialsIn(text);
       expect(otp !== null, `${type} code in text`).toBe(type !== 'LINK');
       expect(linkToken !== null, `${type} link in text`).toBe(type !== 'OTP');
@@ -131,11 +129,11 @@ describe('outbox worker', () => {
     await sesame.send('jane@example.com', { templateVariables: { team: '<script>alert("x")</script>' } });
     const logs = captureLogs();
     await worker(sesame, smtpTransport(smtp.port), logs, { content: settingsContentSource(sesame.store) }).runOnce();
-    const [mail] = await smtp.waitFor(1);
-    expect(mail!.parsed.subject).toBe('Welcome to <script>alert("x")</script> on Acme');
-    expect(mail!.parsed.html).toContain('<p>Team: &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</p>');
-    expect(mail!.parsed.html).not.toContain('<script>');
-    expect(mail!.parsed.text).toContain('Team: <script>alert("x")</script>');
+    const [mail] = await smtp.waitForCount(1);
+    expect(mail!.subject).toBe('Welcome to <script>alert("x")</script> on Acme');
+    expect(mail!.html).toContain('<p>Team: &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</p>');
+    expect(mail!.html).not.toContain('<script>');
+    expect(mail!.text).toContain('Team: <script>alert("x")</script>');
   });
 
   it('SMTP down at send time, up 30 s later: the message arrives once', async () => {
@@ -156,9 +154,9 @@ describe('outbox worker', () => {
     expect(await outbox.runOnce()).toMatchObject({ claimed: 1, sent: 1 });
     clock.advance(3_600_000);
     expect(await outbox.runOnce()).toMatchObject({ claimed: 0 });
-    expect(await smtp.waitFor(1)).toHaveLength(1);
+    expect(await smtp.waitForCount(1)).toHaveLength(1);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(smtp.received).toHaveLength(1);
+    expect(smtp.mails).toHaveLength(1);
 
     const timeline = await sesame.store.deliveryTimeline(id);
     expect(timeline.map((event) => event.kind)).toEqual([
@@ -173,7 +171,7 @@ describe('outbox worker', () => {
     expect(timeline[2]!.detail).toMatch(/ECONNREFUSED|ECONNECTION|ESOCKET/);
     expect(timeline.at(-1)).toMatchObject({ attempt: 3, detail: expect.stringMatching(/^250 /) });
     expect(await sesame.store.outboxDepth()).toBe(0);
-    expectNoSecretsLogged(logs, smtp.received);
+    expectNoSecretsLogged(logs, smtp.mails);
   });
 
   it('a permanent 550 marks the message failed after one attempt, with the reply on the timeline', async () => {
@@ -217,7 +215,7 @@ describe('outbox worker', () => {
   it('aborts a send that would outlive its lease and retries it later', async () => {
     const clock = new TestClock();
     const sesame = await sesameWith(clock);
-    const smtp = await smtpServer({ delayMs: 3_000 }); // a server that stalls after the data
+    const smtp = await smtpServer({ replyDelayMs: 3_000 }); // a server that stalls after the data
     const logs = captureLogs();
     const outbox = worker(sesame, smtpTransport(smtp.port), logs, { clock, leaseMs: 1_000, sendBudgetMs: 300, random: () => 0 });
     const id = await sesame.send('stalled@example.com');
@@ -260,7 +258,7 @@ describe('outbox worker', () => {
     const sesame = await sesameWith();
     const second = await openTestSesame({ dir: sesame.dir }); // a second connection to the same file
     later(() => second.close());
-    const smtp = await smtpServer({ delayMs: 1 });
+    const smtp = await smtpServer({ replyDelayMs: 1 });
     const total = 200;
     for (let i = 0; i < total; i += 1) await sesame.send(`user${i}@example.com`);
 
@@ -288,16 +286,16 @@ describe('outbox worker', () => {
         return sent;
       }),
     );
-    await smtp.waitFor(total, 20_000);
+    await smtp.waitForCount(total, 20_000);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const recipients = smtp.received.map((mail) => mail.envelopeTo[0]);
+    const recipients = smtp.mails.map((mail) => mail.envelopeTo[0]);
     expect(recipients).toHaveLength(total);
     expect(new Set(recipients).size).toBe(total);
     expect(sentBy[0]! + sentBy[1]!).toBe(total);
     expect(sentBy[0]).toBeGreaterThan(0);
     expect(sentBy[1]).toBeGreaterThan(0);
     expect(await sesame.store.outboxDepth()).toBe(0);
-    expectNoSecretsLogged(logs, smtp.received);
+    expectNoSecretsLogged(logs, smtp.mails);
   });
 
   it('start() picks up queued rows at once, nudge() delivers within milliseconds, stop() waits for the batch', async () => {
@@ -308,16 +306,16 @@ describe('outbox worker', () => {
     const outbox = worker(sesame, smtpTransport(smtp.port), logs, { pollIntervalMs: 60_000 });
     outbox.start();
     later(() => outbox.stop());
-    await smtp.waitFor(1, 5_000);
+    await smtp.waitForCount(1, 5_000);
 
     await sesame.send('nudged@example.com');
     const sentAt = Date.now();
     outbox.nudge();
-    await smtp.waitFor(2, 5_000);
+    await smtp.waitForCount(2, 5_000);
     expect(Date.now() - sentAt).toBeLessThan(1_000); // the poll interval is a minute
     await outbox.stop();
     expect(await sesame.store.outboxDepth()).toBe(0);
-    expectNoSecretsLogged(logs, smtp.received);
+    expectNoSecretsLogged(logs, smtp.mails);
   });
 
   it('takes emails straight from the engine (no claim, no unsealing), up to maxAdopted; stop() delivers those waiting', async () => {
@@ -341,7 +339,7 @@ describe('outbox worker', () => {
     expect(outbox.handoff.lease(Date.now())).toBeNull();
     await send('before-start@example.com');
     outbox.start();
-    await smtp.waitFor(1, 5_000);
+    await smtp.waitForCount(1, 5_000);
     expect(opened).toBe(1);
 
     const handed = [await send('a@example.com'), await send('b@example.com'), await send('c@example.com')];
@@ -351,7 +349,7 @@ describe('outbox worker', () => {
     // No nudge and a one-minute poll: only stop() sends the three handed over, and claims nothing.
     await outbox.stop();
     expect(
-      smtp.received
+      smtp.mails
         .map((mail) => mail.envelopeTo[0])
         .slice(1)
         .sort(),
@@ -363,11 +361,11 @@ describe('outbox worker', () => {
     expect(await sesame.store.outboxDepth()).toBe(1);
     expect(outbox.handoff.lease(Date.now())).toBeNull();
     // The codes that went out are the ones the engine issued: they verify.
-    const [, first] = smtp.received;
-    const { otp } = credentialsIn(first!.parsed.text ?? '');
+    const [, first] = smtp.mails;
+    const { otp } = credentialsIn(first!.text ?? '');
     const id = handed[['a@example.com', 'b@example.com', 'c@example.com'].indexOf(first!.envelopeTo[0]!)]!;
     await expect(engine.verify({ code: otp, authRequestId: id }, CALLER)).resolves.toMatchObject({ authRequestId: id });
-    expectNoSecretsLogged(logs, smtp.received);
+    expectNoSecretsLogged(logs, smtp.mails);
   });
 
   it('never sends an email a resend superseded while it waited, claimed or handed over', async () => {
@@ -382,8 +380,8 @@ describe('outbox worker', () => {
     // Handed over and waiting (no nudge): the resend supersedes it before its batch.
     await engine.resend({ authRequestId: id }, CALLER);
     await outbox.stop();
-    expect(smtp.received).toHaveLength(1);
-    const { otp } = credentialsIn(smtp.received[0]!.parsed.text ?? '');
+    expect(smtp.mails).toHaveLength(1);
+    const { otp } = credentialsIn(smtp.mails[0]!.text ?? '');
     await expect(engine.verify({ code: otp, authRequestId: id }, CALLER)).resolves.toMatchObject({ authRequestId: id });
     const timeline = await sesame.store.deliveryTimeline(id);
     const [first] = timeline;

@@ -10,17 +10,21 @@
  * past the send budget (outbox-worker.test.ts), 451 at RCPT TO classified transient
  * (smtp-transport.test.ts).
  */
-import { startFaultySmtp, startSmtpCapture, type FaultySmtp, type SmtpFault } from '@sesame/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
+import {
+  startFaultySmtp,
+  startSmtpCapture,
+  type FaultySmtp,
+  type SmtpCapture,
+  type SmtpCaptureOptions,
+  type SmtpFault,
+} from '@sesame/testkit';
+import { describe, expect, it } from 'vitest';
 import { createOutboxWorker, createSmtpTransport, type MailTransport } from '../src/index.js';
 import { captureLogs, secretsIn } from './helpers/logs.js';
 import { openTestSesame, TestClock, type TestSesame } from './helpers/sesame.js';
-import { startSmtpServer, type TestSmtp } from './helpers/smtp-server.js';
+import { cleanupAfterEach } from './helpers/cleanup.js';
 
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
+const cleanup = cleanupAfterEach();
 
 function transport(url: string): MailTransport {
   // Short timeouts: a fault must become a settled row within the test's time, not in 30 s.
@@ -71,7 +75,7 @@ async function firstAttempt(url: string) {
 }
 
 /** After a transient fault: a healthy server (and, for configuration faults, a fixed URL) gets the message once. */
-async function recoversOnce(setup: Awaited<ReturnType<typeof firstAttempt>>, healthy: TestSmtp, url: string): Promise<void> {
+async function recoversOnce(setup: Awaited<ReturnType<typeof firstAttempt>>, healthy: SmtpCapture, url: string): Promise<void> {
   const { clock, sesame, logs, id } = setup;
   const worker = createOutboxWorker({
     store: sesame.store,
@@ -86,9 +90,9 @@ async function recoversOnce(setup: Awaited<ReturnType<typeof firstAttempt>>, hea
   expect(await worker.runOnce()).toMatchObject({ claimed: 1, sent: 1 });
   clock.advance(86_400_000);
   expect(await worker.runOnce()).toMatchObject({ claimed: 0 });
-  const mails = await healthy.waitFor(1);
+  const mails = await healthy.waitForCount(1);
   await new Promise((resolve) => setTimeout(resolve, 100));
-  expect(healthy.received).toHaveLength(1);
+  expect(healthy.mails).toHaveLength(1);
   expect(await sesame.store.outboxDepth()).toBe(0);
   expect((await sesame.store.deliveryTimeline(id)).at(-1)).toMatchObject({
     kind: 'sent',
@@ -96,13 +100,13 @@ async function recoversOnce(setup: Awaited<ReturnType<typeof firstAttempt>>, hea
     detail: expect.stringMatching(/^250 /),
   });
   // The retried message carries a working code and link; neither reached a log line.
-  const secrets = secretsIn(mails.map((mail) => mail.parsed.text ?? ''));
+  const secrets = secretsIn(mails.map((mail) => mail.text ?? ''));
   expect(secrets).toHaveLength(2);
   for (const secret of secrets) expect(logs.text()).not.toContain(secret);
 }
 
-async function healthyOn(port: number, options: Parameters<typeof startSmtpServer>[0] = {}): Promise<TestSmtp> {
-  const server = await startSmtpServer({ port, ...options });
+async function healthyOn(port: number, options: SmtpCaptureOptions = {}): Promise<SmtpCapture> {
+  const server = await startSmtpCapture({ port, ...options });
   cleanup.push(() => server.close());
   return server;
 }
@@ -173,7 +177,7 @@ describe('SMTP faults end in the right outbox state, with the reply on the timel
     await server.close();
     const healthy = await healthyOn(server.port, { starttls: true });
     await recoversOnce(setup, healthy, `${server.url}?requireTLS=true&tls.rejectUnauthorized=false`);
-    expect(healthy.received[0]!.secure).toBe(true);
+    expect(healthy.mails[0]!.secure).toBe(true);
   });
 
   it('smtps:// to a plain-text server: the TLS handshake fails, queued for a retry, delivered once the URL is fixed', async () => {

@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { classifySmtpError, createSmtpTransport, type MailTransport, type OutgoingEmail } from '../src/index.js';
-import { freePort, startSmtpServer, type TestSmtp } from './helpers/smtp-server.js';
+import { freePort, startSmtpCapture, type SmtpCapture } from '@sesame/testkit';
+import { cleanupAfterEach } from './helpers/cleanup.js';
 
 const email: OutgoingEmail = {
   outboxId: 'o1',
@@ -12,12 +13,9 @@ const email: OutgoingEmail = {
   html: '<p>html body</p>',
 };
 
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
+const cleanup = cleanupAfterEach();
 
-function track(server: TestSmtp): TestSmtp {
+function track(server: SmtpCapture): SmtpCapture {
   cleanup.push(() => server.close());
   return server;
 }
@@ -28,26 +26,26 @@ function trackTransport(transport: MailTransport): MailTransport {
 
 describe('SMTP transport', () => {
   it('delivers multipart mail and returns the server reply', async () => {
-    const smtp = track(await startSmtpServer());
+    const smtp = track(await startSmtpCapture({ keepRaw: true }));
     const transport = trackTransport(createSmtpTransport({ url: `smtp://127.0.0.1:${smtp.port}`, from: 'no-reply@acme.test' }));
     const result = await transport.send(email);
     expect(result.status).toBe('sent');
     expect(result.reply).toMatch(/^250 /);
-    const [mail] = await smtp.waitFor(1);
-    expect(mail!.parsed.from?.text).toBe('"Acme" <no-reply@acme.test>');
+    const [mail] = await smtp.waitForCount(1);
+    expect(mail!.from?.text).toBe('"Acme" <no-reply@acme.test>');
     expect(mail!.envelopeTo).toEqual(['jane@example.com']);
-    expect(mail!.parsed.text?.trim()).toBe('plain body');
-    expect(mail!.parsed.html).toBe('<p>html body</p>');
+    expect(mail!.text?.trim()).toBe('plain body');
+    expect(mail!.html).toBe('<p>html body</p>');
     expect(mail!.raw).toMatch(/multipart\/alternative/);
   });
 
   it('authenticates with credentials from the URL (percent-encoded) over smtps://, without leaking them', async () => {
-    const smtp = track(await startSmtpServer({ secure: true, auth: { user: 'mailer', pass: 'p@ss:w/rd' } }));
+    const smtp = track(await startSmtpCapture({ secure: true, auth: { user: 'mailer', pass: 'p@ss:w/rd' } }));
     const url = `smtps://mailer:${encodeURIComponent('p@ss:w/rd')}@127.0.0.1:${smtp.port}?tls.rejectUnauthorized=false`;
     const transport = trackTransport(createSmtpTransport({ url, from: 'Acme Mail <no-reply@acme.test>' }));
     expect(await transport.send({ ...email, fallbackFromName: 'Ignored' })).toMatchObject({ status: 'sent' });
-    const [mail] = await smtp.waitFor(1);
-    expect(mail!.parsed.from?.text).toBe('"Acme Mail" <no-reply@acme.test>');
+    const [mail] = await smtp.waitForCount(1);
+    expect(mail!.from?.text).toBe('"Acme Mail" <no-reply@acme.test>');
 
     const wrong = trackTransport(createSmtpTransport({ url: url.replace('mailer:', 'mailer2:'), from: 'no-reply@acme.test' }));
     const refused = await wrong.send(email);
@@ -58,21 +56,21 @@ describe('SMTP transport', () => {
   });
 
   it('upgrades with STARTTLS when the server offers it', async () => {
-    const smtp = track(await startSmtpServer({ starttls: true, auth: { user: 'mailer', pass: 'secret-pass' } }));
+    const smtp = track(await startSmtpCapture({ starttls: true, auth: { user: 'mailer', pass: 'secret-pass' } }));
     const url = `smtp://mailer:secret-pass@127.0.0.1:${smtp.port}?tls.rejectUnauthorized=false&requireTLS=true`;
     expect(await trackTransport(createSmtpTransport({ url, from: 'no-reply@acme.test' })).send(email)).toMatchObject({ status: 'sent' });
-    const [mail] = await smtp.waitFor(1);
+    const [mail] = await smtp.waitForCount(1);
     expect(mail!.secure).toBe(true);
   });
 
   it('classifies 550 as permanent and 451 as transient', async () => {
-    const rejecting = track(await startSmtpServer({ rejectRecipient: { code: 550, message: 'No such user here' } }));
+    const rejecting = track(await startSmtpCapture({ rejectRecipient: { code: 550, message: 'No such user here' } }));
     const permanent = await trackTransport(createSmtpTransport({ url: `smtp://127.0.0.1:${rejecting.port}`, from: 'a@acme.test' })).send(
       email,
     );
     expect(permanent).toEqual({ status: 'permanent', reply: expect.stringMatching(/^550 No such user here/) });
 
-    const greylisting = track(await startSmtpServer({ rejectRecipient: { code: 451, message: 'Try again later' } }));
+    const greylisting = track(await startSmtpCapture({ rejectRecipient: { code: 451, message: 'Try again later' } }));
     const transient = await trackTransport(createSmtpTransport({ url: `smtp://127.0.0.1:${greylisting.port}`, from: 'a@acme.test' })).send(
       email,
     );

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILT_IN_VARIABLES, checkEmailTemplate, checkHtmlPlacement, renderTemplate } from '../src/index.js';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../admin-ui/test/harness.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@sesame/testkit';
 
 let browser: Browser;
 let page: Page;

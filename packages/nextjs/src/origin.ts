@@ -53,6 +53,19 @@ export function requestAppUrl(configured: AppUrl | undefined, headers: Headers):
   return origin === undefined ? undefined : { origin, base: origin };
 }
 
+let warnedAboutHost = false;
+
+/** `requestAppUrl`, telling the operator once per process when it refuses a request. */
+export function requestAppUrlOrWarn(configured: AppUrl | undefined, headers: Headers): AppUrl | undefined {
+  const app = requestAppUrl(configured, headers);
+  if (app === undefined && !warnedAboutHost) {
+    // Without the Host value: it is the client's text.
+    warnedAboutHost = true;
+    console.warn('[sesame] refused a request for a non-loopback Host: set appUrl to serve the app at its public address.');
+  }
+  return app;
+}
+
 /**
  * Login-CSRF guard. `Sec-Fetch-Site` (sent by every current browser) says whether the request
  * came from this origin; it is used first because a page with `Referrer-Policy: no-referrer`

@@ -4,6 +4,7 @@
  * code loads, and it is locked down: no caching, no referrer (the URL holds a link token), no
  * framing (the button must not be clickjacked), forms only to this origin.
  */
+import { escapeHtml } from '@sesame/core';
 
 export interface ConfirmPageProps {
   readonly linkToken: string;
@@ -21,10 +22,6 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 };
-
-export function escapeHtml(value: string): string {
-  return value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
-}
 
 const STYLE = `
 :root{color-scheme:light dark;--bg:#f6f7f9;--card:#fff;--fg:#16181d;--muted:#5b6170;--accent:#3451d1;--accent-fg:#fff;--ring:#9db0ff}

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAuthMiddleware, createSesameAuth, type SesameAuthConfig } from '../src/index.js';
-import { startSesameWithMail, type RunningSesame } from '../../client/test/sesame-process.js';
+import { startSesameWithMail, type RunningSesame } from '@sesame/testkit';
 
 const SECRET = 'app-origin-secret-0123456789abcdefghijklmnop';
 /** The origin of the redirect URI the Sesame helper registers for its client. */
@@ -116,7 +116,7 @@ describe('magic link origin', () => {
     expect((await kit.handlers.send(send(control, { host: '127.0.0.1:3999' }))).status).toBe(200);
     await sesame.nthMail(control, 0);
     await new Promise((r) => setTimeout(r, 500));
-    expect(sesame.mails.filter((m) => refused.includes(m.to))).toEqual([]);
+    expect(sesame.mails.filter((m) => refused.includes(m.recipient))).toEqual([]);
   });
 
   it('production with appUrl: generated Host and forwarding headers never move the link', async () => {

@@ -1,6 +1,7 @@
 /**
- * The HTTP application: middleware (request id, logs, metrics, body limit) and the routes.
- * `createApp` opens no port, so tests drive it with `app.request()`; `server.ts` serves it.
+ * The HTTP application: middleware (request id, logs, metrics, body limit) and the routes. It
+ * answers every REST request, over HTTP/1.1 and HTTP/2 alike. `createApp` opens no port, so tests
+ * drive it with `app.request()`; `server.ts` serves it through @hono/node-server.
  */
 import {
   createEngine,
@@ -16,7 +17,6 @@ import {
 } from '@sesame/core';
 import { declaredVariablesSource } from '@sesame/email';
 import { Hono } from 'hono';
-import { routePath } from 'hono/route';
 import type { Logger } from 'pino';
 import { mountAdminApi, mountAdminStatic } from './admin/index.js';
 import { bearerAuth } from './auth/bearer-auth.js';
@@ -26,16 +26,15 @@ import { deriveServerKeys, type ServerKeys } from './auth/derived-keys.js';
 import { createLogger } from './ops/logging.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { metricsAuth } from './ops/metrics-auth.js';
-import { requestHeader, setResponseHeader } from './http/node-http.js';
-import { requestIdFrom, requestRecorder } from './http/request-record.js';
+import { recordRequests } from './http/request-record.js';
 import { createNodeCredentialHasher, createNodePayloadSealer, createPooledRandom } from './passwordless/node-crypto.js';
 import { openApiDocument } from './http/openapi.js';
 import { createPolicySource, seededDefaultPolicy } from './passwordless/policy-source.js';
 import { devInboxRoutes } from './ops/dev-inbox.js';
 import { healthRoutes } from './ops/health.js';
 import { oauthRoutes } from './auth/oauth-token-route.js';
-import { passwordlessOperations, passwordlessRoutes } from './passwordless/rest-routes.js';
-import { createRestFastPath, type RestFastPath } from './http/rest-fast-path.js';
+import { passwordlessOperations, type PasswordlessOperations } from './passwordless/operations.js';
+import { passwordlessRoutes } from './passwordless/rest-routes.js';
 import { countSendLimits } from './passwordless/send-limit-metrics.js';
 import { createTokenService, type TokenService } from './auth/access-tokens.js';
 
@@ -74,12 +73,9 @@ export interface AppOptions {
 
 export interface SesameApp {
   readonly app: Hono<AppEnv>;
-  /**
-   * Serves the three passwordless calls of an HTTP/1.1 request directly (./rest-fast-path.ts);
-   * false for every other request, which `app` serves. The server tries it first.
-   */
-  readonly restFastPath: RestFastPath;
   readonly engine: Engine;
+  /** Send, verify and resend as the REST routes run them; the server's gRPC methods run the same. */
+  readonly operations: PasswordlessOperations;
   readonly tokens: TokenService;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -90,11 +86,6 @@ export interface SesameApp {
   readonly sealer: PayloadSealer;
   /** The policy in force (the saved setting, or the default policy). */
   readonly policy: () => Promise<Policy>;
-}
-
-/** The pattern of the route that answered (hono's own), or `*` when only middleware matched. */
-export function lastRoute(c: object): string {
-  return routePath(c as Parameters<typeof routePath>[0], -1);
 }
 
 export const API_BASE = '/api/v1/passwordless/email';
@@ -127,24 +118,13 @@ export function createApp(options: AppOptions): SesameApp {
   const app = new Hono<AppEnv>();
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
-  const recordRequest = requestRecorder(metrics, logger);
   // Request id, access log and request metrics, around everything else.
-  app.use('*', async (c, next) => {
-    const started = performance.now();
-    const requestId = requestIdFrom(requestHeader(c, 'x-request-id'));
-    c.set('requestId', requestId);
-    setResponseHeader(c, 'x-request-id', requestId);
-    setResponseHeader(c, 'X-Content-Type-Options', 'nosniff');
-    await next();
-    const matched = lastRoute(c);
-    const route = matched === '*' || matched === '/*' ? 'unmatched' : matched;
-    recordRequest({ requestId, method: c.req.method, route, status: c.res.status, started });
-  });
+  app.use('*', recordRequests(metrics, logger));
 
   app.route('/oauth', oauthRoutes({ store, tokens, clientSecretKey: keys.clientSecret, metrics, now: () => clock.now(), maxBodyBytes }));
 
   app.use(`${API_BASE}/*`, async (c, next) => {
-    setResponseHeader(c, 'Cache-Control', 'no-store');
+    c.header('Cache-Control', 'no-store');
     await next();
   });
   app.use(`${API_BASE}/*`, bearerAuth(store, tokens));
@@ -154,7 +134,6 @@ export function createApp(options: AppOptions): SesameApp {
     ...(options.onEmailQueued ? { onEmailQueued: options.onEmailQueued } : {}),
   });
   app.route(API_BASE, passwordlessRoutes(operations, maxBodyBytes));
-  const restFastPath = createRestFastPath({ base: API_BASE, store, tokens, operations, maxBodyBytes, logger, recordRequest });
 
   app.route('/', healthRoutes(store, logger));
   app.get('/metrics', metricsAuth(options.metricsToken), async (c) => {
@@ -191,5 +170,5 @@ export function createApp(options: AppOptions): SesameApp {
   });
   app.onError(createErrorHandler(logger));
 
-  return { app, restFastPath, engine, tokens, metrics, logger, clientSecretKey: keys.clientSecret, keys, sealer, policy };
+  return { app, engine, operations, tokens, metrics, logger, clientSecretKey: keys.clientSecret, keys, sealer, policy };
 }

@@ -8,5 +8,7 @@ export { createLogger, redactSecrets, REDACTED_KEYS } from './ops/logging.js';
 export { createMetrics, type Metrics } from './ops/metrics.js';
 export { createTokenService, type TokenService } from './auth/access-tokens.js';
 export { openApiDocument } from './http/openapi.js';
+/** The admin API's wire types, for the dashboard (type-only: nothing of the server reaches a browser bundle). */
+export type * as AdminWire from './admin/wire-schemas.js';
 export { errorBody, TRANSPORT_ERROR_CODES, type ErrorBody, type TransportErrorCode } from './http/error-handler.js';
 export { main as cliMain, helpText } from './cli.js';

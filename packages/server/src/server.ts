@@ -192,7 +192,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     },
     (request, response) => {
       if (!hostAllowed(allowedHosts, http1Hosts(request), request.url ?? '/')) return answerMisdirected(response);
-      if (!sesame.restFastPath(request, response)) void rest(request, response);
+      void rest(request, response);
     },
   );
   http1.maxHeadersCount = 100;
@@ -201,9 +201,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   http1.on('checkExpectation', answerExpectation);
   const authenticateGrpc = (header: string | null) => authenticateBearer(store, sesame.tokens, header);
   const grpcMethods = passwordlessGrpcMethods({
-    engine: sesame.engine,
+    operations: sesame.operations,
     authenticate: authenticateGrpc,
-    onEmailQueued: wakeWorker,
     newRequestId: randomUUID,
     onCall(method, outcome, durationMs) {
       const labels = { method: 'POST', route: `grpc:${method}`, status: outcome };

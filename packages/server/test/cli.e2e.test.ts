@@ -3,31 +3,31 @@
  * processes (the root `bin` launcher), a real SMTP server on 127.0.0.1 receiving the mail,
  * parsed with mailparser. Token → send → mail → verify by code → verify again → send limit.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { freePort, startSmtpCapture, type SmtpCapture } from '@sesame/testkit';
+import { join } from 'node:path';
+import {
+  buildServerPackage,
+  killStartedProcesses,
+  runSesameCli,
+  startSesameProcess,
+  startSmtpCapture,
+  type SmtpCapture,
+} from '@sesame/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const ROOT = resolve(import.meta.dirname, '../../..');
-const BIN = join(ROOT, 'bin/sesame.js');
-const run = promisify(execFile);
 
 let dataDir: string;
 let smtp: SmtpCapture;
-let child: ChildProcess | undefined;
 
 beforeAll(async () => {
   // The launcher runs the built server; make sure it is current (fast when nothing changed).
-  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/server'], { cwd: ROOT });
+  await buildServerPackage();
   dataDir = mkdtempSync(join(tmpdir(), 'sesame-e2e-'));
   smtp = await startSmtpCapture();
 });
 
 afterAll(async () => {
-  if (child?.pid !== undefined && child.exitCode === null) child.kill('SIGKILL');
+  await killStartedProcesses();
   await smtp.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -43,42 +43,21 @@ describe('sesame CLI end to end', () => {
       SESAME_LOG_LEVEL: 'info',
     };
 
-    const created = await run(
-      process.execPath,
-      [BIN, 'clients', 'create', '--name', 'e2e', '--redirect-uri', 'https://app.example.com/auth/*', '--json'],
+    const created = await runSesameCli(
+      ['clients', 'create', '--name', 'e2e', '--redirect-uri', 'https://app.example.com/auth/*', '--json'],
       {
         cwd: dataDir,
         env,
       },
     );
-    const lines = created.stdout.trim().split('\n');
+    const lines = created.trim().split('\n');
     expect(lines).toHaveLength(1);
     const client = JSON.parse(lines[0]!) as { client_id: string; client_secret: string };
     expect(Object.keys(client).sort()).toEqual(['client_id', 'client_secret']);
 
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, [BIN, 'start'], {
-      cwd: dataDir,
-      env: { ...env, PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    const exited = new Promise<number | null>((done) => child!.once('exit', (code) => done(code)));
-    await new Promise<void>((ready, fail) => {
-      const timer = setTimeout(() => fail(new Error(`no start banner: ${stderr}`)), 20_000);
-      child!.stderr!.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (stderr.includes('Sesame is listening')) {
-          clearTimeout(timer);
-          ready();
-        }
-      });
-      child!.once('exit', () => fail(new Error(`exited early: ${stderr}`)));
-    });
-    expect(stderr).not.toContain('Dev inbox');
+    const sesame = await startSesameProcess({ env, cwd: dataDir, readyTimeoutMs: 20_000 });
+    const base = sesame.url;
+    expect(sesame.stderr).not.toContain('Dev inbox');
 
     const tokenRes = await fetch(`${base}/oauth/token`, {
       method: 'POST',
@@ -131,9 +110,8 @@ describe('sesame CLI end to end', () => {
     expect(metrics).toMatch(/sesame_email_deliveries_total\{outcome="sent"\} 2/);
 
     // Graceful stop of our own child, by PID.
-    process.kill(child.pid!, 'SIGTERM');
-    expect(await exited).toBe(0);
-    expect(stdout).toContain('"msg":"stopped"');
-    for (const secret of [client.client_secret, token, code!]) expect(stdout + stderr).not.toContain(secret);
+    expect(await sesame.stop(30_000)).toBe(0);
+    expect(sesame.stdout).toContain('"msg":"stopped"');
+    for (const secret of [client.client_secret, token, code!]) expect(sesame.stdout + sesame.stderr).not.toContain(secret);
   });
 });

@@ -37,7 +37,7 @@ interface Served {
   readonly session: http2.ClientHttp2Session;
   /** Requests that reached the fallback (i.e. were neither fast-path nor connect gRPC). */
   fallbacks: number;
-  /** Calls that reached the engine's send (past the token and the message). */
+  /** Calls that reached the send operation (past the token and the message). */
   sends: number;
 }
 
@@ -49,13 +49,13 @@ let reference: Served;
 async function serve(fastPath: boolean): Promise<Served> {
   const authenticate = (header: string | null) => authenticateBearer(h.store, h.sesame.tokens, header);
   const served = { fallbacks: 0, sends: 0 } as Served;
-  const engine = h.sesame.engine;
+  const operations = h.sesame.operations;
   const methods = passwordlessGrpcMethods({
-    engine: {
-      ...engine,
+    operations: {
+      ...operations,
       send: (input, caller) => {
         served.sends += 1;
-        return engine.send(input, caller);
+        return operations.send(input, caller);
       },
     },
     authenticate,

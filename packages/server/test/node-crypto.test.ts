@@ -1,8 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { createCredentialHasher, createPayloadSealer, utf8 } from '@sesame/core';
+import { hkdfSync, randomBytes } from 'node:crypto';
+import { createCredentialHasher, createPayloadSealer, cryptoRandom, utf8 } from '@sesame/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createNodeCredentialHasher, createNodePayloadSealer, createPooledRandom } from '../src/passwordless/node-crypto.js';
+import {
+  createNodeCredentialHasher,
+  createNodePayloadSealer,
+  createPooledRandom,
+  openAesGcm,
+  sealAesGcm,
+} from '../src/passwordless/node-crypto.js';
 
 describe('node:crypto ports are interchangeable with core’s Web Crypto ones', () => {
   const secret = randomBytes(40);
@@ -37,6 +43,25 @@ describe('node:crypto ports are interchangeable with core’s Web Crypto ones', 
     tampered[tampered.length - 1]! ^= 1;
     await expect(node.sealer.open('row-1', tampered)).rejects.toThrow();
     await expect(web.sealer.open('row-1', tampered)).rejects.toThrow();
+  });
+
+  it('the synchronous seal and open (the admin pending cookie uses them) read and write the sealer’s one format', async () => {
+    // The key core's sealer derives for the outbox, so both sides seal under the same key.
+    const key = new Uint8Array(hkdfSync('sha256', secret, 'sesame/v1', 'sesame outbox seal', 32));
+    await fc.assert(
+      fc.asyncProperty(fc.string(), fc.uint8Array({ maxLength: 300 }), async (ad, plain) => {
+        const sealed = sealAesGcm(key, ad, plain, cryptoRandom);
+        expect(sealed[0]).toBe(1);
+        expect(await web.sealer.open(ad, sealed)).toEqual(plain);
+        expect(openAesGcm(key, ad, await web.sealer.seal(ad, plain))).toEqual(plain);
+      }),
+      { numRuns: 100 },
+    );
+    const sealed = sealAesGcm(key, 'row-1', utf8.encode('id'), cryptoRandom);
+    expect(() => openAesGcm(key, 'row-2', sealed)).toThrow();
+    const unversioned = sealed.slice();
+    unversioned[0] = 0;
+    expect(() => openAesGcm(key, 'row-1', unversioned)).toThrow();
   });
 
   it('pooled random never hands out the same bytes twice', () => {

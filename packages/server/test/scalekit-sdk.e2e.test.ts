@@ -3,12 +3,9 @@
  * `sesame start` child process with a real SMTP server, and the same scenarios over REST on the
  * same port, asserting the same stable codes. Only Sesame's URL differs from Scalekit usage.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { ScalekitClient } from '@scalekit-sdk/node';
 import {
   ScalekitBadRequestException,
@@ -27,19 +24,23 @@ import {
   type Store,
 } from '@sesame/core';
 import { openStore } from '@sesame/storage';
-import { freePort, startSmtpCapture, type SmtpCapture } from '@sesame/testkit';
-import type { ParsedMail } from 'mailparser';
+import {
+  createApiClientWithCli,
+  isolatedSesameEnv,
+  startSesameProcess,
+  startSmtpCapture,
+  type CapturedMail,
+  type SesameProcess,
+  type SmtpCapture,
+} from '@sesame/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
-const BIN = join(ROOT, 'bin/sesame.js');
-const run = promisify(execFile);
 const LINK_URI = 'https://app.example.com/auth/verify';
 const SECRET = randomBytes(32).toString('base64url');
 
 let dataDir: string;
 let smtp: SmtpCapture;
-let child: ChildProcess | undefined;
+let child: SesameProcess | undefined;
 let base: string;
 let client: { client_id: string; client_secret: string };
 let store: Store;
@@ -50,7 +51,7 @@ async function setPolicy(change: Partial<Policy>): Promise<void> {
   await store.putSetting('policy', JSON.stringify(policy), Date.now());
 }
 
-async function mailTo(to: string, count = 1): Promise<{ code: string | null; linkToken: string | null; mail: ParsedMail }> {
+async function mailTo(to: string, count = 1): Promise<{ code: string | null; linkToken: string | null; mail: CapturedMail }> {
   const mail = await smtp.waitForMail(to, count);
   const text = mail.text ?? '';
   return { mail, code: /\b(\d{6})\b/.exec(text)?.[1] ?? null, linkToken: /link_token=([A-Za-z0-9_-]+)/.exec(text)?.[1] ?? null };
@@ -60,49 +61,25 @@ let seq = 0;
 const address = (tag: string) => `${tag}-${++seq}-${Date.now()}@example.com`;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'sesame-sdk-'));
   smtp = await startSmtpCapture();
-  const env = {
-    ...process.env,
-    NODE_ENV: 'development',
-    SESAME_DATA_DIR: dataDir,
+  const isolated = isolatedSesameEnv('sesame-sdk-', {
     SESAME_SECRET: SECRET,
     SESAME_SMTP_URL: smtp.url,
     SESAME_MAIL_FROM: 'Acme <no-reply@acme.test>',
-    SESAME_LOG_LEVEL: 'warn',
-  };
-  const created = await run(process.execPath, [BIN, 'clients', 'create', '--name', 'sdk', '--redirect-uri', LINK_URI, '--json'], {
-    cwd: dataDir,
-    env,
   });
-  client = JSON.parse(created.stdout) as typeof client;
+  dataDir = isolated.dataDir;
+  const env = isolated.env;
+  client = await createApiClientWithCli({ cwd: dataDir, env, name: 'sdk', redirectUri: LINK_URI });
 
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  child = spawn(process.execPath, [BIN, 'start'], {
-    cwd: dataDir,
-    env: { ...env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  await new Promise<void>((ready, fail) => {
-    let stderr = '';
-    const timer = setTimeout(() => fail(new Error(`no start banner: ${stderr}`)), 30_000);
-    child!.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (stderr.includes('Sesame is listening')) {
-        clearTimeout(timer);
-        ready();
-      }
-    });
-    child!.once('exit', () => fail(new Error(`exited early: ${stderr}`)));
-  });
+  child = await startSesameProcess({ env, cwd: dataDir });
+  base = child.url;
   store = openStore(`file:${join(dataDir, 'sesame.db')}`);
   sdk = new ScalekitClient(base, client.client_id, client.client_secret);
 }, 60_000);
 
 afterAll(async () => {
   await store.close();
-  if (child?.pid !== undefined && child.exitCode === null) child.kill('SIGTERM');
+  await child?.stop();
   await smtp.close();
   rmSync(dataDir, { recursive: true, force: true });
 });

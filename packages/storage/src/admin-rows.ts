@@ -6,12 +6,13 @@ import {
   ACTIVITY_CURSOR_PATTERN,
   type AuditEntry,
   type AuthRequestActivity,
+  type AuthRequestActivityPage,
   type AuthRequestStatus,
   type DeliveryEvent,
   type DeliveryEventKind,
   type OutboxStatus,
 } from '@sesame/core';
-import { toRecord, type AuthRequestRow } from './rows.js';
+import { AUTH_REQUEST_COLUMNS, toRecord, type AuthRequestRow } from './rows.js';
 
 export interface ActivityRow extends AuthRequestRow {
   /** Insertion order (SQLite rowid, PostgreSQL identity): the tie-break of equal `created_at`. */
@@ -46,6 +47,24 @@ export function toActivity(row: ActivityRow, now: number): AuthRequestActivity {
   }));
   return { request: toRecord(row, now), delivery: row.delivery, timeline };
 }
+
+/**
+ * One page of the activity view from the rows a query read with `LIMIT limit + 1`: the extra row,
+ * when there is one, only says that a next page exists.
+ */
+export function toActivityPage(rows: readonly ActivityRow[], limit: number, now: number): AuthRequestActivityPage {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((row) => toActivity(row, now)),
+    nextCursor: rows.length > limit && last ? activityCursor(last) : null,
+  };
+}
+
+/** The columns of `auth_requests a` an activity row starts with. */
+export const ACTIVITY_REQUEST_COLUMNS = AUTH_REQUEST_COLUMNS.split(',')
+  .map((column) => `a.${column.trim()}`)
+  .join(', ');
 
 export function toAuditEntry(row: AuditRow): AuditEntry {
   return { id: row.id, at: row.at, actor: row.actor, action: row.action, before: row.before_json, after: row.after_json };

@@ -10,6 +10,7 @@ import type {
   DeliveryEvent,
   DeliveryEventKind,
   DevInboxMessage,
+  OutboxClaim,
   PasswordlessType,
   RedirectRule,
   TemplateType,
@@ -153,5 +154,62 @@ export function toDeliveryEvent(row: DeliveryEventRow): DeliveryEvent {
     kind: row.kind,
     attempt: row.attempt,
     detail: row.detail,
+  };
+}
+
+/** The outcomes of a consume or reissue on a request that can no longer be used. */
+export type UnusableOutcome = 'not_found' | 'expired' | 'already_used' | 'locked';
+
+/** Why a request that an atomic UPDATE did not match cannot be used; null when it still can. */
+export function unusableOutcome(row: AuthRequestRow | undefined, now: number, maxAttempts: number): UnusableOutcome | null {
+  if (!row) return 'not_found';
+  if (row.consumed_at !== null || row.status === 'verified') return 'already_used';
+  if (row.status === 'locked') return 'locked';
+  if (row.expires_at <= now) return 'expired';
+  if (row.attempts >= maxAttempts) return 'locked';
+  return null;
+}
+
+/** The columns of an outbox row that a claim returns. */
+export interface ClaimedOutboxRow {
+  id: string;
+  auth_request_id: string;
+  attempts: number;
+  created_at: number;
+  next_attempt_at: number;
+}
+
+/** The columns of its auth request that a claimed email is rendered from. */
+export interface ClaimRequestRow {
+  email: string;
+  template: TemplateType;
+  type: PasswordlessType;
+  magiclink_auth_uri: string | null;
+  template_variables: string;
+  expires_at: number;
+  client_id: string;
+}
+
+/** Claim order, due first, then by id (UPDATE … RETURNING has no defined order). */
+export function claimOrder(a: ClaimedOutboxRow, b: ClaimedOutboxRow): number {
+  return a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+export function toOutboxClaim(row: ClaimedOutboxRow, request: ClaimRequestRow, sealedPayload: Uint8Array): OutboxClaim {
+  return {
+    id: row.id,
+    authRequestId: row.auth_request_id,
+    sealedPayload,
+    attempts: row.attempts,
+    createdAt: row.created_at,
+    request: {
+      email: request.email,
+      template: request.template,
+      type: request.type,
+      magiclinkAuthUri: request.magiclink_auth_uri,
+      templateVariables: parseVariables(request.template_variables),
+      expiresAt: request.expires_at,
+      clientId: request.client_id,
+    },
   };
 }

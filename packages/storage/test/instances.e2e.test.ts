@@ -5,26 +5,30 @@
  * It lives with the storage tests because what it proves is the PostgreSQL store's guarantees;
  * it drives the server only from outside, as processes.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import type { ParsedMail } from 'mailparser';
-import pg from 'pg';
+import { rmSync } from 'node:fs';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startPostgresCluster, startSmtpCapture, type PostgresCluster, type SmtpCapture } from '@sesame/testkit';
+import {
+  buildServerPackage,
+  createApiClientWithCli,
+  fetchAccessToken,
+  isolatedSesameEnv,
+  killStartedProcesses,
+  queryPostgres,
+  runSesameCli,
+  startPostgresCluster,
+  startSesameProcess,
+  startSmtpCapture,
+  waitUntil,
+  type CapturedMail,
+  type PostgresCluster,
+  type SesameProcess,
+  type SmtpCapture,
+} from '@sesame/testkit';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
-const BIN = join(ROOT, 'bin/sesame.js');
-const run = promisify(execFile);
 const REDIRECT = 'https://app.example.com/auth/verify';
 
-interface Instance {
-  readonly child: ChildProcess;
-  readonly base: string;
-  output: string;
-}
+type Instance = SesameProcess;
 
 let cluster: PostgresCluster | undefined;
 let databaseUrl: string;
@@ -34,90 +38,45 @@ const instances: Instance[] = [];
 let tokens: string[] = [];
 /** The environment both instances share (the kill test derives its own from it). */
 let baseEnv: NodeJS.ProcessEnv = {};
-/** Every process this file started, whichever test started it: afterAll kills what is left. */
-const started: ChildProcess[] = [];
 
-async function sql<R extends pg.QueryResultRow>(text: string, values: unknown[] = [], url = databaseUrl): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
+/** One statement on the shared database (or `url`). */
+function sql<R extends pg.QueryResultRow>(text: string, values: unknown[] = [], url = databaseUrl): Promise<R[]> {
+  return queryPostgres<R>(url, text, values);
 }
 
 async function startInstance(env: NodeJS.ProcessEnv, into: Instance[] = instances): Promise<Instance> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'start'], {
-    cwd: dataDir,
-    env: { ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  started.push(child);
-  const instance: Instance = { child, base: `http://127.0.0.1:${port}`, output: '' };
+  const instance = await startSesameProcess({ env, cwd: dataDir });
   into.push(instance);
-  child.stdout.on('data', (d: Buffer) => (instance.output += d.toString()));
-  await new Promise<void>((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`no start banner: ${instance.output}`)), 30_000);
-    child.stderr.on('data', (d: Buffer) => {
-      instance.output += d.toString();
-      if (instance.output.includes('Sesame is listening')) {
-        clearTimeout(timer);
-        ready();
-      }
-    });
-    child.once('exit', () => {
-      clearTimeout(timer);
-      fail(new Error(`exited early: ${instance.output}`));
-    });
-  });
   return instance;
 }
 
 beforeAll(async () => {
   // The launcher runs the built server; make sure it is current (fast when nothing changed).
-  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/server'], { cwd: ROOT });
+  await buildServerPackage();
   cluster = await startPostgresCluster();
   databaseUrl = await cluster.createDatabase('sesame_instances');
-  dataDir = mkdtempSync(join(tmpdir(), 'sesame-instances-'));
   smtp = await startSmtpCapture();
-
-  const env = {
-    ...process.env,
-    NODE_ENV: 'development',
-    SESAME_DATA_DIR: dataDir,
+  const isolated = isolatedSesameEnv('sesame-instances-', {
     SESAME_DATABASE_URL: databaseUrl,
     // Both instances sign and check tokens and digests with the same secret.
     SESAME_SECRET: 'instances-test-secret-0123456789abcdef-0123456789',
     SESAME_SMTP_URL: smtp.url,
     SESAME_MAIL_FROM: 'Acme <no-reply@acme.test>',
     SESAME_ALLOWED_REDIRECT_URIS: 'https://app.example.com/auth/*',
-    SESAME_LOG_LEVEL: 'warn',
-  };
+  });
+  dataDir = isolated.dataDir;
+  const env = isolated.env;
   baseEnv = env;
-  await run(process.execPath, [BIN, 'migrate'], { cwd: dataDir, env });
-  const created = await run(process.execPath, [BIN, 'clients', 'create', '--name', 'instances', '--json'], { cwd: dataDir, env });
-  const client = JSON.parse(created.stdout.trim()) as { client_id: string; client_secret: string };
+  await runSesameCli(['migrate'], { cwd: dataDir, env });
+  const client = await createApiClientWithCli({ cwd: dataDir, env, name: 'instances' });
   // Both start together: their migrations meet at the advisory lock.
   await Promise.all([startInstance(env), startInstance(env)]);
-  tokens = await Promise.all(
-    instances.map(async (instance) => {
-      const response = await fetch(`${instance.base}/oauth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret }),
-      });
-      expect(response.status).toBe(200);
-      return ((await response.json()) as { access_token: string }).access_token;
-    }),
-  );
+  tokens = await Promise.all(instances.map((instance) => fetchAccessToken(instance.url, client)));
 }, 120_000);
 
 afterAll(async () => {
-  for (const child of started) {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
+  // Every process this file started, whichever test started it.
+  await killStartedProcesses();
   await smtp?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   await cluster?.stop();
@@ -126,7 +85,7 @@ afterAll(async () => {
 /** Calls instance `i % 2`: consecutive calls alternate between the two processes. */
 async function api(i: number, action: string, body: unknown): Promise<{ status: number; code?: string; body: Record<string, unknown> }> {
   const instance = instances[i % instances.length]!;
-  const response = await fetch(`${instance.base}/api/v1/passwordless/email/${action}`, {
+  const response = await fetch(`${instance.url}/api/v1/passwordless/email/${action}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % tokens.length]!}` },
     body: JSON.stringify(body),
@@ -136,22 +95,14 @@ async function api(i: number, action: string, body: unknown): Promise<{ status: 
   return { status: response.status, ...(code === undefined ? {} : { code }), body: json };
 }
 
-function mailsTo(address: string): ParsedMail[] {
+function mailsTo(address: string): CapturedMail[] {
   return smtp!.mailsTo(address);
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function sendAndReadCode(email: string): Promise<{ id: string; code: string }> {
   const sent = await api(0, 'send', { email, magiclink_auth_uri: REDIRECT });
   expect(sent.status).toBe(200);
-  await waitFor(() => mailsTo(email).length > 0, 15_000, `mail to ${email}`);
+  await waitUntil(`mail to ${email}`, () => mailsTo(email).length > 0, 15_000, 50);
   const code = /\b(\d{6})\b/.exec(mailsTo(email)[0]!.text ?? '')?.[1];
   expect(code).toMatch(/^\d{6}$/);
   return { id: sent.body.auth_request_id as string, code: code! };
@@ -211,14 +162,15 @@ describe('two sesame instances on one PostgreSQL', () => {
         }
       }),
     );
-    const bulk = (): ParsedMail[] => smtp!.mailsTo('bulk-');
-    await waitFor(() => bulk().length >= total, 90_000, `${total} bulk mails`);
+    const bulk = (): CapturedMail[] => smtp!.mails.filter((mail) => mail.recipient.startsWith('bulk-'));
+    await waitUntil(`${total} bulk mails`, () => bulk().length >= total, 90_000, 50);
     const elapsed = Date.now() - started;
     // Let any duplicate that a double claim would cause arrive before counting.
-    await waitFor(
+    await waitUntil(
+      'an empty outbox',
       async () => Number((await sql<{ n: string }>("SELECT count(*) AS n FROM outbox WHERE status = 'queued'"))[0]!.n) === 0,
       10_000,
-      'an empty outbox',
+      50,
     );
     await new Promise((r) => setTimeout(r, 500));
     const recipients = bulk().map((mail) => /bulk-\d+@example\.com/.exec(JSON.stringify(mail.to))?.[0]);
@@ -231,7 +183,7 @@ describe('two sesame instances on one PostgreSQL', () => {
     // Which worker sent what: both took part (reported, the sum is what must hold).
     const perInstance = await Promise.all(
       instances.map(async (instance) => {
-        const metrics = await (await fetch(`${instance.base}/metrics`)).text();
+        const metrics = await (await fetch(`${instance.url}/metrics`)).text();
         return Number(/sesame_email_deliveries_total\{outcome="sent"\} (\d+)/.exec(metrics)?.[1] ?? 0);
       }),
     );
@@ -262,7 +214,7 @@ describe('the database restarted under light load', () => {
       }
     });
     const readyz = async (): Promise<number[]> =>
-      Promise.all(instances.map(async (instance) => (await fetch(`${instance.base}/readyz`)).status));
+      Promise.all(instances.map(async (instance) => (await fetch(`${instance.url}/readyz`)).status));
 
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await readyz()).toEqual([200, 200]);
@@ -273,9 +225,9 @@ describe('the database restarted under light load', () => {
     await db.startServer();
     const upAt = Date.now();
     // Back: both ready, and sends succeed again, within seconds.
-    await waitFor(async () => (await readyz()).every((status) => status === 200), 10_000, 'both instances ready again');
+    await waitUntil('both instances ready again', async () => (await readyz()).every((status) => status === 200), 10_000, 50);
     const accepting = accepted.length;
-    await waitFor(() => accepted.length >= accepting + 4, 10_000, 'sends accepted again');
+    await waitUntil('sends accepted again', () => accepted.length >= accepting + 4, 10_000, 50);
     const recoveredMs = Date.now() - upAt;
     stop = true;
     await Promise.all(load);
@@ -311,7 +263,7 @@ describe('the database restarted under light load', () => {
       expect(result.code).toBe('UNAVAILABLE');
     } finally {
       await db.startServer();
-      await waitFor(async () => (await fetch(`${instances[0]!.base}/readyz`)).status === 200, 10_000, 'ready again');
+      await waitUntil('ready again', async () => (await fetch(`${instances[0]!.url}/readyz`)).status === 200, 10_000, 50);
     }
   });
 });
@@ -340,21 +292,11 @@ describe('kill -9 of one instance mid-delivery', () => {
         SESAME_SMTP_URL: slow.url,
         SESAME_OUTBOX_LEASE_MS: String(LEASE_MS),
       };
-      await run(process.execPath, [BIN, 'migrate'], { cwd: dataDir, env });
-      const created = await run(process.execPath, [BIN, 'clients', 'create', '--name', 'kill', '--json'], { cwd: dataDir, env });
-      const client = JSON.parse(created.stdout.trim()) as { client_id: string; client_secret: string };
+      await runSesameCli(['migrate'], { cwd: dataDir, env });
+      const client = await createApiClientWithCli({ cwd: dataDir, env, name: 'kill' });
       const [a, b] = [await startInstance(env, pair), await startInstance(env, pair)];
-      const tokenOf = async (instance: Instance): Promise<string> => {
-        const response = await fetch(`${instance.base}/oauth/token`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret }),
-        });
-        expect(response.status).toBe(200);
-        return ((await response.json()) as { access_token: string }).access_token;
-      };
-      const token = await tokenOf(a);
-      const pidA = a.child.pid!;
+      const token = await fetchAccessToken(a.url, client);
+      const pidA = a.pid;
 
       // Every send goes to A, so A's worker is nudged and claims them; B only polls.
       const addresses = Array.from({ length: TOTAL }, (_, i) => `killed-${i}@example.com`);
@@ -363,7 +305,7 @@ describe('kill -9 of one instance mid-delivery', () => {
         Array.from({ length: 8 }, async () => {
           while (next < TOTAL) {
             const email = addresses[next++];
-            const response = await fetch(`${a.base}/api/v1/passwordless/email/send`, {
+            const response = await fetch(`${a.url}/api/v1/passwordless/email/send`, {
               method: 'POST',
               headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
               body: JSON.stringify({ email, magiclink_auth_uri: REDIRECT }),
@@ -382,31 +324,31 @@ describe('kill -9 of one instance mid-delivery', () => {
           url,
         );
       let held: { id: string; lease_until: string }[] = [];
-      await waitFor(
+      await waitUntil(
+        'A mid-delivery',
         async () => received.length > 0 && (held = await heldByA()).length >= 2 * WORKER_CONCURRENCY,
         20_000,
-        'A mid-delivery',
+        50,
       ).catch(async (error: unknown) => {
         const rows = await sql('SELECT status, lease_owner, lease_until FROM outbox', [], url);
         throw new Error(
           `${String(error)}; pid ${pidA}, ${received.length} received, now ${Date.now()}: ${JSON.stringify(rows.slice(0, 5))}; ${a.output}`,
         );
       });
-      a.child.kill('SIGKILL');
+      const killed = a.kill('SIGKILL');
       const killedAt = Date.now();
       const deliveredBeforeKill = received.length;
-      await new Promise<void>((done) =>
-        a.child.exitCode !== null || a.child.signalCode !== null ? done() : a.child.once('exit', () => done()),
-      );
+      await killed;
 
       // B claims A's rows once their lease lapses (at most LEASE_MS, plus B's 5 s poll) and sends them.
-      const to = (mail: ParsedMail): string | undefined => /killed-\d+@example\.com/.exec(JSON.stringify(mail.to ?? ''))?.[0];
-      await waitFor(() => new Set(received.map(to)).size >= TOTAL, 30_000, `all ${TOTAL} mails after the kill`);
+      const to = (mail: CapturedMail): string | undefined => /killed-\d+@example\.com/.exec(JSON.stringify(mail.to ?? ''))?.[0];
+      await waitUntil(`all ${TOTAL} mails after the kill`, () => new Set(received.map(to)).size >= TOTAL, 30_000, 50);
       const recoveredMs = Date.now() - killedAt;
-      await waitFor(
+      await waitUntil(
+        'an empty outbox',
         async () => Number((await sql<{ n: string }>("SELECT count(*) AS n FROM outbox WHERE status = 'queued'", [], url))[0]!.n) === 0,
         10_000,
-        'an empty outbox',
+        50,
       );
       await new Promise((r) => setTimeout(r, 500));
 

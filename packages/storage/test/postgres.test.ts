@@ -17,7 +17,7 @@ import {
 } from '@sesame/storage';
 import { runStoreConformance } from '@sesame/storage/conformance';
 import { GENEROUS, MINUTE, T0, newRequest, otpDigest } from '../src/conformance/fixtures.js';
-import { startPostgresCluster, type PostgresCluster } from '@sesame/testkit';
+import { queryPostgres, startPostgresCluster, type PostgresCluster } from '@sesame/testkit';
 
 let cluster: PostgresCluster;
 let started = false;
@@ -32,20 +32,9 @@ afterAll(async () => {
   if (started) await cluster.stop();
 });
 
-/** One statement on a short-lived connection of its own (the server is restarted in one test). */
-async function raw<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 /** Takes a migrated database back to version 3, so an upgrade test starts from an older schema. */
 async function undoVersion5(url: string): Promise<void> {
-  await raw(
+  await queryPostgres(
     url,
     `DROP TABLE send_budget; DROP TABLE admin_sessions;
      ALTER TABLE api_clients DROP COLUMN secret_version, DROP COLUMN sends_per_minute;
@@ -56,12 +45,12 @@ async function undoVersion5(url: string): Promise<void> {
 /** A fresh, empty database (CREATE DATABASE over a connection: faster than spawning createdb). */
 async function freshDatabase(): Promise<{ name: string; url: string }> {
   const name = `sesame_${process.pid}_${++databases}`;
-  await raw(cluster.url, `CREATE DATABASE ${name}`);
+  await queryPostgres(cluster.url, `CREATE DATABASE ${name}`);
   return { name, url: cluster.url.replace(/\/postgres$/, `/${name}`) };
 }
 
 async function dropDatabase(name: string): Promise<void> {
-  await raw(cluster.url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await queryPostgres(cluster.url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 }
 
 runStoreConformance({
@@ -107,7 +96,7 @@ describe('PostgreSQL specifics', () => {
     await Promise.all(instances.map((store) => store.migrate()));
     expect(await Promise.all(instances.map((store) => store.ready()))).toEqual(instances.map(() => true));
     await Promise.all(instances.map((store) => store.migrate()));
-    const versions = await raw<{ version: number }>(url, 'SELECT version FROM schema_migrations ORDER BY version');
+    const versions = await queryPostgres<{ version: number }>(url, 'SELECT version FROM schema_migrations ORDER BY version');
     expect(versions).toEqual(POSTGRES_MIGRATIONS.map((step) => ({ version: step.version })));
     expect(POSTGRES_LATEST_VERSION).toBe(POSTGRES_MIGRATIONS.at(-1)!.version);
   });
@@ -139,11 +128,11 @@ describe('PostgreSQL specifics', () => {
     const sent = await newRequest({ email: 'upgrade@example.com', now: T0, sendLimit: limit });
     expect(await store.createAuthRequest(sent.command)).toEqual({ ok: true });
     // What version 2 had written by then: the send's own log row, and a resend's.
-    await raw(url, 'INSERT INTO send_log (email_key, at) VALUES ($1, $2), ($1, $3)', ['upgrade@example.com', T0, T0 + 500]);
+    await queryPostgres(url, 'INSERT INTO send_log (email_key, at) VALUES ($1, $2), ($1, $3)', ['upgrade@example.com', T0, T0 + 500]);
     await undoVersion5(url);
-    await raw(url, 'DELETE FROM schema_migrations WHERE version = 3');
+    await queryPostgres(url, 'DELETE FROM schema_migrations WHERE version = 3');
     await store.migrate();
-    expect(await raw<{ at: string }>(url, 'SELECT at FROM send_log ORDER BY at')).toEqual([{ at: String(T0 + 500) }]);
+    expect(await queryPostgres<{ at: string }>(url, 'SELECT at FROM send_log ORDER BY at')).toEqual([{ at: String(T0 + 500) }]);
     // The send and the resend: two, so the next is refused until the send ages out.
     const next = await newRequest({ email: 'upgrade@example.com', now: T0 + 1000, sendLimit: limit });
     expect(await store.createAuthRequest(next.command)).toEqual({ ok: false, retryAfterMs: MINUTE - 1000, scope: 'address' });
@@ -155,7 +144,10 @@ describe('PostgreSQL specifics', () => {
     await store.migrate();
     await undoVersion5(url);
     // A client as version 3 stored it.
-    await raw(url, "INSERT INTO api_clients (id, name, secret_hash, redirect_uris, created_at) VALUES ('old', 'Old', 'h', '[]', 1)");
+    await queryPostgres(
+      url,
+      "INSERT INTO api_clients (id, name, secret_hash, redirect_uris, created_at) VALUES ('old', 'Old', 'h', '[]', 1)",
+    );
     expect(await store.ready()).toBe(false);
     await store.migrate();
     expect(await store.ready()).toBe(true);
@@ -167,7 +159,7 @@ describe('PostgreSQL specifics', () => {
     const url = await database();
     const store = open(url);
     await store.migrate();
-    await raw(url, 'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+    await queryPostgres(url, 'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
       POSTGRES_LATEST_VERSION + 1,
       'future',
       0,
@@ -208,7 +200,7 @@ describe('PostgreSQL specifics', () => {
       now: T0 + 10,
     });
     expect(reissued.outcome).toBe('reissued');
-    const rows = await raw<{ id: string; status: string; wiped: boolean }>(
+    const rows = await queryPostgres<{ id: string; status: string; wiped: boolean }>(
       url,
       'SELECT id, status, sealed_payload IS NULL AS wiped FROM outbox ORDER BY status',
     );
@@ -241,7 +233,7 @@ describe('PostgreSQL specifics', () => {
     await store.createAuthRequest({ ...leased.command, email: { ...leased.email, lease: { owner: 'w', until: T0 + MINUTE } } });
     await store.createAuthRequest(other.command);
     expect(await store.revokeApiClient('c1', T0 + 1)).toBe(true);
-    const rows = await raw<{ id: string; status: string; wiped: boolean; lease_owner: string | null }>(
+    const rows = await queryPostgres<{ id: string; status: string; wiped: boolean; lease_owner: string | null }>(
       url,
       'SELECT id, status, sealed_payload IS NULL AS wiped, lease_owner FROM outbox ORDER BY id COLLATE "C"',
     );

@@ -1,8 +1,8 @@
 /**
  * SMTP servers on 127.0.0.1 that misbehave on purpose, for the reliability suite: one that
  * accepts connections and never says a word, one that answers a 4xx or 5xx at a chosen step,
- * one that resets the connection in the middle of DATA, and one that insists on STARTTLS with a
- * certificate no client should trust. Each counts what it saw, so a test can tell "never
+ * one that resets the connection in the middle of DATA, one that takes the message and never
+ * answers it, and one that insists on STARTTLS with a certificate no client should trust. Each counts what it saw, so a test can tell "never
  * reached" from "reached and refused".
  */
 import net from 'node:net';
@@ -15,6 +15,8 @@ export type SmtpFault =
   | { readonly kind: 'reply'; readonly stage: 'rcpt' | 'data'; readonly code: number; readonly message: string }
   /** Speaks SMTP up to DATA's 354, then resets the connection (TCP RST) after `afterBytes` bytes of the message. */
   | { readonly kind: 'reset-mid-data'; readonly afterBytes?: number }
+  /** Speaks SMTP up to DATA's 354, takes the message and never answers it (nor anything after). */
+  | { readonly kind: 'silent-after-data' }
   /** Offers STARTTLS with smtp-server's built-in self-signed certificate (not valid for 127.0.0.1). */
   | { readonly kind: 'starttls-bad-cert' };
 
@@ -41,6 +43,8 @@ export async function startFaultySmtp(fault: SmtpFault, options: FaultySmtpOptio
       return rawServer(options.port, () => undefined);
     case 'reset-mid-data':
       return rawServer(options.port, (socket, counters) => speakUntilData(socket, counters, fault.afterBytes ?? 1));
+    case 'silent-after-data':
+      return rawServer(options.port, (socket, counters) => speakUntilData(socket, counters, Infinity));
     case 'reply':
     case 'starttls-bad-cert':
       return smtpServer(fault, options.port);
@@ -88,7 +92,7 @@ async function rawServer(port: number | undefined, session: (socket: net.Socket,
   };
 }
 
-/** Just enough SMTP for a client to reach DATA; then a reset once `afterBytes` of the message arrived. */
+/** Just enough SMTP for a client to reach DATA; then a reset once `afterBytes` of the message arrived (never: Infinity). */
 function speakUntilData(socket: net.Socket, counters: Counters, afterBytes: number): void {
   let buffered = '';
   let inData = false;

@@ -1,7 +1,8 @@
 /** Activity: recent auth requests, newest first, each expandable to its delivery timeline. */
 import { Fragment, useCallback, useEffect, useState, type SyntheticEvent } from 'react';
 import { api, type ActivityPage as Page, type AuthRequestRow } from '../api.js';
-import { Alert, Time, errorMessage } from '../ui.js';
+import { Alert, Time } from '../ui.js';
+import { useAction } from '../use-action.js';
 
 const STATUSES = ['pending', 'verified', 'expired', 'locked'] as const;
 const PAGE_SIZE = 25;
@@ -48,23 +49,14 @@ export function ActivityPage() {
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [page, setPage] = useState<Page | undefined>();
   const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
-  const [error, setError] = useState<string | undefined>();
-  const [loading, setLoading] = useState(false);
+  const { busy: loading, error, run } = useAction();
 
   const index = cursors.length - 1;
   const cursor = cursors[index] ?? null;
 
   const load = useCallback(async (): Promise<void> => {
-    setLoading(true);
-    try {
-      setPage(await api.activity({ email: filters.email, status: filters.status, cursor, limit: PAGE_SIZE }));
-      setError(undefined);
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setLoading(false);
-    }
-  }, [filters, cursor]);
+    await run(async () => setPage(await api.activity({ email: filters.email, status: filters.status, cursor, limit: PAGE_SIZE })));
+  }, [filters, cursor, run]);
 
   useEffect(() => {
     void load();

@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useState, type SyntheticEvent } from 'react';
 import { api, type Client } from '../api.js';
 import { Alert, ConfirmDialog, Field, SecretBox, Time, errorMessage } from '../ui.js';
+import { useAction } from '../use-action.js';
 
 type Pending = { kind: 'rotate' | 'revoke' | 'limit'; client: Client } | undefined;
 
@@ -36,11 +37,10 @@ export function ClientsPage() {
   const [nameError, setNameError] = useState<string | undefined>();
   const [budgetError, setBudgetError] = useState<string | undefined>();
   const [limitError, setLimitError] = useState<string | undefined>();
-  const [error, setError] = useState<string | undefined>();
   const [secret, setSecret] = useState<{ client: Client; secret: string; rotated: boolean } | undefined>();
   const [message, setMessage] = useState<string | undefined>();
   const [pending, setPending] = useState<Pending>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
 
   const load = useCallback(async (): Promise<void> => {
     try {
@@ -65,8 +65,7 @@ export function ClientsPage() {
     if ('error' in parsedBudget) setBudgetError(parsedBudget.error);
     if (name.trim() === '') setNameError('Give the client a name, such as the app that will use it.');
     if (name.trim() === '' || 'error' in parsedBudget) return;
-    setBusy(true);
-    try {
+    await run(async () => {
       const redirectUris = uris
         .split(/\s+/)
         .map((u) => u.trim())
@@ -77,11 +76,7 @@ export function ClientsPage() {
       setUris('');
       setBudget('');
       await load();
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const askLimit = (client: Client): void => {
@@ -99,10 +94,8 @@ export function ClientsPage() {
       return;
     }
     setPending(undefined);
-    setBusy(true);
-    setError(undefined);
     setMessage(undefined);
-    try {
+    await run(async () => {
       if (kind === 'rotate') {
         const rotated = await api.rotateClient(client.id);
         setSecret({ client: rotated.client, secret: rotated.client_secret, rotated: true });
@@ -115,11 +108,7 @@ export function ClientsPage() {
         setMessage(`Client “${client.name}” is revoked: its tokens no longer work.`);
       }
       await load();
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

@@ -5,18 +5,14 @@
 import { useState, type SyntheticEvent, type ReactNode } from 'react';
 import { api, type Session, type Setup } from '../api.js';
 import { navigate } from '../router.js';
-import { Alert, Field, errorMessage } from '../ui.js';
+import { Alert, BrandMark, Field } from '../ui.js';
+import { useAction } from '../use-action.js';
 
 function Card({ title, children }: { title: string; children: ReactNode }) {
   return (
     <main className="auth-page" id="content">
       <div className="auth-card">
-        <div className="brand auth-brand">
-          <span className="brand-mark" aria-hidden="true">
-            S
-          </span>
-          Sesame <span className="muted">admin</span>
-        </div>
+        <BrandMark className="auth-brand" />
         <h1>{title}</h1>
         {children}
       </div>
@@ -39,42 +35,28 @@ export function SignInPage({ setup, notice, onSignedIn }: { setup: Setup; notice
   const [email, setEmail] = useState('');
   const [sentTo, setSentTo] = useState<string | undefined>();
   const [code, setCode] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>();
+  const { busy, error, setError, run } = useAction();
 
   const start = async (event: SyntheticEvent): Promise<void> => {
     event.preventDefault();
-    setError(undefined);
     if (!/^[^\s@]+@[^\s@]+$/.test(email.trim())) {
       setError('Enter an email address, like you@example.com.');
       return;
     }
-    setBusy(true);
-    try {
+    await run(async () => {
       await api.startSession(email.trim());
       setSentTo(email.trim());
       setCode('');
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const verify = async (event: SyntheticEvent): Promise<void> => {
     event.preventDefault();
-    setError(undefined);
     if (code.trim() === '') {
       setError('Enter the code from the email.');
       return;
     }
-    setBusy(true);
-    try {
-      onSignedIn(await api.verifySession({ code: code.trim() }));
-    } catch (e) {
-      setError(errorMessage(e));
-      setBusy(false);
-    }
+    await run(async () => onSignedIn(await api.verifySession({ code: code.trim() })));
   };
 
   if (sentTo !== undefined) {
@@ -157,18 +139,10 @@ export function SignInPage({ setup, notice, onSignedIn }: { setup: Setup; notice
 
 export function VerifyPage({ setup, onSignedIn }: { setup: Setup; onSignedIn: (s: Session) => void }) {
   const linkToken = new URLSearchParams(window.location.search).get('link_token') ?? '';
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>();
+  const { busy, error, run } = useAction();
 
   const go = async (): Promise<void> => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      onSignedIn(await api.verifySession({ link_token: linkToken }));
-    } catch (e) {
-      setError(errorMessage(e));
-      setBusy(false);
-    }
+    await run(async () => onSignedIn(await api.verifySession({ link_token: linkToken })));
   };
 
   return (

@@ -3,8 +3,10 @@
  * the server (debounced POST preview) and shown in a sandboxed iframe that allows no scripts.
  */
 import { useEffect, useRef, useState, type SyntheticEvent } from 'react';
-import { ApiError, api, violationFor, type Brand, type FieldViolation, type Rendered, type Template, type TemplateType } from '../api.js';
+import { ApiError, api, violationFor, violationsOf, type FieldViolation, type Rendered, type Template, type TemplateType } from '../api.js';
 import { Alert, ConfirmDialog, Field, errorMessage, useDebounced } from '../ui.js';
+import { useAction } from '../use-action.js';
+import { BrandForm } from './BrandForm.js';
 
 const TYPES: readonly TemplateType[] = ['SIGNIN', 'SIGNUP'];
 
@@ -21,10 +23,6 @@ export function TemplatesPage({ email }: { email: string }) {
       <BrandForm onChanged={() => setBrandVersion((v) => v + 1)} />
     </section>
   );
-}
-
-function violationsOf(error: unknown): FieldViolation[] {
-  return error instanceof ApiError ? [...error.fieldViolations] : [];
 }
 
 /** "html: unknown variable {{nmae}}" — the server's words, field by field. */
@@ -44,10 +42,9 @@ function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: 
   const [preview, setPreview] = useState<Rendered | undefined>();
   const [previewError, setPreviewError] = useState<string | undefined>();
   const [violations, setViolations] = useState<FieldViolation[]>([]);
-  const [error, setError] = useState<string | undefined>();
   const [message, setMessage] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
   const [confirmReset, setConfirmReset] = useState(false);
+  const { busy, error, setError, run } = useAction();
   const previewSeq = useRef(0);
   // What the admin typed in "Custom variables" (the draft keeps the parsed names).
   const [customRaw, setCustomRaw] = useState<Record<TemplateType, string>>({ SIGNIN: '', SIGNUP: '' });
@@ -58,8 +55,8 @@ function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: 
       SIGNUP: only === 'SIGNIN' && old ? old.SIGNUP : { ...templates.SIGNUP },
     }));
     setCustomRaw((old) => ({
-      SIGNIN: only === 'SIGNUP' ? old.SIGNIN : (templates.SIGNIN.custom_variables ?? []).join(', '),
-      SIGNUP: only === 'SIGNIN' ? old.SIGNUP : (templates.SIGNUP.custom_variables ?? []).join(', '),
+      SIGNIN: only === 'SIGNUP' ? old.SIGNIN : templates.SIGNIN.custom_variables.join(', '),
+      SIGNUP: only === 'SIGNIN' ? old.SIGNUP : templates.SIGNUP.custom_variables.join(', '),
     }));
   };
 
@@ -104,7 +101,7 @@ function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: 
     setDrafts({ ...drafts, [type]: { ...draft, ...patch } });
     setMessage(undefined);
   };
-  const customText = (t: Template): string => (t.custom_variables ?? []).join(', ');
+  const customText = (t: Template): string => t.custom_variables.join(', ');
   const dirty =
     draft.subject !== saved[type].subject ||
     draft.html !== saved[type].html ||
@@ -114,51 +111,38 @@ function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: 
 
   const save = async (event: SyntheticEvent): Promise<void> => {
     event.preventDefault();
-    setBusy(true);
-    setError(undefined);
     setMessage(undefined);
-    try {
-      await api.saveTemplate(type, draft);
-      setViolations([]);
-      adopt((await api.templates()).templates, type);
-      setMessage(`${type} template saved. The next ${type} email uses it.`);
-    } catch (e) {
-      setViolations(violationsOf(e));
-      setError(templateProblem(e));
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      async () => {
+        await api.saveTemplate(type, draft);
+        setViolations([]);
+        adopt((await api.templates()).templates, type);
+        setMessage(`${type} template saved. The next ${type} email uses it.`);
+      },
+      (e) => {
+        setViolations(violationsOf(e));
+        return templateProblem(e);
+      },
+    );
   };
 
   const reset = async (): Promise<void> => {
     setConfirmReset(false);
-    setBusy(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       await api.resetTemplate(type);
       adopt((await api.templates()).templates, type);
       setViolations([]);
       setMessage(`${type} template is back to the default.`);
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const sendTest = async (): Promise<void> => {
-    setBusy(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       await api.testEmail(type);
       setMessage(
         `A test email with the saved ${type} template is on its way to ${email}. Its code and link sign no one in. Its delivery shows in Activity.`,
       );
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -182,7 +166,7 @@ function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: 
           </button>
         ))}
         <span className="badge" aria-label="Template status">
-          {saved[type].is_default === true ? 'default' : 'customized'}
+          {saved[type].is_default ? 'default' : 'customized'}
           {dirty ? ' · unsaved changes' : ''}
         </span>
       </div>
@@ -258,7 +242,7 @@ function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: 
             <button
               type="button"
               className="button secondary"
-              disabled={busy || saved[type].is_default === true}
+              disabled={busy || saved[type].is_default}
               onClick={() => setConfirmReset(true)}
             >
               Reset to default
@@ -306,140 +290,5 @@ function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: 
         <p>The saved subject, HTML and text are replaced by Sesame&apos;s built-in template.</p>
       </ConfirmDialog>
     </div>
-  );
-}
-
-interface BrandDraft {
-  app_name: string;
-  logo_url: string;
-  accent_color: string;
-  from_name: string;
-}
-
-const toDraft = (b: Brand): BrandDraft => ({
-  app_name: b.app_name,
-  logo_url: b.logo_url ?? '',
-  accent_color: b.accent_color,
-  from_name: b.from_name,
-});
-
-function BrandForm({ onChanged }: { onChanged: () => void }) {
-  const [draft, setDraft] = useState<BrandDraft | undefined>();
-  const [isDefault, setIsDefault] = useState(true);
-  const [violations, setViolations] = useState<FieldViolation[]>([]);
-  const [error, setError] = useState<string | undefined>();
-  const [message, setMessage] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
-  const [confirmReset, setConfirmReset] = useState(false);
-
-  const load = async (): Promise<void> => {
-    try {
-      const answer = await api.brand();
-      setDraft(toDraft(answer.brand));
-      setIsDefault(answer.is_default);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  };
-  useEffect(() => {
-    void load();
-  }, []);
-
-  if (!draft) {
-    return <div className="card">{error !== undefined ? <Alert kind="error">{error}</Alert> : <p className="muted">Loading…</p>}</div>;
-  }
-  const v = (field: string): string | undefined => violationFor(violations, field);
-  const set = (patch: Partial<BrandDraft>): void => {
-    setDraft({ ...draft, ...patch });
-    setMessage(undefined);
-  };
-
-  const save = async (event: SyntheticEvent): Promise<void> => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await api.saveBrand({
-        app_name: draft.app_name,
-        logo_url: draft.logo_url.trim() === '' ? null : draft.logo_url.trim(),
-        accent_color: draft.accent_color,
-        from_name: draft.from_name,
-      });
-      setViolations([]);
-      await load();
-      setMessage('Branding saved.');
-      onChanged();
-    } catch (e) {
-      setViolations(violationsOf(e));
-      setError(violationsOf(e).length > 0 ? 'Some fields need attention: see below.' : errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const reset = async (): Promise<void> => {
-    setConfirmReset(false);
-    setBusy(true);
-    setError(undefined);
-    try {
-      await api.resetBrand();
-      setViolations([]);
-      await load();
-      setMessage('Branding is back to the default.');
-      onChanged();
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const colorOk = /^#[0-9a-fA-F]{6}$/.test(draft.accent_color);
-  return (
-    <form className="card" onSubmit={(e) => void save(e)} noValidate aria-labelledby="brand-title">
-      <h2 id="brand-title">Branding</h2>
-      <p className="muted">Used by every template ({'{{app_name}}'}, the logo and colour) and in the From header.</p>
-      {error !== undefined && <Alert kind="error">{error}</Alert>}
-      {message !== undefined && <Alert kind="success">{message}</Alert>}
-      <div className="grid">
-        <Field label="App name" error={v('app_name')}>
-          {(props) => <input {...props} value={draft.app_name} onChange={(e) => set({ app_name: e.target.value })} />}
-        </Field>
-        <Field label="From name" hint="Shown as the sender's name." error={v('from_name')}>
-          {(props) => <input {...props} value={draft.from_name} onChange={(e) => set({ from_name: e.target.value })} />}
-        </Field>
-        <Field label="Logo URL" hint="https://… — leave empty for no logo." error={v('logo_url')}>
-          {(props) => (
-            <input {...props} type="url" className="mono" value={draft.logo_url} onChange={(e) => set({ logo_url: e.target.value })} />
-          )}
-        </Field>
-        <Field label="Accent colour" hint="A hex colour such as #4f46e5." error={v('accent_color')}>
-          {(props) => (
-            <div className="color-row">
-              <input {...props} className="mono" value={draft.accent_color} onChange={(e) => set({ accent_color: e.target.value })} />
-              <span className="swatch" aria-hidden="true" style={{ background: colorOk ? draft.accent_color : 'transparent' }} />
-            </div>
-          )}
-        </Field>
-      </div>
-      <div className="actions">
-        <button type="button" className="button secondary" disabled={busy || isDefault} onClick={() => setConfirmReset(true)}>
-          Reset branding
-        </button>
-        <button type="submit" className="button primary" disabled={busy}>
-          {busy ? 'Saving…' : 'Save branding'}
-        </button>
-      </div>
-      <ConfirmDialog
-        open={confirmReset}
-        title="Reset the branding?"
-        confirmLabel="Reset branding"
-        danger
-        onConfirm={() => void reset()}
-        onCancel={() => setConfirmReset(false)}
-      >
-        <p>App name, logo, colour and from-name go back to Sesame&apos;s defaults.</p>
-      </ConfirmDialog>
-    </form>
   );
 }

@@ -11,6 +11,10 @@
  * tag renders literally and an unclosed section closes at the end, so a bad template still
  * delivers the code; `validateTemplate` reports all of it before a template is saved.
  */
+import { escapeHtml } from '@sesame/core';
+
+// Re-exported: checks of a rendered email look for values escaped exactly as the renderer escapes them.
+export { escapeHtml };
 
 export type TemplateVariables = Readonly<Record<string, string | undefined>>;
 
@@ -160,17 +164,6 @@ export function templateTags(source: string): TemplateTag[] {
 /** Own properties only: a name such as `constructor` must never reach the prototype. */
 function lookup(variables: TemplateVariables, name: string): string {
   return Object.hasOwn(variables, name) ? (variables[name] ?? '') : '';
-}
-
-const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Escapes text for HTML element content and quoted attribute values. */
-const NEEDS_ESCAPE = /[&<>"']/;
-
-export function escapeHtml(value: string): string {
-  // Most values (codes, names, times) have nothing to escape: skip the replace and its callbacks.
-  if (!NEEDS_ESCAPE.test(value)) return value;
-  return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
 }
 
 export interface TemplateValidation {

@@ -17,8 +17,9 @@ import {
 import { Hono } from 'hono';
 import type { AppEnv } from '../http/hono-env.js';
 import { iso, queryInt, type AdminDeps } from './common.js';
+import { authRequestStatusSchema } from './wire-schemas.js';
 
-const STATUSES: readonly AuthRequestStatus[] = ['pending', 'verified', 'expired', 'locked'];
+const STATUSES: readonly AuthRequestStatus[] = authRequestStatusSchema.options;
 
 /** `j***@example.com`: the first character of the local part and the domain. */
 export function maskEmail(email: string): string {

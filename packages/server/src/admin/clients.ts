@@ -8,29 +8,19 @@ import { RedirectRuleError, invalidArgument, parseRedirectRules, type ApiClientR
 import { Hono } from 'hono';
 import type { AppEnv } from '../http/hono-env.js';
 import { TransportError } from '../http/error-handler.js';
-import {
-  MAX_SENDS_PER_MINUTE,
-  clientWire,
-  createClient,
-  isSendsPerMinute,
-  revokeClient,
-  rotateClientSecret,
-  setClientSendLimit,
-} from '../auth/api-clients.js';
-import { readObject, type AdminDeps } from './common.js';
-
-const MAX_REDIRECT_URIS = 50;
+import { clientWire, createClient, revokeClient, rotateClientSecret, setClientSendLimit } from '../auth/api-clients.js';
+import { parseWire, readObject, type AdminDeps } from './common.js';
+import { MAX_REDIRECT_URIS, SENDS_PER_MINUTE_RULE, sendLimitSchema, sendsPerMinuteSchema } from './wire-schemas.js';
 
 /** The client as the admin API answers it. */
 export function toWireClient(client: ApiClientRecord) {
   return clientWire(client);
 }
 
-const SENDS_PER_MINUTE_RULE = `must be a whole number from 1 to ${MAX_SENDS_PER_MINUTE}, or null for the deployment's default`;
-
+/** An absent or null `sends_per_minute` is the deployment's default. */
 function parseSendsPerMinute(body: Record<string, unknown>, violations: FieldViolation[]): number | null {
-  const value = body.sends_per_minute ?? null;
-  if (isSendsPerMinute(value)) return value;
+  const parsed = sendsPerMinuteSchema.safeParse(body.sends_per_minute ?? null);
+  if (parsed.success) return parsed.data;
   violations.push({ field: 'sends_per_minute', description: SENDS_PER_MINUTE_RULE });
   return null;
 }
@@ -110,11 +100,8 @@ export function clientRoutes(deps: AdminDeps): Hono<AppEnv> {
   });
 
   routes.put('/:id/send-limit', async (c) => {
-    const violations: FieldViolation[] = [];
-    const body = await readObject(c, deps);
-    if (!Object.hasOwn(body, 'sends_per_minute')) violations.push({ field: 'sends_per_minute', description: SENDS_PER_MINUTE_RULE });
-    const sendsPerMinute = parseSendsPerMinute(body, violations);
-    if (violations.length > 0) throw invalidArgument(violations);
+    // Required here: null sets the deployment's default, an absent field is refused.
+    const { sends_per_minute: sendsPerMinute } = parseWire(sendLimitSchema, await readObject(c, deps), 'body');
     const author = { actor: c.get('adminEmail'), at: deps.clock.now() };
     const updated = await setClientSendLimit(store, { clientId: c.req.param('id'), sendsPerMinute, author });
     if (!updated) throw notFound();

@@ -1,7 +1,8 @@
 /** What every admin module shares: its dependencies, the admin caller of the engine, wire helpers. */
-import type { CallerClient, Clock, Engine, Policy, Store } from '@sesame/core';
+import type { CallerClient, Clock, Engine, FieldViolation, Policy, Store } from '@sesame/core';
 import { invalidArgument } from '@sesame/core';
 import type { Context } from 'hono';
+import type { z } from 'zod';
 import { readJsonBody } from '../http/body.js';
 import type { ServerKeys } from '../auth/derived-keys.js';
 
@@ -48,6 +49,24 @@ export async function readObject(c: Context, deps: Pick<AdminDeps, 'maxBodyBytes
     throw invalidArgument([{ field: 'body', description: 'must be a JSON object' }]);
   }
   return body as Record<string, unknown>;
+}
+
+/**
+ * Parses `input` with a wire schema, or throws INVALID_ARGUMENT with one violation per field (its
+ * wire path, the schema's own message); a problem with the whole input is named `root`.
+ */
+export function parseWire<S extends z.ZodType>(schema: S, input: unknown, root: string): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const seen = new Set<string>();
+  const violations: FieldViolation[] = [];
+  for (const issue of parsed.error.issues) {
+    const field = issue.path.length === 0 ? root : issue.path.map(String).join('.');
+    if (seen.has(field)) continue;
+    seen.add(field);
+    violations.push({ field, description: issue.message });
+  }
+  throw invalidArgument(violations);
 }
 
 /** A whole number in [min, max] from a query parameter, `fallback` when absent; INVALID_ARGUMENT otherwise. */

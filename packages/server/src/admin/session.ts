@@ -7,7 +7,7 @@
  * is the session the server keeps (8 h). Every request looks the session up, so signing out and
  * removing an admin end it on the server at once, even for a copy of the cookie.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import {
   SesameError,
   generateTimeOrderedId,
@@ -23,6 +23,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../http/hono-env.js';
 import { ADMIN_CLIENT_ID, adminCaller, adminVerifyUrl, readObject, type AdminDeps } from './common.js';
 import { ensureCsrfToken, secureCookies } from './csrf.js';
+import { openAesGcm, sealAesGcm } from '../passwordless/node-crypto.js';
 
 export const SESSION_COOKIE = 'sesame_admin';
 export const PENDING_COOKIE = 'sesame_admin_pending';
@@ -33,7 +34,7 @@ const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 export const OPEN_ADMIN_ROUTES = ['/admin/api/csrf', '/admin/api/setup', '/admin/api/session/start', '/admin/api/session/verify'];
 
 const PENDING_PATTERN = /^[A-Za-z0-9_-]{40,200}$/;
-const PENDING_AAD = Buffer.from('sesame admin pending v1');
+const PENDING_AAD = 'sesame admin pending v1';
 /**
  * session/start answers no sooner than this after it began, admin or not: an admin's start
  * writes an auth request and an email, a non-admin's does nothing, and the time taken must not
@@ -42,31 +43,23 @@ const PENDING_AAD = Buffer.from('sesame admin pending v1');
 export const START_FLOOR_MS = 120;
 
 /**
- * The pending cookie: the auth request id sealed with AES-256-GCM under a fresh IV, so every
- * start sets a new, same-length, opaque value whether it names a new request, an admin's earlier
- * one (send limit reached) or, for a non-admin, a random id that names nothing.
+ * The pending cookie: the auth request id sealed in Sesame's one AES-256-GCM format under a fresh
+ * IV, so every start sets a new, same-length, opaque value whether it names a new request, an
+ * admin's earlier one (send limit reached) or, for a non-admin, a random id that names nothing.
  */
 export function sealPending(key: Uint8Array, authRequestId: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(PENDING_AAD);
-  const sealed = Buffer.concat([cipher.update(authRequestId, 'utf8'), cipher.final()]);
-  return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
+  return Buffer.from(sealAesGcm(key, PENDING_AAD, Buffer.from(authRequestId, 'utf8'), cryptoRandom)).toString('base64url');
 }
 
 export function openPending(key: Uint8Array, value: string | undefined): string | null {
   if (value === undefined || !PENDING_PATTERN.test(value)) return null;
-  const bytes = Buffer.from(value, 'base64url');
-  if (bytes.length < 12 + 16 + 1) return null;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
-    decipher.setAAD(PENDING_AAD);
-    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
-    return Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString('utf8');
+    return Buffer.from(openAesGcm(key, PENDING_AAD, Buffer.from(value, 'base64url'))).toString('utf8');
   } catch {
     return null;
   }
 }
+
 const UNIFORM_FAILURES = new Set(['INVALID_CREDENTIAL', 'TOO_MANY_ATTEMPTS', 'AUTH_REQUEST_NOT_FOUND']);
 
 function notValid(): SesameError {

@@ -7,10 +7,10 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, sep } from 'node:path';
+import { escapeHtml } from '@sesame/core';
 import { Hono } from 'hono';
 import type { AppEnv } from '../http/hono-env.js';
 import { TransportError } from '../http/error-handler.js';
-import { escapeHtml } from '../ops/dev-inbox.js';
 
 const TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',

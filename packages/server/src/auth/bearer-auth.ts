@@ -7,7 +7,6 @@
 import { SesameError, type CallerClient, type Store } from '@sesame/core';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/hono-env.js';
-import { requestHeader } from '../http/node-http.js';
 import type { TokenService } from './access-tokens.js';
 
 /** The caller named by an `authorization: Bearer …` header, for REST and gRPC alike. */
@@ -26,7 +25,7 @@ export async function authenticateBearer(store: Store, tokens: TokenService, hea
 
 export function bearerAuth(store: Store, tokens: TokenService): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    c.set('caller', await authenticateBearer(store, tokens, requestHeader(c, 'authorization')));
+    c.set('caller', await authenticateBearer(store, tokens, c.req.header('authorization')));
     await next();
   };
 }

@@ -1,8 +1,9 @@
 /**
  * gRPC `scalekit.v1.auth.passwordless.PasswordlessService`, so the official
  * `@scalekit-sdk/node` works against Sesame with only its URL changed. Each method translates
- * the protobuf message to the same camelCase input the REST routes give the engine, and the
- * engine's result back; behaviour is the engine's, identical on both protocols.
+ * the protobuf message to the same camelCase input the REST routes give core, runs the same
+ * operation (../passwordless/operations.ts), and translates the result back: behaviour, metrics
+ * and the outbox wake-up are the operation's, identical on both protocols.
  *
  * The methods are protocol-neutral (a message and the call's metadata in, a message out, a
  * ConnectError thrown) so that two transports serve the same code: connect-node's router
@@ -10,8 +11,9 @@
  */
 import { create, type DescMessage, type DescMethodUnary, type Message, type MessageShape } from '@bufbuild/protobuf';
 import type { ConnectRouter } from '@connectrpc/connect';
-import type { CallerClient, Engine, SendResult } from '@sesame/core';
+import type { CallerClient, SendResult } from '@sesame/core';
 import { asSesameError } from '../http/error-handler.js';
+import type { PasswordlessOperations } from '../passwordless/operations.js';
 import {
   PasswordlessService,
   PasswordlessType,
@@ -23,17 +25,16 @@ import {
 import { toConnectError } from './errors.js';
 
 export interface GrpcServiceDeps {
-  readonly engine: Engine;
+  /** The operations the REST routes run too (the app's `operations`). */
+  readonly operations: PasswordlessOperations;
   /** Resolves the caller from the `authorization` header or throws SesameError UNAUTHENTICATED. */
   readonly authenticate: (authorization: string | null) => Promise<CallerClient>;
-  /** Called after an email was queued, to wake the outbox worker at once. */
-  readonly onEmailQueued?: () => void;
   readonly newRequestId: () => string;
   /** Observes each call's outcome (method, Sesame code or 'OK'), e.g. for metrics and logs. */
   readonly onCall?: (method: string, outcome: string, durationMs: number) => void;
 }
 
-function toSendResponse(result: SendResult): SendPasswordlessResponse {
+function toSendMessage(result: SendResult): SendPasswordlessResponse {
   return create(SendPasswordlessResponseSchema, {
     authRequestId: result.authRequestId,
     expiresAt: BigInt(Math.floor(result.expiresAt / 1000)),
@@ -70,7 +71,7 @@ function unaryMethod<I extends DescMessage, O extends DescMessage>(
 
 /** The three passwordless methods, for `connectRoutes` and the unary fast path alike. */
 export function passwordlessGrpcMethods(deps: GrpcServiceDeps): readonly UnaryMethodImpl[] {
-  const { engine } = deps;
+  const { operations } = deps;
 
   /** Authenticates, runs, and turns any failure into the wire error the SDK understands. */
   async function call<T>(method: string, meta: CallMeta, run: (caller: CallerClient) => Promise<T>): Promise<T> {
@@ -92,7 +93,7 @@ export function passwordlessGrpcMethods(deps: GrpcServiceDeps): readonly UnaryMe
   return [
     unaryMethod(sendPasswordlessEmail, (request, meta) =>
       call('SendPasswordlessEmail', meta, async (caller) => {
-        const result = await engine.send(
+        const result = await operations.send(
           {
             email: request.email,
             // Enum numbers go to core as they are: 0 means the default, unknown ones are refused.
@@ -104,14 +105,13 @@ export function passwordlessGrpcMethods(deps: GrpcServiceDeps): readonly UnaryMe
           },
           caller,
         );
-        deps.onEmailQueued?.();
-        return toSendResponse(result);
+        return toSendMessage(result);
       }),
     ),
     unaryMethod(verifyPasswordlessEmail, (request, meta) =>
       call('VerifyPasswordlessEmail', meta, async (caller) => {
         const credential = request.authCredential;
-        const result = await engine.verify(
+        const result = await operations.verify(
           {
             code: credential.case === 'code' ? credential.value : undefined,
             linkToken: credential.case === 'linkToken' ? credential.value : undefined,
@@ -130,9 +130,8 @@ export function passwordlessGrpcMethods(deps: GrpcServiceDeps): readonly UnaryMe
     ),
     unaryMethod(resendPasswordlessEmail, (request, meta) =>
       call('ResendPasswordlessEmail', meta, async (caller) => {
-        const result = await engine.resend({ authRequestId: request.authRequestId }, caller);
-        deps.onEmailQueued?.();
-        return toSendResponse(result);
+        const result = await operations.resend({ authRequestId: request.authRequestId }, caller);
+        return toSendMessage(result);
       }),
     ),
   ];

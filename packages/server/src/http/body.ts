@@ -1,14 +1,14 @@
 /**
  * Request bodies at the HTTP boundary: JSON only (by content type), parsed once; then the wire's
- * snake_case names (or lowerCamelCase, which docs/WIRE.md "REST" also accepts) are picked into the
- * camelCase object core parses. Only known fields are copied, so odd keys such as `__proto__`
- * never reach an object's prototype.
+ * snake_case names (or lowerCamelCase, which docs/WIRE.md "REST" also accepts) of a wire schema
+ * (passwordless/wire-schemas.ts) are picked into the camelCase object core parses and validates.
+ * Only known fields are copied, so odd keys such as `__proto__` never reach an object's prototype.
  */
 import type { IncomingMessage } from 'node:http';
 import { invalidArgument } from '@sesame/core';
 import type { Context } from 'hono';
+import type { FieldMap } from '../passwordless/wire-schemas.js';
 import { TransportError } from './error-handler.js';
-import { requestHeader } from './node-http.js';
 
 function tooLarge(limit: number): TransportError {
   return new TransportError(413, 'PAYLOAD_TOO_LARGE', `The request body must be at most ${limit} bytes.`);
@@ -43,8 +43,8 @@ function limitedBody(
  */
 export async function readBodyText(c: Context, limit: number): Promise<string> {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  if (incoming) return readIncomingText(incoming, requestHeader(c, 'content-length'), limit);
-  const body = limitedBody(limit, requestHeader(c, 'content-length'));
+  if (incoming) return readIncomingText(incoming, c.req.header('content-length'), limit);
+  const body = limitedBody(limit, c.req.header('content-length'));
   const reader = c.req.raw.body?.getReader();
   if (!reader) return '';
   for (;;) {
@@ -114,7 +114,7 @@ export function isJsonContentType(header: string | undefined): boolean {
 }
 
 export async function readJsonBody(c: Context, limit: number): Promise<unknown> {
-  return parseJsonBody(requestHeader(c, 'content-type'), () => readBodyText(c, limit));
+  return parseJsonBody(c.req.header('content-type'), () => readBodyText(c, limit));
 }
 
 /** The body read by `read`, parsed as JSON: refused (400) unless the content type says JSON. */
@@ -129,22 +129,6 @@ export async function parseJsonBody(contentType: string | undefined, read: () =>
     throw invalidArgument([{ field: 'body', description: 'is not valid JSON' }]);
   }
 }
-
-/** wire (snake_case) name → core (camelCase) name. */
-export type FieldMap = Readonly<Record<string, string>>;
-
-export const SEND_FIELDS: FieldMap = {
-  email: 'email',
-  template: 'template',
-  magiclink_auth_uri: 'magiclinkAuthUri',
-  state: 'state',
-  expires_in: 'expiresIn',
-  template_variables: 'templateVariables',
-};
-
-export const VERIFY_FIELDS: FieldMap = { code: 'code', link_token: 'linkToken', auth_request_id: 'authRequestId' };
-
-export const RESEND_FIELDS: FieldMap = { auth_request_id: 'authRequestId' };
 
 /**
  * Picks the known fields of a JSON object under their core names. `null` counts as absent, as in

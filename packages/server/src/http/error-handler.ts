@@ -15,7 +15,7 @@ import type { AppEnv } from './hono-env.js';
 /**
  * Codes that exist only at the HTTP layer, beside core's `ErrorCode`s: unknown route, oversized
  * body, the admin API's CSRF refusal, and requests refused before any route sees them
- * (`client-error.ts`): malformed (400), too slow to arrive (408), headers too large (431).
+ * (transport-errors.ts): malformed (400), too slow to arrive (408), headers too large (431).
  */
 export const TRANSPORT_ERROR_CODES = [
   'NOT_FOUND',
@@ -62,51 +62,31 @@ export function asSesameError(error: unknown): SesameError | null {
   return null;
 }
 
-/** The HTTP answer to an error thrown while serving a request: status, extra headers, body. */
-export interface ErrorAnswer {
-  readonly status: ContentfulStatusCode;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: ErrorBody;
-}
-
 /**
- * What the API answers for `thrown`, logging what an operator must see (store unavailable,
- * internal errors, bugs). One function for hono's error handler and the REST fast path.
- * `http1`: the request is HTTP/1.x, so a refused body can end the connection.
+ * hono's error handler: the answer to whatever a route or middleware threw, logging what an
+ * operator must see (store unavailable, internal errors, bugs).
  */
-export function errorAnswer(
-  thrown: unknown,
-  request: { readonly requestId: string; readonly route: string; readonly http1: boolean },
-  logger: Logger,
-): ErrorAnswer {
-  const { requestId } = request;
-  const error = asSesameError(thrown) ?? thrown;
-  if (error instanceof SesameError) {
-    const status = ERROR_TABLE[error.code].http as ContentfulStatusCode;
-    const headers: Record<string, string> = {};
-    const retryAfter = error.retryAfterSeconds;
-    if (retryAfter !== undefined && (status === 429 || status === 503)) headers['Retry-After'] = String(retryAfter);
-    if (error.code === 'UNAVAILABLE') logger.warn({ requestId, err: error.cause }, 'store unavailable');
-    if (error.code === 'UNAUTHENTICATED') headers['WWW-Authenticate'] = 'Bearer realm="sesame"';
-    if (error.code === 'INTERNAL') logger.error({ requestId, err: error }, 'internal error');
-    return { status, headers, body: errorBody(error.code, error.message, requestId, error.fieldViolations) };
-  }
-  if (error instanceof TransportError) {
-    // A refused body is not read any further: close rather than drain it for keep-alive
-    // (HTTP/1.x only: HTTP/2 has no Connection header; its stream simply ends).
-    const headers: Record<string, string> = error.status === 413 && request.http1 ? { Connection: 'close' } : {};
-    return { status: error.status, headers, body: errorBody(error.code, error.message, requestId) };
-  }
-  logger.error({ requestId, err: error, route: request.route }, 'unhandled error');
-  return { status: 500, headers: {}, body: errorBody('INTERNAL', ERROR_TABLE.INTERNAL.userMessage, requestId) };
-}
-
 export function createErrorHandler(logger: Logger) {
   return (thrown: unknown, c: Context<AppEnv>): Response => {
-    const incoming = (c.env as { incoming?: { httpVersionMajor?: number } } | undefined)?.incoming;
-    const route = routePath(c, -1);
-    const answer = errorAnswer(thrown, { requestId: c.get('requestId'), route, http1: incoming?.httpVersionMajor === 1 }, logger);
-    for (const [name, value] of Object.entries(answer.headers)) c.header(name, value);
-    return c.json(answer.body, answer.status);
+    const requestId = c.get('requestId');
+    const error = asSesameError(thrown) ?? thrown;
+    if (error instanceof SesameError) {
+      const status = ERROR_TABLE[error.code].http as ContentfulStatusCode;
+      const retryAfter = error.retryAfterSeconds;
+      if (retryAfter !== undefined && (status === 429 || status === 503)) c.header('Retry-After', String(retryAfter));
+      if (error.code === 'UNAVAILABLE') logger.warn({ requestId, err: error.cause }, 'store unavailable');
+      if (error.code === 'UNAUTHENTICATED') c.header('WWW-Authenticate', 'Bearer realm="sesame"');
+      if (error.code === 'INTERNAL') logger.error({ requestId, err: error }, 'internal error');
+      return c.json(errorBody(error.code, error.message, requestId, error.fieldViolations), status);
+    }
+    if (error instanceof TransportError) {
+      // A refused body is not read any further: close rather than drain it for keep-alive
+      // (HTTP/1.x only: HTTP/2 has no Connection header; its stream simply ends).
+      const incoming = (c.env as { incoming?: { httpVersionMajor?: number } } | undefined)?.incoming;
+      if (error.status === 413 && incoming?.httpVersionMajor === 1) c.header('Connection', 'close');
+      return c.json(errorBody(error.code, error.message, requestId), error.status);
+    }
+    logger.error({ requestId, err: error, route: routePath(c, -1) }, 'unhandled error');
+    return c.json(errorBody('INTERNAL', ERROR_TABLE.INTERNAL.userMessage, requestId), 500);
   };
 }

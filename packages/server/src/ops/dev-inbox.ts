@@ -4,7 +4,7 @@
  * HTML is shown inside a sandboxed iframe (`srcdoc`, no scripts, no same-origin), so a message
  * can never run code in this page's origin.
  */
-import type { DevInboxMessage, Store } from '@sesame/core';
+import { escapeHtml, type DevInboxMessage, type Store } from '@sesame/core';
 import { Hono } from 'hono';
 import type { AppEnv } from '../http/hono-env.js';
 import { TransportError } from '../http/error-handler.js';
@@ -47,10 +47,6 @@ export function devInboxRoutes(store: Store): { api: Hono<AppEnv>; page: Hono<Ap
     return c.html(renderInboxPage(messages));
   });
   return { api, page };
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
 export function renderInboxPage(messages: readonly DevInboxMessage[]): string {

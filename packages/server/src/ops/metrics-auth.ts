@@ -8,7 +8,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { SesameError } from '@sesame/core';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/hono-env.js';
-import { requestHeader } from '../http/node-http.js';
 
 /** The form SESAME_METRICS_TOKEN must have: a bearer token (RFC 6750 token68), at least 16 characters. */
 export const METRICS_TOKEN = /^[A-Za-z0-9\-._~+/]{16,}=*$/;
@@ -25,7 +24,7 @@ export function metricsAuthorized(authorization: string | undefined, token: stri
 /** The `/metrics` guard: passes every request when no token is configured. */
 export function metricsAuth(token: string | undefined): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (token !== undefined && !metricsAuthorized(requestHeader(c, 'authorization'), token)) {
+    if (token !== undefined && !metricsAuthorized(c.req.header('authorization'), token)) {
       throw new SesameError('UNAUTHENTICATED', 'GET /metrics requires the bearer token set in SESAME_METRICS_TOKEN.');
     }
     await next();

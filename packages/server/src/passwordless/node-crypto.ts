@@ -33,32 +33,46 @@ export function createNodeCredentialHasher(secret: Uint8Array): CredentialHasher
   };
 }
 
+/**
+ * Sesame's one sealed format, as core's `createPayloadSealer` writes it: version byte ‖ 96-bit IV
+ * ‖ AES-256-GCM ciphertext ‖ 128-bit tag, the associated data bound in. Synchronous, for callers
+ * that seal outside the payload sealer (the admin sign-in pending cookie).
+ */
+export function sealAesGcm(key: Uint8Array, associatedData: string, plaintext: Uint8Array, random: RandomSource): Uint8Array {
+  const iv = random.bytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(associatedData, 'utf8'));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+  const out = new Uint8Array(1 + IV_BYTES + body.length);
+  out[0] = SEAL_VERSION;
+  out.set(iv, 1);
+  out.set(body, 1 + IV_BYTES);
+  return out;
+}
+
+/** Opens what `sealAesGcm` (or core's sealer) wrote; throws on another format, key or associated data. */
+export function openAesGcm(key: Uint8Array, associatedData: string, sealed: Uint8Array): Uint8Array {
+  if (sealed[0] !== SEAL_VERSION || sealed.length < 1 + IV_BYTES + TAG_BYTES) throw new Error('Unknown sealed payload format.');
+  const iv = sealed.subarray(1, 1 + IV_BYTES);
+  const body = sealed.subarray(1 + IV_BYTES);
+  const decipher = createDecipheriv('aes-256-gcm', key, iv);
+  decipher.setAAD(Buffer.from(associatedData, 'utf8'));
+  decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
+  const plain = Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]);
+  return new Uint8Array(plain.buffer, plain.byteOffset, plain.byteLength);
+}
+
 /** `random` supplies the IVs; the default draws them from a pool like the engine's (see below). */
 export function createNodePayloadSealer(secret: Uint8Array, random: RandomSource = createPooledRandom()): PayloadSealer {
   assertSecret(secret);
   const key = deriveKey(secret, 'sesame outbox seal');
   return {
     seal(associatedData, plaintext) {
-      const iv = random.bytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', key, iv);
-      cipher.setAAD(Buffer.from(associatedData, 'utf8'));
-      const body = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-      const out = new Uint8Array(1 + IV_BYTES + body.length);
-      out[0] = SEAL_VERSION;
-      out.set(iv, 1);
-      out.set(body, 1 + IV_BYTES);
-      return Promise.resolve(out);
+      return Promise.resolve(sealAesGcm(key, associatedData, plaintext, random));
     },
     open(associatedData, sealed) {
       try {
-        if (sealed[0] !== SEAL_VERSION || sealed.length < 1 + IV_BYTES + TAG_BYTES) throw new Error('Unknown sealed payload format.');
-        const iv = sealed.subarray(1, 1 + IV_BYTES);
-        const body = sealed.subarray(1 + IV_BYTES);
-        const decipher = createDecipheriv('aes-256-gcm', key, iv);
-        decipher.setAAD(Buffer.from(associatedData, 'utf8'));
-        decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-        const plain = Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]);
-        return Promise.resolve(new Uint8Array(plain.buffer, plain.byteOffset, plain.byteLength));
+        return Promise.resolve(openAesGcm(key, associatedData, sealed));
       } catch (error) {
         return Promise.reject(error instanceof Error ? error : new Error('Could not open the sealed payload.'));
       }

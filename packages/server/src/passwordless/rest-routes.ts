@@ -1,26 +1,17 @@
 /**
- * REST passwordless API (docs/WIRE.md "REST"): translate JSON to core calls and
- * core results to the wire's snake_case answers. Errors are thrown and shaped by `errors.ts`.
+ * REST passwordless API (docs/WIRE.md "REST"): the JSON body to core's input, the operation
+ * (operations.ts, shared with gRPC), and core's result to the wire's snake_case answer. Errors are
+ * thrown and answered by ../http/error-handler.ts.
  */
-import { SesameError, type CallerClient, type Engine, type SendResult, type VerifyResult } from '@sesame/core';
-import { Hono } from 'hono';
-import { RESEND_FIELDS, SEND_FIELDS, VERIFY_FIELDS, pickFields, readJsonBody } from '../http/body.js';
+import type { SendResult, VerifyResult } from '@sesame/core';
+import { Hono, type Context } from 'hono';
+import { pickFields, readJsonBody } from '../http/body.js';
 import type { AppEnv } from '../http/hono-env.js';
-import type { Metrics } from '../ops/metrics.js';
+import type { PasswordlessOperations } from './operations.js';
+import { RESEND_FIELDS, SEND_FIELDS, VERIFY_FIELDS, type FieldMap, type SendResponse, type VerifyResponse } from './wire-schemas.js';
 
-export interface SendResponseBody {
-  readonly auth_request_id: string;
-  readonly expires_at: number;
-  readonly expires_in: number;
-  readonly passwordless_type: string;
-}
-
-export interface VerifyResponseBody {
-  readonly email: string;
-  readonly state?: string;
-  readonly template: string;
-  readonly passwordless_type: string;
-}
+export type SendResponseBody = SendResponse;
+export type VerifyResponseBody = VerifyResponse;
 
 export function toSendResponse(result: SendResult): SendResponseBody {
   return {
@@ -42,80 +33,12 @@ export function toVerifyResponse(result: VerifyResult): VerifyResponseBody {
   };
 }
 
-export interface PasswordlessOperationDeps {
-  readonly engine: Engine;
-  readonly metrics: Metrics;
-  /** Called after an email was queued, to wake the outbox worker at once. */
-  readonly onEmailQueued?: () => void;
-}
-
-/**
- * The three API calls from a parsed JSON body to the wire's answer, counted in the metrics.
- * Shared by the hono routes below and the REST fast path (../rest-fast-path.ts), so both give
- * the same answers and the same counts.
- */
-export interface PasswordlessOperations {
-  send(body: unknown, caller: CallerClient): Promise<SendResponseBody>;
-  verify(body: unknown, caller: CallerClient): Promise<VerifyResponseBody>;
-  resend(body: unknown, caller: CallerClient): Promise<SendResponseBody>;
-}
-
-export function passwordlessOperations(deps: PasswordlessOperationDeps): PasswordlessOperations {
-  const { engine, metrics } = deps;
-
-  async function counted<T>(record: (outcome: string) => void, run: () => Promise<T>, success: string): Promise<T> {
-    try {
-      const value = await run();
-      record(success);
-      return value;
-    } catch (error) {
-      const code = error instanceof SesameError ? error.code : 'INTERNAL';
-      record(code);
-      if (code === 'SEND_LIMIT_EXCEEDED') metrics.limitHits.inc({ limit: 'send_limit' });
-      if (code === 'TOO_MANY_ATTEMPTS') metrics.limitHits.inc({ limit: 'too_many_attempts' });
-      throw error;
-    }
-  }
-
-  return {
-    async send(body, caller) {
-      const input = pickFields(body, SEND_FIELDS);
-      const result = await counted(
-        (outcome) => metrics.sends.inc({ kind: 'send', outcome }),
-        () => engine.send(input, caller),
-        'ok',
-      );
-      deps.onEmailQueued?.();
-      return toSendResponse(result);
-    },
-    async verify(body, caller) {
-      const input = pickFields(body, VERIFY_FIELDS);
-      const method = typeof input === 'object' && input !== null && 'code' in input ? 'code' : 'link';
-      const result = await counted(
-        (outcome) => metrics.verifies.inc({ method, outcome }),
-        () => engine.verify(input, caller),
-        'verified',
-      );
-      return toVerifyResponse(result);
-    },
-    async resend(body, caller) {
-      const input = pickFields(body, RESEND_FIELDS);
-      const result = await counted(
-        (outcome) => metrics.sends.inc({ kind: 'resend', outcome }),
-        () => engine.resend(input, caller),
-        'ok',
-      );
-      deps.onEmailQueued?.();
-      return toSendResponse(result);
-    },
-  };
-}
-
-/** The three calls as hono routes: the JSON body (at most `maxBodyBytes`) handed to `operations`. */
+/** The three calls as hono routes: the JSON body (at most `maxBodyBytes`) picked into core's input, run by `operations`. */
 export function passwordlessRoutes(operations: PasswordlessOperations, maxBodyBytes: number): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
-  routes.post('/send', async (c) => c.json(await operations.send(await readJsonBody(c, maxBodyBytes), c.get('caller'))));
-  routes.post('/verify', async (c) => c.json(await operations.verify(await readJsonBody(c, maxBodyBytes), c.get('caller'))));
-  routes.post('/resend', async (c) => c.json(await operations.resend(await readJsonBody(c, maxBodyBytes), c.get('caller'))));
+  const input = async (c: Context<AppEnv>, fields: FieldMap): Promise<unknown> => pickFields(await readJsonBody(c, maxBodyBytes), fields);
+  routes.post('/send', async (c) => c.json(toSendResponse(await operations.send(await input(c, SEND_FIELDS), c.get('caller')))));
+  routes.post('/verify', async (c) => c.json(toVerifyResponse(await operations.verify(await input(c, VERIFY_FIELDS), c.get('caller')))));
+  routes.post('/resend', async (c) => c.json(toSendResponse(await operations.resend(await input(c, RESEND_FIELDS), c.get('caller')))));
   return routes;
 }

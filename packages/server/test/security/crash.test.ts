@@ -12,24 +12,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSmtpCapture, type SmtpCapture } from '@sesame/testkit';
-import type { ParsedMail } from 'mailparser';
+import { buildServerPackage, fetchAccessToken, startSmtpCapture, waitUntil, type CapturedMail, type SmtpCapture } from '@sesame/testkit';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   REDIRECT,
-  accessToken,
-  buildServer,
   callApi,
   createApiClient,
   credentialsOf,
-  killChild,
   seeded,
   sesameEnv,
   sleep,
   startChild,
   stopChildren,
-  waitFor,
   type ApiClient,
 } from './support.js';
 
@@ -43,9 +38,9 @@ let env: NodeJS.ProcessEnv;
 let client: ApiClient;
 
 /** address → the mails it received, kept up to date incrementally (scanning every mail on every poll starves the SMTP server in this process). */
-const inbox = new Map<string, ParsedMail[]>();
+const inbox = new Map<string, CapturedMail[]>();
 let indexed = 0;
-function mailsFor(address: string): ParsedMail[] {
+function mailsFor(address: string): CapturedMail[] {
   for (; indexed < smtp.mails.length; indexed += 1) {
     const mail = smtp.mails[indexed]!;
     const to = (Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : []).flatMap((group) =>
@@ -57,7 +52,7 @@ function mailsFor(address: string): ParsedMail[] {
 }
 
 beforeAll(async () => {
-  await buildServer();
+  await buildServerPackage();
   dir = mkdtempSync(join(tmpdir(), 'sesame-crash-'));
   smtp = await startSmtpCapture();
   // A short lease: rows a killed worker had claimed go out again 4 s later, not 2 min. The load
@@ -94,12 +89,12 @@ describe('kill -9 under load', () => {
 
     for (let round = 0; round <= KILLS; round += 1) {
       const child = await startChild(env, dir);
-      const token = await accessToken(child.base, client);
+      const token = await fetchAccessToken(child.url, client);
       if (round === KILLS) {
         // The final restart: no kill, everything accepted must now arrive.
         const missing = (): string[] => [...accepted.keys()].filter((address) => mailsFor(address).length === 0);
         try {
-          await waitFor(() => missing().length === 0, 40_000, 'every accepted email');
+          await waitUntil('every accepted email', () => missing().length === 0, 40_000, 25);
         } catch (error) {
           const db = new Database(join(dir, 'sesame.db'), { readonly: true });
           const rows = missing()
@@ -118,12 +113,12 @@ describe('kill -9 under load', () => {
           );
         }
         for (const [id, credentials] of verifiedCredentials) {
-          const byCode = await callApi(child.base, token, 'verify', { code: credentials.code, auth_request_id: id });
+          const byCode = await callApi(child.url, token, 'verify', { code: credentials.code, auth_request_id: id });
           expect(byCode.code, `code of ${id}`).toBe('ALREADY_USED');
-          const byLink = await callApi(child.base, token, 'verify', { link_token: credentials.linkToken, auth_request_id: id });
+          const byLink = await callApi(child.url, token, 'verify', { link_token: credentials.linkToken, auth_request_id: id });
           expect(byLink.code, `link of ${id}`).toBe('ALREADY_USED');
         }
-        await killChild(child, 'SIGTERM');
+        await child.kill('SIGTERM');
         break;
       }
 
@@ -143,7 +138,7 @@ describe('kill -9 under load', () => {
               // Replaying a credential that already verified, in this process or a killed one.
               const [id, credentials] = replay;
               verifiesAttempted += 1;
-              const answer = await callApi(child.base, token, 'verify', { code: credentials.code, auth_request_id: id }, controller.signal);
+              const answer = await callApi(child.url, token, 'verify', { code: credentials.code, auth_request_id: id }, controller.signal);
               if (answer.status === 200) verifiedOk.set(id, (verifiedOk.get(id) ?? 0) + 1);
             } else if (candidate && random() < 0.6) {
               const [address, id] = candidate;
@@ -152,7 +147,7 @@ describe('kill -9 under load', () => {
               const byLink = random() < 0.3;
               verifiesAttempted += 1;
               const answer = await callApi(
-                child.base,
+                child.url,
                 token,
                 'verify',
                 byLink ? { link_token: credentials.linkToken, auth_request_id: id } : { code: credentials.code, auth_request_id: id },
@@ -165,7 +160,7 @@ describe('kill -9 under load', () => {
             } else {
               const address = `crash${next++}@example.com`;
               sendsAttempted += 1;
-              const answer = await callApi(child.base, token, 'send', { email: address, magiclink_auth_uri: REDIRECT }, controller.signal);
+              const answer = await callApi(child.url, token, 'send', { email: address, magiclink_auth_uri: REDIRECT }, controller.signal);
               if (answer.status === 200) accepted.set(address, String(answer.body.auth_request_id));
               else throw new Error(`send answered ${answer.status} ${JSON.stringify(answer.body)}`);
             }
@@ -180,7 +175,7 @@ describe('kill -9 under load', () => {
       };
       const load = Promise.all(Array.from({ length: WORKERS }, () => worker()));
       await sleep(Math.max(0, stopAt - performance.now() - 50));
-      await killChild(child); // SIGKILL while the workers are still sending and verifying
+      await child.kill(); // SIGKILL while the workers are still sending and verifying
       controller.abort();
       await load;
       // A kill can also land just after a verify answered: that verify's row must not verify again.

@@ -9,21 +9,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFaultySmtp, startSmtpCapture } from '@sesame/testkit';
+import { buildServerPackage, fetchAccessToken, startFaultySmtp, startSmtpCapture } from '@sesame/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REDIRECT, harness } from '../helpers.js';
-import {
-  accessToken,
-  buildServer,
-  callApi,
-  createApiClient,
-  killChild,
-  percentile,
-  sesameEnv,
-  startChild,
-  stopChildren,
-  type Child,
-} from './support.js';
+import { callApi, createApiClient, percentile, sesameEnv, startChild, stopChildren, type Child } from './support.js';
 
 afterAll(async () => {
   await stopChildren();
@@ -104,7 +93,7 @@ describe('send answers the same for every address', () => {
 
 describe('a stalled SMTP server does not slow send', () => {
   it('send latency with a server that never answers is within a generous bound of a healthy one', async () => {
-    await buildServer();
+    await buildServerPackage();
     const healthy = await startSmtpCapture();
     const stalled = await startFaultySmtp({ kind: 'stall' });
     const dirs: string[] = [];
@@ -116,13 +105,13 @@ describe('a stalled SMTP server does not slow send', () => {
         const env = sesameEnv(dir, { SESAME_SMTP_URL: smtpUrl });
         const client = await createApiClient(env, dir);
         const child = await startChild(env, dir);
-        const token = await accessToken(child.base, client);
+        const token = await fetchAccessToken(child.url, client);
         const latencies: number[] = [];
         // Warm-up (JIT, first connections), then the measured sends; distinct addresses.
         for (let i = 0; i < 5; i += 1)
-          await callApi(child.base, token, 'send', { email: `warm${i}@example.com`, magiclink_auth_uri: REDIRECT });
+          await callApi(child.url, token, 'send', { email: `warm${i}@example.com`, magiclink_auth_uri: REDIRECT });
         for (let i = 0; i < SENDS; i += 1) {
-          const answer = await callApi(child.base, token, 'send', { email: `user${i}@example.com`, magiclink_auth_uri: REDIRECT });
+          const answer = await callApi(child.url, token, 'send', { email: `user${i}@example.com`, magiclink_auth_uri: REDIRECT });
           expect(answer.status).toBe(200);
           latencies.push(answer.ms);
         }
@@ -130,11 +119,11 @@ describe('a stalled SMTP server does not slow send', () => {
       };
       const good = await measure(healthy.url, 'healthy');
       await healthy.waitForMail('user39@example.com', 1, 15_000);
-      await killChild(good.child, 'SIGTERM');
+      await good.child.kill('SIGTERM');
       const bad = await measure(stalled.url, 'stalled');
       // The worker really is stuck on the stalled server while those sends were answered.
       expect(stalled.connections()).toBeGreaterThan(0);
-      await killChild(bad.child);
+      await bad.child.kill();
 
       const figures = (values: number[]) => ({ p50: percentile(values, 50), p95: percentile(values, 95), max: Math.max(...values) });
       const g = figures(good.latencies);

@@ -242,7 +242,7 @@ describe('repeated authorization on a real server (raw HTTP/2 frames)', () => {
 });
 
 describe('grpc-timeout on the fast path', () => {
-  /** How long the method takes (the engine's send is made this slow). */
+  /** How long the method takes (the send operation is made this slow). */
   const WORK_MS = 400;
   let h: Harness;
   let server: http2.Http2Server;
@@ -254,13 +254,13 @@ describe('grpc-timeout on the fast path', () => {
     h = await harness({ seedRedirectUris: [REDIRECT] });
     token = await h.token();
     const authenticate = (header: string | null) => authenticateBearer(h.store, h.sesame.tokens, header);
-    const engine = h.sesame.engine;
+    const operations = h.sesame.operations;
     const methods = passwordlessGrpcMethods({
-      engine: {
-        ...engine,
+      operations: {
+        ...operations,
         send: async (input, caller) => {
           await sleep(WORK_MS);
-          return engine.send(input, caller);
+          return operations.send(input, caller);
         },
       },
       authenticate,

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FloodResult } from './h2-flood.js';
-import { ROOT, buildServer, percentile, rssOf, sesameEnv, sleep, startChild, stopChildren, type Child } from './support.js';
+import { REPO_ROOT, buildServerPackage } from '@sesame/testkit';
+import { percentile, rssOf, sesameEnv, sleep, startChild, stopChildren, type Child } from './support.js';
 
 const run = promisify(execFile);
 const CONNECTIONS = 32;
@@ -41,7 +42,7 @@ let dir: string;
 let child: Child;
 
 beforeAll(async () => {
-  await buildServer();
+  await buildServerPackage();
   dir = mkdtempSync(join(tmpdir(), 'sesame-h2-'));
   child = await startChild(sesameEnv(dir, { NODE_OPTIONS: '--max-old-space-size=512' }), dir);
 });
@@ -59,7 +60,7 @@ interface Probe {
 async function probe(): Promise<Probe> {
   const started = performance.now();
   try {
-    const response = await fetch(`${child.base}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    const response = await fetch(`${child.url}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     await response.text();
     return { ms: performance.now() - started, status: response.status };
   } catch {
@@ -106,7 +107,7 @@ async function floodAndMeasure(mode: 'hold' | 'reset') {
       String(MAX_STREAMS_PER_CONNECTION),
       mode,
     ],
-    { cwd: ROOT, timeout: FLOOD_MS + 20_000 },
+    { cwd: REPO_ROOT, timeout: FLOOD_MS + 20_000 },
   );
   const result = JSON.parse((await flood).stdout.trim()) as FloodResult;
   stop.done = true;
@@ -144,7 +145,7 @@ async function floodAndMeasure(mode: 'hold' | 'reset') {
 
 describe('HTTP/2 stream floods without a token (512 MiB heap)', () => {
   it('advertises a bounded number of concurrent streams', async () => {
-    const session = http2.connect(child.base);
+    const session = http2.connect(child.url);
     session.on('error', () => undefined);
     const settings = await new Promise<http2.Settings>((resolve) => session.once('remoteSettings', resolve));
     session.destroy();
@@ -153,7 +154,7 @@ describe('HTTP/2 stream floods without a token (512 MiB heap)', () => {
   });
 
   it('an honest client is never cut: 1,000 requests on one connection, 50 at a time', async () => {
-    const session = http2.connect(child.base);
+    const session = http2.connect(child.url);
     let goaway = false;
     session.on('goaway', () => (goaway = true));
     session.on('error', () => undefined);
@@ -179,8 +180,8 @@ describe('HTTP/2 stream floods without a token (512 MiB heap)', () => {
     '%s: the process stays up, RSS stays bounded, /healthz keeps answering',
     async (mode) => {
       const { before, samples, during, after, result } = await floodAndMeasure(mode);
-      expect(child.process.exitCode, child.output.slice(-2_000)).toBeNull();
-      expect(child.process.signalCode).toBeNull();
+      expect(child.child.exitCode, child.output.slice(-2_000)).toBeNull();
+      expect(child.child.signalCode).toBeNull();
       expect(Math.max(...samples) - before).toBeLessThan(RSS_GROWTH_BOUND);
       // The server ended every flooding connection itself (the flooder waits 5 s for it after the flood).
       expect(result.closedByServer).toBe(CONNECTIONS);

@@ -13,15 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Code, ConnectError, createClient as createRpcClient, type Interceptor } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
-import { startSmtpCapture } from '@sesame/testkit';
+import { startSmtpCapture, waitUntil } from '@sesame/testkit';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PasswordlessService } from '../../src/gen/scalekit/v1/auth/passwordless/passwordless_pb.js';
 import { ErrorInfoSchema } from '../../src/gen/scalekit/v1/errdetails/errdetails_pb.js';
 import { cliMain, createClient, loadConfig, startSesame, type RunningSesame } from '../../src/index.js';
-import { API, waitFor as waitUntil } from './support.js';
+import { API } from './support.js';
 
-const waitFor = (condition: () => boolean | Promise<boolean>) => waitUntil(condition, 30_000, 'the measured emails to be delivered');
+const waitFor = (condition: () => boolean | Promise<boolean>) => waitUntil('the measured emails to be delivered', condition, 30_000, 25);
 
 const SECRET = 'send-budget-suite-server-secret-0123456789abcdefghij';
 const PER_CLIENT = 5;

@@ -11,19 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildServerPackage, fetchAccessToken } from '@sesame/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  API,
-  buildServer,
-  createApiClient,
-  rssOf,
-  sesameEnv,
-  sleep,
-  startChild,
-  stopChildren,
-  accessToken,
-  type Child,
-} from './support.js';
+import { API, createApiClient, rssOf, sesameEnv, sleep, startChild, stopChildren, type Child } from './support.js';
 
 const REQUEST_TIMEOUT_MS = 2_000;
 /** The timeout plus Node's check interval (≤ 500 ms here) plus scheduling slack on a busy machine. */
@@ -34,12 +24,12 @@ let child: Child;
 let token: string;
 
 beforeAll(async () => {
-  await buildServer();
+  await buildServerPackage();
   dir = mkdtempSync(join(tmpdir(), 'sesame-slow-'));
   const env = sesameEnv(dir, { SESAME_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) });
   const client = await createApiClient(env, dir);
   child = await startChild(env, dir);
-  token = await accessToken(child.base, client);
+  token = await fetchAccessToken(child.url, client);
 });
 afterAll(async () => {
   await stopChildren();
@@ -133,7 +123,7 @@ describe('slow clients are cut off by the timeouts', () => {
   });
 
   it('an HTTP/2 (gRPC port) request whose body trickles is cut within the timeout', async () => {
-    const session = http2.connect(child.base);
+    const session = http2.connect(child.url);
     session.on('error', () => undefined);
     const started = performance.now();
     const stream = session.request(
@@ -164,7 +154,7 @@ describe('slow clients are cut off by the timeouts', () => {
 
 describe('oversized bodies are refused before they are read', () => {
   it('a gRPC message over SESAME_MAX_BODY_BYTES (declared 1 GB, then streamed): RESOURCE_EXHAUSTED at once, on both gRPC paths', async () => {
-    const session = http2.connect(child.base);
+    const session = http2.connect(child.url);
     session.on('error', () => undefined);
     const path = '/scalekit.v1.auth.passwordless.PasswordlessService/SendPasswordlessEmail';
     // application/grpc+proto is the SDK's fast path; application/grpc+json goes through connect-node.
@@ -260,7 +250,7 @@ describe('many connections', () => {
     const peak = rssOf(child.pid);
     // While they are all open, a normal request is answered promptly.
     const t0 = performance.now();
-    const health = await fetch(`${child.base}/healthz`);
+    const health = await fetch(`${child.url}/healthz`);
     const healthMs = performance.now() - t0;
     expect(health.status).toBe(200);
     expect(healthMs).toBeLessThan(1_000);
@@ -274,6 +264,6 @@ describe('many connections', () => {
       `RSS before ${(before / 1048576).toFixed(1)} MiB, with 500 connections ${(peak / 1048576).toFixed(1)} MiB (+${(growth / 1048576).toFixed(1)} MiB); /healthz meanwhile ${healthMs.toFixed(0)} ms`,
     );
     expect(growth).toBeLessThan(64 * 1024 * 1024);
-    expect((await fetch(`${child.base}/readyz`)).status).toBe(200);
+    expect((await fetch(`${child.url}/readyz`)).status).toBe(200);
   });
 });

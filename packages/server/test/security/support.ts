@@ -1,24 +1,20 @@
 /**
- * Shared by the security suite: real `sesame` child processes (the root `bin` launcher), their
- * API clients and tokens, and small HTTP helpers. Every process started here is remembered and
- * killed by PID in `stopChildren()`; nothing else is ever signalled.
+ * Shared by the security suite: real `sesame` child processes (the root `bin` launcher, through
+ * @sesame/testkit), their API clients and tokens, and small HTTP helpers. Every process started
+ * here is killed by PID in `stopChildren()`; nothing else is ever signalled.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { freePort } from '@sesame/testkit';
+import {
+  createApiClientWithCli,
+  freePort,
+  killStartedProcesses,
+  startSesameProcess,
+  type ClientCredentials,
+  type SesameProcess,
+} from '@sesame/testkit';
 
-export const ROOT = resolve(import.meta.dirname, '../../../..');
-export const BIN = join(ROOT, 'bin/sesame.js');
 export const REDIRECT = 'https://app.example.com/auth/verify';
 export const API = '/api/v1/passwordless/email';
-const run = promisify(execFile);
-
-/** Builds the server package so the launcher runs current code (fast when nothing changed). */
-export async function buildServer(): Promise<void> {
-  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/server'], { cwd: ROOT });
-}
 
 /** The environment of a development `sesame` on a temporary data directory. */
 export function sesameEnv(dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -34,26 +30,14 @@ export function sesameEnv(dataDir: string, extra: Record<string, string> = {}): 
   };
 }
 
-export interface ApiClient {
-  readonly client_id: string;
-  readonly client_secret: string;
+export type ApiClient = ClientCredentials;
+
+export function createApiClient(env: NodeJS.ProcessEnv, cwd: string): Promise<ApiClient> {
+  return createApiClientWithCli({ env, cwd, name: 'security' });
 }
 
-export async function createApiClient(env: NodeJS.ProcessEnv, cwd: string): Promise<ApiClient> {
-  const created = await run(process.execPath, [BIN, 'clients', 'create', '--name', 'security', '--json'], { cwd, env });
-  return JSON.parse(created.stdout.trim()) as ApiClient;
-}
+export type Child = SesameProcess;
 
-export interface Child {
-  readonly process: ChildProcess;
-  readonly pid: number;
-  readonly base: string;
-  readonly port: number;
-  output: string;
-  readonly exited: Promise<void>;
-}
-
-const children = new Set<ChildProcess>();
 /** Set by `stopChildren`: a test body still running after its timeout must not start more. */
 let stopped = false;
 
@@ -61,75 +45,13 @@ let stopped = false;
 export async function startChild(env: NodeJS.ProcessEnv, cwd: string, port?: number): Promise<Child> {
   const listenOn = port ?? (await freePort());
   if (stopped) throw new Error('the test file is finished: no new sesame processes');
-  const child = spawn(process.execPath, [BIN, 'start'], {
-    cwd,
-    env: { ...env, PORT: String(listenOn) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  void exited.then(() => children.delete(child));
-  const state = { output: '' };
-  child.stdout.on('data', (d: Buffer) => (state.output += d.toString()));
-  await new Promise<void>((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`no start banner within 30 s: ${state.output}`)), 30_000);
-    child.stderr.on('data', (d: Buffer) => {
-      state.output += d.toString();
-      if (state.output.includes('Sesame is listening')) {
-        clearTimeout(timer);
-        ready();
-      }
-    });
-    child.once('exit', () => {
-      clearTimeout(timer);
-      fail(new Error(`exited early: ${state.output}`));
-    });
-  });
-  const result: Child = {
-    process: child,
-    pid: child.pid!,
-    base: `http://127.0.0.1:${listenOn}`,
-    port: listenOn,
-    get output() {
-      return state.output;
-    },
-    set output(value: string) {
-      state.output = value;
-    },
-    exited,
-  };
-  return result;
-}
-
-/** SIGKILL of one child we started, and wait for it to be gone. */
-export async function killChild(child: Child, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-  if (child.process.exitCode === null && child.process.signalCode === null) process.kill(child.pid, signal);
-  await child.exited;
+  return startSesameProcess({ env, cwd, port: listenOn });
 }
 
 /** Kills (by PID) whatever this file started that is still running. */
 export async function stopChildren(): Promise<void> {
   stopped = true;
-  const left = [...children];
-  for (const child of left) {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
-  }
-  await Promise.all(
-    left.map(
-      (child) =>
-        new Promise<void>((done) => (child.exitCode !== null || child.signalCode !== null ? done() : child.once('exit', () => done()))),
-    ),
-  );
-}
-
-export async function accessToken(base: string, client: ApiClient): Promise<string> {
-  const response = await fetch(`${base}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret }),
-  });
-  if (response.status !== 200) throw new Error(`token: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { access_token: string }).access_token;
+  await killStartedProcesses();
 }
 
 export interface ApiAnswer {
@@ -173,14 +95,6 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** The code and link token in a delivered email's text. */
 export function credentialsOf(text: string): { code: string; linkToken: string } {

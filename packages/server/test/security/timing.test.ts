@@ -32,22 +32,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DAY_MS, defaultPolicy, type Policy } from '@sesame/core';
 import { openStore } from '@sesame/storage';
-import { startSmtpCapture } from '@sesame/testkit';
+import { buildServerPackage, fetchAccessToken, startSmtpCapture } from '@sesame/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  REDIRECT,
-  accessToken,
-  buildServer,
-  callApi,
-  createApiClient,
-  killChild,
-  percentile,
-  seeded,
-  sesameEnv,
-  startChild,
-  stopChildren,
-  type ApiAnswer,
-} from './support.js';
+import { REDIRECT, callApi, createApiClient, percentile, seeded, sesameEnv, startChild, stopChildren, type ApiAnswer } from './support.js';
 
 afterAll(async () => {
   await stopChildren();
@@ -184,7 +171,7 @@ describe('the time to answer does not tell address states apart', () => {
     `send, resend and verify over ${ROUNDS} interleaved rounds of new, known, locked and over-limit addresses`,
     { timeout: 240_000 },
     async () => {
-      await buildServer();
+      await buildServerPackage();
       const smtp = await startSmtpCapture();
       const dir = mkdtempSync(join(tmpdir(), 'sesame-timing-'));
       try {
@@ -203,8 +190,8 @@ describe('the time to answer does not tell address states apart', () => {
           await store.close();
         }
         const child = await startChild(env, dir);
-        const token = await accessToken(child.base, client);
-        const call = (action: 'send' | 'verify' | 'resend', body: unknown): Promise<ApiAnswer> => callApi(child.base, token, action, body);
+        const token = await fetchAccessToken(child.url, client);
+        const call = (action: 'send' | 'verify' | 'resend', body: unknown): Promise<ApiAnswer> => callApi(child.url, token, action, body);
         const send = (email: string) => call('send', { email, magiclink_auth_uri: REDIRECT });
         const idOf = (answer: ApiAnswer): string => {
           expect(answer.status, JSON.stringify(answer.body)).toBe(200);
@@ -293,7 +280,7 @@ describe('the time to answer does not tell address states apart', () => {
           call('verify', { auth_request_id: idFor(state, round), code: wrongCode(1_000 + round) }),
         );
         const finished = performance.now();
-        await killChild(child, 'SIGTERM');
+        await child.kill('SIGTERM');
 
         // ---- the answers are what each state should get --------------------------------------
         // An over-limit address whose oldest email left the one-minute window is accepted once

@@ -4,11 +4,10 @@
  * and change nothing (no attempt, no failed-code event, no send counted, no credential burnt).
  */
 import { describe, expect, it } from 'vitest';
-import type { ConsumeResult, ReissueResult, SendBudget, WindowLimit } from '@sesame/core';
-import { DAY, GENEROUS, MINUTE, T0, issue, linkDigest, newRequest, otpDigest, wrongCode, type NewRequest } from './fixtures.js';
-import type { SuiteContext } from './context.js';
+import type { ConsumeResult, ReissueResult, WindowLimit } from '@sesame/core';
+import { DAY, GENEROUS, MAX_ATTEMPTS, MINUTE, T0, clientBudget, newRequest, wrongCode, type NewRequest } from './fixtures.js';
+import { requestActions, type SuiteContext } from './context.js';
 
-const MAX_ATTEMPTS = 5;
 /** One failed code per address: a failure counted by another client's try would show at once. */
 const ONE_FAILURE: WindowLimit = { max: 1, windowMs: DAY };
 /** Two sends per address: the request's own and one more, so a counted foreign resend would show. */
@@ -21,53 +20,24 @@ type Operation = 'otp right' | 'otp wrong' | 'link right' | 'link wrong' | 'rese
 const OPERATIONS: readonly Operation[] = ['otp right', 'otp wrong', 'link right', 'link wrong', 'resend'];
 
 export function registerClientBindingSuite(ctx: SuiteContext): void {
-  describe('auth requests are bound to their client', () => {
-    async function create(options: Parameters<typeof newRequest>[0] = {}): Promise<NewRequest> {
-      const request = await newRequest(options);
-      expect(await ctx.store().createAuthRequest(request.command)).toEqual({ ok: true });
-      return request;
-    }
+  const { create, consumeOtp, consumeLink, reissue } = requestActions(ctx);
 
+  describe('auth requests are bound to their client', () => {
     /** Runs `operation` on `request` as `clientId`, with a budget that a counted send would use up. */
     async function act(request: NewRequest, clientId: string, operation: Operation, now: number): Promise<ConsumeResult | ReissueResult> {
-      const store = ctx.store();
       switch (operation) {
         case 'otp right':
         case 'otp wrong': {
           const code = operation === 'otp right' ? request.otp : wrongCode(request.otp);
-          return store.consumeWithOtp({
-            id: request.id,
-            clientId,
-            otpHash: await otpDigest(request.id, code ?? ''),
-            now,
-            maxAttempts: MAX_ATTEMPTS,
-            addressFailureLimit: ONE_FAILURE,
-          });
+          return consumeOtp(request, code, now, { clientId, addressFailureLimit: ONE_FAILURE });
         }
         case 'link right':
         case 'link wrong': {
           const token = operation === 'link right' ? request.linkToken : `${request.linkToken ?? ''}x`;
-          return store.consumeWithLink({
-            id: request.id,
-            clientId,
-            linkTokenHash: await linkDigest(request.id, token ?? ''),
-            now,
-            maxAttempts: MAX_ATTEMPTS,
-          });
+          return consumeLink(request, token, now, { clientId });
         }
-        case 'resend': {
-          const fresh = await issue(request.id, request.command.request.type, now);
-          const budgets: SendBudget[] = [{ key: `client:${clientId}`, scope: 'client', max: 1, windowMs: MINUTE }];
-          return store.reissueCredentials({
-            id: request.id,
-            clientId,
-            digests: fresh.digests,
-            email: fresh.email,
-            sendLimit: TWO_SENDS,
-            budgets,
-            now,
-          });
-        }
+        case 'resend':
+          return (await reissue(request, now, { clientId, sendLimit: TWO_SENDS, budgets: [clientBudget(clientId, 1)] })).result;
       }
     }
 
@@ -110,8 +80,7 @@ export function registerClientBindingSuite(ctx: SuiteContext): void {
           // … nor against the caller's budget of one (a client id never holds NUL, which
           // PostgreSQL text cannot store: that caller is only ever refused).
           if (other.includes('\u0000')) continue;
-          const budget: SendBudget = { key: `client:${other}`, scope: 'client', max: 1, windowMs: MINUTE };
-          const own = await newRequest({ email: `own-${i}@example.com`, now: now + 4, clientId: other, budgets: [budget] });
+          const own = await newRequest({ email: `own-${i}@example.com`, now: now + 4, clientId: other, budgets: [clientBudget(other, 1)] });
           expect(await store.createAuthRequest(own.command)).toEqual({ ok: true });
         }
       });
@@ -122,16 +91,7 @@ export function registerClientBindingSuite(ctx: SuiteContext): void {
       const verified = await create();
       expect(await act(verified, 'client-a', 'otp right', T0 + 1)).toMatchObject({ outcome: 'verified' });
       const locked = await create();
-      for (let i = 0; i < MAX_ATTEMPTS; i++) {
-        await ctx.store().consumeWithOtp({
-          id: locked.id,
-          clientId: 'client-a',
-          otpHash: await otpDigest(locked.id, wrongCode(locked.otp)),
-          now: T0 + 2,
-          maxAttempts: MAX_ATTEMPTS,
-          addressFailureLimit: GENEROUS,
-        });
-      }
+      for (let i = 0; i < MAX_ATTEMPTS; i++) await consumeOtp(locked, wrongCode(locked.otp), T0 + 2, { addressFailureLimit: GENEROUS });
       const expired = await create({ ttlMs: 10 });
       const now = T0 + 1000;
       for (const request of [pending, verified, locked, expired]) {

@@ -6,26 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ApiClientRecord, NewAuditEntry, Store } from '@sesame/core';
-import { MINUTE, T0, issue, newRequest, type NewRequest } from './fixtures.js';
+import { MINUTE, T0, apiClient as client, newRequest, nextTurn } from './fixtures.js';
 import { openStore } from '../open.js';
-import type { SuiteContext } from './context.js';
+import { requestActions, type SuiteContext } from './context.js';
 
 const REVOKED = 'client revoked';
-
-function client(id: string, overrides: Partial<ApiClientRecord> = {}): ApiClientRecord {
-  return {
-    id,
-    name: `App ${id}`,
-    secretHash: `hash-${id}`,
-    redirectUris: [],
-    createdAt: T0,
-    revokedAt: null,
-    lastUsedAt: null,
-    secretVersion: 1,
-    sendsPerMinute: null,
-    ...overrides,
-  };
-}
 
 function audit(action: string, at = T0): NewAuditEntry {
   return { at, actor: 'root@example.com', action, before: null, after: `{"action":"${action}"}` };
@@ -37,13 +22,9 @@ function brokenAudit(action: string): NewAuditEntry {
 }
 
 export function registerClientLifecycleSuite(ctx: SuiteContext): void {
-  describe('API client lifecycle: revocation, rotation, send limit, audit', () => {
-    async function create(clientId: string, options: Parameters<typeof newRequest>[0] = {}): Promise<NewRequest> {
-      const request = await newRequest({ clientId, ...options });
-      expect(await ctx.store().createAuthRequest(request.command)).toEqual({ ok: true });
-      return request;
-    }
+  const { create, reissue } = requestActions(ctx);
 
+  describe('API client lifecycle: revocation, rotation, send limit, audit', () => {
     async function auditActions(store: Store): Promise<string[]> {
       return (await store.listAudit({ limit: 100 })).map((entry) => entry.action).reverse();
     }
@@ -52,13 +33,13 @@ export function registerClientLifecycleSuite(ctx: SuiteContext): void {
       const store = ctx.store();
       await store.createApiClient(client('c1'));
       await store.createApiClient(client('c2'));
-      const queued = await create('c1', { now: T0 });
-      const claimed = await create('c1', { now: T0 + 1 });
-      const sent = await create('c1', { now: T0 + 2 });
-      const resent = await create('c1', { now: T0 + 3 });
-      const bystander = await create('c2', { now: T0 + 4 });
+      const queued = await create({ clientId: 'c1', now: T0 });
+      const claimed = await create({ clientId: 'c1', now: T0 + 1 });
+      const sent = await create({ clientId: 'c1', now: T0 + 2 });
+      const resent = await create({ clientId: 'c1', now: T0 + 3 });
+      const bystander = await create({ clientId: 'c2', now: T0 + 4 });
       // The built-in admin sign-in has no api_clients row: never revoked.
-      const admin = await create('sesame-admin', { now: T0 + 5 });
+      const admin = await create({ clientId: 'sesame-admin', now: T0 + 5 });
       // A worker holds `claimed` (one attempt made) and `sent` (delivered).
       const claims = await store.claimOutbox({ owner: 'w', now: T0 + 10, leaseMs: MINUTE, limit: 3 });
       expect(claims.map((claim) => claim.id)).toEqual([queued.email.id, claimed.email.id, sent.email.id]);
@@ -67,20 +48,8 @@ export function registerClientLifecycleSuite(ctx: SuiteContext): void {
       );
       expect(await store.recordDeliveryAttempt({ id: claimed.email.id, owner: 'w', now: T0 + 11, detail: null })).toBe(true);
       expect(await store.markOutboxSent({ id: sent.email.id, owner: 'w', now: T0 + 11, detail: '250 OK' })).toBe(true);
-      const fresh = await issue(resent.id, 'LINK_OTP', T0 + 20);
-      expect(
-        (
-          await store.reissueCredentials({
-            id: resent.id,
-            clientId: 'c1',
-            digests: fresh.digests,
-            email: fresh.email,
-            sendLimit: { max: 10, windowMs: MINUTE },
-            budgets: [],
-            now: T0 + 20,
-          })
-        ).outcome,
-      ).toBe('reissued');
+      const { fresh, result } = await reissue(resent, T0 + 20, { sendLimit: { max: 10, windowMs: MINUTE } });
+      expect(result.outcome).toBe('reissued');
       expect(await store.outboxDepth()).toBe(5);
 
       const now = T0 + 100;
@@ -138,12 +107,12 @@ export function registerClientLifecycleSuite(ctx: SuiteContext): void {
       await store.createApiClient(client('c1'));
       expect(await store.revokeApiClient('c1', T0)).toBe(true);
       // A send that passed its client check just before the revocation commits just after it.
-      const late = await create('c1', { now: T0 + 1 });
+      const late = await create({ clientId: 'c1', now: T0 + 1 });
       const handed = await newRequest({ clientId: 'c1', now: T0 + 2 });
       expect(
         await store.createAuthRequest({ ...handed.command, email: { ...handed.email, lease: { owner: 'inproc', until: T0 + 10 } } }),
       ).toEqual({ ok: true });
-      const unknown = await create('not-a-registered-client', { now: T0 + 3 });
+      const unknown = await create({ clientId: 'not-a-registered-client', now: T0 + 3 });
       const claims = await store.claimOutbox({ owner: 'w', now: T0 + MINUTE, leaseMs: MINUTE, limit: 10 });
       expect(claims.map((claim) => claim.authRequestId)).toEqual([unknown.id]);
       expect(await store.recordDeliveryAttempt({ id: handed.email.id, owner: 'inproc', now: T0 + 5, detail: null })).toBe(false);
@@ -220,7 +189,7 @@ export function registerClientLifecycleSuite(ctx: SuiteContext): void {
         it(`${name}: an audit entry the database refuses leaves the change undone; a good one lands with it`, async () => {
           const store = ctx.store();
           await store.createApiClient(client('c1'));
-          await create('c1');
+          await create({ clientId: 'c1' });
           const before = await observe(store);
           await expect(change(store, brokenAudit(`client.${name}`))).rejects.toThrow();
           expect(await observe(store)).toEqual(before);
@@ -248,7 +217,6 @@ export function registerClientLifecycleSuite(ctx: SuiteContext): void {
 
     it('a read right after a change sees it, on this connection at once and on another from the next turn', async () => {
       const store = ctx.store();
-      const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
       await store.createApiClient(client('c1'));
       const reads = async (expected: Partial<ApiClientRecord>) => {
         // Twice: a memo filled by the first read must not answer the second with an older row.

@@ -11,10 +11,14 @@ import {
   generateOtp,
   normalizeEmail,
   sealOutboxPayload,
+  type ApiClientRecord,
+  type ConsumeLinkCommand,
+  type ConsumeOtpCommand,
   type CreateAuthRequestCommand,
   type CredentialDigests,
   type NewOutboxEmail,
   type PasswordlessType,
+  type ReissueCommand,
   type SendBudget,
   type TemplateType,
   type WindowLimit,
@@ -30,8 +34,40 @@ export const T0 = 1_700_000_000_000;
 export const MINUTE = 60_000;
 export const DAY = 24 * 60 * MINUTE;
 
+/** The first instant after T0 where a one-minute window starts: send budgets count in fixed windows. */
+export const W0 = Math.ceil(T0 / MINUTE) * MINUTE;
+
 /** So limits never interfere with a test that is not about them. */
 export const GENEROUS: WindowLimit = { max: 1_000_000, windowMs: MINUTE };
+
+/** The failed tries that lock a request, unless a test asks for another cap. */
+export const MAX_ATTEMPTS = 5;
+/** Failed codes per address, high enough that only the tests about this cap reach it. */
+export const ADDRESS_FAILURES: WindowLimit = { max: 50, windowMs: DAY };
+
+export function clientBudget(clientId: string, max: number, windowMs = MINUTE): SendBudget {
+  return { key: `client:${clientId}`, scope: 'client', max, windowMs };
+}
+
+export function deploymentBudget(max: number, windowMs = MINUTE): SendBudget {
+  return { key: 'deployment', scope: 'deployment', max, windowMs };
+}
+
+/** An active API client with no redirect URIs and the deployment's default send limit. */
+export function apiClient(id: string, overrides: Partial<ApiClientRecord> = {}): ApiClientRecord {
+  return {
+    id,
+    name: `App ${id}`,
+    secretHash: `hash-${id}`,
+    redirectUris: [],
+    createdAt: T0,
+    revokedAt: null,
+    lastUsedAt: null,
+    secretVersion: 1,
+    sendsPerMinute: null,
+    ...overrides,
+  };
+}
 
 export interface Credentials {
   readonly otp: string | null;
@@ -128,4 +164,55 @@ export async function linkLookup(linkToken: string): Promise<Uint8Array> {
 /** A well-formed code that is certainly not `code`. */
 export function wrongCode(code: string | null): string {
   return code === '000000' ? '111111' : '000000';
+}
+
+/** What every verify of `request` by its creator carries. */
+function verifyAsCreator(request: NewRequest, now: number) {
+  return { id: request.id, clientId: request.command.request.clientId, now, maxAttempts: MAX_ATTEMPTS };
+}
+
+/** Builds a verify command; a test overrides the fields it is about. */
+type VerifyCommand<C> = (request: NewRequest, credential: string | null, now: number, overrides?: Partial<C>) => Promise<C>;
+
+/** A verify by code; a null code tries the empty one. The digest is bound to the request id, as the engine makes it. */
+export const otpCommand: VerifyCommand<ConsumeOtpCommand> = async (request, code, now, overrides = {}) => {
+  const otpHash = await otpDigest(request.id, code ?? '');
+  return { ...verifyAsCreator(request, now), otpHash, addressFailureLimit: ADDRESS_FAILURES, ...overrides };
+};
+
+/** A verify by link; a null token tries the empty one. */
+export const linkCommand: VerifyCommand<ConsumeLinkCommand> = async (request, linkToken, now, overrides = {}) => {
+  const linkTokenHash = await linkDigest(request.id, linkToken ?? '');
+  return { ...verifyAsCreator(request, now), linkTokenHash, ...overrides };
+};
+
+export interface ReissueOptions {
+  readonly sendLimit?: WindowLimit;
+  readonly budgets?: readonly SendBudget[];
+  /** The client asking. Default: the request's creator. */
+  readonly clientId?: string;
+}
+
+/** A resend of `request` with fresh credentials of its type, and those credentials. */
+export async function reissueCommand(
+  request: NewRequest,
+  now: number,
+  options: ReissueOptions = {},
+): Promise<{ fresh: Issued; command: ReissueCommand }> {
+  const fresh = await issue(request.id, request.command.request.type, now);
+  const command: ReissueCommand = {
+    id: request.id,
+    clientId: options.clientId ?? request.command.request.clientId,
+    digests: fresh.digests,
+    email: fresh.email,
+    sendLimit: options.sendLimit ?? GENEROUS,
+    budgets: options.budgets ?? [],
+    now,
+  };
+  return { fresh, command };
+}
+
+/** Resolves in a later turn of the event loop: where a change made elsewhere must be seen. */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

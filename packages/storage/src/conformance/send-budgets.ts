@@ -5,21 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { LimitResult, ReissueResult, SendBudget, WindowLimit } from '@sesame/core';
-import { GENEROUS, MINUTE, T0, issue, newRequest, otpDigest, type NewRequest } from './fixtures.js';
-import { RACE_OPS, RACE_WORKERS, type SuiteContext } from './context.js';
+import { GENEROUS, MINUTE, W0, clientBudget, deploymentBudget, newRequest, reissueCommand, type NewRequest } from './fixtures.js';
+import { LOCKSTEP_ROUNDS, RACE_OPS, RACE_WORKERS, raceInRounds, raceSpread, requestActions, type SuiteContext } from './context.js';
 import type { RaceOp, RaceResult } from './race-protocol.js';
-import { spread } from './race.js';
-
-/** The first instant after T0 where a one-minute window starts: times below are offsets from it. */
-const W0 = Math.ceil(T0 / MINUTE) * MINUTE;
-
-function clientBudget(clientId: string, max: number, windowMs = MINUTE): SendBudget {
-  return { key: `client:${clientId}`, scope: 'client', max, windowMs };
-}
-
-function deploymentBudget(max: number, windowMs = MINUTE): SendBudget {
-  return { key: 'deployment', scope: 'deployment', max, windowMs };
-}
 
 /** A small deterministic generator (mulberry32), so the model test's sequence is the same every run. */
 function seeded(seed: number): () => number {
@@ -34,6 +22,8 @@ function seeded(seed: number): () => number {
 }
 
 export function registerSendBudgetSuite(ctx: SuiteContext): void {
+  const { consumeOtp, reissue } = requestActions(ctx);
+
   describe('send budgets per client and per deployment', () => {
     let serial = 0;
 
@@ -56,19 +46,7 @@ export function registerSendBudgetSuite(ctx: SuiteContext): void {
       return { request, result };
     }
 
-    async function resend(request: NewRequest, now: number, budgets: readonly SendBudget[], sendLimit: WindowLimit = GENEROUS) {
-      const fresh = await issue(request.id, request.command.request.type, now);
-      const result = await ctx.store().reissueCredentials({
-        id: request.id,
-        clientId: request.command.request.clientId,
-        digests: fresh.digests,
-        email: fresh.email,
-        sendLimit,
-        budgets,
-        now,
-      });
-      return { fresh, result };
-    }
+    const resend = (request: NewRequest, now: number, budgets: readonly SendBudget[]) => reissue(request, now, { budgets });
 
     it('allows max sends per window, then answers the time left in the window and writes nothing', async () => {
       const store = ctx.store();
@@ -152,15 +130,7 @@ export function registerSendBudgetSuite(ctx: SuiteContext): void {
       expect(await store.findAuthRequest(request.id, W0 + 3000)).toMatchObject({ sends: 2 });
       expect((await store.deliveryTimeline(request.id)).map((event) => event.kind)).toEqual(['queued', 'superseded', 'queued']);
       // The refused resend's code never worked; the first resend's still does.
-      const consume = async (code: string | null) =>
-        store.consumeWithOtp({
-          id: request.id,
-          clientId: 'client-a',
-          otpHash: await otpDigest(request.id, code ?? ''),
-          now: W0 + 4000,
-          maxAttempts: 5,
-          addressFailureLimit: GENEROUS,
-        });
+      const consume = (code: string | null) => consumeOtp(request, code, W0 + 4000, { addressFailureLimit: GENEROUS });
       expect(await consume(second.fresh.otp)).toMatchObject({ outcome: 'invalid_credential' });
       expect(await consume(first.fresh.otp)).toMatchObject({ outcome: 'verified' });
       // The deployment scope reaches resends too.
@@ -213,8 +183,8 @@ export function registerSendBudgetSuite(ctx: SuiteContext): void {
     });
 
     describe('under concurrency from several connections', () => {
-      function outcomes(results: RaceResult[][]): (LimitResult | ReissueResult)[] {
-        return results.flat().map((entry) => {
+      function outcomes(results: readonly RaceResult[]): (LimitResult | ReissueResult)[] {
+        return results.map((entry) => {
           if (entry.kind === 'createAuthRequest' || entry.kind === 'reissueCredentials') return entry.result;
           throw new Error(`unexpected ${entry.kind}`);
         });
@@ -229,12 +199,9 @@ export function registerSendBudgetSuite(ctx: SuiteContext): void {
         for (let i = 0; i < RACE_OPS; i++)
           requests.push(await newRequest({ email: `racer-${i}@example.com`, clientId: 'racer', now, budgets }));
         const results = outcomes(
-          await ctx.race(
-            ctx.opened().url,
-            spread(
-              requests.map((r): RaceOp => ({ kind: 'createAuthRequest', command: r.command })),
-              RACE_WORKERS,
-            ),
+          await raceSpread(
+            ctx,
+            requests.map((r): RaceOp => ({ kind: 'createAuthRequest', command: r.command })),
           ),
         );
         expect(results.filter(accepted)).toHaveLength(max);
@@ -254,25 +221,16 @@ export function registerSendBudgetSuite(ctx: SuiteContext): void {
         const budgetsOf = (clientId: string) => [clientBudget(clientId, 8), deploymentBudget(12)];
         const ops: RaceOp[] = [];
         for (let i = 0; i < RACE_OPS / 2; i++) {
-          const fresh = await issue(original.id, 'LINK_OTP', now);
           ops.push({
             kind: 'reissueCredentials',
-            command: {
-              id: original.id,
-              clientId: 'client-a',
-              digests: fresh.digests,
-              email: fresh.email,
-              sendLimit: GENEROUS,
-              budgets: budgetsOf('client-a'),
-              now,
-            },
+            command: (await reissueCommand(original, now, { budgets: budgetsOf('client-a') })).command,
           });
           ops.push({
             kind: 'createAuthRequest',
             command: (await newRequest({ clientId: 'client-b', now, budgets: budgetsOf('client-b') })).command,
           });
         }
-        const raced = (await ctx.race(ctx.opened().url, spread(ops, RACE_WORKERS))).flat();
+        const raced = await raceSpread(ctx, ops);
         const a = raced.filter((entry) => entry.kind === 'reissueCredentials' && entry.result.outcome === 'reissued').length;
         const b = raced.filter((entry) => entry.kind === 'createAuthRequest' && entry.result.ok).length;
         expect(a + b).toBe(12);
@@ -283,10 +241,9 @@ export function registerSendBudgetSuite(ctx: SuiteContext): void {
       });
 
       it('in lockstep rounds: exactly the budget every round', async () => {
-        const ROUNDS = 20;
         const max = 2;
         const ops: RaceOp[][] = [];
-        for (let round = 0; round < ROUNDS; round++) {
+        for (let round = 0; round < LOCKSTEP_ROUNDS; round++) {
           const ofRound: RaceOp[] = [];
           for (let w = 0; w < RACE_WORKERS; w++) {
             const budgets = [clientBudget(`round-${round}`, max)];
@@ -297,13 +254,10 @@ export function registerSendBudgetSuite(ctx: SuiteContext): void {
           }
           ops.push(ofRound);
         }
-        const perWorker = Array.from({ length: RACE_WORKERS }, (_, w) => ops.map((round) => round[w]!));
-        const results = await ctx.race(ctx.opened().url, perWorker, { lockstep: true });
-        for (let round = 0; round < ROUNDS; round++) {
-          const ofRound = results.map((ofWorker) => ofWorker[round]!);
-          expect(outcomes([ofRound]).filter(accepted), `round ${round}`).toHaveLength(max);
+        for (const [round, ofRound] of (await raceInRounds(ctx, ops)).entries()) {
+          expect(outcomes(ofRound).filter(accepted), `round ${round}`).toHaveLength(max);
         }
-        expect(await ctx.store().outboxDepth()).toBe(ROUNDS * max);
+        expect(await ctx.store().outboxDepth()).toBe(LOCKSTEP_ROUNDS * max);
       });
     });
   });

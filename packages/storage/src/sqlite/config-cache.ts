@@ -2,7 +2,7 @@
  * Memoised reads of configuration rows (API clients, settings) for the SQLite store.
  *
  * Why: every API call reads its client (is it revoked?) and the policy setting; both change a
- * few times a year, yet the two reads were ~10 % of a send's CPU. A memo must still never
+ * few times a year, yet reading them was a visible share of a send's CPU. A memo must still never
  * answer with a row that has changed, since revoking a client stops it at once. Two signals
  * cover every writer:
  * - another connection (a second process, the CLI's `clients revoke`, another store on the same

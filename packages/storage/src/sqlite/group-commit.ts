@@ -1,30 +1,30 @@
 /**
- * Group commit for the SQLite store: write transactions requested in the same turn of the event
- * loop run inside ONE `BEGIN IMMEDIATE … COMMIT`, each in its own SAVEPOINT.
+ * Group commit for the SQLite store: the write transactions asked for in the same turn of the
+ * event loop run inside ONE `BEGIN IMMEDIATE … COMMIT`, one after another.
  *
  * Why: a commit is most of a small write's cost (the WAL frames of every page touched, the
- * write lock, the WAL index). Fifty concurrent sends touch the same few index and table pages;
+ * write lock, the WAL index). Concurrent sends touch the same few index and table pages;
  * committed together they write those pages once.
  *
  * What each caller still gets, exactly as with one transaction per call:
  * - its own result or its own error, never a neighbour's;
- * - atomicity: a command that throws is rolled back to its savepoint, alone, and its
- *   neighbours commit; a command's writes are all kept or all undone;
- * - order: commands run one after another in arrival order, each seeing the writes of those
- *   before it, so limit checks (per-address send windows) stay exact;
+ * - atomicity: a command's writes are all kept or all undone, and a command that throws does
+ *   not undo its neighbours';
+ * - order: commands run in arrival order, each seeing the writes of those before it, so limit
+ *   checks (per-address send windows) stay exact;
  * - durability: its promise settles only after the COMMIT that holds its writes.
+ *
+ * How a throwing command is isolated: a batch first runs its commands back to back in the one
+ * transaction, with no savepoints. Should one throw, that whole transaction is rolled back, so
+ * nothing of it is kept, and the batch runs again with each command in its own SAVEPOINT: the
+ * failing one is rolled back to its savepoint, alone, and the others commit. Commands are
+ * statements on this connection and nothing else, so running one again on the rolled-back
+ * database is running it once. A command throws only on a bug or a storage failure (a refused
+ * limit is a result, not an error), so a batch almost never runs twice.
  *
  * A failure that ends the whole transaction (SQLite rolls back on its own after I/O errors,
  * a full disk, or the write lock not obtained within busy_timeout) fails every command of the
  * batch, since none of them committed.
- *
- * Savepoints only when needed: a batch first runs its commands back to back in the one
- * transaction. Should one throw, that whole transaction is rolled back, so nothing of it is
- * kept, and the batch runs again with each command in its own SAVEPOINT, which isolates the
- * failure as above. Commands are statements on this connection and nothing else, so running
- * one again on the rolled-back database is running it once. A command throws only on a bug or
- * a storage failure (a refused limit is a result, not an error), so batches almost never pay
- * twice; the SAVEPOINT and RELEASE statements each command paid before were ~2.5 % of a send.
  */
 import type Database from 'better-sqlite3';
 

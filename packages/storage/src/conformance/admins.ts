@@ -1,18 +1,35 @@
 /**
- * Admin sessions kept on the server: found only while unexpired and while their admin exists;
- * sign-out deletes one, removing the admin deletes all of theirs in the same transaction; the
- * sweep drops expired sessions and long-ended send-budget windows in bounded batches.
+ * Admins and their sessions kept on the server: admins are keyed by the normalised email; a
+ * session is found only while unexpired and while its admin exists; sign-out deletes one,
+ * removing the admin deletes all of theirs in the same transaction; the sweep drops expired
+ * sessions in bounded batches.
  */
 import { describe, expect, it } from 'vitest';
-import type { AdminSessionRecord, SendBudget } from '@sesame/core';
-import { DAY, MINUTE, T0, newRequest } from './fixtures.js';
+import type { AdminSessionRecord } from '@sesame/core';
+import { DAY, MINUTE, T0 } from './fixtures.js';
 import type { SuiteContext } from './context.js';
 
 function session(idHash: string, emailKey: string, expiresAt = T0 + DAY): AdminSessionRecord {
   return { idHash, emailKey, createdAt: T0, expiresAt };
 }
 
-export function registerAdminSessionSuite(ctx: SuiteContext): void {
+export function registerAdminSuite(ctx: SuiteContext): void {
+  describe('admins', () => {
+    it('adds admins once, keyed by the normalised email', async () => {
+      const store = ctx.store();
+      await store.addAdmin({ emailKey: 'root@example.com', email: 'Root@Example.com', createdAt: T0 });
+      await store.addAdmin({ emailKey: 'root@example.com', email: 'ROOT@example.com', createdAt: T0 + 5 });
+      await store.addAdmin({ emailKey: 'ops@example.com', email: 'ops@example.com', createdAt: T0 + 1 });
+      expect(await store.findAdmin('root@example.com')).toEqual({
+        emailKey: 'root@example.com',
+        email: 'Root@Example.com',
+        createdAt: T0,
+      });
+      expect(await store.findAdmin('nobody@example.com')).toBeNull();
+      expect((await store.listAdmins()).map((a) => a.emailKey)).toEqual(['root@example.com', 'ops@example.com']);
+    });
+  });
+
   describe('admin sessions and removing admins', () => {
     async function admins(...keys: string[]): Promise<void> {
       for (const key of keys) await ctx.store().addAdmin({ emailKey: key, email: key, createdAt: T0 });
@@ -85,28 +102,6 @@ export function registerAdminSessionSuite(ctx: SuiteContext): void {
       await store.sweepExpired({ expiredBefore: now, now, batchSize: 2 });
       expect(await left()).toBe(0);
       expect(await store.findAdminSession('live', now)).toMatchObject({ idHash: 'live' });
-    });
-
-    it('the sweep deletes send-budget windows that ended over a day ago, at most a batch at a time', async () => {
-      const store = ctx.store();
-      const W = Math.ceil(T0 / MINUTE) * MINUTE;
-      const budget = (key: string): SendBudget => ({ key, scope: 'client', max: 1, windowMs: MINUTE });
-      const send = async (key: string, at: number) =>
-        (await store.createAuthRequest((await newRequest({ now: at, budgets: [budget(key)] })).command)).ok;
-      // Three keys spend their budget in the window [W, W + 1 min).
-      for (const key of ['k1', 'k2', 'k3']) expect(await send(key, W)).toBe(true);
-      // Exactly a day after the window ended it may still be kept; just after, it goes, two per batch.
-      const dayAfter = W + MINUTE + DAY;
-      await store.sweepExpired({ expiredBefore: 0, now: dayAfter, batchSize: 10 });
-      for (const key of ['k1', 'k2', 'k3']) expect(await send(key, W + 1)).toBe(false);
-      await store.sweepExpired({ expiredBefore: 0, now: dayAfter + 1, batchSize: 2 });
-      // A deleted window counts from zero again (seen by sending at a time inside it).
-      const reopened = [];
-      for (const key of ['k1', 'k2', 'k3']) reopened.push(await send(key, W + 2));
-      expect(reopened.filter(Boolean)).toHaveLength(2);
-      // The windows just refilled are in the past as well: the next sweep takes what is left.
-      await store.sweepExpired({ expiredBefore: 0, now: dayAfter + 1, batchSize: 10 });
-      for (const key of ['k1', 'k2', 'k3']) expect(await send(key, W + 3)).toBe(true);
     });
   });
 }
