@@ -1,13 +1,13 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createOutboxWorker, createSmtpTransport, silentLogger, type MailTransport, type OutboxWorker } from '@sesame/email';
-import { startSmtpCapture, type SmtpCapture } from '@sesame/testkit';
+import type { OutboxWorker } from '@sesame/email';
+import type { SmtpCapture } from '@sesame/testkit';
 import { BACKENDS, REDIRECT, stopPostgres, type Harness } from './helpers.js';
-import { AdminBrowser, signedInAdmin } from './admin-helpers.js';
+import { AdminBrowser, freshAdminEachTest, startSmtpOutbox, type SmtpOutbox } from './admin-helpers.js';
 
 let h: Harness;
 let browser: AdminBrowser;
+let outbox: SmtpOutbox;
 let smtp: SmtpCapture;
-let transport: MailTransport;
 let worker: OutboxWorker;
 afterAll(stopPostgres);
 
@@ -40,26 +40,14 @@ async function send(email: string): Promise<string> {
 }
 
 describe.each(BACKENDS)('%s', (backend) => {
+  freshAdminEachTest(backend, ADMIN, (fixture) => ({ h, browser } = fixture), true);
   beforeEach(async () => {
-    ({ h, browser } = await signedInAdmin(backend, ADMIN));
     // A real SMTP server that refuses the first message with 451 (greylisting), then accepts.
-    smtp = await startSmtpCapture({ refuseFirst: 1 });
-    transport = createSmtpTransport({ url: smtp.url, from: 'Sesame <no-reply@example.com>' });
-    worker = createOutboxWorker({
-      store: h.store,
-      sealer: h.sesame.sealer,
-      transport,
-      clock: h.clock,
-      logger: silentLogger,
-      ownerId: 'smtp-worker',
-      random: () => 0,
-    });
+    outbox = await startSmtpOutbox(h, 1);
+    ({ smtp, worker } = outbox);
   });
   afterEach(async () => {
-    await worker.stop();
-    await transport.close();
-    await smtp.close();
-    await h.close();
+    await outbox.close();
   });
 
   it('lists a failed-then-sent delivery with the SMTP replies, masked, by ref and never by id', async () => {

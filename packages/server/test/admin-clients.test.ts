@@ -6,13 +6,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createOutboxWorker, createSmtpTransport, silentLogger } from '@sesame/email';
-import { startSmtpCapture } from '@sesame/testkit';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BACKENDS, REDIRECT, stopPostgres, type Harness } from './helpers.js';
-import { AdminBrowser, errorCode, signedInAdmin } from './admin-helpers.js';
+import { AdminBrowser, errorCode, freshAdminEachTest, startSmtpOutbox } from './admin-helpers.js';
 import { cliMain } from '../src/index.js';
 
 let h: Harness;
@@ -101,12 +99,7 @@ async function token(id: string, secret: string): Promise<string> {
 }
 
 describe.each(BACKENDS)('%s', (backend) => {
-  beforeEach(async () => {
-    ({ h, browser } = await signedInAdmin(backend, ADMIN));
-  });
-  afterEach(async () => {
-    await h.close();
-  });
+  freshAdminEachTest(backend, ADMIN, (fixture) => ({ h, browser } = fixture), true);
 
   it('creates a client whose secret is shown once and works at /oauth/token; revoking it stops its tokens at once (401)', async () => {
     const created = await browser.json<{ client: WireClient; client_secret: string }>(
@@ -297,17 +290,8 @@ describe.each(BACKENDS)('%s', (backend) => {
       clients[which].addresses.push(address);
     };
     // SMTP answers 451 to every first attempt (down for these emails), then accepts.
-    const smtp = await startSmtpCapture({ refuseFirst: 3 * PER_CLIENT });
-    const transport = createSmtpTransport({ url: smtp.url, from: 'Sesame <no-reply@example.com>' });
-    const worker = createOutboxWorker({
-      store: h.store,
-      sealer: h.sesame.sealer,
-      transport,
-      clock: h.clock,
-      logger: silentLogger,
-      ownerId: 'smtp-worker',
-      random: () => 0,
-    });
+    const outbox = await startSmtpOutbox(h, 3 * PER_CLIENT);
+    const { smtp, worker } = outbox;
     try {
       for (let i = 0; i < PER_CLIENT; i++) for (const which of ['dashboard', 'cli', 'control'] as const) await send(which, `tried-${i}`);
       expect(await worker.runOnce()).toMatchObject({ claimed: 3 * PER_CLIENT, retried: 3 * PER_CLIENT });
@@ -340,9 +324,7 @@ describe.each(BACKENDS)('%s', (backend) => {
         [ADMIN, clients.dashboard.id],
       ]);
     } finally {
-      await worker.stop();
-      await transport.close();
-      await smtp.close();
+      await outbox.close();
     }
   });
 });

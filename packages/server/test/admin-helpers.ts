@@ -2,8 +2,10 @@
  * Admin API test support: a browser-like cookie jar over the in-process app, and sign-in through
  * the real flow (CSRF token, session/start, the email from the outbox, session/verify).
  */
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { normalizeEmail } from '@sesame/core';
+import { createOutboxWorker, createSmtpTransport, silentLogger, type OutboxWorker } from '@sesame/email';
+import { startSmtpCapture, type SmtpCapture } from '@sesame/testkit';
 import { harness, type Backend, type Harness } from './helpers.js';
 
 export const ORIGIN = 'http://127.0.0.1:8080';
@@ -103,6 +105,62 @@ export async function signedInAdmin(backend: Backend, email: string): Promise<{ 
   const browser = new AdminBrowser(h);
   await signIn(h, browser, email);
   return { h, browser };
+}
+
+export interface AdminFixture {
+  readonly h: Harness;
+  readonly browser: AdminBrowser;
+}
+
+/**
+ * Gives every test of the enclosing describe a fresh harness on `backend` with `email` listed as an
+ * admin (signed in through the real flow when `signedIn`), handed to `use` before the test; closes it after.
+ */
+export function freshAdminEachTest(backend: Backend, email: string, use: (fixture: AdminFixture) => void, signedIn = false): void {
+  let fixture: AdminFixture | undefined;
+  beforeEach(async () => {
+    if (signedIn) fixture = await signedInAdmin(backend, email);
+    else {
+      const h = await harness({ backend });
+      await addAdmin(h, email);
+      fixture = { h, browser: new AdminBrowser(h) };
+    }
+    use(fixture);
+  });
+  afterEach(async () => {
+    await fixture?.h.close();
+    fixture = undefined;
+  });
+}
+
+/** An outbox worker on `h` delivering to a real SMTP server that answers 451 to the first `refuseFirst` messages. */
+export interface SmtpOutbox {
+  readonly smtp: SmtpCapture;
+  readonly worker: OutboxWorker;
+  close(): Promise<void>;
+}
+
+export async function startSmtpOutbox(h: Harness, refuseFirst: number): Promise<SmtpOutbox> {
+  const smtp = await startSmtpCapture({ refuseFirst });
+  const transport = createSmtpTransport({ url: smtp.url, from: 'Sesame <no-reply@example.com>' });
+  const worker = createOutboxWorker({
+    store: h.store,
+    sealer: h.sesame.sealer,
+    transport,
+    clock: h.clock,
+    logger: silentLogger,
+    ownerId: 'smtp-worker',
+    random: () => 0,
+  });
+  return {
+    smtp,
+    worker,
+    async close() {
+      await worker.stop();
+      await transport.close();
+      await smtp.close();
+    },
+  };
 }
 
 export async function errorCode(res: Response): Promise<string> {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '@sesame/storage';
 import { createApp, createClient } from '../src/index.js';
 import { BACKENDS, REDIRECT, stopPostgres, type Harness } from './helpers.js';
-import { AdminBrowser, errorCode, signedInAdmin } from './admin-helpers.js';
+import { AdminBrowser, errorCode, freshAdminEachTest } from './admin-helpers.js';
 
 let h: Harness;
 let browser: AdminBrowser;
@@ -36,12 +36,7 @@ interface AuditAnswer {
 }
 
 describe.each(BACKENDS)('%s', (backend) => {
-  beforeEach(async () => {
-    ({ h, browser } = await signedInAdmin(backend, ADMIN));
-  });
-  afterEach(async () => {
-    await h.close();
-  });
+  freshAdminEachTest(backend, ADMIN, (fixture) => ({ h, browser } = fixture), true);
 
   it('GET answers the policy in force, the defaults and the ranges, never saved yet', async () => {
     const answer = await browser.json<PolicyAnswer>('/admin/api/policy');

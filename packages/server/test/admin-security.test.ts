@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/index.js';
-import { BACKENDS, harness, stopPostgres, type Harness } from './helpers.js';
-import { AdminBrowser, ORIGIN, addAdmin, errorCode, signIn } from './admin-helpers.js';
+import { BACKENDS, stopPostgres, type Harness } from './helpers.js';
+import { AdminBrowser, ORIGIN, errorCode, freshAdminEachTest, signIn } from './admin-helpers.js';
 
 let h: Harness;
 afterAll(stopPostgres);
@@ -51,13 +51,7 @@ function b64(value: object): string {
 }
 
 describe.each(BACKENDS)('%s', (backend) => {
-  beforeEach(async () => {
-    h = await harness({ backend });
-    await addAdmin(h, ADMIN);
-  });
-  afterEach(async () => {
-    await h.close();
-  });
+  freshAdminEachTest(backend, ADMIN, (fixture) => ({ h } = fixture));
 
   it('answers 401 UNAUTHENTICATED on every /admin/api route without a session (CSRF token valid)', async () => {
     const browser = new AdminBrowser(h);

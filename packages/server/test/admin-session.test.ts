@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BACKENDS, REDIRECT, harness, stopPostgres, type Harness } from './helpers.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BACKENDS, REDIRECT, stopPostgres, type Harness } from './helpers.js';
 import { START_FLOOR_MS, sealPending } from '../src/admin/session.js';
 import { cliMain } from '../src/index.js';
-import { AdminBrowser, addAdmin, errorCode, signIn, startSignIn } from './admin-helpers.js';
+import { AdminBrowser, addAdmin, errorCode, freshAdminEachTest, signIn, startSignIn } from './admin-helpers.js';
 
 let h: Harness;
 afterAll(stopPostgres);
@@ -28,13 +28,7 @@ function sessionRequests(): [string, { method?: string; json?: unknown }][] {
 const ADMIN = 'root@example.com';
 
 describe.each(BACKENDS)('%s', (backend) => {
-  beforeEach(async () => {
-    h = await harness({ backend });
-    await addAdmin(h, ADMIN);
-  });
-  afterEach(async () => {
-    await h.close();
-  });
+  freshAdminEachTest(backend, ADMIN, (fixture) => ({ h } = fixture));
 
   it('setup says whether admins exist and whether the dev inbox is on', async () => {
     const browser = new AdminBrowser(h);

@@ -11,11 +11,15 @@ import { cliMain } from '../src/index.js';
 const dataDir = mkdtempSync(join(tmpdir(), 'sesame-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-async function sesame(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function sesameWithEnv(env: Record<string, string>, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await cliMain(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: { SESAME_DATA_DIR: dataDir } });
+  const code = await cliMain(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env });
   return { code, stdout, stderr };
+}
+
+function sesame(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return sesameWithEnv({ SESAME_DATA_DIR: dataDir }, ...argv);
 }
 
 describe('sesame CLI', () => {
@@ -144,21 +148,12 @@ describe('sesame CLI', () => {
   });
 
   it('refuses to start in production without a secret, and reports bad configuration', async () => {
-    let stderr = '';
-    const code = await cliMain(['start'], {
-      stdout: () => undefined,
-      stderr: (t) => (stderr += t),
-      env: { NODE_ENV: 'production', SESAME_DATA_DIR: dataDir },
-    });
-    expect(code).toBe(1);
-    expect(stderr).toContain('SESAME_SECRET is required');
-    const bad = await cliMain(['start'], {
-      stdout: () => undefined,
-      stderr: (t) => (stderr += t),
-      env: { PORT: '99999', SESAME_DATA_DIR: dataDir },
-    });
-    expect(bad).toBe(1);
-    expect(stderr).toContain('PORT must be at most 65535');
+    const production = await sesameWithEnv({ NODE_ENV: 'production', SESAME_DATA_DIR: dataDir }, 'start');
+    expect(production.code).toBe(1);
+    expect(production.stderr).toContain('SESAME_SECRET is required');
+    const bad = await sesameWithEnv({ PORT: '99999', SESAME_DATA_DIR: dataDir }, 'start');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('PORT must be at most 65535');
   });
 });
 

@@ -251,6 +251,14 @@ async function expiredRequest(): Promise<{ id: string; code: string }> {
   return { id, code };
 }
 
+/** One verify of auth request `id` with `code`, through the SDK and over REST. */
+function verifyCalls(code: string, id: string): Awaited<ReturnType<Scenario['prepare']>> {
+  return {
+    sdk: () => sdk.passwordless.verifyPasswordlessEmail({ code }, id),
+    rest: { action: 'verify', body: { code, auth_request_id: id } },
+  };
+}
+
 const scenarios: Scenario[] = [
   {
     name: 'wrong code',
@@ -260,10 +268,7 @@ const scenarios: Scenario[] = [
     async prepare() {
       const { id, code } = await sendFresh('wrong');
       const wrong = code === '000000' ? '111111' : '000000';
-      return {
-        sdk: () => sdk.passwordless.verifyPasswordlessEmail({ code: wrong }, id),
-        rest: { action: 'verify', body: { code: wrong, auth_request_id: id } },
-      };
+      return verifyCalls(wrong, id);
     },
   },
   {
@@ -287,10 +292,7 @@ const scenarios: Scenario[] = [
       const { id, code } = await sendFresh('locked');
       const wrong = code === '000000' ? '111111' : '000000';
       for (let i = 0; i < 5; i++) await sdk.passwordless.verifyPasswordlessEmail({ code: wrong }, id).catch(() => undefined);
-      return {
-        sdk: () => sdk.passwordless.verifyPasswordlessEmail({ code: code! }, id),
-        rest: { action: 'verify', body: { code, auth_request_id: id } },
-      };
+      return verifyCalls(code!, id);
     },
   },
   {
@@ -317,10 +319,7 @@ const scenarios: Scenario[] = [
     http: 400,
     async prepare() {
       const { id, code } = await expiredRequest();
-      return {
-        sdk: () => sdk.passwordless.verifyPasswordlessEmail({ code }, id),
-        rest: { action: 'verify', body: { code, auth_request_id: id } },
-      };
+      return verifyCalls(code, id);
     },
   },
   {
@@ -331,10 +330,7 @@ const scenarios: Scenario[] = [
     async prepare() {
       const { id, code } = await sendFresh('used');
       await sdk.passwordless.verifyPasswordlessEmail({ code: code! }, id);
-      return {
-        sdk: () => sdk.passwordless.verifyPasswordlessEmail({ code: code! }, id),
-        rest: { action: 'verify', body: { code, auth_request_id: id } },
-      };
+      return verifyCalls(code!, id);
     },
   },
   {

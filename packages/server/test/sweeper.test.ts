@@ -11,7 +11,7 @@ import { defaultPolicy, type Store } from '@sesame/core';
 import { StoreUnavailableError } from '@sesame/storage';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createClient, loadConfig, startSesame } from '../src/index.js';
-import { createSweeper, type ScheduleFn, type SweeperLogger } from '../src/ops/sweeper.js';
+import { createSweeper, type ScheduleFn, type Sweeper, type SweeperLogger, type SweeperOptions } from '../src/ops/sweeper.js';
 import { BACKENDS, REDIRECT, harness, movableClock, stopPostgres, type Harness } from './helpers.js';
 
 afterAll(stopPostgres);
@@ -25,6 +25,11 @@ interface LogLine {
   readonly level: 'info' | 'warn' | 'error';
   readonly fields: Record<string, unknown>;
   readonly message: string;
+}
+
+/** A sweeper on `h`: the default policy, a captured log, no retention, a one-minute interval, but for `overrides`. */
+function sweeperOn(h: Harness, overrides: Partial<SweeperOptions> = {}): Sweeper {
+  return createSweeper({ policy, store: h.store, logger: captureLogger(), clock: h.clock, retentionMs: 0, intervalMs: MINUTE, ...overrides });
 }
 
 function captureLogger(): SweeperLogger & { readonly lines: LogLine[] } {
@@ -103,13 +108,9 @@ describe.each(BACKENDS)('sweeper on %s', (backend) => {
 
     const swept: number[] = [];
     const logger = captureLogger();
-    const sweeper = createSweeper({
-      policy,
-      store: h.store,
+    const sweeper = sweeperOn(h, {
       logger,
-      clock: h.clock,
       retentionMs: HOUR,
-      intervalMs: MINUTE,
       onSwept: (n) => swept.push(n),
     });
     // Expired for just under the retention: still there for the activity view.
@@ -138,13 +139,7 @@ describe.each(BACKENDS)('sweeper on %s', (backend) => {
     h.clock.advance(2 * MINUTE + 1);
     const swept: number[] = [];
     let yields = 0;
-    const sweeper = createSweeper({
-      policy,
-      store: h.store,
-      logger: captureLogger(),
-      clock: h.clock,
-      retentionMs: 0,
-      intervalMs: MINUTE,
+    const sweeper = sweeperOn(h, {
       batchSize: 3,
       onSwept: (n) => swept.push(n),
       async yieldTurn() {
@@ -167,12 +162,7 @@ describe('sweeper loop (SQLite)', () => {
   it('runs a pass at start and then one per interval, and stops between them', async () => {
     h = await harness();
     const timer = manualTimer();
-    const sweeper = createSweeper({
-      policy,
-      store: h.store,
-      logger: captureLogger(),
-      clock: h.clock,
-      retentionMs: 0,
+    const sweeper = sweeperOn(h, {
       intervalMs: 1_234,
       schedule: timer.schedule,
     });
@@ -197,13 +187,8 @@ describe('sweeper loop (SQLite)', () => {
     h.clock.advance(2 * MINUTE + 1);
     const gate = gated(h.store);
     const timer = manualTimer();
-    const sweeper = createSweeper({
-      policy,
+    const sweeper = sweeperOn(h, {
       store: gate.store,
-      logger: captureLogger(),
-      clock: h.clock,
-      retentionMs: 0,
-      intervalMs: MINUTE,
       batchSize: 2,
       schedule: timer.schedule,
     });
@@ -234,12 +219,8 @@ describe('sweeper loop (SQLite)', () => {
     }
     const policy = defaultPolicy({ production: false });
     expect(policy.emailsPerAddress.windowMs).toBe(MINUTE);
-    const sweeper = createSweeper({
-      store: h.store,
-      logger: captureLogger(),
-      clock: h.clock,
+    const sweeper = sweeperOn(h, {
       retentionMs: HOUR,
-      intervalMs: MINUTE,
       batchSize: 1,
       policy: () => Promise.resolve(policy),
     });
@@ -250,12 +231,8 @@ describe('sweeper loop (SQLite)', () => {
     expect(await sweeper.runOnce()).toEqual({ deleted: 0, logEvents: 2, batches: 3 });
     // Without the policy the store keeps its longest window (a day): nothing more to prune anyway,
     // and a policy that cannot be read falls back to that rather than failing the pass.
-    const unreadable = createSweeper({
-      store: h.store,
-      logger: captureLogger(),
-      clock: h.clock,
+    const unreadable = sweeperOn(h, {
       retentionMs: HOUR,
-      intervalMs: MINUTE,
       policy: () => Promise.reject(new Error('bad policy')),
     });
     expect(await unreadable.runOnce()).toEqual({ deleted: 0, logEvents: 0, batches: 1 });
@@ -278,12 +255,9 @@ describe('sweeper loop (SQLite)', () => {
     };
     const logger = captureLogger();
     const timer = manualTimer();
-    const sweeper = createSweeper({
-      policy,
+    const sweeper = sweeperOn(h, {
       store: flaky,
       logger,
-      clock: h.clock,
-      retentionMs: 0,
       intervalMs: 5_000,
       schedule: timer.schedule,
     });

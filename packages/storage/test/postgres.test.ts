@@ -16,8 +16,9 @@ import {
   type PostgresStoreOptions,
 } from '@sesame/storage';
 import { runStoreConformance } from '@sesame/storage/conformance';
-import { GENEROUS, MINUTE, T0, newRequest, otpDigest } from '../src/conformance/fixtures.js';
+import { GENEROUS, MINUTE, T0, newRequest, otpDigest, revokeClientWithEmails } from '../src/conformance/fixtures.js';
 import { queryPostgres, startPostgresCluster, type PostgresCluster } from '@sesame/testkit';
+import { INSERT_OLD_CLIENT, expectOldClientUpgraded } from './upgrade.js';
 
 let cluster: PostgresCluster;
 let started = false;
@@ -144,15 +145,8 @@ describe('PostgreSQL specifics', () => {
     await store.migrate();
     await undoVersion5(url);
     // A client as version 3 stored it.
-    await queryPostgres(
-      url,
-      "INSERT INTO api_clients (id, name, secret_hash, redirect_uris, created_at) VALUES ('old', 'Old', 'h', '[]', 1)",
-    );
-    expect(await store.ready()).toBe(false);
-    await store.migrate();
-    expect(await store.ready()).toBe(true);
-    expect(await store.findApiClient('old')).toMatchObject({ secretVersion: 1, sendsPerMinute: null, revokedAt: null });
-    expect(await store.updateApiClientSecret('old', 'h2')).toBe(2);
+    await queryPostgres(url, INSERT_OLD_CLIENT);
+    await expectOldClientUpgraded(store);
   });
 
   it('is not ready, and refuses to migrate, when the database is newer than the code', async () => {
@@ -215,24 +209,8 @@ describe('PostgreSQL specifics', () => {
     const url = await database();
     const store = open(url);
     await store.migrate();
-    await store.createApiClient({
-      id: 'c1',
-      name: 'App',
-      secretHash: 'h',
-      redirectUris: [],
-      createdAt: 1,
-      revokedAt: null,
-      lastUsedAt: null,
-      secretVersion: 1,
-      sendsPerMinute: null,
-    });
-    const queued = await newRequest({ clientId: 'c1', now: T0 });
-    const leased = await newRequest({ clientId: 'c1', now: T0 });
-    const other = await newRequest({ clientId: 'c2', now: T0 });
-    await store.createAuthRequest(queued.command);
-    await store.createAuthRequest({ ...leased.command, email: { ...leased.email, lease: { owner: 'w', until: T0 + MINUTE } } });
-    await store.createAuthRequest(other.command);
-    expect(await store.revokeApiClient('c1', T0 + 1)).toBe(true);
+    const { queued, leased, other, revoked } = await revokeClientWithEmails(store);
+    expect(revoked).toBe(true);
     const rows = await queryPostgres<{ id: string; status: string; wiped: boolean; lease_owner: string | null }>(
       url,
       'SELECT id, status, sealed_payload IS NULL AS wiped, lease_owner FROM outbox ORDER BY id COLLATE "C"',

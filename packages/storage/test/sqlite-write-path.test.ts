@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cryptoRandom, generateId, type CreateAuthRequestCommand, type Store, type WindowLimit } from '@sesame/core';
+import type { CreateAuthRequestCommand, Store, WindowLimit } from '@sesame/core';
 import { openSqliteStore, type CheckpointOptions } from '@sesame/storage';
 import { createGroupCommit } from '../src/sqlite/group-commit.js';
+import { sendCommand } from './send-command.js';
 
 const dirs: string[] = [];
 const stores: Store[] = [];
@@ -33,32 +34,9 @@ async function migrated(filename: string, checkpoint?: CheckpointOptions): Promi
 }
 
 const T0 = 1_700_000_000_000;
-const bytes = (fill: number): Uint8Array => new Uint8Array(32).fill(fill);
-
-/** A send command; the digests are opaque to the store, so random bytes stand in for them. */
-function sendCommand(emailKey: string, sendLimit: WindowLimit, now = T0, id = generateId(cryptoRandom)): CreateAuthRequestCommand {
-  return {
-    request: {
-      id,
-      clientId: 'c',
-      email: emailKey,
-      emailKey,
-      template: 'SIGNIN',
-      type: 'LINK_OTP',
-      magiclinkAuthUri: 'https://app.example.com/',
-      state: null,
-      templateVariables: {},
-      createdAt: now,
-      expiresAt: now + 300_000,
-      otpHash: cryptoRandom.bytes(32),
-      linkTokenHash: cryptoRandom.bytes(32),
-      linkLookup: cryptoRandom.bytes(32),
-    },
-    email: { id: generateId(cryptoRandom), authRequestId: id, createdAt: now, sealedPayload: bytes(7) },
-    sendLimit,
-    budgets: [],
-    now,
-  };
+/** A send for `emailKey` under `sendLimit`, at T0 unless a test says otherwise. */
+function send(emailKey: string, sendLimit: WindowLimit, now = T0, id?: string): CreateAuthRequestCommand {
+  return sendCommand({ emailKey, sendLimit, now, id });
 }
 
 describe('group commit', () => {
@@ -168,7 +146,7 @@ describe('group commit', () => {
   it('store: concurrent sends to one address with limit 2 accept exactly the first two, in arrival order', async () => {
     const store = await migrated(tempFile());
     const limit: WindowLimit = { max: 2, windowMs: 60_000 };
-    const commands = Array.from({ length: 25 }, (_, i) => sendCommand('same@example.com', limit, T0 + i));
+    const commands = Array.from({ length: 25 }, (_, i) => send('same@example.com', limit, T0 + i));
     const results = await Promise.all(commands.map((command) => store.createAuthRequest(command)));
     expect(results.map((r) => r.ok)).toEqual([true, true, ...Array<boolean>(23).fill(false)]);
     for (const r of results.slice(2)) expect(!r.ok && r.retryAfterMs > 0).toBe(true);
@@ -181,17 +159,17 @@ describe('group commit', () => {
   it('store: a send that fails inside a batch (duplicate id) does not roll back its neighbours', async () => {
     const store = await migrated(tempFile());
     const limit: WindowLimit = { max: 10, windowMs: 60_000 };
-    const first = sendCommand('a@example.com', limit);
+    const first = send('a@example.com', limit);
     // Same auth request id, other address: the auth_requests insert fails after the limit check.
-    const duplicate = sendCommand('b@example.com', limit, T0, first.request.id);
-    const third = sendCommand('b@example.com', limit);
+    const duplicate = send('b@example.com', limit, T0, first.request.id);
+    const third = send('b@example.com', limit);
     const settled = await Promise.allSettled([first, duplicate, third].map((command) => store.createAuthRequest(command)));
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((await store.findAuthRequest(first.request.id, T0))?.emailKey).toBe('a@example.com');
     expect((await store.findAuthRequest(third.request.id, T0))?.emailKey).toBe('b@example.com');
     // The failed send left nothing behind: no outbox row, and no count against b's limit.
     expect(await store.outboxDepth()).toBe(2);
-    const more = await Promise.all(Array.from({ length: 10 }, () => store.createAuthRequest(sendCommand('b@example.com', limit))));
+    const more = await Promise.all(Array.from({ length: 10 }, () => store.createAuthRequest(send('b@example.com', limit))));
     expect(more.filter((r) => r.ok)).toHaveLength(9);
   });
 });
@@ -206,7 +184,7 @@ describe('WAL checkpoints off the serving thread', () => {
     // 300 turns of 40 concurrent sends: 12,000 sends, ~160 MB of WAL were nothing copied back.
     for (let turn = 0; turn < 300; turn++) {
       const results = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => store.createAuthRequest(sendCommand(`u${turn}-${i}@example.com`, limit, T0 + turn))),
+        Array.from({ length: 40 }, (_, i) => store.createAuthRequest(send(`u${turn}-${i}@example.com`, limit, T0 + turn))),
       );
       expect(results.every((r) => r.ok)).toBe(true);
       largest = Math.max(largest, statSync(`${filename}-wal`).size);
@@ -228,7 +206,7 @@ describe('WAL checkpoints off the serving thread', () => {
     const filename = tempFile();
     const store = openSqliteStore({ filename });
     await store.migrate();
-    await store.createAuthRequest(sendCommand('a@example.com', { max: 5, windowMs: 60_000 }));
+    await store.createAuthRequest(send('a@example.com', { max: 5, windowMs: 60_000 }));
     await store.close();
     expect(existsSync(`${filename}-wal`)).toBe(false);
     const db = new Database(filename, { readonly: true });

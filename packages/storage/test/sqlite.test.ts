@@ -6,7 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createCredentialHasher, cryptoRandom, generateId, generateLinkToken, generateOtp, DAY_MS, type Store } from '@sesame/core';
 import { LATEST_VERSION, MIGRATIONS, isPostgresUrl, openSqliteStore, openStore, sqliteFilename } from '@sesame/storage';
 import { runStoreConformance } from '@sesame/storage/conformance';
-import { MINUTE, newRequest, T0 } from '../src/conformance/fixtures.js';
+import { MINUTE, newRequest, revokeClientWithEmails, T0 } from '../src/conformance/fixtures.js';
+import { sendCommand } from './send-command.js';
+import { INSERT_OLD_CLIENT, expectOldClientUpgraded } from './upgrade.js';
 
 const dirs: string[] = [];
 
@@ -162,13 +164,9 @@ describe('SQLite specifics', () => {
     const raw = new Database(filename);
     undoVersion5(raw);
     // A client as version 4 stored it.
-    raw.prepare("INSERT INTO api_clients (id, name, secret_hash, redirect_uris, created_at) VALUES ('old', 'Old', 'h', '[]', 1)").run();
+    raw.prepare(INSERT_OLD_CLIENT).run();
     raw.close();
-    expect(await store.ready()).toBe(false);
-    await store.migrate();
-    expect(await store.ready()).toBe(true);
-    expect(await store.findApiClient('old')).toMatchObject({ secretVersion: 1, sendsPerMinute: null, revokedAt: null });
-    expect(await store.updateApiClientSecret('old', 'h2')).toBe(2);
+    await expectOldClientUpgraded(store);
   });
 
   it('creates the database and its WAL readable by the owner only', async () => {
@@ -210,29 +208,24 @@ describe('SQLite specifics', () => {
       secrets.push(otp, linkToken);
       const outboxId = generateId(cryptoRandom);
       outboxIds.push(outboxId);
-      const result = await store.createAuthRequest({
-        request: {
-          id,
-          clientId: 'c',
-          email: 'a@example.com',
+      const digests = {
+        otpHash: await hasher.digest('otp', id, otp),
+        linkTokenHash: await hasher.digest('link', id, linkToken),
+        linkLookup: await hasher.digest('link-lookup', '', linkToken),
+      };
+      const result = await store.createAuthRequest(
+        sendCommand({
           emailKey: 'a@example.com',
-          template: 'SIGNIN',
-          type: 'LINK_OTP',
-          magiclinkAuthUri: 'https://app.example.com/',
-          state: null,
-          templateVariables: {},
-          createdAt: now,
-          expiresAt: now + 60_000,
-          otpHash: await hasher.digest('otp', id, otp),
-          linkTokenHash: await hasher.digest('link', id, linkToken),
-          linkLookup: await hasher.digest('link-lookup', '', linkToken),
-        },
-        // The sealed payload is opaque to the store; fixed bytes are enough to see it wiped.
-        email: { id: outboxId, authRequestId: id, createdAt: now, sealedPayload: new Uint8Array([1, 2, 3, 4]) },
-        sendLimit: { max: 100, windowMs: 60_000 },
-        budgets: [],
-        now,
-      });
+          sendLimit: { max: 100, windowMs: 60_000 },
+          now,
+          id,
+          ttlMs: 60_000,
+          digests,
+          outboxId,
+          // The sealed payload is opaque to the store; fixed bytes are enough to see it wiped.
+          sealedPayload: new Uint8Array([1, 2, 3, 4]),
+        }),
+      );
       expect(result.ok).toBe(true);
       return id;
     }
@@ -281,24 +274,8 @@ describe('SQLite specifics', () => {
   it('wipes the sealed payload and the lease of every email a revocation fails', async () => {
     const filename = join(tempDir(), 'sesame.db');
     const store = await migrated(filename);
-    await store.createApiClient({
-      id: 'c1',
-      name: 'App',
-      secretHash: 'h',
-      redirectUris: [],
-      createdAt: 1,
-      revokedAt: null,
-      lastUsedAt: null,
-      secretVersion: 1,
-      sendsPerMinute: null,
-    });
-    const queued = await newRequest({ clientId: 'c1', now: T0 });
-    const leased = await newRequest({ clientId: 'c1', now: T0 });
-    const other = await newRequest({ clientId: 'c2', now: T0 });
-    await store.createAuthRequest(queued.command);
-    await store.createAuthRequest({ ...leased.command, email: { ...leased.email, lease: { owner: 'w', until: T0 + MINUTE } } });
-    await store.createAuthRequest(other.command);
-    expect(await store.revokeApiClient('c1', T0 + 1)).toBe(true);
+    const { queued, leased, other, revoked } = await revokeClientWithEmails(store);
+    expect(revoked).toBe(true);
     const raw = new Database(filename, { readonly: true });
     try {
       const rows = raw

@@ -1,7 +1,8 @@
 /** The change history under the policy: every change made through the admin API, newest first. */
 import { useCallback, useEffect, useState } from 'react';
 import { api, type AuditEntry } from '../api.js';
-import { Alert, Time, errorMessage } from '../ui.js';
+import { Alert, Time } from '../ui.js';
+import { reportFailure } from '../use-action.js';
 
 /** Before/after may come as JSON text or as values. */
 function parsed(value: unknown): unknown {
@@ -38,14 +39,12 @@ export function AuditLog() {
   const [loaded, setLoaded] = useState(false);
 
   const load = useCallback(async (before: string | null): Promise<void> => {
-    try {
+    await reportFailure(async () => {
       const page = await api.audit(before);
       setEntries((old) => (before === null ? [...page.entries] : [...old, ...page.entries]));
       setNext(page.next_before);
       setLoaded(true);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
+    }, setError);
   }, []);
 
   useEffect(() => {

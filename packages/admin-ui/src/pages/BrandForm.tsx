@@ -2,7 +2,7 @@
 import { useEffect, useState, type SyntheticEvent } from 'react';
 import { api, violationFor, violationsOf, type Brand, type FieldViolation } from '../api.js';
 import { Alert, ConfirmDialog, Field, errorMessage } from '../ui.js';
-import { useAction } from '../use-action.js';
+import { useAction, useLoad } from '../use-action.js';
 
 interface BrandDraft {
   app_name: string;
@@ -26,18 +26,11 @@ export function BrandForm({ onChanged }: { onChanged: () => void }) {
   const [confirmReset, setConfirmReset] = useState(false);
   const { busy, error, setError, run } = useAction();
 
-  const load = async (): Promise<void> => {
-    try {
-      const answer = await api.brand();
-      setDraft(toDraft(answer.brand));
-      setIsDefault(answer.is_default);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  };
-  useEffect(() => {
-    void load();
-  }, []);
+  const load = useLoad(async () => {
+    const answer = await api.brand();
+    setDraft(toDraft(answer.brand));
+    setIsDefault(answer.is_default);
+  }, setError);
 
   if (!draft) {
     return <div className="card">{error !== undefined ? <Alert kind="error">{error}</Alert> : <p className="muted">Loading…</p>}</div>;

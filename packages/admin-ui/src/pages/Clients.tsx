@@ -4,8 +4,8 @@
  */
 import { useCallback, useEffect, useState, type SyntheticEvent } from 'react';
 import { api, type Client } from '../api.js';
-import { Alert, ConfirmDialog, Field, SecretBox, Time, errorMessage } from '../ui.js';
-import { useAction } from '../use-action.js';
+import { Alert, ConfirmDialog, Field, SecretBox, Time } from '../ui.js';
+import { useAction, useLoad } from '../use-action.js';
 
 type Pending = { kind: 'rotate' | 'revoke' | 'limit'; client: Client } | undefined;
 
@@ -42,18 +42,11 @@ export function ClientsPage() {
   const [pending, setPending] = useState<Pending>();
   const { busy, error, setError, run } = useAction();
 
-  const load = useCallback(async (): Promise<void> => {
-    try {
-      const list = await api.clients();
-      setClients(list.clients);
-      setDefaultBudget(list.default_sends_per_minute);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
+  const load = useLoad(async () => {
+    const list = await api.clients();
+    setClients(list.clients);
+    setDefaultBudget(list.default_sends_per_minute);
+  }, setError);
 
   const create = async (event: SyntheticEvent): Promise<void> => {
     event.preventDefault();

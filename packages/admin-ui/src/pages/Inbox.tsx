@@ -1,24 +1,18 @@
 /** Dev inbox: the emails Sesame would have sent, when it has no SMTP server (development only). */
 import { useCallback, useEffect, useState } from 'react';
 import { api, type InboxMessage } from '../api.js';
-import { Alert, Time, errorMessage } from '../ui.js';
+import { Alert, Time } from '../ui.js';
+import { useLoad } from '../use-action.js';
 
 export function InboxPage() {
   const [messages, setMessages] = useState<readonly InboxMessage[] | undefined>();
   const [error, setError] = useState<string | undefined>();
 
-  const load = useCallback(async (): Promise<void> => {
-    try {
-      const answer = await api.devInbox();
-      setMessages([...answer.messages].sort((a, b) => b.created_at.localeCompare(a.created_at)));
-      setError(undefined);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
+  const load = useLoad(async () => {
+    const answer = await api.devInbox();
+    setMessages([...answer.messages].sort((a, b) => b.created_at.localeCompare(a.created_at)));
+    setError(undefined);
+  }, setError);
 
   return (
     <section>

@@ -5,10 +5,15 @@
 import { useEffect, useRef, useState, type SyntheticEvent } from 'react';
 import { ApiError, api, violationFor, violationsOf, type FieldViolation, type Rendered, type Template, type TemplateType } from '../api.js';
 import { Alert, ConfirmDialog, Field, errorMessage, useDebounced } from '../ui.js';
-import { useAction } from '../use-action.js';
+import { useAction, useLoad } from '../use-action.js';
 import { BrandForm } from './BrandForm.js';
 
 const TYPES: readonly TemplateType[] = ['SIGNIN', 'SIGNUP'];
+/** The two bodies an admin edits, HTML first: the field each one sets, its label and its height. */
+const BODY_FIELDS = [
+  { key: 'html', label: 'HTML body', rows: 14 },
+  { key: 'text', label: 'Text body', rows: 7 },
+] as const;
 
 export function TemplatesPage({ email }: { email: string }) {
   // Bumped when the branding is saved or reset: the preview renders again with it.
@@ -60,19 +65,11 @@ function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: 
     }));
   };
 
-  const load = async (): Promise<void> => {
-    try {
-      const answer = await api.templates();
-      adopt(answer.templates);
-      setVariables(answer.variables);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
-  };
-
-  useEffect(() => {
-    void load();
-  }, []);
+  useLoad(async () => {
+    const answer = await api.templates();
+    adopt(answer.templates);
+    setVariables(answer.variables);
+  }, setError);
 
   const draft = drafts?.[type];
   const debounced = useDebounced(draft, 350);
@@ -177,30 +174,20 @@ function TemplateEditor({ email, brandVersion }: { email: string; brandVersion: 
           <Field label="Subject" error={v('subject')}>
             {(props) => <input {...props} value={draft.subject} onChange={(e) => edit({ subject: e.target.value })} spellCheck={false} />}
           </Field>
-          <Field label="HTML body" error={v('html')}>
-            {(props) => (
-              <textarea
-                {...props}
-                className="mono"
-                rows={14}
-                value={draft.html}
-                onChange={(e) => edit({ html: e.target.value })}
-                spellCheck={false}
-              />
-            )}
-          </Field>
-          <Field label="Text body" error={v('text')}>
-            {(props) => (
-              <textarea
-                {...props}
-                className="mono"
-                rows={7}
-                value={draft.text}
-                onChange={(e) => edit({ text: e.target.value })}
-                spellCheck={false}
-              />
-            )}
-          </Field>
+          {BODY_FIELDS.map(({ key, label, rows }) => (
+            <Field key={key} label={label} error={v(key)}>
+              {(props) => (
+                <textarea
+                  {...props}
+                  className="mono"
+                  rows={rows}
+                  value={draft[key]}
+                  onChange={(e) => edit({ [key]: e.target.value })}
+                  spellCheck={false}
+                />
+              )}
+            </Field>
+          ))}
           <Field
             label="Custom variables (optional)"
             hint="Names of template_variables your app sends, comma-separated; usable as {{name}}."

@@ -1,5 +1,5 @@
 /** The audit log of admin changes (docs/ADMIN_API.md "Policy"): who changed what, before and after. */
-import { invalidArgument } from '@sesame/core';
+import { invalidArgument, type Store } from '@sesame/core';
 import { Hono } from 'hono';
 import type { AppEnv } from '../http/hono-env.js';
 import { iso, parseJsonOrNull, queryInt, type AdminDeps } from './common.js';
@@ -16,8 +16,24 @@ export type AuditAction =
   | 'client.send_limit';
 
 /** A document for the audit log, or null. */
-export function auditJson(value: unknown): string | null {
+function auditJson(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
+}
+
+/** A setting saved (or, with a null value, removed) by an admin, with what the audit log records of it. */
+export interface AuditedSettingChange {
+  readonly key: string;
+  readonly value: string | null;
+  readonly actor: string;
+  readonly action: AuditAction;
+  readonly before: unknown;
+  readonly after: unknown;
+}
+
+/** Changes a setting at `now` with its audit entry in the same transaction. */
+export async function changeSettingAudited(store: Pick<Store, 'changeSetting'>, now: number, change: AuditedSettingChange): Promise<void> {
+  const { key, value, actor, action, before, after } = change;
+  await store.changeSetting({ key, value, now, audit: { at: now, actor, action, before: auditJson(before), after: auditJson(after) } });
 }
 
 export function auditRoutes(deps: Pick<AdminDeps, 'store'>): Hono<AppEnv> {

@@ -7,7 +7,7 @@ import { parsePolicy, type Policy } from '@sesame/core';
 import { Hono } from 'hono';
 import type { AppEnv } from '../http/hono-env.js';
 import { POLICY_SETTING } from '../passwordless/policy-source.js';
-import { auditJson } from './audit.js';
+import { changeSettingAudited } from './audit.js';
 import { iso, parseWire, readObject, type AdminDeps } from './common.js';
 import { assertTemplatesCarry } from './templates.js';
 import { POLICY_RANGES, policyWireSchema, type Policy as WirePolicy } from './wire-schemas.js';
@@ -64,17 +64,13 @@ export function policyRoutes(deps: AdminDeps): Hono<AppEnv> {
     // A saved template must still carry the credentials of the new type (see templates.ts).
     if (next.passwordlessType !== before.passwordlessType) await assertTemplatesCarry(deps, next.passwordlessType);
     const now = deps.clock.now();
-    await store.changeSetting({
+    await changeSettingAudited(store, now, {
       key: POLICY_SETTING,
       value: JSON.stringify(next),
-      now,
-      audit: {
-        at: now,
-        actor: c.get('adminEmail'),
-        action: 'policy.update',
-        before: auditJson(toWirePolicy(before)),
-        after: auditJson(toWirePolicy(next)),
-      },
+      actor: c.get('adminEmail'),
+      action: 'policy.update',
+      before: toWirePolicy(before),
+      after: toWirePolicy(next),
     });
     return c.json({ policy: toWirePolicy(next), updated_at: iso(now) });
   });

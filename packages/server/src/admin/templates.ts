@@ -26,7 +26,7 @@ import {
 } from '@sesame/email';
 import { Hono } from 'hono';
 import type { AppEnv } from '../http/hono-env.js';
-import { auditJson } from './audit.js';
+import { changeSettingAudited } from './audit.js';
 import { adminVerifyUrl, readObject, type AdminDeps } from './common.js';
 
 /**
@@ -130,11 +130,13 @@ export async function resetTemplates(
     const before = saved[type];
     if (!before) continue;
     const rest: SavedTemplates = Object.fromEntries(Object.entries(saved).filter(([name]) => name !== type));
-    await store.changeSetting({
+    await changeSettingAudited(store, now, {
       key: TEMPLATES_SETTING_KEY,
       value: Object.keys(rest).length === 0 ? null : JSON.stringify(rest),
-      now,
-      audit: { at: now, actor, action: 'template.reset', before: auditJson({ template: type, ...before }), after: null },
+      actor,
+      action: 'template.reset',
+      before: { template: type, ...before },
+      after: null,
     });
     reset.push(type);
   }
@@ -243,17 +245,13 @@ export function templateRoutes(deps: AdminDeps): Hono<AppEnv> {
     const template = parseTemplateBody(await readObject(c, deps), (await deps.policy()).passwordlessType);
     const saved = await savedTemplates(deps);
     const now = deps.clock.now();
-    await store.changeSetting({
+    await changeSettingAudited(store, now, {
       key: TEMPLATES_SETTING_KEY,
       value: JSON.stringify({ ...saved, [type]: template }),
-      now,
-      audit: {
-        at: now,
-        actor: c.get('adminEmail'),
-        action: 'template.update',
-        before: auditJson(saved[type] ? { template: type, ...saved[type] } : null),
-        after: auditJson({ template: type, ...template }),
-      },
+      actor: c.get('adminEmail'),
+      action: 'template.update',
+      before: saved[type] ? { template: type, ...saved[type] } : null,
+      after: { template: type, ...template },
     });
     return c.json({ template: type, ...template, custom_variables: template.custom_variables ?? [], is_default: false });
   });
@@ -284,17 +282,13 @@ export function brandRoutes(deps: AdminDeps): Hono<AppEnv> {
     // The fields, or `{brand: {...}}` as GET answers it.
     const next = parseWireBrand(Object.hasOwn(body, 'brand') && typeof body.brand === 'object' ? body.brand : body, current);
     const now = deps.clock.now();
-    await store.changeSetting({
+    await changeSettingAudited(store, now, {
       key: BRAND_SETTING_KEY,
       value: JSON.stringify(next),
-      now,
-      audit: {
-        at: now,
-        actor: c.get('adminEmail'),
-        action: 'brand.update',
-        before: auditJson(saved ? toWireBrand(saved) : null),
-        after: auditJson(toWireBrand(next)),
-      },
+      actor: c.get('adminEmail'),
+      action: 'brand.update',
+      before: saved ? toWireBrand(saved) : null,
+      after: toWireBrand(next),
     });
     return c.json({ brand: toWireBrand(next), is_default: false });
   });
@@ -302,17 +296,13 @@ export function brandRoutes(deps: AdminDeps): Hono<AppEnv> {
   routes.delete('/', async (c) => {
     const saved = await savedBrand(deps);
     const now = deps.clock.now();
-    await store.changeSetting({
+    await changeSettingAudited(store, now, {
       key: BRAND_SETTING_KEY,
       value: null,
-      now,
-      audit: {
-        at: now,
-        actor: c.get('adminEmail'),
-        action: 'brand.reset',
-        before: auditJson(saved ? toWireBrand(saved) : null),
-        after: null,
-      },
+      actor: c.get('adminEmail'),
+      action: 'brand.reset',
+      before: saved ? toWireBrand(saved) : null,
+      after: null,
     });
     return c.json({ brand: toWireBrand(DEFAULT_BRAND), is_default: true });
   });

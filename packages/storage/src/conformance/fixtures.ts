@@ -20,6 +20,7 @@ import {
   type PasswordlessType,
   type ReissueCommand,
   type SendBudget,
+  type Store,
   type TemplateType,
   type WindowLimit,
 } from '@sesame/core';
@@ -215,4 +216,30 @@ export async function reissueCommand(
 /** Resolves in a later turn of the event loop: where a change made elsewhere must be seen. */
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+export interface RevokedWithEmails {
+  /** Client c1's email still waiting in the outbox. */
+  readonly queued: NewRequest;
+  /** Client c1's email a worker holds a lease on. */
+  readonly leased: NewRequest;
+  /** Client c2's email, which the revocation of c1 leaves alone. */
+  readonly other: NewRequest;
+  /** What revokeApiClient answered. */
+  readonly revoked: boolean;
+}
+
+/** Client c1 with a queued and a leased email, client c2 with a queued one, then c1 revoked: what a dialect's revocation must wipe. */
+export async function revokeClientWithEmails(
+  store: Pick<Store, 'createApiClient' | 'createAuthRequest' | 'revokeApiClient'>,
+): Promise<RevokedWithEmails> {
+  await store.createApiClient(apiClient('c1', { name: 'App', secretHash: 'h', createdAt: 1 }));
+  const queued = await newRequest({ clientId: 'c1', now: T0 });
+  const leased = await newRequest({ clientId: 'c1', now: T0 });
+  const other = await newRequest({ clientId: 'c2', now: T0 });
+  await store.createAuthRequest(queued.command);
+  await store.createAuthRequest({ ...leased.command, email: { ...leased.email, lease: { owner: 'w', until: T0 + MINUTE } } });
+  await store.createAuthRequest(other.command);
+  const revoked = await store.revokeApiClient('c1', T0 + 1);
+  return { queued, leased, other, revoked };
 }
