@@ -117,8 +117,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   if (!(batchSize >= 1 && pollIntervalMs > 0)) throw new Error('Outbox worker: need batchSize >= 1 and pollIntervalMs > 0.');
 
   // One timeout signal per SIGNAL_REUSE_MS, shared by the sends that start within it: an
-  // `AbortSignal.timeout` per email (a timer, and the signal's own bookkeeping) was ~2 % of a
-  // send's CPU under load. A send that takes a signal made earlier in the window simply has
+  // `AbortSignal.timeout` per email (a timer, and the signal's own bookkeeping) showed in
+  // profiles of send load. A send that takes a signal made earlier in the window simply has
   // up to `signalReuseMs` less than `sendBudgetMs`: never more, so it still ends in its lease.
   // A tenth of the budget at most, so a short budget (tests) is not eaten into.
   const signalReuseMs = Math.min(SIGNAL_REUSE_MS, sendBudgetMs / 10);

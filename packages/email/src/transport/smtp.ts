@@ -1,7 +1,7 @@
 /**
  * SMTP delivery through nodemailer's pooled transport. Nodemailer 10 sets TCP_NODELAY on its
- * sockets, so a pipelined SMTP exchange does not stall on delayed ACKs (older versions paid
- * ~40 ms a message); the pool keeps connections open between messages.
+ * sockets, so a pipelined SMTP exchange does not stall on delayed ACKs (older versions waited
+ * for one on every message); the pool keeps connections open between messages.
  */
 import { createTransport } from 'nodemailer';
 import { formatFrom, parseMailFrom, type MailFrom } from './mail-from.js';

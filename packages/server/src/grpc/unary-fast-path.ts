@@ -1,10 +1,10 @@
 /**
  * The gRPC calls the official SDK makes, answered straight on the HTTP/2 request.
  *
- * Why: connect-node's handler costs ~0.45 ms of CPU per unary call on this class of machine (a
+ * Why: connect-node's handler does far more per unary call than the HTTP/2 work itself (a
  * pipeline of async generators, three Web `Headers`, linked AbortControllers, and an AbortError
- * DOMException built at the end of every successful call), against ~0.05 ms for the HTTP/2 work
- * itself: with it a gRPC send cost 2.6× a REST send. Every Scalekit-SDK user is on gRPC.
+ * DOMException built at the end of every successful call), enough to make a gRPC send cost a
+ * multiple of a REST send (docs/PERFORMANCE.md). Every Scalekit-SDK user is on gRPC.
  *
  * What it takes: POST of one of `methods`, `content-type: application/grpc` or
  * `application/grpc+proto`, no request compression (`grpc-encoding` absent or `identity`), a

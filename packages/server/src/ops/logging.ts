@@ -39,8 +39,8 @@ const MAX_DEPTH = 6;
  * censored field, so the caller's objects are never changed.
  *
  * Why not pino's `redact` paths: those name fixed positions (`*.token` is one level deep), and
- * @pinojs/redact clones and walks every path on every line, which profiled at ~5 % of the
- * server's CPU under send load. A key-name walk is both stricter and cheaper.
+ * @pinojs/redact clones and walks every path on every line, which showed in profiles of send
+ * load. A key-name walk is both stricter and cheaper.
  */
 export function redactSecrets<T>(value: T, depth = 0): T {
   if (typeof value !== 'object' || value === null) return value;

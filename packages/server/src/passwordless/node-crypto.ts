@@ -21,7 +21,7 @@ function deriveKey(secret: Uint8Array, info: string): Buffer {
 
 export function createNodeCredentialHasher(secret: Uint8Array): CredentialHasher {
   assertSecret(secret);
-  // A KeyObject, imported once: given raw bytes, every createHmac imports the key anew (~25 % of an HMAC this short).
+  // A KeyObject, imported once: given raw bytes, every createHmac imports the key anew, a large share of an HMAC this short.
   const key = createSecretKey(deriveKey(secret, 'sesame credential digest'));
   return {
     digest(purpose, authRequestId, value) {
