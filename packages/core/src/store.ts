@@ -32,7 +32,7 @@ import type {
   SweepResult,
 } from './store-records.js';
 
-export type * from './store-records.js';
+export * from './store-records.js';
 
 /** Opening and closing the database: every backend's lifecycle. */
 export interface StoreLifecycle {
