@@ -40,8 +40,9 @@ import {
   type SesameProcess,
   type SmtpCapture,
 } from '@sesame/testkit';
-import { OutOfWork, runClosedLoop, STANDARD_WINDOW, type Operation } from './lib/closed-loop.js';
+import { fmt, markdownTable, OutOfWork, runClosedLoop, STANDARD_WINDOW, type ClosedLoopResult, type Operation } from './lib/closed-loop.js';
 import { allPids, machineBusyMs, ownCpuMs, processCpu } from './lib/proc-cpu.js';
+import { runMain } from './lib/run-main.js';
 import { SERVER_NODE_FLAGS } from '../bin/node-flags.mjs';
 
 const { values: args } = parseArgs({ options: { store: { type: 'string', default: 'postgres' } } });
@@ -72,15 +73,10 @@ interface CpuSample {
   readonly machineBusy: number;
 }
 
-interface Row {
+/** One phase's measured window, with where its CPU time went. */
+interface Row extends ClosedLoopResult {
   readonly phase: string;
   readonly workload: string;
-  readonly requests: number;
-  readonly seconds: number;
-  readonly rps: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly errors: number;
   readonly nodeMsPerReq: number;
   readonly pgMsPerReq: number;
   readonly benchMsPerReq: number;
@@ -242,14 +238,9 @@ async function phase(name: string, workload: string, op: Operation, postmaster: 
   const other = after.machineBusy - from.machineBusy - node - pg - bench;
   if (result.exhausted) console.log(`  (${name} ${workload}: ran out of codes after ${result.seconds.toFixed(1)} s measured)`);
   return {
+    ...result,
     phase: name,
     workload,
-    requests: n,
-    seconds: result.seconds,
-    rps: result.rps,
-    p50: result.p50,
-    p99: result.p99,
-    errors: result.errors,
     nodeMsPerReq: perReq(node),
     pgMsPerReq: postmaster === null ? NaN : perReq(pg),
     benchMsPerReq: perReq(bench),
@@ -285,10 +276,6 @@ async function fill(): Promise<void> {
 
 // ---- main -------------------------------------------------------------------------------------
 
-function fmt(value: number, digits = 1): string {
-  return Number.isFinite(value) ? value.toFixed(digits) : '-';
-}
-
 function printTable(rows: readonly Row[]): void {
   const header = [
     'phase',
@@ -319,14 +306,10 @@ function printTable(rows: readonly Row[]): void {
     fmt(r.otherCores, 2),
     String(r.requests),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const row = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  console.log(row(header));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const l of lines) console.log(row(l));
+  console.log(markdownTable(header, lines));
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   console.log(
     `machine: ${cpus().length} cores, load average ${loadavg()
       .map((l) => l.toFixed(2))
@@ -400,20 +383,12 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
+  return 0;
 }
 
-const hard = setTimeout(() => {
-  console.error(`bench:instances: hard limit of ${HARD_LIMIT_MS} ms reached; stopping`);
-  void cleanup().finally(() => process.exit(2));
-}, HARD_LIMIT_MS);
-
-try {
-  await main();
-} catch (error) {
-  console.error(error);
-  for (const instance of instances) if (instance.output.trim()) console.error(`instance ${instance.url}:\n${instance.output}`);
-  process.exitCode = 1;
-} finally {
-  clearTimeout(hard);
-  await cleanup();
-}
+await runMain(main, cleanup, {
+  hardLimit: { ms: HARD_LIMIT_MS, message: `bench:instances: hard limit of ${HARD_LIMIT_MS} ms reached; stopping` },
+  onFailure: () => {
+    for (const instance of instances) if (instance.output.trim()) console.error(`instance ${instance.url}:\n${instance.output}`);
+  },
+});

@@ -35,6 +35,7 @@ import {
 } from './lib/closed-loop.js';
 import { getJson, postJson, startBenchServer, stopBenchServer, type BenchServer } from './lib/bench-server.js';
 import { processCpu } from './lib/proc-cpu.js';
+import { runMain } from './lib/run-main.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const API = PASSWORDLESS_API;
@@ -151,7 +152,7 @@ async function measure(label: string, startSmtp: () => Promise<Smtp>): Promise<R
   }
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   console.log(
     `machine: ${cpus().length} cores, load average ${loadavg()
       .map((l) => l.toFixed(2))
@@ -198,6 +199,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
+  return 0;
 }
 
 async function cleanup(): Promise<void> {
@@ -206,17 +208,6 @@ async function cleanup(): Promise<void> {
   await killStartedProcesses();
 }
 
-const hard = setTimeout(() => {
-  console.error(`bench:smtp-stall: hard limit of ${HARD_LIMIT_MS / 60_000} min reached; stopping`);
-  void cleanup().finally(() => process.exit(2));
-}, HARD_LIMIT_MS);
-
-try {
-  await main();
-} catch (error) {
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  clearTimeout(hard);
-  await cleanup();
-}
+await runMain(main, cleanup, {
+  hardLimit: { ms: HARD_LIMIT_MS, message: `bench:smtp-stall: hard limit of ${HARD_LIMIT_MS / 60_000} min reached; stopping` },
+});

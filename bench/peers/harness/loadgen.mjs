@@ -4,7 +4,7 @@
 //   import { runWorkload } from './loadgen.mjs'
 //   const r = await runWorkload({ baseUrl: 'http://127.0.0.1:4100', workload, info, connections: 50, duration: 10, warmup: 3 })
 //
-// CLI (against a server that is already running):
+// CLI (against a server that is already running; the code is in loadgen-cli.mjs):
 //   node harness/loadgen.mjs --url http://127.0.0.1:4100 --target harness/targets/betterauth.mjs --workload send-otp \
 //        [--sidecar http://127.0.0.1:4101] [--pid SERVER_PID] [-c 50] [-d 10] [-w 3] [--pool 40000] [--timeline] [--json]
 //   node harness/loadgen.mjs --url http://127.0.0.1:4200 --method POST --path / \
@@ -332,6 +332,35 @@ export function poolFromSends(send, kind, mapItem = (m) => m) {
   };
 }
 
+/** A verify workload's pool of e-mailed OTPs: each `{ email, otp }` is posted back once as the body. */
+export function otpVerify(sendOtp, size) {
+  return {
+    pool: { size, prepare: poolFromSends(sendOtp, 'otp', ({ email, otp }) => ({ email, otp })) },
+    build: (ctx) => {
+      const it = ctx.item();
+      return { body: { email: it.email, otp: it.otp } };
+    },
+  };
+}
+
+/**
+ * A verify workload's pool of e-mailed links, each fetched once by its path + query (the URL is
+ * absolute) with the redirect not followed: success is a 302 whose Location lacks `failureMark`.
+ */
+export function linkVerify(sendLink, size, failureMark) {
+  return {
+    pool: {
+      size,
+      prepare: poolFromSends(sendLink, 'link', ({ url }) => {
+        const u = new URL(url);
+        return { path: u.pathname + u.search };
+      }),
+    },
+    build: (ctx) => ({ path: ctx.item().path }),
+    check: (status, headers) => status === 302 && !String(headerGet(headers, 'location') || '').includes(failureMark),
+  };
+}
+
 /** GET JSON from a loopback URL with a timeout. */
 export async function getJson(url, timeoutMs = 30_000) {
   assertLoopback(url);
@@ -340,136 +369,12 @@ export async function getJson(url, timeoutMs = 30_000) {
   return r.json();
 }
 
-// ---------------------------------------------------------------------------------------------
-// CLI
-function parseArgs(argv) {
-  const a = { headers: {} };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const v = () => argv[++i];
-    switch (k) {
-      case '--url':
-        a.url = v();
-        break;
-      case '--target':
-        a.target = v();
-        break;
-      case '--workload':
-        a.workload = v();
-        break;
-      case '--sidecar':
-        a.sidecar = v();
-        break;
-      case '--pid':
-        a.pid = +v();
-        break;
-      case '-c':
-      case '--connections':
-        a.connections = +v();
-        break;
-      case '-d':
-      case '--duration':
-        a.duration = +v();
-        break;
-      case '-w':
-      case '--warmup':
-        a.warmup = +v();
-        break;
-      case '--pool':
-        a.pool = +v();
-        break;
-      case '--method':
-        a.method = v();
-        break;
-      case '--path':
-        a.path = v();
-        break;
-      case '--body':
-        a.body = v();
-        break;
-      case '--header': {
-        const h = v();
-        const j = h.indexOf(':');
-        a.headers[h.slice(0, j).trim()] = h.slice(j + 1).trim();
-        break;
-      }
-      case '--json':
-        a.json = true;
-        break;
-      case '--timeline':
-        a.timeline = true;
-        break;
-      case '-h':
-      case '--help':
-        a.help = true;
-        break;
-      default:
-        throw new Error(`unknown argument ${k}`);
-    }
-  }
-  return a;
-}
-
-/** Template workload: {{seq}}, {{email}}, {{tag}} are substituted per request in path and body. */
-export function templateWorkload({ method = 'GET', path: p = '/', body, headers = {} }) {
-  const dynamic = /\{\{(seq|email|tag)\}\}/.test(`${p}${body ?? ''}`);
-  const sub = (s, ctx) =>
-    s
-      .replace(/\{\{seq\}\}/g, String(ctx.seq))
-      .replace(/\{\{email\}\}/g, () => ctx.email())
-      .replace(/\{\{tag\}\}/g, ctx.tag);
-  const wl = { name: `${method} ${p}`, describe: 'template request', method, path: p, headers: { ...headers } };
-  if (body !== undefined && !headerGet(wl.headers, 'content-type')) wl.headers['content-type'] = 'application/json';
-  if (dynamic) wl.build = (ctx) => ({ path: sub(p, ctx), body: body !== undefined ? sub(body, ctx) : undefined });
-  else wl.body = body;
-  return wl;
-}
-
-export async function loadTarget(file) {
-  const mod = await import(pathToFileURL(path.resolve(file)).href);
-  return mod.default || mod.target;
-}
-
-async function main() {
-  const a = parseArgs(process.argv.slice(2));
-  if (a.help || !a.url) {
-    console.log(
-      'usage: node harness/loadgen.mjs --url http://127.0.0.1:PORT (--target FILE --workload NAME [--sidecar URL] | --method M --path P [--body B] [--header "k: v"]) [--pid SERVER_PID] [-c 50] [-d 10] [-w 3] [--pool N] [--timeline] [--json]',
-    );
-    process.exit(a.help ? 0 : 2);
-  }
-  let workload;
-  if (a.target) {
-    const target = await loadTarget(a.target);
-    workload = target.workloads[a.workload];
-    if (!workload) throw new Error(`target ${target.name} has no workload ${a.workload}; has: ${Object.keys(target.workloads).join(', ')}`);
-  } else {
-    workload = templateWorkload(a);
-  }
-  const info = a.sidecar ? { sidecar: a.sidecar } : {};
-  const r = await runWorkload({
-    baseUrl: a.url,
-    workload,
-    info,
-    connections: a.connections || 50,
-    duration: a.duration || 10,
-    warmup: a.warmup ?? 3,
-    poolSize: a.pool,
-    serverPid: a.pid,
-    timeline: a.timeline,
-    log: (m) => console.error(m),
-  });
-  if (r.timeline) for (const t of r.timeline) console.error(`  t=${t.sec}s n=${t.n} p50=${t.p50} p99=${t.p99} max=${t.max} ms`);
-  if (a.json) console.log(JSON.stringify(r, null, 2));
-  else
-    console.log(
-      `${r.workload}: ${r.rps.toFixed(0)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  non-2xx/3xx ${r.non2xx3xx}  errors ${r.errors}  check-fail ${r.checkFail}${r.pregen ? `  pregen ${r.pregen.got} in ${r.pregen.seconds} s` : ''}  cpu ${JSON.stringify(r.cpu)}`,
-    );
-}
-
+// Started as a script: the command line, in loadgen-cli.mjs (loaded once this module has loaded).
 if (import.meta.url === pathToFileURL(process.argv[1] || '').href) {
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
+  import('./loadgen-cli.mjs')
+    .then(({ main }) => main())
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
 }

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildMagicLink, defaultPolicy, type CallerClient } from '@sesame/core';
 import { errorOf, openHarness, outcomeOf, type Harness } from './helpers/harness.js';
+import { INVISIBLE_CHARACTERS } from './helpers/invisible.js';
 
 const RULE_ORIGIN = 'https://app.example.com';
 const RULE_PATH = '/auth/';
@@ -73,29 +74,7 @@ const REFUSED_CHARACTERS = [
   '\u205f',
   '\u3000',
   '\\',
-  '\u00ad',
-  '\u034f',
-  '\u061c',
-  '\u115f',
-  '\u180e',
-  '\u200b',
-  '\u200c',
-  '\u200d',
-  '\u200e',
-  '\u200f',
-  '\u202a',
-  '\u202b',
-  '\u202c',
-  '\u202d',
-  '\u202e',
-  '\u2060',
-  '\u2066',
-  '\u2067',
-  '\u2068',
-  '\u2069',
-  '\ufe0f',
-  '\ufeff',
-  '\u{e0041}',
+  ...INVISIBLE_CHARACTERS,
 ];
 
 describe('magic link URIs a reader could be fooled by are refused', () => {

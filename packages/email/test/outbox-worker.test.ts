@@ -32,6 +32,13 @@ async function smtpServer(options: SmtpCaptureOptions = {}): Promise<SmtpCapture
   return smtp;
 }
 
+/** A Sesame, an SMTP server capturing what it receives, and the worker's log lines: where most tests here start. */
+async function deliverySetup(clock?: TestClock, smtpOptions: SmtpCaptureOptions = {}) {
+  const sesame = await sesameWith(clock);
+  const smtp = await smtpServer(smtpOptions);
+  return { sesame, smtp, logs: captureLogs() };
+}
+
 function smtpTransport(port: number): MailTransport {
   const transport = createSmtpTransport({ url: `smtp://127.0.0.1:${port}`, from: 'Acme <no-reply@acme.test>', connectionTimeoutMs: 2_000 });
   later(() => transport.close());
@@ -86,9 +93,7 @@ describe('outbox worker', () => {
   });
 
   it('LINK, OTP and LINK_OTP emails carry only what they should', async () => {
-    const sesame = await sesameWith();
-    const smtp = await smtpServer();
-    const logs = captureLogs();
+    const { sesame, smtp, logs } = await deliverySetup();
     const expected = { 'link@example.com': 'LINK', 'otp@example.com': 'OTP', 'both@example.com': 'LINK_OTP' } as const;
     for (const [address, type] of Object.entries(expected)) {
       sesame.setType(type);
@@ -176,9 +181,7 @@ describe('outbox worker', () => {
 
   it('a permanent 550 marks the message failed after one attempt, with the reply on the timeline', async () => {
     const clock = new TestClock();
-    const sesame = await sesameWith(clock);
-    const smtp = await smtpServer({ rejectRecipient: { code: 550, message: '5.1.1 No such mailbox' } });
-    const logs = captureLogs();
+    const { sesame, smtp, logs } = await deliverySetup(clock, { rejectRecipient: { code: 550, message: '5.1.1 No such mailbox' } });
     const outbox = worker(sesame, smtpTransport(smtp.port), logs, { clock });
     const id = await sesame.send('nobody@example.com');
     expect(await outbox.runOnce()).toMatchObject({ claimed: 1, failed: 1 });
@@ -214,9 +217,8 @@ describe('outbox worker', () => {
 
   it('aborts a send that would outlive its lease and retries it later', async () => {
     const clock = new TestClock();
-    const sesame = await sesameWith(clock);
-    const smtp = await smtpServer({ replyDelayMs: 3_000 }); // a server that stalls after the data
-    const logs = captureLogs();
+    // A server that stalls after the data.
+    const { sesame, smtp, logs } = await deliverySetup(clock, { replyDelayMs: 3_000 });
     const outbox = worker(sesame, smtpTransport(smtp.port), logs, { clock, leaseMs: 1_000, sendBudgetMs: 300, random: () => 0 });
     const id = await sesame.send('stalled@example.com');
     const started = Date.now();
@@ -299,9 +301,7 @@ describe('outbox worker', () => {
   });
 
   it('start() picks up queued rows at once, nudge() delivers within milliseconds, stop() waits for the batch', async () => {
-    const sesame = await sesameWith();
-    const smtp = await smtpServer();
-    const logs = captureLogs();
+    const { sesame, smtp, logs } = await deliverySetup();
     await sesame.send('queued-before-start@example.com');
     const outbox = worker(sesame, smtpTransport(smtp.port), logs, { pollIntervalMs: 60_000 });
     outbox.start();
@@ -319,9 +319,7 @@ describe('outbox worker', () => {
   });
 
   it('takes emails straight from the engine (no claim, no unsealing), up to maxAdopted; stop() delivers those waiting', async () => {
-    const sesame = await sesameWith();
-    const smtp = await smtpServer();
-    const logs = captureLogs();
+    const { sesame, smtp, logs } = await deliverySetup();
     let opened = 0;
     const countingSealer: PayloadSealer = {
       seal: (associatedData, plaintext) => sesame.sealer.seal(associatedData, plaintext),
@@ -369,9 +367,7 @@ describe('outbox worker', () => {
   });
 
   it('never sends an email a resend superseded while it waited, claimed or handed over', async () => {
-    const sesame = await sesameWith();
-    const smtp = await smtpServer();
-    const logs = captureLogs();
+    const { sesame, smtp, logs } = await deliverySetup();
     const outbox = worker(sesame, smtpTransport(smtp.port), logs, { pollIntervalMs: 60_000 });
     later(() => outbox.stop());
     outbox.start();

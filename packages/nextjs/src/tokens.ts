@@ -6,6 +6,7 @@
 // Subpath imports keep JWE (and its CompressionStream use) out of the Edge middleware bundle.
 import { SignJWT } from 'jose/jwt/sign';
 import { jwtVerify } from 'jose/jwt/verify';
+import type { JWTPayload } from 'jose';
 
 const ISSUER = 'sesame-nextjs';
 const SESSION_AUDIENCE = 'session';
@@ -47,66 +48,68 @@ function keyFor(secret: string): Uint8Array {
   return key;
 }
 
-export async function signSession(secret: string, email: string, now: number, maxAgeSeconds: number): Promise<string> {
+/** An HS256 JWT of `claims` for `audience`, valid for `maxAgeSeconds` from `now`. */
+async function sign(
+  secret: string,
+  claims: JWTPayload,
+  audience: string,
+  subject: string | null,
+  now: number,
+  maxAgeSeconds: number,
+): Promise<string> {
   const iat = Math.floor(now / 1000);
-  return new SignJWT({ email })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setIssuer(ISSUER)
-    .setAudience(SESSION_AUDIENCE)
-    .setSubject(email)
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuer(ISSUER).setAudience(audience);
+  if (subject !== null) jwt.setSubject(subject);
+  return jwt
     .setIssuedAt(iat)
     .setExpirationTime(iat + maxAgeSeconds)
     .sign(keyFor(secret));
 }
 
-/** `null` for anything that is not a valid, unexpired session token: tampered, expired, absent. */
-export async function verifySession(secret: string, token: string | undefined, now: number): Promise<Session | null> {
+/** The claims of a token this kit signed for `audience`, or `null` when it is absent, tampered with or expired. */
+async function verified(secret: string, token: string | undefined, audience: string, now: number): Promise<JWTPayload | null> {
   if (token === undefined || token === '') return null;
   try {
     const { payload } = await jwtVerify(token, keyFor(secret), {
       algorithms: ['HS256'],
       issuer: ISSUER,
-      audience: SESSION_AUDIENCE,
+      audience,
       currentDate: new Date(now),
     });
-    if (typeof payload.email !== 'string' || payload.iat === undefined || payload.exp === undefined) return null;
-    return { email: payload.email, issuedAt: payload.iat * 1000, expiresAt: payload.exp * 1000 };
+    return payload;
   } catch {
     return null;
   }
 }
 
+export async function signSession(secret: string, email: string, now: number, maxAgeSeconds: number): Promise<string> {
+  return sign(secret, { email }, SESSION_AUDIENCE, email, now, maxAgeSeconds);
+}
+
+/** `null` for anything that is not a valid, unexpired session token: tampered, expired, absent. */
+export async function verifySession(secret: string, token: string | undefined, now: number): Promise<Session | null> {
+  const payload = await verified(secret, token, SESSION_AUDIENCE, now);
+  if (payload === null) return null;
+  if (typeof payload.email !== 'string' || payload.iat === undefined || payload.exp === undefined) return null;
+  return { email: payload.email, issuedAt: payload.iat * 1000, expiresAt: payload.exp * 1000 };
+}
+
 export async function signPendingSignIn(secret: string, pending: PendingSignIn, now: number, maxAgeSeconds: number): Promise<string> {
-  const iat = Math.floor(now / 1000);
-  return new SignJWT({
+  const claims = {
     ari: pending.authRequestId,
     email: pending.email,
     next: pending.next,
     rxp: pending.expiresAt,
     rsa: pending.resendAvailableAt,
-  })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setIssuer(ISSUER)
-    .setAudience(AUTH_REQUEST_AUDIENCE)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + maxAgeSeconds)
-    .sign(keyFor(secret));
+  };
+  return sign(secret, claims, AUTH_REQUEST_AUDIENCE, null, now, maxAgeSeconds);
 }
 
 export async function verifyPendingSignIn(secret: string, token: string | undefined, now: number): Promise<PendingSignIn | null> {
-  if (token === undefined || token === '') return null;
-  try {
-    const { payload } = await jwtVerify(token, keyFor(secret), {
-      algorithms: ['HS256'],
-      issuer: ISSUER,
-      audience: AUTH_REQUEST_AUDIENCE,
-      currentDate: new Date(now),
-    });
-    const { ari, email, next, rxp, rsa } = payload;
-    if (typeof ari !== 'string' || typeof email !== 'string' || typeof next !== 'string') return null;
-    if (typeof rxp !== 'number' || typeof rsa !== 'number') return null;
-    return { authRequestId: ari, email, next, expiresAt: rxp, resendAvailableAt: rsa };
-  } catch {
-    return null;
-  }
+  const payload = await verified(secret, token, AUTH_REQUEST_AUDIENCE, now);
+  if (payload === null) return null;
+  const { ari, email, next, rxp, rsa } = payload;
+  if (typeof ari !== 'string' || typeof email !== 'string' || typeof next !== 'string') return null;
+  if (typeof rxp !== 'number' || typeof rsa !== 'number') return null;
+  return { authRequestId: ari, email, next, expiresAt: rxp, resendAvailableAt: rsa };
 }

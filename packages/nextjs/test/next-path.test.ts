@@ -34,6 +34,7 @@ describe('safeNextPath: the result stays on the app', () => {
     '/\n/evil.example',
     '/\r\n/evil.example',
     '//evil.example',
+    '//evil.example/x',
     '///evil.example',
     'https://evil.example/',
     'http:evil.example',
@@ -60,6 +61,11 @@ describe('safeNextPath: the result stays on the app', () => {
   ])('keeps the same-origin path %j as %j', (input, expected) => {
     expect(safeNextPath(input, FALLBACK)).toBe(expected);
     expect(landsOnApp(expected)).toBe(true);
+  });
+
+  it('refuses non-strings', () => {
+    expect(safeNextPath(undefined, FALLBACK)).toBe(FALLBACK);
+    expect(safeNextPath(['/x'], FALLBACK)).toBe(FALLBACK);
   });
 
   const pieces = fc.constantFrom(

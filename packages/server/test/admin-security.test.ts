@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/index.js';
+import { createApp, type SesameApp } from '../src/index.js';
 import { BACKENDS, stopPostgres, type Harness } from './helpers.js';
 import { AdminBrowser, ORIGIN, errorCode, freshAdminEachTest, signIn } from './admin-helpers.js';
 
@@ -45,6 +45,16 @@ const STATE_CHANGING: readonly [string, string, unknown?][] = [
   ['POST', '/admin/api/session/verify', { code: '123456' }],
   ...PROTECTED.filter(([method]) => method !== 'GET'),
 ];
+
+/**
+ * The app on the harness's store without the dev inbox, served at `publicUrl`, with the dashboard built in
+ * `adminUiDist` (null: none; absent: the admin UI package of this repository).
+ */
+function appOn(publicUrl: string, adminUiDist?: string | null): SesameApp['app'] {
+  const dashboard = adminUiDist === undefined ? {} : { adminUiDist };
+  return createApp({ store: h.store, secret: randomBytes(32), production: false, publicUrl, devInbox: false, clock: h.clock, ...dashboard })
+    .app;
+}
 
 function b64(value: object): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -173,15 +183,7 @@ describe.each(BACKENDS)('%s', (backend) => {
       writeFileSync(join(dist, 'assets', 'app-abc123.css'), 'body{}');
       writeFileSync(join(dist, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
       writeFileSync(join(tmpdir(), 'sesame-outside.txt'), 'secret');
-      const { app } = createApp({
-        store: h.store,
-        secret: randomBytes(32),
-        production: false,
-        publicUrl: ORIGIN,
-        devInbox: false,
-        clock: h.clock,
-        adminUiDist: dist,
-      });
+      const app = appOn(ORIGIN, dist);
       const get = (path: string) => Promise.resolve(app.request(path));
 
       for (const path of ['/admin', '/admin/', '/admin/verify?link_token=abc', '/admin/policy/edit']) {
@@ -219,60 +221,35 @@ describe.each(BACKENDS)('%s', (backend) => {
   });
 
   it('marks every admin cookie Secure when the public URL is https', async () => {
-    const { app } = createApp({
-      store: h.store,
-      secret: randomBytes(32),
-      production: false,
-      publicUrl: 'https://sesame.example.com',
-      devInbox: false,
-      clock: h.clock,
-      adminUiDist: null,
-    });
+    const app = appOn('https://sesame.example.com', null);
     const csrf = await app.request('/admin/api/csrf');
     const csrfCookie = csrf.headers.getSetCookie()[0]!;
     expect(csrfCookie).toMatch(/; Secure/);
     const { csrf_token } = (await csrf.json()) as { csrf_token: string };
-    const start = await app.request('/admin/api/session/start', {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-csrf-token': csrf_token,
-        cookie: csrfCookie.split(';')[0]!,
-        origin: 'https://sesame.example.com',
-      },
-      body: JSON.stringify({ email: ADMIN }),
-    });
+    const startFrom = (origin: string) =>
+      Promise.resolve(
+        app.request('/admin/api/session/start', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': csrf_token, cookie: csrfCookie.split(';')[0]!, origin },
+          body: JSON.stringify({ email: ADMIN }),
+        }),
+      );
+    const start = await startFrom('https://sesame.example.com');
     expect(start.status).toBe(202);
     expect(start.headers.getSetCookie().find((line) => line.startsWith('sesame_admin_pending='))).toMatch(/; Secure/);
     // The http origin of the same host is another origin.
-    const plain = await app.request('/admin/api/session/start', {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-csrf-token': csrf_token,
-        cookie: csrfCookie.split(';')[0]!,
-        origin: 'http://sesame.example.com',
-      },
-      body: JSON.stringify({ email: ADMIN }),
-    });
+    const plain = await startFrom('http://sesame.example.com');
     expect(plain.status).toBe(403);
   });
 
   it('without a built dashboard /admin says how to build it', async () => {
-    const { app } = createApp({
-      store: h.store,
-      secret: randomBytes(32),
-      production: false,
-      publicUrl: ORIGIN,
-      devInbox: false,
-      adminUiDist: null,
-    });
+    const app = appOn(ORIGIN, null);
     const res = await app.request('/admin');
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('npm run build');
     expect(res.headers.get('content-security-policy')).toBe(CSP);
     // The admin UI package of this repository resolves (its dist/ is built by `npm run build`).
-    const { app: real } = createApp({ store: h.store, secret: randomBytes(32), production: false, publicUrl: ORIGIN, devInbox: false });
+    const real = appOn(ORIGIN);
     expect((await real.request('/admin/verify')).status).toBe(200);
   });
 });

@@ -212,6 +212,19 @@ async function sendFresh(tag: string) {
   return { email, id: sent.authRequestId, ...mail };
 }
 
+/** A six-digit code that is not `code`. */
+function otherCode(code: string | null): string {
+  return code === '000000' ? '111111' : '000000';
+}
+
+/** A fresh request after five wrong codes (the default attempts per request), so locked. */
+async function lockedRequest(tag: string) {
+  const sent = await sendFresh(tag);
+  const wrong = otherCode(sent.code);
+  for (let i = 0; i < 5; i++) await sdk.passwordless.verifyPasswordlessEmail({ code: wrong }, sent.id).catch(() => undefined);
+  return { ...sent, wrong };
+}
+
 /** An auth request that expired a minute ago, written through the store as a send would have. */
 async function expiredRequest(): Promise<{ id: string; code: string }> {
   const secret = new TextEncoder().encode(SECRET);
@@ -267,8 +280,7 @@ const scenarios: Scenario[] = [
     http: 400,
     async prepare() {
       const { id, code } = await sendFresh('wrong');
-      const wrong = code === '000000' ? '111111' : '000000';
-      return verifyCalls(wrong, id);
+      return verifyCalls(otherCode(code), id);
     },
   },
   {
@@ -289,9 +301,7 @@ const scenarios: Scenario[] = [
     sdkClass: ScalekitTooManyRequestsException,
     http: 429,
     async prepare() {
-      const { id, code } = await sendFresh('locked');
-      const wrong = code === '000000' ? '111111' : '000000';
-      for (let i = 0; i < 5; i++) await sdk.passwordless.verifyPasswordlessEmail({ code: wrong }, id).catch(() => undefined);
+      const { id, code } = await lockedRequest('locked');
       return verifyCalls(code!, id);
     },
   },
@@ -387,9 +397,7 @@ describe('the same stable codes over gRPC (SDK) and REST', () => {
   });
 
   it('TooManyRequests is not retried by the SDK: a locked request sees exactly one more call', async () => {
-    const { id, code } = await sendFresh('no-retry');
-    const wrong = code === '000000' ? '111111' : '000000';
-    for (let i = 0; i < 5; i++) await sdk.passwordless.verifyPasswordlessEmail({ code: wrong }, id).catch(() => undefined);
+    const { id, wrong } = await lockedRequest('no-retry');
     const before = (await store.findAuthRequest(id, Date.now()))!.attempts;
     await expect(sdk.passwordless.verifyPasswordlessEmail({ code: wrong }, id)).rejects.toBeInstanceOf(ScalekitTooManyRequestsException);
     expect((await store.findAuthRequest(id, Date.now()))!.attempts).toBe(before);

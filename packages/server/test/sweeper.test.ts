@@ -29,7 +29,15 @@ interface LogLine {
 
 /** A sweeper on `h`: the default policy, a captured log, no retention, a one-minute interval, but for `overrides`. */
 function sweeperOn(h: Harness, overrides: Partial<SweeperOptions> = {}): Sweeper {
-  return createSweeper({ policy, store: h.store, logger: captureLogger(), clock: h.clock, retentionMs: 0, intervalMs: MINUTE, ...overrides });
+  return createSweeper({
+    policy,
+    store: h.store,
+    logger: captureLogger(),
+    clock: h.clock,
+    retentionMs: 0,
+    intervalMs: MINUTE,
+    ...overrides,
+  });
 }
 
 function captureLogger(): SweeperLogger & { readonly lines: LogLine[] } {

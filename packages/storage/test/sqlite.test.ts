@@ -57,15 +57,21 @@ describe('SQLite specifics', () => {
   }
 
   it('reads file: URLs, file:// URLs and plain paths', () => {
-    expect(sqliteFilename('file:./.sesame/sesame.db')).toBe('./.sesame/sesame.db');
-    expect(sqliteFilename('file:/var/lib/sesame.db')).toBe('/var/lib/sesame.db');
-    expect(sqliteFilename('file:///var/lib/sesame%20db.db')).toBe('/var/lib/sesame db.db');
-    expect(sqliteFilename('data/sesame.db')).toBe('data/sesame.db');
-    expect(sqliteFilename('/abs/sesame.db')).toBe('/abs/sesame.db');
-    expect(() => sqliteFilename('postgres://u:p@localhost/sesame')).toThrow(/names PostgreSQL, not a SQLite file/);
-    expect(() => sqliteFilename('postgresql://localhost/sesame')).toThrow(/names PostgreSQL/);
-    expect(() => sqliteFilename('mysql://localhost/sesame')).toThrow(/Unsupported database URL scheme "mysql:"/);
-    expect(() => sqliteFilename('  ')).toThrow(/empty/);
+    const read: [url: string, filename: string][] = [
+      ['file:./.sesame/sesame.db', './.sesame/sesame.db'],
+      ['file:/var/lib/sesame.db', '/var/lib/sesame.db'],
+      ['file:///var/lib/sesame%20db.db', '/var/lib/sesame db.db'],
+      ['data/sesame.db', 'data/sesame.db'],
+      ['/abs/sesame.db', '/abs/sesame.db'],
+    ];
+    for (const [url, filename] of read) expect(sqliteFilename(url), url).toBe(filename);
+    const refused: [url: string, why: RegExp][] = [
+      ['postgres://u:p@localhost/sesame', /names PostgreSQL, not a SQLite file/],
+      ['postgresql://localhost/sesame', /names PostgreSQL/],
+      ['mysql://localhost/sesame', /Unsupported database URL scheme "mysql:"/],
+      ['  ', /empty/],
+    ];
+    for (const [url, why] of refused) expect(() => sqliteFilename(url), url).toThrow(why);
     expect([
       isPostgresUrl('postgres://u@h/db'),
       isPostgresUrl(' PostgreSQL://h/db'),

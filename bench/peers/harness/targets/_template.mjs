@@ -1,6 +1,6 @@
 // Template for plugging another server into the same load generator. Copy to harness/targets/<name>.mjs.
 // Nothing here runs until a plan (or the loadgen CLI --target) points at it.
-import { poolFromSends, headerGet } from '../loadgen.mjs';
+import { otpVerify, linkVerify } from '../loadgen.mjs';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 // single-use pool size for verify workloads: expected req/s x (warm-up + timed seconds) x margin
@@ -18,47 +18,29 @@ const sendOtp = {
 };
 
 // 2) "verify": every request consumes one valid, never-used credential from a pool prepared before the
-//    timed run. poolFromSends() fires `size` sends and then drains the captured messages from a
-//    loopback sidecar: GET {sidecar}/mailbox/otp?max=N -> [{email, otp}, ...] (removing them).
-//    Any other way to get valid tokens works too: prepare() is plain async code returning an array.
+//    timed run. otpVerify() (through poolFromSends() in loadgen.mjs) fires `size` sends and then drains
+//    the captured messages from a loopback sidecar: GET {sidecar}/mailbox/otp?max=N -> [{email, otp}, ...]
+//    (removing them). Any other way to get valid tokens works too: give the workload your own
+//    `pool: { size, prepare }`, where prepare() is plain async code returning an array.
 const verifyOtp = {
   name: 'verify-otp',
   describe: 'POST /your/otp/verify {email, otp} (fresh valid OTP, used once) -> 200 + session',
   method: 'POST',
   path: '/your/otp/verify',
   headers: JSON_HEADERS,
-  pool: { size: poolSize, prepare: poolFromSends(sendOtp, 'otp', ({ email, otp }) => ({ email, otp })) },
-  build: (ctx) => {
-    const it = ctx.item();
-    return { body: { email: it.email, otp: it.otp } };
-  },
+  ...otpVerify(sendOtp, poolSize),
 };
 
-// 3) A GET link verify where a failure is also a redirect needs a semantic check(status, headers, body).
+// 3) A GET link verify where a failure is also a redirect needs a semantic check(status, headers, body):
+//    linkVerify() counts a 302 whose Location contains 'error' as a failure.
+//    Its pool is filled by a link send: the same request as sendOtp, at another path.
+const sendLink = { ...sendOtp, name: 'send-link', describe: 'POST /your/link/send {email} -> 200', path: '/your/link/send' };
 const verifyLink = {
   name: 'verify-link',
   describe: 'GET /your/link/verify?token=... (used once, redirect not followed) -> 302 + session',
   method: 'GET',
   path: '/your/link/verify',
-  pool: {
-    size: poolSize,
-    prepare: poolFromSends(
-      {
-        name: 'send-link',
-        method: 'POST',
-        path: '/your/link/send',
-        headers: JSON_HEADERS,
-        build: (ctx) => ({ body: { email: ctx.email() } }),
-      },
-      'link',
-      ({ url }) => {
-        const u = new URL(url);
-        return { path: u.pathname + u.search };
-      },
-    ),
-  },
-  build: (ctx) => ({ path: ctx.item().path }),
-  check: (status, headers) => status === 302 && !String(headerGet(headers, 'location') || '').includes('error'),
+  ...linkVerify(sendLink, poolSize, 'error'),
 };
 
 export default {

@@ -1,5 +1,5 @@
 /** Branding of every email: app name, from-name, logo and accent colour; saved or reset (confirmed). */
-import { useEffect, useState, type SyntheticEvent } from 'react';
+import { useState, type SyntheticEvent } from 'react';
 import { api, violationFor, violationsOf, type Brand, type FieldViolation } from '../api.js';
 import { Alert, ConfirmDialog, Field, errorMessage } from '../ui.js';
 import { useAction, useLoad } from '../use-action.js';

@@ -2,7 +2,7 @@
  * API clients: create (secret shown once), list with last use and send budget, rotate (new secret
  * once), set the send budget, revoke (confirmed).
  */
-import { useCallback, useEffect, useState, type SyntheticEvent } from 'react';
+import { useState, type SyntheticEvent } from 'react';
 import { api, type Client } from '../api.js';
 import { Alert, ConfirmDialog, Field, SecretBox, Time } from '../ui.js';
 import { useAction, useLoad } from '../use-action.js';

@@ -1,5 +1,5 @@
 /** Dev inbox: the emails Sesame would have sent, when it has no SMTP server (development only). */
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { api, type InboxMessage } from '../api.js';
 import { Alert, Time } from '../ui.js';
 import { useLoad } from '../use-action.js';

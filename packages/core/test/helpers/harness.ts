@@ -16,6 +16,7 @@ import {
   type Engine,
   type EngineDeps,
   type OutboxPayload,
+  type PayloadSealer,
   type Policy,
   type Store,
 } from '@sesame/core';
@@ -31,8 +32,10 @@ export interface Harness {
   /** The fake clock, in milliseconds. */
   now: number;
   policy: Policy;
+  /** What seals the outbox payloads, to open one a test holds. */
+  readonly sealer: PayloadSealer;
   /** An engine over the store, clock and policy, with any extra deps. */
-  engine(extra?: Partial<Pick<EngineDeps, 'sendBudgets' | 'declaredTemplateVariables'>>): Engine;
+  engine(extra?: Partial<Pick<EngineDeps, 'sendBudgets' | 'declaredTemplateVariables' | 'outbox'>>): Engine;
   /** Claims every queued email and opens its payload: what the worker would mail, by auth request. */
   mailbox(): Promise<Map<string, OutboxPayload>>;
   close(): Promise<void>;
@@ -48,6 +51,7 @@ export async function openHarness(): Promise<Harness> {
   const harness: Harness = {
     store,
     dbFile,
+    sealer,
     now: T0,
     policy: { ...defaultPolicy({ production: false }), emailsPerAddress: { max: 60, windowMs: 60_000 } },
     engine: (extra = {}) =>

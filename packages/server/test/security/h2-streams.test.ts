@@ -10,14 +10,13 @@
  */
 import { execFile } from 'node:child_process';
 import http2 from 'node:http2';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { FloodResult } from './h2-flood.js';
 import { REPO_ROOT, buildServerPackage } from '@sesame/testkit';
-import { percentile, rssOf, sesameEnv, sleep, startChild, stopChildren, type Child } from './support.js';
+import { percentile, rssOf, sesameEnv, sleep, startChild, type Child } from './support.js';
+import { childDataDir } from './child-dir.js';
 
 const run = promisify(execFile);
 const CONNECTIONS = 32;
@@ -38,17 +37,12 @@ const PROBE_TIMEOUT_MS = 5_000;
 const PROBE_EVERY_MS = 50;
 const MIB = 1024 * 1024;
 
-let dir: string;
+const dir = childDataDir('sesame-h2-');
 let child: Child;
 
 beforeAll(async () => {
   await buildServerPackage();
-  dir = mkdtempSync(join(tmpdir(), 'sesame-h2-'));
   child = await startChild(sesameEnv(dir, { NODE_OPTIONS: '--max-old-space-size=512' }), dir);
-});
-afterAll(async () => {
-  await stopChildren();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 interface Probe {

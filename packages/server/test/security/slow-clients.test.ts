@@ -7,33 +7,26 @@
  * once (idle and half-sent) keep the server's RSS bounded and the server answering.
  */
 import http2 from 'node:http2';
-import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { buildServerPackage, fetchAccessToken } from '@sesame/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, createApiClient, rssOf, sesameEnv, sleep, startChild, stopChildren, type Child } from './support.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { API, createApiClient, rssOf, sesameEnv, sleep, startChild, type Child } from './support.js';
+import { childDataDir } from './child-dir.js';
 
 const REQUEST_TIMEOUT_MS = 2_000;
 /** The timeout plus Node's check interval (≤ 500 ms here) plus scheduling slack on a busy machine. */
 const CUT_WITHIN_MS = REQUEST_TIMEOUT_MS + 2_500;
 
-let dir: string;
+const dir = childDataDir('sesame-slow-');
 let child: Child;
 let token: string;
 
 beforeAll(async () => {
   await buildServerPackage();
-  dir = mkdtempSync(join(tmpdir(), 'sesame-slow-'));
   const env = sesameEnv(dir, { SESAME_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) });
   const client = await createApiClient(env, dir);
   child = await startChild(env, dir);
   token = await fetchAccessToken(child.url, client);
-});
-afterAll(async () => {
-  await stopChildren();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 interface Trickle {
