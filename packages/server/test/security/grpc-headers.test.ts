@@ -9,22 +9,19 @@
  *   answered DEADLINE_EXCEEDED (status 4) at the deadline, without the method's message; a
  *   deadline longer than the work, or longer than a timer can hold, lets the call finish.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticateBearer } from '../../src/auth/bearer-auth.js';
 import { PasswordlessService } from '../../src/gen/scalekit/v1/auth/passwordless/passwordless_pb.js';
 import { createGrpcHandler } from '../../src/grpc/handler.js';
 import { passwordlessGrpcMethods } from '../../src/grpc/service.js';
-import { createClient, loadConfig, startSesame, type RunningSesame } from '../../src/index.js';
+import { createClient, type RunningSesame } from '../../src/index.js';
 import { harness, type Harness } from '../helpers.js';
 import { FRAME, PREFACE, frame, literal } from './h2-flood.js';
-import { REDIRECT, sleep } from './support.js';
+import { REDIRECT, sleep, startInProcess } from './support.js';
 
 const SEND = PasswordlessService.method.sendPasswordlessEmail;
 const SEND_PATH = `/${PasswordlessService.typeName}/${SEND.name}`;
@@ -39,22 +36,17 @@ function envelope(bytes: Uint8Array): Buffer {
 }
 
 describe('repeated authorization on a real server (raw HTTP/2 frames)', () => {
-  let dir: string;
+  let server: Awaited<ReturnType<typeof startInProcess>>;
   let running: RunningSesame;
   let token: string;
   let other: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sesame-grpc-headers-'));
-    running = await startSesame(
-      loadConfig({
-        PORT: '0',
-        SESAME_DATA_DIR: dir,
-        SESAME_SECRET: 'grpc-headers-suite-secret-0123456789abcdef',
-        SESAME_LOG_LEVEL: 'silent',
-        SESAME_ALLOWED_REDIRECT_URIS: REDIRECT,
-      }),
-    );
+    server = await startInProcess('sesame-grpc-headers-', {
+      SESAME_SECRET: 'grpc-headers-suite-secret-0123456789abcdef',
+      SESAME_ALLOWED_REDIRECT_URIS: REDIRECT,
+    });
+    running = server.running;
     const tokenOf = async (name: string) => {
       const client = await createClient(running.store, {
         key: running.sesame.clientSecretKey,
@@ -72,8 +64,7 @@ describe('repeated authorization on a real server (raw HTTP/2 frames)', () => {
     other = await tokenOf('second');
   });
   afterAll(async () => {
-    await running.close();
-    rmSync(dir, { recursive: true, force: true });
+    await server.stop();
   });
 
   /** One call on its own connection; resolves once the server ended the stream (or the connection). */

@@ -3,7 +3,9 @@
  * @sesame/testkit), their API clients and tokens, and small HTTP helpers. Every process started
  * here is killed by PID in `stopChildren()`; nothing else is ever signalled.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   createApiClientWithCli,
   freePort,
@@ -12,6 +14,7 @@ import {
   type ClientCredentials,
   type SesameProcess,
 } from '@sesame/testkit';
+import { loadConfig, startSesame, type RunningSesame, type StartOptions } from '../../src/index.js';
 
 export const REDIRECT = 'https://app.example.com/auth/verify';
 export const API = '/api/v1/passwordless/email';
@@ -104,14 +107,26 @@ export function credentialsOf(text: string): { code: string; linkToken: string }
   return { code, linkToken };
 }
 
-/** mulberry32: a small seeded PRNG in [0, 1), for reproducible random choices in tests. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+/** The conformance suite's seeded generator, for reproducible random choices in tests. */
+export { seeded } from '@sesame/storage/conformance';
+
+/**
+ * `startSesame` in this process on a fresh temporary data directory, port 0 and silent logs;
+ * `stop()` closes it and removes the directory.
+ */
+export async function startInProcess(
+  prefix: string,
+  env: Record<string, string>,
+  options?: StartOptions,
+): Promise<{ running: RunningSesame; dir: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const running = await startSesame(loadConfig({ PORT: '0', SESAME_DATA_DIR: dir, SESAME_LOG_LEVEL: 'silent', ...env }), options);
+  return {
+    running,
+    dir,
+    async stop() {
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

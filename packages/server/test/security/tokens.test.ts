@@ -10,9 +10,6 @@
  * fast path and connect-node) and for the official Scalekit SDK. Real listening server on SQLite;
  * only the clock is ours.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Code, ConnectError, createClient as createRpcClient, type Interceptor } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import { ScalekitClient } from '@scalekit-sdk/node';
@@ -20,15 +17,15 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PasswordlessService } from '../../src/gen/scalekit/v1/auth/passwordless/passwordless_pb.js';
 import { ErrorInfoSchema } from '../../src/gen/scalekit/v1/errdetails/errdetails_pb.js';
-import { cliMain, createClient, deriveServerKeys, loadConfig, startSesame, type RunningSesame } from '../../src/index.js';
+import { cliMain, createClient, deriveServerKeys, type RunningSesame } from '../../src/index.js';
 import { revokeClient, rotateClientSecret } from '../../src/auth/api-clients.js';
-import { API, REDIRECT } from './support.js';
+import { API, REDIRECT, startInProcess } from './support.js';
 
 const SECRET = 'tokens-suite-server-secret-0123456789abcdefghijklmnop';
 const TTL = 3600;
 let now = Date.now();
 const clock = { now: () => now };
-let dir: string;
+let server: Awaited<ReturnType<typeof startInProcess>>;
 let running: RunningSesame;
 let clientId: string;
 let clientSecret: string;
@@ -36,23 +33,15 @@ let clientSecret: string;
 let issuer: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sesame-tokens-'));
-  const config = loadConfig({
-    PORT: '0',
-    SESAME_DATA_DIR: dir,
-    SESAME_SECRET: SECRET,
-    SESAME_LOG_LEVEL: 'silent',
-    SESAME_TOKEN_TTL_SECONDS: String(TTL),
-  });
-  running = await startSesame(config, { clock });
+  server = await startInProcess('sesame-tokens-', { SESAME_SECRET: SECRET, SESAME_TOKEN_TTL_SECONDS: String(TTL) }, { clock });
+  running = server.running;
   const client = await createClient(running.store, { key: running.sesame.clientSecretKey, name: 'tokens', redirectUris: [REDIRECT], now });
   clientId = client.record.id;
   clientSecret = client.secret;
   issuer = String(decode((await issue()).split('.')[1]!).iss);
 });
 afterAll(async () => {
-  await running.close();
-  rmSync(dir, { recursive: true, force: true });
+  await server.stop();
 });
 
 async function issue(): Promise<string> {
@@ -267,7 +256,7 @@ async function cli(...argv: string[]): Promise<{ code: number; stdout: string }>
   const code = await cliMain(argv, {
     stdout: (t) => (stdout += t),
     stderr: () => undefined,
-    env: { SESAME_DATA_DIR: dir, SESAME_SECRET: SECRET, SESAME_LOG_LEVEL: 'silent' },
+    env: { SESAME_DATA_DIR: server.dir, SESAME_SECRET: SECRET, SESAME_LOG_LEVEL: 'silent' },
   });
   return { code, stdout };
 }

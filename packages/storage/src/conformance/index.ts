@@ -31,6 +31,7 @@ import { registerActivitySuite } from './activity.js';
 import { registerRaceSuite } from './races.js';
 
 export type { OpenedBackend, StoreBackend } from './context.js';
+export { seeded } from './seeded.js';
 
 export function runStoreConformance(backend: StoreBackend): void {
   describe(`Store conformance: ${backend.name}`, () => {

@@ -8,18 +8,7 @@ import type { LimitResult, ReissueResult, SendBudget, WindowLimit } from '@sesam
 import { GENEROUS, MINUTE, W0, clientBudget, deploymentBudget, newRequest, reissueCommand, type NewRequest } from './fixtures.js';
 import { LOCKSTEP_ROUNDS, RACE_OPS, RACE_WORKERS, raceInRounds, raceSpread, requestActions, type SuiteContext } from './context.js';
 import type { RaceOp, RaceResult } from './race-protocol.js';
-
-/** A small deterministic generator (mulberry32), so the model test's sequence is the same every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { seeded } from './seeded.js';
 
 export function registerSendBudgetSuite(ctx: SuiteContext): void {
   const { consumeOtp, reissue } = requestActions(ctx);
