@@ -1,6 +1,6 @@
 /** The audit log of admin changes (docs/ADMIN_API.md "Policy"): who changed what, before and after. */
 import { invalidArgument, type Store } from '@sesame/core';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../http/hono-env.js';
 import { iso, parseJsonOrNull, queryInt, type AdminDeps } from './common.js';
 
@@ -34,6 +34,24 @@ export interface AuditedSettingChange {
 export async function changeSettingAudited(store: Pick<Store, 'changeSetting'>, now: number, change: AuditedSettingChange): Promise<void> {
   const { key, value, actor, action, before, after } = change;
   await store.changeSetting({ key, value, now, audit: { at: now, actor, action, before: auditJson(before), after: auditJson(after) } });
+}
+
+/**
+ * Saves `document` (JSON; null removes the setting) as the signed-in admin, now, with its audit
+ * entry in the same transaction. Returns the time it was saved.
+ */
+export async function saveSettingAsAdmin(
+  c: Context<AppEnv>,
+  deps: Pick<AdminDeps, 'store' | 'clock'>,
+  key: string,
+  action: AuditAction,
+  document: unknown,
+  audit: { readonly before: unknown; readonly after: unknown },
+): Promise<number> {
+  const now = deps.clock.now();
+  const value = document === null ? null : JSON.stringify(document);
+  await changeSettingAudited(deps.store, now, { key, value, actor: c.get('adminEmail'), action, ...audit });
+  return now;
 }
 
 export function auditRoutes(deps: Pick<AdminDeps, 'store'>): Hono<AppEnv> {

@@ -7,7 +7,7 @@ import { parsePolicy, type Policy } from '@sesame/core';
 import { Hono } from 'hono';
 import type { AppEnv } from '../http/hono-env.js';
 import { POLICY_SETTING } from '../passwordless/policy-source.js';
-import { changeSettingAudited } from './audit.js';
+import { saveSettingAsAdmin } from './audit.js';
 import { iso, parseWire, readObject, type AdminDeps } from './common.js';
 import { assertTemplatesCarry } from './templates.js';
 import { POLICY_RANGES, policyWireSchema, type Policy as WirePolicy } from './wire-schemas.js';
@@ -63,12 +63,7 @@ export function policyRoutes(deps: AdminDeps): Hono<AppEnv> {
     const before = await deps.policy();
     // A saved template must still carry the credentials of the new type (see templates.ts).
     if (next.passwordlessType !== before.passwordlessType) await assertTemplatesCarry(deps, next.passwordlessType);
-    const now = deps.clock.now();
-    await changeSettingAudited(store, now, {
-      key: POLICY_SETTING,
-      value: JSON.stringify(next),
-      actor: c.get('adminEmail'),
-      action: 'policy.update',
+    const now = await saveSettingAsAdmin(c, deps, POLICY_SETTING, 'policy.update', next, {
       before: toWirePolicy(before),
       after: toWirePolicy(next),
     });

@@ -26,7 +26,7 @@ import {
 } from '@sesame/email';
 import { Hono } from 'hono';
 import type { AppEnv } from '../http/hono-env.js';
-import { changeSettingAudited } from './audit.js';
+import { changeSettingAudited, saveSettingAsAdmin } from './audit.js';
 import { adminVerifyUrl, readObject, type AdminDeps } from './common.js';
 
 /**
@@ -244,15 +244,17 @@ export function templateRoutes(deps: AdminDeps): Hono<AppEnv> {
     const type = parseTemplateType(c.req.param('type'));
     const template = parseTemplateBody(await readObject(c, deps), (await deps.policy()).passwordlessType);
     const saved = await savedTemplates(deps);
-    const now = deps.clock.now();
-    await changeSettingAudited(store, now, {
-      key: TEMPLATES_SETTING_KEY,
-      value: JSON.stringify({ ...saved, [type]: template }),
-      actor: c.get('adminEmail'),
-      action: 'template.update',
-      before: saved[type] ? { template: type, ...saved[type] } : null,
-      after: { template: type, ...template },
-    });
+    await saveSettingAsAdmin(
+      c,
+      deps,
+      TEMPLATES_SETTING_KEY,
+      'template.update',
+      { ...saved, [type]: template },
+      {
+        before: saved[type] ? { template: type, ...saved[type] } : null,
+        after: { template: type, ...template },
+      },
+    );
     return c.json({ template: type, ...template, custom_variables: template.custom_variables ?? [], is_default: false });
   });
 
@@ -267,7 +269,6 @@ export function templateRoutes(deps: AdminDeps): Hono<AppEnv> {
 }
 
 export function brandRoutes(deps: AdminDeps): Hono<AppEnv> {
-  const { store } = deps;
   const routes = new Hono<AppEnv>();
 
   routes.get('/', async (c) => {
@@ -281,12 +282,7 @@ export function brandRoutes(deps: AdminDeps): Hono<AppEnv> {
     const current = saved ?? DEFAULT_BRAND;
     // The fields, or `{brand: {...}}` as GET answers it.
     const next = parseWireBrand(Object.hasOwn(body, 'brand') && typeof body.brand === 'object' ? body.brand : body, current);
-    const now = deps.clock.now();
-    await changeSettingAudited(store, now, {
-      key: BRAND_SETTING_KEY,
-      value: JSON.stringify(next),
-      actor: c.get('adminEmail'),
-      action: 'brand.update',
+    await saveSettingAsAdmin(c, deps, BRAND_SETTING_KEY, 'brand.update', next, {
       before: saved ? toWireBrand(saved) : null,
       after: toWireBrand(next),
     });
@@ -295,15 +291,7 @@ export function brandRoutes(deps: AdminDeps): Hono<AppEnv> {
 
   routes.delete('/', async (c) => {
     const saved = await savedBrand(deps);
-    const now = deps.clock.now();
-    await changeSettingAudited(store, now, {
-      key: BRAND_SETTING_KEY,
-      value: null,
-      actor: c.get('adminEmail'),
-      action: 'brand.reset',
-      before: saved ? toWireBrand(saved) : null,
-      after: null,
-    });
+    await saveSettingAsAdmin(c, deps, BRAND_SETTING_KEY, 'brand.reset', null, { before: saved ? toWireBrand(saved) : null, after: null });
     return c.json({ brand: toWireBrand(DEFAULT_BRAND), is_default: true });
   });
 
