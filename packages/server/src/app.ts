@@ -140,8 +140,10 @@ export function createApp(options: AppOptions): SesameApp {
     const text = await metrics.registry.metrics();
     return c.body(text, 200, { 'Content-Type': metrics.registry.contentType });
   });
-  const openapi = openApiDocument({ publicUrl, devInbox: options.devInbox });
-  app.get('/openapi.json', (c) => c.json(openapi));
+  // Built on the first request, not at start: generating it from the schemas is start-up work
+  // most processes never need.
+  let openapi: object | undefined;
+  app.get('/openapi.json', (c) => c.json((openapi ??= openApiDocument({ publicUrl, devInbox: options.devInbox }))));
 
   mountAdminApi(app, {
     store,

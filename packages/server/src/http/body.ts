@@ -42,9 +42,12 @@ function limitedBody(
  * of a verify.
  */
 export async function readBodyText(c: Context, limit: number): Promise<string> {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  if (incoming) return readIncomingText(incoming, c.req.header('content-length'), limit);
   const body = limitedBody(limit, c.req.header('content-length'));
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming) {
+    await readIncoming(incoming, body.add);
+    return body.text();
+  }
   const reader = c.req.raw.body?.getReader();
   if (!reader) return '';
   for (;;) {
@@ -57,13 +60,6 @@ export async function readBodyText(c: Context, limit: number): Promise<string> {
       throw error;
     }
   }
-  return body.text();
-}
-
-/** A Node request's body as UTF-8 text, with the same limit and refusals as `readBodyText`. */
-export async function readIncomingText(incoming: IncomingMessage, contentLength: string | undefined, limit: number): Promise<string> {
-  const body = limitedBody(limit, contentLength);
-  await readIncoming(incoming, body.add);
   return body.text();
 }
 
@@ -113,16 +109,12 @@ export function isJsonContentType(header: string | undefined): boolean {
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
+/** The body parsed as JSON: refused (400) unless the content type says JSON, before it is read. */
 export async function readJsonBody(c: Context, limit: number): Promise<unknown> {
-  return parseJsonBody(c.req.header('content-type'), () => readBodyText(c, limit));
-}
-
-/** The body read by `read`, parsed as JSON: refused (400) unless the content type says JSON. */
-export async function parseJsonBody(contentType: string | undefined, read: () => Promise<string>): Promise<unknown> {
-  if (!isJsonContentType(contentType)) {
+  if (!isJsonContentType(c.req.header('content-type'))) {
     throw invalidArgument([{ field: 'body', description: 'must be JSON (Content-Type: application/json)' }]);
   }
-  const text = await read();
+  const text = await readBodyText(c, limit);
   try {
     return JSON.parse(text) as unknown;
   } catch {

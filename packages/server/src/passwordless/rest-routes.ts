@@ -10,10 +10,7 @@ import type { AppEnv } from '../http/hono-env.js';
 import type { PasswordlessOperations } from './operations.js';
 import { RESEND_FIELDS, SEND_FIELDS, VERIFY_FIELDS, type FieldMap, type SendResponse, type VerifyResponse } from './wire-schemas.js';
 
-export type SendResponseBody = SendResponse;
-export type VerifyResponseBody = VerifyResponse;
-
-export function toSendResponse(result: SendResult): SendResponseBody {
+function toSendResponse(result: SendResult): SendResponse {
   return {
     auth_request_id: result.authRequestId,
     // The wire carries whole seconds since the epoch.
@@ -23,7 +20,7 @@ export function toSendResponse(result: SendResult): SendResponseBody {
   };
 }
 
-export function toVerifyResponse(result: VerifyResult): VerifyResponseBody {
+function toVerifyResponse(result: VerifyResult): VerifyResponse {
   // `state` is proto3 `optional`: absent, not null, when the send carried none.
   return {
     email: result.email,

@@ -3,7 +3,7 @@
  * the client's queued emails in the same transaction.
  */
 import type { ApiClients, NewAuditEntry } from '@sesame/core';
-import { CLIENT_REVOKED_DETAIL } from '../client-methods.js';
+import { CLIENT_REVOKED_DETAIL } from '../revoked-client.js';
 import { API_CLIENT_COLUMNS, toApiClient, type ApiClientRow } from '../rows.js';
 import { insertAudit } from './activity.js';
 import { unstorable, type Session } from './session.js';

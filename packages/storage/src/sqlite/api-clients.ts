@@ -5,7 +5,7 @@
  * change or a revocation is never answered from a stale memo.
  */
 import type { ApiClientRecord, ApiClients, NewAuditEntry } from '@sesame/core';
-import { CLIENT_REVOKED_DETAIL } from '../client-methods.js';
+import { CLIENT_REVOKED_DETAIL } from '../revoked-client.js';
 import { API_CLIENT_COLUMNS, toApiClient, type ApiClientRow } from '../rows.js';
 import { auditWriter } from './audit.js';
 import type { SqliteContext } from './context.js';
