@@ -20,10 +20,9 @@ const nextConfig = {
   reactStrictMode: true,
   // No telemetry, fonts or images are fetched at build or run time: the app works offline.
   images: { unoptimized: true },
-  eslint: { ignoreDuringBuilds: true },
-  // Otherwise Next.js rewrites middleware redirects to 127.0.0.1 into "localhost", a different
+  // Otherwise Next.js rewrites the proxy's redirects to 127.0.0.1 into "localhost", a different
   // cookie host, so the browser would arrive at the login page without its cookies.
-  skipMiddlewareUrlNormalize: true,
+  skipProxyUrlNormalize: true,
   experimental: { serverActions: { allowedOrigins: appHost() } },
   async headers() {
     return [

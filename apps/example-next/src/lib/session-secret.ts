@@ -1,15 +1,15 @@
 /**
- * The session secret, read from the environment at request time. Shared by the middleware
+ * The session secret, read from the environment at request time. Shared by the proxy
  * (Edge runtime) and the server code, so both verify cookies with the same key.
  *
- * Development falls back to a fixed, documented secret rather than a random one: middleware and
+ * Development falls back to a fixed, documented secret rather than a random one: the proxy and
  * route handlers run in separate module instances, and a per-instance random key would make
  * them disagree. Production refuses to run without SESSION_SECRET.
  */
 export const DEVELOPMENT_SESSION_SECRET = 'development-only-session-secret-do-not-use-in-production';
 
 export function sessionSecret(): string {
-  // Written out literally: Next.js only forwards env variables it can see by name to middleware.
+  // Written out literally: Next.js only forwards env variables it can see by name to the proxy.
   const configured = process.env.SESSION_SECRET;
   if (configured !== undefined && configured !== '') return configured;
   if (process.env.NODE_ENV === 'production') {

@@ -6,7 +6,7 @@ export const metadata: Metadata = { title: 'Dashboard' };
 export const dynamic = 'force-dynamic';
 
 export default async function DashboardPage() {
-  // The middleware already redirects signed-out visitors; checking here too means a
+  // The proxy already redirects signed-out visitors; checking here too means a
   // misconfigured matcher can never expose the page.
   const session = await getSession();
   if (!session) redirect('/login?next=/dashboard');

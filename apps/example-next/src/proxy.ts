@@ -5,12 +5,12 @@ const protect = createAuthMiddleware({
   sessionSecret,
   protect: ['/dashboard/:path*'],
   loginPath: '/login',
-  // The login redirect's base: the configured URL, never X-Forwarded-Host. Written out
-  // literally so Next.js forwards the variable to middleware.
+  // The login redirect's base: the configured URL, never X-Forwarded-Host.
   appUrl: () => process.env.APP_URL,
 });
 
-export function middleware(request: Request): Promise<Response | undefined> {
+// Next.js 16 runs the proxy (formerly middleware) on the Node.js runtime before each matching request.
+export function proxy(request: Request): Promise<Response | undefined> {
   return protect(request);
 }
 
