@@ -4,7 +4,7 @@
  * the reference app's production build; the SMTP capture and the process plumbing come from
  * @sesame/testkit. Every process is stopped by PID; every wait is bounded.
  */
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -14,6 +14,7 @@ import {
   startProcess,
   startSesameProcess,
   waitUntil,
+  withDirectoryLock,
   type RunningProcess,
   type SesameProcess,
 } from '@sesame/testkit';
@@ -115,11 +116,10 @@ export const BUILD_CANARIES = {
   SESSION_SECRET: 'canary-session-secret-e93b7a1d40c6f285-at-least-32-chars',
 } as const;
 
-/**
- * Runs `next build` unless `.next` is newer than every input (app sources, the kit's and the
- * client's built output): one build serves every later run, so the suite stays lean.
- */
-export async function ensureAppBuilt(): Promise<void> {
+/** What the last `next build` printed, kept next to the build. */
+const BUILD_OUTPUT = join(APP_DIR, '.next', 'build-output.txt');
+
+function buildIsFresh(): boolean {
   const buildId = join(APP_DIR, '.next', 'BUILD_ID');
   const marker = join(APP_DIR, '.next', 'built-with-canaries');
   const inputs = [
@@ -130,10 +130,34 @@ export async function ensureAppBuilt(): Promise<void> {
     join(REPO_ROOT, 'packages', 'client', 'dist'),
   ];
   // The marker must be newer than the build: a build made elsewhere (npm start) had no canaries.
-  if (existsSync(buildId) && existsSync(marker) && statSync(marker).mtimeMs >= statSync(buildId).mtimeMs) {
-    const built = statSync(buildId).mtimeMs;
-    if (inputs.every((p) => !existsSync(p) || newestMtime(p) < built)) return;
-  }
+  if (!existsSync(buildId) || !existsSync(marker) || !existsSync(BUILD_OUTPUT)) return false;
+  if (statSync(marker).mtimeMs < statSync(buildId).mtimeMs) return false;
+  const built = statSync(buildId).mtimeMs;
+  return inputs.every((p) => !existsSync(p) || newestMtime(p) < built);
+}
+
+/**
+ * Runs `next build` unless `.next` is newer than every input (app sources, the kit's and the
+ * client's built output): one build serves every later run and every test file, which wait
+ * for each other on a lock rather than build into the same folder at once.
+ */
+export async function ensureAppBuilt(): Promise<void> {
+  if (buildIsFresh()) return;
+  await withDirectoryLock(join(APP_DIR, '.next-build.lock'), 600_000, async () => {
+    if (buildIsFresh()) return;
+    await buildApp();
+  });
+}
+
+/** The lines of the last build's output that Next.js marks as warnings or errors. */
+export function buildWarnings(): string[] {
+  return readFileSync(BUILD_OUTPUT, 'utf8')
+    .split('\n')
+    .filter((line) => /⚠|\bwarn(ing)?\b|deprecated/i.test(line));
+}
+
+async function buildApp(): Promise<void> {
+  const marker = join(APP_DIR, '.next', 'built-with-canaries');
   // Asynchronous on purpose: a minute-long spawnSync would starve the test runner's own messages.
   const started = startProcess(process.execPath, [NEXT_BIN, 'build'], {
     cwd: APP_DIR,
@@ -151,5 +175,6 @@ export async function ensureAppBuilt(): Promise<void> {
   const code = await started.exited;
   clearTimeout(timer);
   if (code !== 0) throw new Error(`next build failed (${code}):\n${started.output}`);
+  writeFileSync(BUILD_OUTPUT, started.output);
   writeFileSync(marker, `${new Date().toISOString()}\n`);
 }

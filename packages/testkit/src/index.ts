@@ -12,4 +12,5 @@ export { startSesameWithMail, type RunningSesame } from './sesame-with-mail.js';
 export { startSesameProcess, type SesameProcess, type SesameProcessOptions } from './sesame-process.js';
 export { startSmtpCapture, type SmtpCapture, type SmtpCaptureOptions } from './smtp.js';
 export { startFaultySmtp, type FaultySmtp, type FaultySmtpOptions, type SmtpFault } from './smtp-faults.js';
+export { withDirectoryLock } from './dir-lock.js';
 export { waitUntil } from './wait.js';
