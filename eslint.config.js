@@ -11,7 +11,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         // Sources belong to their package's project; tests, benches and configs to tsconfig.tests.json.
-        project: ['./packages/*/tsconfig.json', './apps/*/tsconfig.json', './tsconfig.tests.json'],
+        project: ['./packages/*/tsconfig.json', './apps/*/tsconfig.json', './examples/*/tsconfig.json', './tsconfig.tests.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },
