@@ -1,6 +1,10 @@
 /** The kit's configuration, and its checked, defaulted form shared by every handler. */
 import { SesameClient, type PasswordlessTemplate } from '@sesame/client';
+import { cookieAttributes, type CookieAttributes, type SameSiteSetting } from './cookie-config.js';
+import type { OnVerified } from './on-verified.js';
 import { parseAppUrl, type AppUrl } from './origin.js';
+import { createMemorySessionStore, type SessionStore } from './session.js';
+import { templateChooser, variablesChooser, type TemplateSetting, type TemplateVariablesSetting } from './templates.js';
 import { clientKey, createThrottle, type ClientIpFunction, type ClientIpSource, type Throttle, type ThrottleRule } from './throttle.js';
 
 export interface SesameAuthConfig {
@@ -35,9 +39,21 @@ export interface SesameAuthConfig {
   readonly afterSignInPath?: string;
   readonly session?: {
     readonly cookieName?: string;
+    /** Lifetime of a session cookie; a renewal issues a new one for as long again. */
     readonly maxAgeSeconds?: number;
-    /** Defaults to `NODE_ENV === 'production'`. */
+    /** Defaults to `NODE_ENV === 'production'`. Applies to every cookie of the kit. */
     readonly secure?: boolean;
+    /** `lax` (default) or `strict`; `none` only with `secure`. */
+    readonly sameSite?: SameSiteSetting | undefined;
+    /** Share the session cookie with subdomains (e.g. `example.com`); absent = this host only. */
+    readonly domain?: string | undefined;
+    /**
+     * Sliding renewal (default on): a session used after half its cookie's lifetime gets a fresh
+     * cookie where cookies can be written (route handlers, Server Actions, the middleware).
+     */
+    readonly renew?: boolean | undefined;
+    /** No renewal extends a session past this long after sign-in. Default 30 days (or maxAgeSeconds if longer). */
+    readonly absoluteMaxAgeSeconds?: number | undefined;
   };
   readonly signIn?: {
     readonly cookieName?: string;
@@ -45,8 +61,22 @@ export interface SesameAuthConfig {
     readonly expiresIn?: number | undefined;
     /** Seconds the resend button stays disabled after an email was sent. */
     readonly resendCooldownSeconds?: number;
-    readonly template?: PasswordlessTemplate;
+    /** SIGNIN or SIGNUP, or a function of the address choosing one (e.g. SIGNUP for an address the app has not seen). */
+    readonly template?: TemplateSetting | undefined;
+    /** Passed to Sesame as `template_variables`: an object, or a function of the address. */
+    readonly templateVariables?: TemplateVariablesSetting | undefined;
+    /** SameSite of the auth-request cookie: `lax` (default; the emailed link arrives from another site) or `strict`. */
+    readonly sameSite?: SameSiteSetting | undefined;
+    readonly domain?: string | undefined;
   };
+  /**
+   * Runs after Sesame verified the address and before the session is set: returns claims for
+   * the session, or `{ refuse: 'text' }` to turn the sign-in away. A throw is a failed sign-in
+   * (INTERNAL, logged), never a session.
+   */
+  readonly onVerified?: OnVerified | undefined;
+  /** Where revoked sessions are kept; default in memory (one instance only). */
+  readonly sessions?: SessionStore | undefined;
   /** Per-client throttles in front of Sesame (`false` turns one off). */
   readonly throttle?: {
     readonly send?: ThrottleRule | false;
@@ -76,9 +106,19 @@ export interface Resolved extends ResolvedSettings {
   readonly appUrl: AppUrl | undefined;
   readonly appName: string;
   readonly sessionMaxAge: number;
+  /** Seconds after sign-in beyond which no renewal extends a session. */
+  readonly sessionAbsoluteMaxAge: number;
+  readonly renew: boolean;
   readonly secure: boolean;
+  readonly sessionCookieAttributes: CookieAttributes;
+  readonly signInCookieAttributes: CookieAttributes;
+  /** The short-lived cookie carrying a refusal's text to the login page. */
+  readonly signInErrorCookie: string;
   readonly expiresIn: number | undefined;
-  readonly template: PasswordlessTemplate | undefined;
+  readonly templateFor: (email: string) => Promise<PasswordlessTemplate | undefined>;
+  readonly templateVariablesFor: (email: string) => Promise<Readonly<Record<string, string>> | undefined>;
+  readonly onVerified: OnVerified | undefined;
+  readonly sessions: SessionStore;
   readonly sendThrottle: Throttle | undefined;
   readonly verifyThrottle: Throttle | undefined;
   readonly clientKey: (request: ClientIpSource) => string;
@@ -90,6 +130,7 @@ export interface Resolved extends ResolvedSettings {
 declare const process: { readonly env: Readonly<Record<string, string | undefined>> };
 
 const DEFAULT_SESSION_MAX_AGE = 7 * 24 * 3600;
+const DEFAULT_ABSOLUTE_MAX_AGE = 30 * 24 * 3600;
 const DEFAULT_RESEND_COOLDOWN = 30;
 
 export function resolve(config: SesameAuthConfig): Resolved {
@@ -114,6 +155,16 @@ export function resolve(config: SesameAuthConfig): Resolved {
   const legacyClientIp = throttle.clientIp;
   const clientIp: ClientIpFunction | undefined =
     config.clientIp ?? (legacyClientIp === undefined ? undefined : (request) => legacyClientIp(request.headers));
+  const sessionMaxAge = config.session?.maxAgeSeconds ?? DEFAULT_SESSION_MAX_AGE;
+  if (!(Number.isInteger(sessionMaxAge) && sessionMaxAge >= 1)) throw new Error('session.maxAgeSeconds must be a whole number of seconds.');
+  const absolute = config.session?.absoluteMaxAgeSeconds ?? Math.max(DEFAULT_ABSOLUTE_MAX_AGE, sessionMaxAge);
+  if (!(Number.isInteger(absolute) && absolute >= sessionMaxAge)) {
+    throw new Error('session.absoluteMaxAgeSeconds must be a whole number of seconds, at least session.maxAgeSeconds.');
+  }
+  const secure = config.session?.secure ?? process.env.NODE_ENV === 'production';
+  const sessionCookie = config.session?.cookieName ?? 'sesame_session';
+  const signInCookie = config.signIn?.cookieName ?? 'sesame_auth_request';
+  if (config.onVerified !== undefined && typeof config.onVerified !== 'function') throw new Error('onVerified must be a function.');
   return {
     config,
     client: config.client ?? new SesameClient({ baseUrl: config.sesameUrl, clientId: config.clientId, clientSecret: config.clientSecret }),
@@ -122,12 +173,20 @@ export function resolve(config: SesameAuthConfig): Resolved {
     loginPath: config.loginPath ?? '/login',
     verifyPath: config.verifyPath ?? '/api/auth/verify',
     afterSignInPath: config.afterSignInPath ?? '/dashboard',
-    sessionCookie: config.session?.cookieName ?? 'sesame_session',
-    signInCookie: config.signIn?.cookieName ?? 'sesame_auth_request',
-    sessionMaxAge: config.session?.maxAgeSeconds ?? DEFAULT_SESSION_MAX_AGE,
-    secure: config.session?.secure ?? process.env.NODE_ENV === 'production',
+    sessionCookie,
+    signInCookie,
+    signInErrorCookie: `${signInCookie}_error`,
+    sessionMaxAge,
+    sessionAbsoluteMaxAge: absolute,
+    renew: config.session?.renew ?? true,
+    secure,
+    sessionCookieAttributes: cookieAttributes('session', sessionCookie, config.session ?? {}, secure, appUrl),
+    signInCookieAttributes: cookieAttributes('signIn', signInCookie, config.signIn ?? {}, secure, appUrl),
     expiresIn,
-    template: config.signIn?.template,
+    templateFor: templateChooser(config.signIn?.template),
+    templateVariablesFor: variablesChooser(config.signIn?.templateVariables),
+    onVerified: config.onVerified,
+    sessions: config.sessions ?? createMemorySessionStore({ now: config.now ?? Date.now }),
     resendCooldownSeconds: config.signIn?.resendCooldownSeconds ?? DEFAULT_RESEND_COOLDOWN,
     sendThrottle: sendRule === false ? undefined : createThrottle(sendRule),
     verifyThrottle: verifyRule === false ? undefined : createThrottle(verifyRule),

@@ -8,6 +8,7 @@ import { failureFrom } from './failures.js';
 import type { Failure, Jar } from './http.js';
 import { endsAuthRequest } from './messages.js';
 import { safeNextPath } from './next-path.js';
+import { decide } from './on-verified.js';
 import type { AppUrl } from './origin.js';
 import type { Throttle } from './throttle.js';
 import type { PendingSignIn } from './tokens.js';
@@ -35,6 +36,8 @@ export async function startSignIn(
   if (email === '' || email.length > 320 || !EMAIL_PATTERN.test(email)) return { ok: false, failure: { code: 'INVALID_ARGUMENT' } };
   const next = safeNextPath(nextInput, r.afterSignInPath);
   try {
+    const template = await r.templateFor(email);
+    const templateVariables = await r.templateVariablesFor(email);
     const sent = await r.client.sendPasswordlessEmail({
       email,
       // From configuration (or, in development, a loopback Host): never from forwarding headers.
@@ -43,7 +46,8 @@ export async function startSignIn(
       // when same-browser enforcement is off (it is re-checked with safeNextPath there).
       state: next,
       ...(r.expiresIn === undefined ? {} : { expiresIn: r.expiresIn }),
-      ...(r.template === undefined ? {} : { template: r.template }),
+      ...(template === undefined ? {} : { template }),
+      ...(templateVariables === undefined ? {} : { templateVariables }),
     });
     const now = r.now();
     const pending: PendingSignIn = {
@@ -52,8 +56,11 @@ export async function startSignIn(
       next,
       expiresAt: sent.expiresAt * 1000,
       resendAvailableAt: now + r.resendCooldownSeconds * 1000,
+      ...(template === undefined ? {} : { template }),
     };
     await setPending(r, jar, pending, sent.expiresIn);
+    // A refusal's text belongs to the sign-in that was refused, not to this new one.
+    if (jar.get(r.signInErrorCookie) !== undefined) clearCookie(r, jar, r.signInErrorCookie);
     return { ok: true, value: pending };
   } catch (error) {
     return { ok: false, failure: failureFrom(error) };
@@ -84,13 +91,18 @@ export async function resendSignIn(r: Resolved, jar: Jar, headers: Headers): Pro
   }
 }
 
+/**
+ * Verifies with Sesame, then asks the app (`onVerified`) before any session exists. Once Sesame
+ * has consumed the request, every ending (session, refusal, the app's failure) clears the
+ * auth-request cookie: there is nothing left to retry with it.
+ */
 export async function verifySignIn(
   r: Resolved,
   jar: Jar,
-  headers: Headers,
+  request: Request,
   input: { code?: string; linkToken?: string },
 ): Promise<Outcome<SignedIn>> {
-  const limited = throttled(r.verifyThrottle, r, headers);
+  const limited = throttled(r.verifyThrottle, r, request.headers);
   if (limited) return { ok: false, failure: limited };
   const pending = await readPending(r, jar);
   const code = input.code?.trim() ?? '';
@@ -100,20 +112,28 @@ export async function verifySignIn(
   }
   // A code is only meaningful with the auth request this browser started.
   if (code !== '' && !pending) return { ok: false, failure: { code: 'AUTH_REQUEST_NOT_FOUND' } };
+  let verified: Awaited<ReturnType<typeof r.client.verifyPasswordlessEmail>>;
   try {
-    const verified =
+    verified =
       code !== ''
         ? await r.client.verifyPasswordlessEmail({ code, authRequestId: pending!.authRequestId })
         : await r.client.verifyPasswordlessEmail({ linkToken, authRequestId: pending?.authRequestId });
-    const next = safeNextPath(verified.state ?? pending?.next, r.afterSignInPath);
-    await setSession(r, jar, verified.email);
-    clearCookie(r, jar, r.signInCookie);
-    return { ok: true, value: { email: verified.email, next } };
   } catch (error) {
     const failure = failureFrom(error);
     if (endsAuthRequest(failure.code) && pending) clearCookie(r, jar, r.signInCookie);
     return { ok: false, failure };
   }
+  clearCookie(r, jar, r.signInCookie);
+  const next = safeNextPath(verified.state ?? pending?.next, r.afterSignInPath);
+  const decided = await decide(
+    r.onVerified,
+    { email: verified.email, template: verified.template, state: verified.state, next, request },
+    r.afterSignInPath,
+  );
+  if (!decided.ok) return { ok: false, failure: decided.failure };
+  await setSession(r, jar, verified.email, decided.claims);
+  if (jar.get(r.signInErrorCookie) !== undefined) clearCookie(r, jar, r.signInErrorCookie);
+  return { ok: true, value: { email: verified.email, next: decided.next } };
 }
 
 function throttled(throttle: Throttle | undefined, r: Resolved, headers: Headers): Failure | undefined {

@@ -3,14 +3,14 @@
  * so they are tested in process and work in either runtime. A form post is answered with a
  * redirect, a JSON post with JSON.
  */
-import { clearCookie, readPending, requestSession } from './auth-cookies.js';
+import { clearCookie, readPending, renewSession, requestSession, revokeSession, setSignInError } from './auth-cookies.js';
 import type { Resolved } from './config.js';
 import { resendSignIn, startSignIn, verifySignIn } from './flows.js';
-import { errorJson, readBody, redirect, ResponseJar } from './http.js';
+import { errorJson, readBody, redirect, ResponseJar, type Failure } from './http.js';
 import { loginUrl, redirectToLogin } from './login-redirect.js';
 import { safeNextPath } from './next-path.js';
 import { isSameOrigin, requestAppUrlOrWarn, type AppUrl } from './origin.js';
-import { PAGE_HEADERS, renderConfirmPage } from './pages.js';
+import { PAGE_HEADERS, renderConfirmPage, renderContinuePage } from './pages.js';
 import type { PendingSignIn } from './tokens.js';
 
 type Operation = (r: Resolved, request: Request, jar: ResponseJar, app: AppUrl) => Promise<Response>;
@@ -50,11 +50,11 @@ export async function handleResend(r: Resolved, request: Request, jar: ResponseJ
 
 export async function handleVerifyPost(r: Resolved, request: Request, jar: ResponseJar): Promise<Response> {
   const body = await readBody(request);
-  const result = await verifySignIn(r, jar, request.headers, {
+  const result = await verifySignIn(r, jar, request, {
     ...(typeof body.fields.code === 'string' ? { code: body.fields.code } : {}),
     ...(typeof body.fields.link_token === 'string' ? { linkToken: body.fields.link_token } : {}),
   });
-  if (!result.ok) return body.json ? errorJson(result.failure) : redirectToLogin(r, result.failure, undefined);
+  if (!result.ok) return body.json ? errorJson(result.failure) : failedToLogin(r, jar, result.failure);
   if (body.json)
     return Response.json(
       { ok: true, email: result.value.email, redirect_to: result.value.next },
@@ -80,25 +80,57 @@ export async function handleVerifyGet(r: Resolved, request: Request): Promise<Re
     const html = renderConfirmPage({ linkToken, action: r.verifyPath, loginPath: r.loginPath, appName: r.appName });
     return new Response(html, { status: 200, headers: PAGE_HEADERS });
   }
-  const result = await verifySignIn(r, jar, request.headers, { linkToken });
-  if (!result.ok) return jar.apply(redirectToLogin(r, result.failure, undefined));
+  const result = await verifySignIn(r, jar, request, { linkToken });
+  if (!result.ok) return jar.apply(await failedToLogin(r, jar, result.failure));
+  // A SameSite=Strict cookie set while answering a navigation that began on another site (the
+  // mail client) is not sent along the redirects that follow it: a page of this origin moves on.
+  if (r.sessionCookieAttributes.sameSite === 'Strict') {
+    return jar.apply(new Response(renderContinuePage({ next: result.value.next, appName: r.appName }), { headers: PAGE_HEADERS }));
+  }
   return jar.apply(redirect(result.value.next));
 }
 
-export async function handleSession(r: Resolved, request: Request): Promise<Response> {
-  const session = await requestSession(r, request);
-  const body = session
-    ? { authenticated: true, email: session.email, expires_at: Math.floor(session.expiresAt / 1000) }
-    : { authenticated: false };
-  return Response.json(body, { headers: { 'cache-control': 'no-store' } });
+/**
+ * The form and link paths go back to the login page with `?error=`; a refusal's own words go in a
+ * short-lived signed cookie (never the URL, where anyone could write them) for `getSignInError`.
+ */
+async function failedToLogin(r: Resolved, jar: ResponseJar, failure: Failure): Promise<Response> {
+  if (failure.code === 'SIGN_IN_REFUSED' && failure.message !== undefined) {
+    await setSignInError(r, jar, { code: 'SIGN_IN_REFUSED', message: failure.message });
+  }
+  return redirectToLogin(r, { code: failure.code, retryAfterSeconds: failure.retryAfterSeconds }, undefined);
 }
 
+/** Who is signed in, for the browser (claims are the app's own, and readable in the cookie anyway). Renews a due session. */
+export async function handleSession(r: Resolved, request: Request): Promise<Response> {
+  const session = await requestSession(r, request);
+  const jar = new ResponseJar(request);
+  if (session) await renewSession(r, jar, session);
+  const body = session
+    ? { authenticated: true, email: session.email, claims: session.claims, expires_at: Math.floor(session.expiresAt / 1000) }
+    : { authenticated: false };
+  return jar.apply(Response.json(body, { headers: { 'cache-control': 'no-store' } }));
+}
+
+/** Signs out on the server: the session's id is revoked, so a copy of its cookie is refused too. */
 export async function handleLogout(r: Resolved, request: Request, jar: ResponseJar): Promise<Response> {
   const body = await readBody(request);
+  const session = await requestSession(r, request);
+  if (session) await revokeSession(r, session);
   clearCookie(r, jar, r.sessionCookie);
   clearCookie(r, jar, r.signInCookie);
   if (body.json) return Response.json({ ok: true }, { headers: { 'cache-control': 'no-store' } });
   return redirect(loginUrl(r, { signed_out: '1' }));
+}
+
+/** Forgets this browser's pending sign-in ("use a different email"); the login page keeps its `next`. */
+export async function handleCancel(r: Resolved, request: Request, jar: ResponseJar): Promise<Response> {
+  const body = await readBody(request);
+  const pending = await readPending(r, jar);
+  clearCookie(r, jar, r.signInCookie);
+  if (body.json) return Response.json({ ok: true }, { headers: { 'cache-control': 'no-store' } });
+  const next = pending?.next;
+  return redirect(loginUrl(r, next === undefined || next === r.afterSignInPath ? {} : { next }));
 }
 
 function pendingJson(r: Resolved, pending: PendingSignIn): Record<string, unknown> {

@@ -11,6 +11,8 @@ export interface Jar {
 export interface Failure {
   readonly code: KitErrorCode;
   readonly retryAfterSeconds?: number | undefined;
+  /** The app's own words (a refusal from `onVerified`), shown instead of the code's text. */
+  readonly message?: string | undefined;
 }
 
 /** Collects Set-Cookie headers while a handler runs and attaches them to its response. */
@@ -57,6 +59,8 @@ const STATUS: Readonly<Record<KitErrorCode, number>> = {
   INTERNAL: 500,
   RATE_LIMITED: 429,
   HOST_NOT_ALLOWED: 400,
+  SIGN_IN_REFUSED: 403,
+  NOT_SIGNED_IN: 401,
 };
 
 export function errorJson(failure: Failure): Response {
@@ -66,7 +70,7 @@ export function errorJson(failure: Failure): Response {
     {
       error: {
         code: failure.code,
-        message: userMessage(failure.code, failure.retryAfterSeconds),
+        message: failure.message ?? userMessage(failure.code, failure.retryAfterSeconds),
         ...(failure.retryAfterSeconds === undefined ? {} : { retry_after: failure.retryAfterSeconds }),
       },
     },

@@ -1,12 +1,14 @@
 /**
  * What the user reads for each outcome. The texts for Sesame's codes are the `userMessage`s of
  * `@sesame/core`'s ERROR_TABLE (a test keeps them equal), so the server, the SDKs and the kit say
- * the same thing. The kit adds `RATE_LIMITED` (its own per-client throttle) and
- * `HOST_NOT_ALLOWED` (a request to an app without `appUrl` on a non-loopback host).
+ * the same thing. The kit adds `RATE_LIMITED` (its own per-client throttle),
+ * `HOST_NOT_ALLOWED` (a request to an app without `appUrl` on a non-loopback host),
+ * `SIGN_IN_REFUSED` (the app's `onVerified` turned the address away; the app's own words travel
+ * separately, see sign-in-error.ts) and `NOT_SIGNED_IN` (a protected route without a session).
  */
 import { isSesameErrorCode, type SesameErrorCode } from '@sesame/client';
 
-export type KitErrorCode = SesameErrorCode | 'RATE_LIMITED' | 'HOST_NOT_ALLOWED';
+export type KitErrorCode = SesameErrorCode | 'RATE_LIMITED' | 'HOST_NOT_ALLOWED' | 'SIGN_IN_REFUSED' | 'NOT_SIGNED_IN';
 
 export const USER_MESSAGES: Readonly<Record<KitErrorCode, string>> = {
   INVALID_ARGUMENT: 'Some of the information sent is missing or malformed.',
@@ -23,10 +25,18 @@ export const USER_MESSAGES: Readonly<Record<KitErrorCode, string>> = {
   INTERNAL: 'Something went wrong on our side.',
   RATE_LIMITED: 'Too many requests from your network. Please wait a moment.',
   HOST_NOT_ALLOWED: 'This app is not set up to be used at this address.',
+  SIGN_IN_REFUSED: 'This sign-in was not allowed.',
+  NOT_SIGNED_IN: 'Please sign in to continue.',
 };
 
 export function isKitErrorCode(value: unknown): value is KitErrorCode {
-  return value === 'RATE_LIMITED' || value === 'HOST_NOT_ALLOWED' || isSesameErrorCode(value);
+  return (
+    value === 'RATE_LIMITED' ||
+    value === 'HOST_NOT_ALLOWED' ||
+    value === 'SIGN_IN_REFUSED' ||
+    value === 'NOT_SIGNED_IN' ||
+    isSesameErrorCode(value)
+  );
 }
 
 /**
@@ -46,5 +56,12 @@ export function userMessage(code: unknown, retryAfterSeconds?: number): string |
  * form ("start again") instead of asking for the code again.
  */
 export function endsAuthRequest(code: KitErrorCode): boolean {
-  return code === 'EXPIRED' || code === 'TOO_MANY_ATTEMPTS' || code === 'ALREADY_USED' || code === 'AUTH_REQUEST_NOT_FOUND';
+  return (
+    code === 'EXPIRED' ||
+    code === 'TOO_MANY_ATTEMPTS' ||
+    code === 'ALREADY_USED' ||
+    code === 'AUTH_REQUEST_NOT_FOUND' ||
+    // Sesame consumed the request before the app said no: there is nothing left to retry.
+    code === 'SIGN_IN_REFUSED'
+  );
 }

@@ -1,12 +1,17 @@
 /**
- * Middleware helper: protects path patterns and sends signed-out visitors to the login page
- * with `next` preserved. It depends only on jose (Web Crypto), so it runs in the Edge runtime,
- * and never calls Sesame. Pages behind it should still check the session themselves
- * (`getSession()`): middleware is a fast first gate, not the only one.
+ * The middleware (Next 16: proxy) gate: protects path patterns and sends signed-out visitors to
+ * the login page with `next` preserved, and renews a session used past half its cookie's
+ * lifetime. It depends only on jose (Web Crypto), so it runs in the Edge runtime, and never
+ * calls Sesame. Pages behind it should still check the session themselves (`getSession()`):
+ * middleware is a fast first gate, not the only one; without `sessions` it cannot know of a
+ * server-side sign-out.
  */
+import { cookieAttributes, type SameSiteSetting } from './cookie-config.js';
 import { readCookie, serializeCookie } from './cookies.js';
 import { safeNextPath } from './next-path.js';
 import { parseAppUrl, requestAppUrl, type AppUrl } from './origin.js';
+import type { SessionStore } from './session.js';
+import { renewedToken, sessionOf } from './session-token.js';
 import { verifySession } from './tokens.js';
 
 export interface AuthMiddlewareOptions {
@@ -23,6 +28,15 @@ export interface AuthMiddlewareOptions {
   readonly appUrl?: string | (() => string | undefined) | undefined;
   readonly cookieName?: string;
   readonly secure?: boolean;
+  /** The same values as the auth config's `session.sameSite` and `session.domain`. */
+  readonly sameSite?: SameSiteSetting | undefined;
+  readonly domain?: string | undefined;
+  /** Sliding renewal here too (default true): the new cookie lasts as long as the one it replaces did. */
+  readonly renew?: boolean | undefined;
+  /** As the auth config's `session.absoluteMaxAgeSeconds` (default 30 days). */
+  readonly absoluteMaxAgeSeconds?: number | undefined;
+  /** The auth config's session store, when it can be reached from the middleware's runtime. */
+  readonly sessions?: Pick<SessionStore, 'isRevoked'> | undefined;
   readonly now?: () => number;
 }
 
@@ -31,19 +45,38 @@ export type AuthMiddleware = (request: Request) => Promise<Response | undefined>
 // Edge and Node both provide process.env under Next.js; see auth.ts.
 declare const process: { readonly env: Readonly<Record<string, string | undefined>> };
 
-/** Returns a redirect for a protected path without a valid session, or `undefined` to go on. */
+const DEFAULT_ABSOLUTE_MAX_AGE = 30 * 24 * 3600;
+
+/**
+ * Returns a redirect for a protected path without a valid session, `undefined` to go on, or,
+ * when the session is due for renewal, `NextResponse.next()` carrying the fresh cookie.
+ */
 export function createAuthMiddleware(options: AuthMiddlewareOptions): AuthMiddleware {
   const matchers = options.protect.map(compilePattern);
   const loginPath = options.loginPath ?? '/login';
   const cookieName = options.cookieName ?? 'sesame_session';
   const now = options.now ?? Date.now;
+  const attributes = cookieAttributes('session', cookieName, options, options.secure ?? process.env.NODE_ENV === 'production', undefined);
+  const cookie = { httpOnly: true, path: '/', ...attributes };
+  const absolute = options.absoluteMaxAgeSeconds ?? DEFAULT_ABSOLUTE_MAX_AGE;
   return async (request) => {
     const url = new URL(request.url);
     if (!matchers.some((m) => m.test(url.pathname))) return undefined;
     const secret = typeof options.sessionSecret === 'function' ? options.sessionSecret() : options.sessionSecret;
     const token = readCookie(request.headers.get('cookie'), cookieName);
-    const session = await verifySession(secret, token, now());
-    if (session) return undefined;
+    const t = now();
+    const verified = await verifySession(secret, token, t);
+    const session = verified === null || token === undefined ? null : await sessionOf(verified, token, absolute);
+    if (session && !(await revoked(options, session.id))) {
+      if (options.renew === false) return undefined;
+      const renewed = await renewedToken(secret, session, t, (session.expiresAt - session.issuedAt) / 1000);
+      if (renewed === undefined) return undefined;
+      // NextResponse.next() is how middleware lets a request through with a Set-Cookie.
+      const { NextResponse } = await import('next/server.js');
+      const next = NextResponse.next();
+      next.headers.append('set-cookie', serializeCookie(cookieName, renewed.token, { ...cookie, maxAge: renewed.maxAge }));
+      return next;
+    }
     // Absolute (Next.js requires it in middleware), on the configured app URL: X-Forwarded-Host
     // and X-Forwarded-Proto are the client's to write. Without one, a loopback Host (the
     // browser's own spelling, localhost or 127.0.0.1, which holds its cookies), else the
@@ -53,21 +86,23 @@ export function createAuthMiddleware(options: AuthMiddlewareOptions): AuthMiddle
     const next = safeNextPath(`${url.pathname}${url.search}`, '');
     if (next !== '') login.searchParams.set('next', next);
     const headers = new Headers({ location: login.toString(), 'cache-control': 'no-store' });
-    // A cookie that no longer verifies (tampered, expired, old secret) is removed, not kept around.
+    // A cookie that no longer verifies (tampered, expired, old secret, signed out) is removed, not kept around.
     if (token !== undefined) {
-      headers.append(
-        'set-cookie',
-        serializeCookie(cookieName, '', {
-          httpOnly: true,
-          secure: options.secure ?? process.env.NODE_ENV === 'production',
-          sameSite: 'Lax',
-          path: '/',
-          maxAge: 0,
-        }),
-      );
+      headers.append('set-cookie', serializeCookie(cookieName, '', { ...cookie, maxAge: 0 }));
     }
     return new Response(null, { status: 307, headers });
   };
+}
+
+/** A store that fails counts as "signed out", as in the kit. */
+async function revoked(options: AuthMiddlewareOptions, id: string): Promise<boolean> {
+  if (options.sessions === undefined) return false;
+  try {
+    return await options.sessions.isRevoked(id);
+  } catch (error) {
+    console.error('[sesame] the session store failed; treating the request as signed out.', error);
+    return true;
+  }
 }
 
 let parsed: { readonly raw: string; readonly value: AppUrl } | undefined;

@@ -12,9 +12,10 @@ export async function nextJar(): Promise<Jar> {
       store.set(name, value, {
         httpOnly: options.httpOnly,
         secure: options.secure,
-        sameSite: options.sameSite === 'Lax' ? 'lax' : 'strict',
+        sameSite: options.sameSite === 'Lax' ? 'lax' : options.sameSite === 'Strict' ? 'strict' : 'none',
         path: options.path,
         maxAge: options.maxAge,
+        ...(options.domain === undefined ? {} : { domain: options.domain }),
       });
     },
   };

@@ -38,6 +38,29 @@ a{color:var(--accent)}
 .note{font-size:.9rem;margin:1rem 0 0}
 `;
 
+/** After a link sign-in with SameSite=Strict cookies: a same-origin step, so the new cookie is sent. */
+export function renderContinuePage(props: { readonly next: string; readonly appName: string }): string {
+  const next = escapeHtml(props.next);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="robots" content="noindex">
+<meta http-equiv="refresh" content="0;url=${next}">
+<title>${escapeHtml(`Signed in · ${props.appName}`)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main aria-labelledby="title">
+<h1 id="title">You are signed in</h1>
+<p><a href="${next}">Continue</a></p>
+</main>
+</body>
+</html>`;
+}
+
 export function renderConfirmPage(props: ConfirmPageProps): string {
   const title = `Continue signing in · ${props.appName}`;
   return `<!doctype html>

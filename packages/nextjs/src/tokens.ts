@@ -1,5 +1,5 @@
 /**
- * The two signed cookies' contents, as jose HS256 JWTs. Each kind has its own audience, so a
+ * The signed cookies' contents, as jose HS256 JWTs. Each kind has its own audience, so a
  * session token can never be replayed as an auth-request token or the other way round. Only
  * Web Crypto is used (through jose): this file runs in the Edge runtime (middleware) too.
  */
@@ -7,16 +7,37 @@
 import { SignJWT } from 'jose/jwt/sign';
 import { jwtVerify } from 'jose/jwt/verify';
 import type { JWTPayload } from 'jose';
+import type { PasswordlessTemplate } from '@sesame/client';
+import { claimsOf, type SessionClaims } from './session.js';
 
 const ISSUER = 'sesame-nextjs';
 const SESSION_AUDIENCE = 'session';
 const AUTH_REQUEST_AUDIENCE = 'auth-request';
+const SIGN_IN_ERROR_AUDIENCE = 'sign-in-error';
 
-export interface Session {
+/**
+ * A verified session cookie. The optional fields are present only when the token carries them:
+ * a token signed before sessions had ids has none (the kit then derives an id from the token).
+ */
+export interface SessionToken {
   readonly email: string;
   /** Milliseconds since the epoch. */
   readonly issuedAt: number;
   readonly expiresAt: number;
+  readonly id?: string;
+  /** When the user signed in (ms); renewals keep it. */
+  readonly signedInAt?: number;
+  /** The latest a renewal may extend the session to (ms). */
+  readonly endsAt?: number;
+  /** The app's claims, when it set any. */
+  readonly claims?: SessionClaims;
+}
+
+export interface SessionExtras {
+  readonly id: string;
+  readonly claims?: SessionClaims | undefined;
+  readonly signedInAt?: number | undefined;
+  readonly endsAt?: number | undefined;
 }
 
 export interface PendingSignIn {
@@ -28,6 +49,14 @@ export interface PendingSignIn {
   readonly expiresAt: number;
   /** When the kit allows the next resend (ms since the epoch). */
   readonly resendAvailableAt: number;
+  /** The template the email was sent with, when the app chose one. */
+  readonly template?: PasswordlessTemplate;
+}
+
+/** A refusal's words, carried to the login page in a short-lived signed cookie. */
+export interface SignInErrorNote {
+  readonly code: 'SIGN_IN_REFUSED';
+  readonly message: string;
 }
 
 const encoder = new TextEncoder();
@@ -82,16 +111,39 @@ async function verified(secret: string, token: string | undefined, audience: str
   }
 }
 
-export async function signSession(secret: string, email: string, now: number, maxAgeSeconds: number): Promise<string> {
-  return sign(secret, { email }, SESSION_AUDIENCE, email, now, maxAgeSeconds);
+/** The app's claims sit beside the kit's (checkClaims keeps their names apart). */
+export async function signSession(
+  secret: string,
+  email: string,
+  now: number,
+  maxAgeSeconds: number,
+  extras?: SessionExtras,
+): Promise<string> {
+  const claims: JWTPayload = { ...(extras?.claims ?? {}), email };
+  if (extras !== undefined) claims.jti = extras.id;
+  if (extras?.signedInAt !== undefined) claims.sat = Math.floor(extras.signedInAt / 1000);
+  if (extras?.endsAt !== undefined) claims.sxp = Math.floor(extras.endsAt / 1000);
+  return sign(secret, claims, SESSION_AUDIENCE, email, now, maxAgeSeconds);
 }
 
 /** `null` for anything that is not a valid, unexpired session token: tampered, expired, absent. */
-export async function verifySession(secret: string, token: string | undefined, now: number): Promise<Session | null> {
+export async function verifySession(secret: string, token: string | undefined, now: number): Promise<SessionToken | null> {
   const payload = await verified(secret, token, SESSION_AUDIENCE, now);
   if (payload === null) return null;
   if (typeof payload.email !== 'string' || payload.iat === undefined || payload.exp === undefined) return null;
-  return { email: payload.email, issuedAt: payload.iat * 1000, expiresAt: payload.exp * 1000 };
+  const { jti, sat, sxp } = payload;
+  if (jti !== undefined && (typeof jti !== 'string' || jti === '')) return null;
+  if ((sat !== undefined && typeof sat !== 'number') || (sxp !== undefined && typeof sxp !== 'number')) return null;
+  const claims = claimsOf(payload);
+  return {
+    email: payload.email,
+    issuedAt: payload.iat * 1000,
+    expiresAt: payload.exp * 1000,
+    ...(jti === undefined ? {} : { id: jti }),
+    ...(sat === undefined ? {} : { signedInAt: sat * 1000 }),
+    ...(sxp === undefined ? {} : { endsAt: sxp * 1000 }),
+    ...(Object.keys(claims).length === 0 ? {} : { claims }),
+  };
 }
 
 export async function signPendingSignIn(secret: string, pending: PendingSignIn, now: number, maxAgeSeconds: number): Promise<string> {
@@ -101,6 +153,7 @@ export async function signPendingSignIn(secret: string, pending: PendingSignIn, 
     next: pending.next,
     rxp: pending.expiresAt,
     rsa: pending.resendAvailableAt,
+    ...(pending.template === undefined ? {} : { tpl: pending.template }),
   };
   return sign(secret, claims, AUTH_REQUEST_AUDIENCE, null, now, maxAgeSeconds);
 }
@@ -108,8 +161,19 @@ export async function signPendingSignIn(secret: string, pending: PendingSignIn, 
 export async function verifyPendingSignIn(secret: string, token: string | undefined, now: number): Promise<PendingSignIn | null> {
   const payload = await verified(secret, token, AUTH_REQUEST_AUDIENCE, now);
   if (payload === null) return null;
-  const { ari, email, next, rxp, rsa } = payload;
+  const { ari, email, next, rxp, rsa, tpl } = payload;
   if (typeof ari !== 'string' || typeof email !== 'string' || typeof next !== 'string') return null;
   if (typeof rxp !== 'number' || typeof rsa !== 'number') return null;
-  return { authRequestId: ari, email, next, expiresAt: rxp, resendAvailableAt: rsa };
+  const template = tpl === 'SIGNIN' || tpl === 'SIGNUP' ? tpl : undefined;
+  return { authRequestId: ari, email, next, expiresAt: rxp, resendAvailableAt: rsa, ...(template === undefined ? {} : { template }) };
+}
+
+export async function signSignInError(secret: string, note: SignInErrorNote, now: number, maxAgeSeconds: number): Promise<string> {
+  return sign(secret, { code: note.code, msg: note.message }, SIGN_IN_ERROR_AUDIENCE, null, now, maxAgeSeconds);
+}
+
+export async function verifySignInError(secret: string, token: string | undefined, now: number): Promise<SignInErrorNote | null> {
+  const payload = await verified(secret, token, SIGN_IN_ERROR_AUDIENCE, now);
+  if (payload === null || payload.code !== 'SIGN_IN_REFUSED' || typeof payload.msg !== 'string') return null;
+  return { code: payload.code, message: payload.msg };
 }

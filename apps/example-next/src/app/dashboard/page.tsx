@@ -1,6 +1,7 @@
 import type { Metadata } from 'next';
 import { redirect } from 'next/navigation';
 import { getSession } from '@/lib/session-store';
+import { LocalTime } from './local-time';
 
 export const metadata: Metadata = { title: 'Dashboard' };
 export const dynamic = 'force-dynamic';
@@ -10,7 +11,6 @@ export default async function DashboardPage() {
   // misconfigured matcher can never expose the page.
   const session = await getSession();
   if (!session) redirect('/login?next=/dashboard');
-  const expires = new Date(session.expiresAt).toUTCString();
   return (
     <div className="card">
       <h1>Dashboard</h1>
@@ -19,13 +19,25 @@ export default async function DashboardPage() {
         <span className="avatar" aria-hidden="true">
           {session.email.charAt(0)}
         </span>
-        <div>
+        <div className="identity-text">
           <span className="muted small">Signed in as</span>
           <br />
-          <strong data-testid="signed-in-email">{session.email}</strong>
+          <strong className="address" data-testid="signed-in-email">
+            {session.email}
+          </strong>
         </div>
       </div>
-      <p className="muted small">Your session lasts until {expires}.</p>
+      {typeof session.claims.userId === 'string' ? (
+        <p className="muted small">
+          User id{' '}
+          <code className="address" data-testid="user-id">
+            {session.claims.userId}
+          </code>
+        </p>
+      ) : null}
+      <p className="muted small">
+        Your session lasts until <LocalTime at={session.expiresAt} />.
+      </p>
       <form method="post" action="/api/auth/logout">
         <button type="submit" className="secondary">
           Sign out

@@ -1,7 +1,7 @@
 import type { Metadata } from 'next';
 import { redirect } from 'next/navigation';
-import { endsAuthRequest, isKitErrorCode, safeNextPath, userMessage, type SendActionState } from '@sesame/nextjs';
-import { getPendingSignIn, getSession } from '@/lib/session-store';
+import { endsAuthRequest, safeNextPath, type SendActionState } from '@sesame/nextjs';
+import { auth, getPendingSignIn, getSession } from '@/lib/session-store';
 import { LoginFlow } from './login-flow';
 
 export const metadata: Metadata = { title: 'Sign in' };
@@ -18,12 +18,9 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
   const next = safeNextPath(first(params.next), '/dashboard');
   if (await getSession()) redirect(next);
 
-  const code = first(params.error);
-  const retryAfter = Number(first(params.retry_after) ?? '');
-  // Only known codes become text: a crafted ?error= cannot put its own words on the page.
-  const error = isKitErrorCode(code)
-    ? { code, message: userMessage(code, Number.isFinite(retryAfter) ? retryAfter : undefined) ?? '' }
-    : null;
+  // Only known codes become text: a crafted ?error= cannot put its own words on the page. A
+  // refusal's words come from the app, through a signed cookie the kit set in this browser.
+  const error = await auth.getSignInError(params);
 
   const pending = await getPendingSignIn();
   const now = Date.now();
@@ -43,7 +40,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
 
   return (
     <div className="card">
-      <LoginFlow initial={initial} next={pending?.next ?? next} error={error?.message} notice={notice} />
+      <LoginFlow initial={initial} next={pending?.next ?? next} error={error ?? undefined} notice={notice} />
     </div>
   );
 }
