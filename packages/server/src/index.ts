@@ -1,5 +1,6 @@
 export { createApp, API_BASE, DEFAULT_MAX_BODY_BYTES, type AppOptions, type SesameApp } from './app.js';
 export { startSesame, type RunningSesame, type StartOptions } from './server.js';
+export { createServer, type CreateServerOptions, type SesameServer } from './create-server.js';
 export { loadConfig, environmentHelp, ConfigError, VARIABLES, type Config, type LogLevel } from './config.js';
 export { resolveSecret, SECRET_FILE } from './auth/server-secret.js';
 export { createClient, authenticateClient, hashClientSecret, type NewClient } from './auth/api-clients.js';

@@ -163,8 +163,11 @@ describe('the sesame launcher', () => {
     const { SERVER_NODE_FLAGS } = (await import(pathToFileURL(join(root, 'bin/node-flags.mjs')).href)) as {
       SERVER_NODE_FLAGS: readonly string[];
     };
-    const shebang = readFileSync(join(root, 'bin/sesame.js'), 'utf8').split('\n', 1)[0];
-    expect(shebang).toBe(`#!/usr/bin/env -S node ${SERVER_NODE_FLAGS.join(' ')}`);
+    // The root launcher and the package's own (what `npx sesame` runs from an install).
+    for (const launcher of ['bin/sesame.js', 'packages/server/bin/sesame.js']) {
+      const shebang = readFileSync(join(root, launcher), 'utf8').split('\n', 1)[0];
+      expect(shebang).toBe(`#!/usr/bin/env -S node ${SERVER_NODE_FLAGS.join(' ')}`);
+    }
     // Executed as a program (as npx and node_modules/.bin run it), not through `node bin/sesame.js`.
     const help = execFileSync(join(root, 'bin/sesame.js'), ['--help'], { encoding: 'utf8', timeout: 30_000 });
     expect(help).toMatch(/^Usage: sesame <command>/);

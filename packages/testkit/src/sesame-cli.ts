@@ -13,11 +13,14 @@ export interface SesameCliOptions {
   readonly cwd?: string;
   /** Killed (SIGKILL) past this; default 30 s. */
   readonly timeoutMs?: number;
+  /** The program and its first arguments instead of the root launcher, e.g. `['npx', 'sesame']` or `installedSesame(dir)`. */
+  readonly launcher?: readonly [string, ...string[]];
 }
 
 /** Runs `sesame …args` to completion; resolves to its stdout, rejects (with its stderr) on a non-zero exit. */
 export async function runSesameCli(args: readonly string[], options: SesameCliOptions): Promise<string> {
-  const { stdout } = await run(process.execPath, [SESAME_BIN, ...args], {
+  const [program, ...programArgs] = options.launcher ?? [process.execPath, SESAME_BIN];
+  const { stdout } = await run(program, [...programArgs, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: options.env,
     timeout: options.timeoutMs ?? 30_000,

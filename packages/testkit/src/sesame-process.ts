@@ -16,6 +16,11 @@ export interface SesameProcessOptions {
   readonly command?: 'start' | 'dev';
   /** Node flags before the launcher, e.g. bin/node-flags.mjs's SERVER_NODE_FLAGS. */
   readonly nodeFlags?: readonly string[];
+  /**
+   * The program and its first arguments instead of the root launcher, e.g. `installedSesame(dir)`.
+   * Not `npx`: npm exec does not pass SIGTERM on, so the stop by PID would leave the server running.
+   */
+  readonly launcher?: readonly [string, ...string[]];
   /** Output that says it is ready; default the banner's first line. */
   readonly readyText?: string;
   /** Bound of the wait for `readyText`; default 30 s. */
@@ -34,7 +39,8 @@ export interface SesameProcess extends RunningProcess {
 export async function startSesameProcess(options: SesameProcessOptions): Promise<SesameProcess> {
   const port = options.port ?? (await freePort());
   const command = options.command ?? 'start';
-  const proc = startProcess(process.execPath, [...(options.nodeFlags ?? []), SESAME_BIN, command], {
+  const [program, ...programArgs] = options.launcher ?? [process.execPath, ...(options.nodeFlags ?? []), SESAME_BIN];
+  const proc = startProcess(program, [...programArgs, command], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...options.env, PORT: String(port) },
     ...(options.keepOutputChars === undefined ? {} : { keepOutputChars: options.keepOutputChars }),

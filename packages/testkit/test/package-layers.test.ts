@@ -16,7 +16,8 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   '@sesame/client': [],
   '@sesame/storage': ['@sesame/core'],
   '@sesame/email': ['@sesame/core'],
-  '@sesame/server': ['@sesame/core', '@sesame/storage', '@sesame/email'],
+  // admin-ui: the dashboard's built files, which the server serves at /admin (no code of it runs there).
+  '@sesame/server': ['@sesame/core', '@sesame/storage', '@sesame/email', '@sesame/admin-ui'],
   '@sesame/nextjs': ['@sesame/client', '@sesame/core'],
   '@sesame/admin-ui': [],
   '@sesame/testkit': [],
