@@ -7,40 +7,25 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, freePort, startSmtpCapture, waitUntil, type SmtpCapture } from '@sesame/testkit';
-import {
-  APP_DIR,
-  BUILD_CANARIES,
-  ensureAppBuilt,
-  startApp,
-  startAppExpectingExit,
-  startSesame,
-  type SesameInstance,
-  type Started,
-} from './harness.js';
+import { freePort, waitUntil, type SmtpCapture } from '@sesame/testkit';
+import { APP_DIR, BUILD_CANARIES, startAppExpectingExit, startStack, type SesameInstance, type Stack } from './harness.js';
 
 const EXPIRES_IN = 60;
 const RESEND_COOLDOWN = 3;
 const SESSION_SECRET = randomBytes(32).toString('base64url');
 
+let stack: Stack | undefined;
 let mail: SmtpCapture;
 let sesame: SesameInstance | undefined;
-let app: Started | undefined;
-let browser: Browser | undefined;
 let base = '';
-const contexts: BrowserContext[] = [];
 
 const run = randomBytes(4).toString('hex');
 const address = (name: string): string => `${name}-${run}@example.test`;
 
 async function newPage(extraHTTPHeaders?: Record<string, string>): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser!.newContext({ baseURL: base, ...(extraHTTPHeaders ? { extraHTTPHeaders } : {}) });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  return { context, page };
+  return stack!.newPage(extraHTTPHeaders ? { extraHTTPHeaders } : {});
 }
 
 /** The login form, submitted the way a user does it (this is the Server Action path). */
@@ -78,34 +63,19 @@ const expiring: { page?: Page; linkPage?: Page; sentAt?: number; link?: string; 
 // Generous per-test limit: the suite shares two cores with every other suite of `npm test`.
 describe('example-next in Chromium against Sesame', { timeout: 120_000 }, () => {
   beforeAll(async () => {
-    await ensureAppBuilt();
-    mail = await startSmtpCapture({ waitTimeoutMs: 15_000 });
-    const appPort = await freePort();
-    base = `http://127.0.0.1:${appPort}`;
-    sesame = await startSesame({ smtpUrl: mail.url, redirectUri: `${base}/api/auth/verify` });
-    app = await startApp({
-      port: appPort,
-      env: {
-        SESAME_URL: sesame.url,
-        SESAME_CLIENT_ID: sesame.clientId,
-        SESAME_CLIENT_SECRET: sesame.clientSecret,
-        SESSION_SECRET,
-        SIGN_IN_EXPIRES_IN: String(EXPIRES_IN),
-        RESEND_COOLDOWN_SECONDS: String(RESEND_COOLDOWN),
-        // Every test comes from 127.0.0.1: the per-IP throttle is unit-tested in the kit instead.
-        THROTTLE_SEND_PER_MINUTE: '1000',
-        THROTTLE_VERIFY_PER_MINUTE: '1000',
-      },
+    stack = await startStack({
+      SESSION_SECRET,
+      SIGN_IN_EXPIRES_IN: String(EXPIRES_IN),
+      RESEND_COOLDOWN_SECONDS: String(RESEND_COOLDOWN),
+      // Every test comes from 127.0.0.1: the per-IP throttle is unit-tested in the kit instead.
+      THROTTLE_SEND_PER_MINUTE: '1000',
+      THROTTLE_VERIFY_PER_MINUTE: '1000',
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });
+    ({ mail, sesame, base } = stack);
   }, 900_000);
 
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await app?.stop();
-    await sesame?.stop();
-    await mail.close();
+    await stack?.stop();
   }, 60_000);
 
   it('7 (start): begins two sign-ins that will expire while the other tests run', async () => {

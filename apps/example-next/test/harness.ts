@@ -4,19 +4,26 @@
  * the reference app's production build; the SMTP capture and the process plumbing come from
  * @sesame/testkit. Every process is stopped by PID; every wait is bounded.
  */
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import {
+  CHROMIUM_ARGS,
+  CHROMIUM_PATH,
   REPO_ROOT,
   createApiClientWithCli,
+  freePort,
   isolatedSesameEnv,
+  startSmtpCapture,
   startProcess,
   startSesameProcess,
   waitUntil,
   withDirectoryLock,
   type RunningProcess,
   type SesameProcess,
+  type SmtpCapture,
 } from '@sesame/testkit';
 
 export const APP_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -90,6 +97,73 @@ export async function startAppExpectingExit(options: {
   const code = await started.exited;
   clearTimeout(timer);
   return { code, output: started.output };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The whole stack of a browser test file
+
+export interface Stack {
+  readonly mail: SmtpCapture;
+  readonly sesame: SesameInstance;
+  readonly app: Started;
+  readonly browser: Browser;
+  /** The app's URL, `http://127.0.0.1:PORT`. */
+  readonly base: string;
+  /** The app's own SQLite file (users, revoked sessions), in a temporary folder of this stack. */
+  readonly usersDatabase: string;
+  /** A fresh browser context (its own cookies) on the app, closed by `stop`. */
+  newPage(options?: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The built app (`next start`) wired to a fresh `sesame start` and an SMTP capture, and a
+ * Chromium: what every browser test file of the app starts with. `env` is the app's extra
+ * environment (the Sesame variables and `USERS_DATABASE` are filled in).
+ */
+export async function startStack(env: Record<string, string>): Promise<Stack> {
+  await ensureAppBuilt();
+  const dataDir = mkdtempSync(join(tmpdir(), 'example-app-'));
+  const usersDatabase = env.USERS_DATABASE ?? join(dataDir, 'users.db');
+  const mail = await startSmtpCapture({ waitTimeoutMs: 15_000 });
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const sesame = await startSesame({ smtpUrl: mail.url, redirectUri: `${base}/api/auth/verify` });
+  const app = await startApp({
+    port,
+    env: {
+      SESAME_URL: sesame.url,
+      SESAME_CLIENT_ID: sesame.clientId,
+      SESAME_CLIENT_SECRET: sesame.clientSecret,
+      USERS_DATABASE: usersDatabase,
+      ...env,
+    },
+  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });
+  const contexts: BrowserContext[] = [];
+  return {
+    mail,
+    sesame,
+    app,
+    browser,
+    base,
+    usersDatabase,
+    async newPage(options = {}) {
+      const context = await browser.newContext({ baseURL: base, ...options });
+      contexts.push(context);
+      const page = await context.newPage();
+      page.setDefaultTimeout(30_000);
+      return { context, page };
+    },
+    async stop() {
+      for (const context of contexts) await context.close().catch(() => undefined);
+      await browser.close().catch(() => undefined);
+      await app.stop();
+      await sesame.stop();
+      await mail.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, REPO_ROOT, freePort, startSmtpCapture, type SmtpCapture } from '@sesame/testkit';
-import { ensureAppBuilt, startApp, startSesame, type SesameInstance, type Started } from './harness.js';
+import { REPO_ROOT, type SmtpCapture } from '@sesame/testkit';
+import { startStack, type Stack } from './harness.js';
 
 const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
 const WIDTHS = [320, 375, 1280] as const;
@@ -19,12 +19,9 @@ const VERIFY_PER_MINUTE = 20;
 const CODE_WRONG = 'That code or link is not valid.';
 const RATE_LIMITED = 'Too many requests from your network. Please wait a moment.';
 
+let stack: Stack | undefined;
 let mail: SmtpCapture;
-let sesame: SesameInstance | undefined;
-let app: Started | undefined;
-let browser: Browser | undefined;
 let base = '';
-const contexts: BrowserContext[] = [];
 
 const run = randomBytes(4).toString('hex');
 const DOMAIN = 'a-rather-long-organisation-name-for-wrapping.example-mail.test';
@@ -36,17 +33,7 @@ function longAddress(tag: string): string {
 const SHOWN_ADDRESS = `${'firstname.middlename.lastname.department.team.'.padEnd(64, 'x')}@${DOMAIN}`;
 
 async function newPage(options: BrowserContextOptions = {}): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser!.newContext({
-    baseURL: base,
-    viewport: { width: 375, height: 740 },
-    locale: 'en-US',
-    colorScheme: 'light',
-    ...options,
-  });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  return { context, page };
+  return stack!.newPage({ viewport: { width: 375, height: 740 }, locale: 'en-US', colorScheme: 'light', ...options });
 }
 
 /** Asserts at every width that the page does not scroll sideways; shoots the 375 and 1280 px views. */
@@ -86,33 +73,18 @@ const focusedId = (page: Page): Promise<string> => page.evaluate(() => document.
 describe('example-next login on phone-sized screens', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    await ensureAppBuilt();
-    mail = await startSmtpCapture({ waitTimeoutMs: 15_000 });
-    const appPort = await freePort();
-    base = `http://127.0.0.1:${appPort}`;
-    sesame = await startSesame({ smtpUrl: mail.url, redirectUri: `${base}/api/auth/verify` });
-    app = await startApp({
-      port: appPort,
-      env: {
-        SESAME_URL: sesame.url,
-        SESAME_CLIENT_ID: sesame.clientId,
-        SESAME_CLIENT_SECRET: sesame.clientSecret,
-        SESSION_SECRET: randomBytes(32).toString('base64url'),
-        RESEND_COOLDOWN_SECONDS: '30',
-        THROTTLE_SEND_PER_MINUTE: '1000',
-        // Room for every sign-in here; the last test runs into it on purpose.
-        THROTTLE_VERIFY_PER_MINUTE: String(VERIFY_PER_MINUTE),
-      },
+    stack = await startStack({
+      SESSION_SECRET: randomBytes(32).toString('base64url'),
+      RESEND_COOLDOWN_SECONDS: '30',
+      THROTTLE_SEND_PER_MINUTE: '1000',
+      // Room for every sign-in here; the last test runs into it on purpose.
+      THROTTLE_VERIFY_PER_MINUTE: String(VERIFY_PER_MINUTE),
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });
+    ({ mail, base } = stack);
   }, 900_000);
 
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await app?.stop();
-    await sesame?.stop();
-    await mail.close();
+    await stack?.stop();
   }, 60_000);
 
   it('fits 320, 375 and 1280 px with a long address; a wrong code keeps focus in the field; times are local', async () => {

@@ -8,28 +8,21 @@
  * past half its life is renewed by the proxy.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, freePort, startSmtpCapture, type SmtpCapture } from '@sesame/testkit';
-import { ensureAppBuilt, startApp, startSesame, type SesameInstance, type Started } from './harness.js';
+import type { SmtpCapture } from '@sesame/testkit';
+import { startStack, type Stack } from './harness.js';
 
 const SESSION_SECRET = randomBytes(32).toString('base64url');
 const SESSION_MAX_AGE = 40;
 const run = randomBytes(4).toString('hex');
 const address = (name: string): string => `${name}-${run}@example.test`;
 
+let stack: Stack | undefined;
 let mail: SmtpCapture | undefined;
-let sesame: SesameInstance | undefined;
-let app: Started | undefined;
-let browser: Browser | undefined;
 let base = '';
-let dataDir = '';
 let db: Database.Database | undefined;
-const contexts: BrowserContext[] = [];
 
 interface UserRow {
   id: string;
@@ -41,11 +34,7 @@ const usersOf = (email: string): UserRow[] =>
   db!.prepare('SELECT id, email, disabled FROM users WHERE email_key = ?').all(email.toLowerCase()) as UserRow[];
 
 async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser!.newContext({ baseURL: base });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  return { context, page };
+  return stack!.newPage();
 }
 
 async function requestEmail(page: Page, email: string): Promise<void> {
@@ -73,39 +62,21 @@ async function sessionJson(cookie: string | undefined): Promise<{ authenticated:
 
 describe("the reference app's own users", { timeout: 120_000 }, () => {
   beforeAll(async () => {
-    await ensureAppBuilt();
-    dataDir = mkdtempSync(join(tmpdir(), 'example-users-'));
-    mail = await startSmtpCapture({ waitTimeoutMs: 15_000 });
-    const appPort = await freePort();
-    base = `http://127.0.0.1:${appPort}`;
-    sesame = await startSesame({ smtpUrl: mail.url, redirectUri: `${base}/api/auth/verify` });
-    app = await startApp({
-      port: appPort,
-      env: {
-        SESAME_URL: sesame.url,
-        SESAME_CLIENT_ID: sesame.clientId,
-        SESAME_CLIENT_SECRET: sesame.clientSecret,
-        SESSION_SECRET,
-        USERS_DATABASE: join(dataDir, 'users.db'),
-        // Short enough for the renewal case to wait out half of it; longer than any other case.
-        SESSION_MAX_AGE_SECONDS: String(SESSION_MAX_AGE),
-        THROTTLE_SEND_PER_MINUTE: '1000',
-        THROTTLE_VERIFY_PER_MINUTE: '1000',
-      },
+    stack = await startStack({
+      SESSION_SECRET,
+      // Short enough for the renewal case to wait out half of it; longer than any other case.
+      SESSION_MAX_AGE_SECONDS: String(SESSION_MAX_AGE),
+      THROTTLE_SEND_PER_MINUTE: '1000',
+      THROTTLE_VERIFY_PER_MINUTE: '1000',
     });
+    ({ mail, base } = stack);
     // The app created the file at startup; the test reads and writes it as an operator would.
-    db = new Database(join(dataDir, 'users.db'));
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });
+    db = new Database(stack.usersDatabase);
   }, 900_000);
 
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await app?.stop();
-    await sesame?.stop();
-    await mail?.close();
     db?.close();
-    if (dataDir !== '') rmSync(dataDir, { recursive: true, force: true });
+    await stack?.stop();
   }, 60_000);
 
   it('the first sign-in creates the user and puts its id in the session; the second reuses it', async () => {
