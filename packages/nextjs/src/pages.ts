@@ -38,9 +38,8 @@ a{color:var(--accent)}
 .note{font-size:.9rem;margin:1rem 0 0}
 `;
 
-/** After a link sign-in with SameSite=Strict cookies: a same-origin step, so the new cookie is sent. */
-export function renderContinuePage(props: { readonly next: string; readonly appName: string }): string {
-  const next = escapeHtml(props.next);
+/** The locked-down shell both pages share: `title` is escaped here, `head` and `main` are already safe HTML. */
+function renderPage(title: string, main: string, head = ''): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -48,42 +47,38 @@ export function renderContinuePage(props: { readonly next: string; readonly appN
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex">
-<meta http-equiv="refresh" content="0;url=${next}">
-<title>${escapeHtml(`Signed in · ${props.appName}`)}</title>
+${head}<title>${escapeHtml(title)}</title>
 <style>${STYLE}</style>
 </head>
 <body>
 <main aria-labelledby="title">
-<h1 id="title">You are signed in</h1>
-<p><a href="${next}">Continue</a></p>
+${main}
 </main>
 </body>
 </html>`;
 }
 
+/** After a link sign-in with SameSite=Strict cookies: a same-origin step, so the new cookie is sent. */
+export function renderContinuePage(props: { readonly next: string; readonly appName: string }): string {
+  const next = escapeHtml(props.next);
+  return renderPage(
+    `Signed in · ${props.appName}`,
+    `<h1 id="title">You are signed in</h1>
+<p><a href="${next}">Continue</a></p>`,
+    `<meta http-equiv="refresh" content="0;url=${next}">\n`,
+  );
+}
+
 export function renderConfirmPage(props: ConfirmPageProps): string {
-  const title = `Continue signing in · ${props.appName}`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<meta name="robots" content="noindex">
-<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<main aria-labelledby="title">
-<h1 id="title">Continue signing in</h1>
+  return renderPage(
+    `Continue signing in · ${props.appName}`,
+    `<h1 id="title">Continue signing in</h1>
 <p>You opened a sign-in link for ${escapeHtml(props.appName)}. Press the button to finish signing in on this device.</p>
 <form method="post" action="${escapeHtml(props.action)}">
 <input type="hidden" name="link_token" value="${escapeHtml(props.linkToken)}">
 <button type="submit" autofocus>Continue signing in</button>
 </form>
 <p class="note">Started signing in in another browser? Open this link there, or enter the code from the email in that browser.</p>
-<p class="note">Didn’t ask to sign in? Close this page: nothing happens until the button is pressed. <a href="${escapeHtml(props.loginPath)}">Go to sign-in</a></p>
-</main>
-</body>
-</html>`;
+<p class="note">Didn’t ask to sign in? Close this page: nothing happens until the button is pressed. <a href="${escapeHtml(props.loginPath)}">Go to sign-in</a></p>`,
+  );
 }
