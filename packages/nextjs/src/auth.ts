@@ -97,9 +97,12 @@ export function createSesameAuth(config: SesameAuthConfig | (() => SesameAuthCon
     cancel: async (request: Request) => guarded(request, get, handleCancel),
   };
 
+  // The request's cookies are read before the configuration: reading them is what tells
+  // `next build` the page is dynamic, so a page without `dynamic = 'force-dynamic'` is not
+  // prerendered with the runtime secrets absent.
   const getSession = async (): Promise<Session | null> => {
-    const r = get();
     const jar = await nextJar();
+    const r = get();
     const session = await readSession(r, jar);
     if (session) await tryRenew(r, jar, session);
     return session;
@@ -117,20 +120,20 @@ export function createSesameAuth(config: SesameAuthConfig | (() => SesameAuthCon
     },
     withSession: (handler) => withSession(get, handler),
     signOut: async () => {
-      const r = get();
       const jar = await nextJar();
+      const r = get();
       const session = await readSession(r, jar);
       if (session) await revokeSession(r, session);
       clearCookie(r, jar, r.sessionCookie);
       clearCookie(r, jar, r.signInCookie);
     },
     getPendingSignIn: async () => {
-      const r = get();
-      return readPending(r, await nextJar());
+      const jar = await nextJar();
+      return readPending(get(), jar);
     },
     getSignInError: async (query) => {
-      const r = get();
-      return signInError(r, await nextJar(), query);
+      const jar = await nextJar();
+      return signInError(get(), jar, query);
     },
     sessionFromRequest: async (request) => requestSession(get(), request),
     settings: () => {
