@@ -16,6 +16,7 @@ import {
   createApiClientWithCli,
   freePort,
   isolatedSesameEnv,
+  nextBuildWarnings,
   startSmtpCapture,
   startProcess,
   startSesameProcess,
@@ -223,11 +224,9 @@ export async function ensureAppBuilt(): Promise<void> {
   });
 }
 
-/** The lines of the last build's output that Next.js marks as warnings or errors. */
+/** The warnings and deprecations of the last build's output. */
 export function buildWarnings(): string[] {
-  return readFileSync(BUILD_OUTPUT, 'utf8')
-    .split('\n')
-    .filter((line) => /⚠|\bwarn(ing)?\b|deprecated/i.test(line));
+  return nextBuildWarnings(readFileSync(BUILD_OUTPUT, 'utf8'));
 }
 
 async function buildApp(): Promise<void> {

@@ -14,6 +14,7 @@ import {
   freePort,
   killStartedProcesses,
   makeOutsideDir,
+  nextBuildWarnings,
   packSesame,
   startSmtpCapture,
   type PackedSesame,
@@ -174,7 +175,7 @@ describe('an app written from the README, outside the repository', { timeout: 12
 
       it('installs next beside the kit without a peer conflict, and builds without a warning', () => {
         expect(built!.npmOutput).not.toMatch(/ERESOLVE|peer dep/i);
-        expect(built!.buildOutput.split('\n').filter((line) => /⚠|\bwarn/i.test(line))).toEqual([]);
+        expect(nextBuildWarnings(built!.buildOutput)).toEqual([]);
       });
 
       it('sends a signed-out visitor of the protected page to the login page', async () => {

@@ -1,6 +1,7 @@
 export { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
 export { isMailTo, type CapturedMail } from './mail-record.js';
 export { freePort, freePortPair } from './ports.js';
+export { nextBuildWarnings } from './next-build.js';
 export {
   betterSqlitePrebuilds,
   installOutside,
