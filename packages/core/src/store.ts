@@ -34,10 +34,32 @@ import type {
 
 export * from './store-records.js';
 
+/** One schema step recorded in the database; `appliedAt` in epoch ms when recorded. */
+export interface AppliedMigration {
+  readonly version: number;
+  readonly name: string;
+  readonly appliedAt: number | null;
+}
+
+/** Where the database's schema stands against the steps this build knows. */
+export interface MigrationStatus {
+  readonly applied: readonly AppliedMigration[];
+  /** Steps this build would apply, in order. */
+  readonly pending: readonly { readonly version: number; readonly name: string }[];
+  /** The highest version recorded in the database; 0 when none. */
+  readonly databaseVersion: number;
+  /** The highest version this build knows. */
+  readonly latestVersion: number;
+  /** The database was migrated by a newer build: this one must not use it. */
+  readonly databaseNewer: boolean;
+}
+
 /** Opening and closing the database: every backend's lifecycle. */
 export interface StoreLifecycle {
-  /** Runs pending migrations; safe to call more than once and from several processes. */
+  /** Runs pending migrations; safe to call more than once and from several processes. Refuses a newer schema. */
   migrate(): Promise<void>;
+  /** Reads the schema's state without changing anything. */
+  migrationStatus(): Promise<MigrationStatus>;
   /** Reachable and migrated to the version this code expects. */
   ready(): Promise<boolean>;
   close(): Promise<void>;

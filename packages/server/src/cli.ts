@@ -1,12 +1,15 @@
 /**
  * The `sesame` command line. Human text by default; with `--json`, exactly one JSON object on
- * stdout (and nothing else there) so scripts can parse it. Exit codes: 0 ok, 1 failure, 2 usage.
+ * stdout (and nothing else there) so scripts can parse it. Exit codes: 0 ok, 1 failure, 2 usage;
+ * `migrate --status` adds 3 (migrations pending) and 4 (database newer than this build).
  */
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { normalizeEmail, sendInputSchema } from '@sesame/core';
+import { BACKUP_USAGE, backupCommand, restoreCommand } from './cli/backup.js';
 import { CLIENTS_USAGE, clientsCommand } from './cli/clients.js';
+import { MIGRATE_USAGE, migrateCommand } from './cli/migrate.js';
 import { CLI_ACTOR, UsageError, withStore } from './cli/support.js';
 import { TEMPLATES_USAGE, templatesCommand } from './cli/templates.js';
 import { authenticateClient, createClient } from './auth/api-clients.js';
@@ -27,10 +30,9 @@ Commands:
   start                              migrate the database, then serve the API (and deliver email)
   dev                                start, plus a development client whose id and secret are printed
                                      (what \`npm start\` runs; refused when NODE_ENV=production)
-  migrate                            run database migrations and exit
-${CLIENTS_USAGE}  admins add EMAIL [--json]          allow EMAIL to sign in to the admin dashboard
+${MIGRATE_USAGE}${CLIENTS_USAGE}  admins add EMAIL [--json]          allow EMAIL to sign in to the admin dashboard
   admins remove EMAIL [--json]       take EMAIL off the admins; their dashboard sessions end at once
-${TEMPLATES_USAGE}  --help                             this text
+${TEMPLATES_USAGE}${BACKUP_USAGE}  --help                             this text
 
 Environment (validated at start):
 `;
@@ -51,6 +53,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       options: {
         help: { type: 'boolean', short: 'h' },
         json: { type: 'boolean' },
+        status: { type: 'boolean' },
+        force: { type: 'boolean' },
         name: { type: 'string' },
         'redirect-uri': { type: 'string', multiple: true },
         'sends-per-minute': { type: 'string' },
@@ -77,11 +81,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         if (config.production) throw new UsageError('`sesame dev` is for development; use `sesame start` with NODE_ENV=production.');
         return await runStart(config, io, true);
       case 'migrate':
-        return await withStore(config, async (store) => {
-          await store.migrate();
-          io.stdout(json ? `${JSON.stringify({ migrated: true })}\n` : 'Database migrated.\n');
-          return 0;
-        });
+        return await migrateCommand(config, io, values.status === true, json);
       case 'clients':
         return await clientsCommand(config, io, sub, rest, {
           name: values.name,
@@ -95,6 +95,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return sub === 'add' ? await adminsAdd(config, io, rest[0]!, json) : await adminsRemove(config, io, rest[0]!, json);
       case 'templates':
         return await templatesCommand(config, io, sub, rest, json);
+      case 'backup':
+        return await backupCommand(config, io, positionals.slice(1), { force: values.force === true, json });
+      case 'restore':
+        return restoreCommand(config, io, positionals.slice(1), json);
       default:
         throw new UsageError(`Unknown command: ${command}`);
     }

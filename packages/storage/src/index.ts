@@ -15,5 +15,11 @@ export {
   type SqliteStoreOptions,
   type Migration,
   type CheckpointOptions,
+  backupSqliteDatabase,
+  restoreSqliteDatabase,
+  isSqliteDatabaseInUse,
+  checkSesameDatabase,
+  type SqliteBackupResult,
 } from './sqlite/index.js';
+export { NewerSchemaError, isNewerSchemaError } from './migration-status.js';
 export { OTP_FAILURE_RETENTION_MS, SEND_LOG_RETENTION_MS } from './retention.js';

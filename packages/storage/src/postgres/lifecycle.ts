@@ -1,5 +1,6 @@
 /** Migrating, health and closing of a PostgreSQL store. */
 import type { StoreLifecycle } from '@sesame/core';
+import { assertNotNewer, migrationStatusOf } from '../migration-status.js';
 import { POSTGRES_LATEST_VERSION, POSTGRES_MIGRATIONS } from './migrations.js';
 import type { Connections } from './pool.js';
 import type { Runners } from './transactions.js';
@@ -22,9 +23,7 @@ export function postgresLifecycle(db: Runners, connections: Connections, migrati
       )`);
         const [row] = await s.rows<{ version: number | null }>(SCHEMA_VERSION);
         const version = row?.version ?? 0;
-        if (version > POSTGRES_LATEST_VERSION) {
-          throw new Error(`The database schema is at version ${version}, newer than this Sesame build knows (${POSTGRES_LATEST_VERSION}).`);
-        }
+        assertNotNewer(version, POSTGRES_LATEST_VERSION);
         for (const step of POSTGRES_MIGRATIONS) {
           if (step.version <= version) continue;
           await s.script(step.sql, long);
@@ -36,6 +35,23 @@ export function postgresLifecycle(db: Runners, connections: Connections, migrati
           ]);
         }
       });
+    },
+
+    /** Read-only: a fresh database has no schema_migrations table, and none is created here. */
+    async migrationStatus() {
+      const applied = await db.read(async (s) => {
+        const [table] = await s.rows<{ found: string | null }>("SELECT to_regclass('schema_migrations')::text AS found");
+        if (table?.found == null) return [];
+        const rows = await s.rows<{ version: number; name: string; applied_at: string | number | null }>(
+          'SELECT version, name, applied_at FROM schema_migrations ORDER BY version',
+        );
+        return rows.map((row) => ({
+          version: row.version,
+          name: row.name,
+          appliedAt: row.applied_at === null ? null : Number(row.applied_at),
+        }));
+      });
+      return migrationStatusOf(POSTGRES_MIGRATIONS, applied);
     },
 
     async ready() {

@@ -2,7 +2,8 @@
  * The SQLite store's lifecycle: the migration runner (the steps themselves are in
  * ./migrations.ts), the readiness check, and closing.
  */
-import type { StoreLifecycle } from '@sesame/core';
+import type { AppliedMigration, StoreLifecycle } from '@sesame/core';
+import { assertNotNewer, migrationStatusOf } from '../migration-status.js';
 import type { Checkpointer } from './checkpointer.js';
 import type { SqliteContext } from './context.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
@@ -23,9 +24,7 @@ export function sqliteLifecycle(ctx: SqliteContext, checkpointer: Checkpointer |
       applied_at INTEGER NOT NULL
     ) STRICT`);
     const version = currentVersion();
-    if (version > LATEST_VERSION) {
-      throw new Error(`The database schema is at version ${version}, newer than this Sesame build knows (${LATEST_VERSION}).`);
-    }
+    assertNotNewer(version, LATEST_VERSION);
     for (const step of MIGRATIONS) {
       if (step.version <= version) continue;
       db.exec(step.sql);
@@ -38,7 +37,23 @@ export function sqliteLifecycle(ctx: SqliteContext, checkpointer: Checkpointer |
     }
   });
 
+  /** Read-only: a fresh database has no schema_migrations table, and none is created here. */
+  function appliedSteps(): AppliedMigration[] {
+    const table = get("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'") as
+      { found: number } | undefined;
+    if (table === undefined) return [];
+    const rows = db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all() as {
+      version: number;
+      name: string;
+      applied_at: number | null;
+    }[];
+    return rows.map((row) => ({ version: row.version, name: row.name, appliedAt: row.applied_at }));
+  }
+
   return {
+    async migrationStatus() {
+      return Promise.resolve(migrationStatusOf(MIGRATIONS, appliedSteps()));
+    },
     async migrate() {
       memo.reset();
       migrate();
