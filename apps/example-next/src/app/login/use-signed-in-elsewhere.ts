@@ -2,7 +2,7 @@ import { useEffect, useRef } from 'react';
 
 /** Often enough to feel immediate after the link is opened in another tab; cheap for the server. */
 export const SESSION_POLL_MS = 2_500;
-/** When the auth request's lifetime is unknown: the kit's default lifetime. */
+/** When the auth request's lifetime is unknown: polling still stops, after a quarter of the longest lifetime Sesame allows (3600 s). */
 const FALLBACK_LIFETIME_SECONDS = 15 * 60;
 
 /**
