@@ -5,13 +5,13 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { LATEST_VERSION, MIGRATIONS, POSTGRES_LATEST_VERSION, POSTGRES_MIGRATIONS, type Migration } from '@sesame/storage';
 import {
   buildServerPackage,
   freePort,
   isolatedSesameEnv,
   queryPostgres,
+  querySqlite,
   runSesameCli,
   startPostgresCluster,
   type PostgresCluster,
@@ -74,15 +74,7 @@ async function sqliteTarget(): Promise<Target> {
     known: MIGRATIONS,
     latest: LATEST_VERSION,
     env,
-    async query(sql) {
-      const raw = new Database(filename);
-      try {
-        const statement = raw.prepare(sql);
-        return await Promise.resolve(statement.reader ? statement.all() : (statement.run(), []));
-      } finally {
-        raw.close();
-      }
-    },
+    query: (sql) => querySqlite(filename, sql),
   };
 }
 

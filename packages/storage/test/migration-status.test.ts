@@ -5,7 +5,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '@sesame/core';
 import {
@@ -18,7 +17,7 @@ import {
   openStore,
   type Migration,
 } from '@sesame/storage';
-import { queryPostgres, startPostgresCluster, type PostgresCluster } from '@sesame/testkit';
+import { queryPostgres, querySqlite, startPostgresCluster, type PostgresCluster } from '@sesame/testkit';
 
 interface Backend {
   readonly known: readonly Migration[];
@@ -114,15 +113,7 @@ statusSuite('sqlite', () => ({
     const filename = join(dir, 'sesame.db');
     return Promise.resolve({
       url: `file:${filename}`,
-      async exec(sql: string) {
-        const raw = new Database(filename);
-        try {
-          const statement = raw.prepare(sql);
-          return await Promise.resolve(statement.reader ? statement.all() : (statement.run(), []));
-        } finally {
-          raw.close();
-        }
-      },
+      exec: (sql: string) => querySqlite(filename, sql),
       dispose() {
         rmSync(dir, { recursive: true, force: true });
         return Promise.resolve();

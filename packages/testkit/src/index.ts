@@ -14,6 +14,7 @@ export {
   type PackedSesame,
 } from './packed.js';
 export { queryPostgres } from './postgres-query.js';
+export { querySqlite } from './sqlite-query.js';
 export { startPostgresCluster, postgresAvailable, POSTGRES_BIN, type PostgresCluster, type PostgresClusterOptions } from './postgres.js';
 export { killStartedProcesses, startProcess, waitForOutput, type RunningProcess, type StartProcessOptions } from './processes.js';
 export { REPO_ROOT, SESAME_BIN } from './repo.js';
