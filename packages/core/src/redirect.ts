@@ -168,6 +168,8 @@ export function buildMagicLink(magiclinkAuthUri: string, linkToken: string): str
   const url = parseHttpUrl(magiclinkAuthUri);
   if (!url) throw new Error('The magic link URI is not an absolute http(s) URL.');
   const param = `${LINK_TOKEN_PARAM}=${encodeURIComponent(linkToken)}`;
-  url.search = url.search.length > 1 ? `${url.search.slice(1)}&${param}` : param;
+  // The setter drops one leading `?`, so the current query is handed over with its own `?`:
+  // a query that itself starts with `?` keeps it.
+  url.search = url.search.length > 1 ? `${url.search}&${param}` : `?${param}`;
   return url.href;
 }

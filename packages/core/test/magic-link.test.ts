@@ -243,5 +243,7 @@ describe('buildMagicLink', () => {
     expect(buildMagicLink('https://a.test/v?next=%2Fx', 'T')).toBe('https://a.test/v?next=%2Fx&link_token=T');
     expect(buildMagicLink('https://a.test/v?a=%20&flag', 'T')).toBe('https://a.test/v?a=%20&flag&link_token=T');
     expect(buildMagicLink('https://a.test/v?', 'T')).toBe('https://a.test/v?link_token=T');
+    expect(buildMagicLink('https://a.test/v??next=%2Fx', 'T')).toBe('https://a.test/v??next=%2Fx&link_token=T');
+    expect(buildMagicLink('https://a.test/v???', 'T')).toBe('https://a.test/v???&link_token=T');
   });
 });
