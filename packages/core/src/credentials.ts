@@ -136,6 +136,11 @@ export type CredentialPurpose = 'otp' | 'link' | 'link-lookup';
  */
 export interface CredentialHasher {
   digest(purpose: CredentialPurpose, authRequestId: string, value: string): Promise<Uint8Array>;
+  /**
+   * Hashers of older secrets (SESAME_SECRET_FALLBACKS), newest first: verify accepts what they
+   * digested, nothing new is digested with them. Absent or empty on the usual path.
+   */
+  readonly fallbacks?: readonly CredentialHasher[];
 }
 
 /** Seals the outbox payload (the raw code and link) so the database never holds them in clear. */

@@ -100,6 +100,7 @@ export interface Engine {
 
 export function createEngine(deps: EngineDeps): Engine {
   const { store, clock, random, hasher, sealer } = deps;
+  const fallbackHashers = hasher.fallbacks ?? [];
 
   async function issueCredentials(
     policy: Policy,
@@ -212,11 +213,16 @@ export function createEngine(deps: EngineDeps): Engine {
         // The schema guarantees an auth_request_id with a code: a 6-digit code alone must never
         // be searchable across requests.
         const id = input.authRequestId ?? '';
-        const otpHash = await hasher.digest('otp', id, normalizeOtp(input.code, policy.otpFormat));
+        const code = normalizeOtp(input.code, policy.otpFormat);
+        const otpHash = await hasher.digest('otp', id, code);
+        // With fallback secrets set, one statement compares them all, so a wrong code costs one try.
+        const otpHashFallbacks =
+          fallbackHashers.length === 0 ? null : await Promise.all(fallbackHashers.map((h) => h.digest('otp', id, code)));
         const result = await store.consumeWithOtp({
           id,
           clientId: caller.id,
           otpHash,
+          ...(otpHashFallbacks === null ? {} : { otpHashFallbacks }),
           now,
           maxAttempts: policy.otpAttemptsPerRequest,
           addressFailureLimit: policy.failedOtpPerAddress,
@@ -225,8 +231,14 @@ export function createEngine(deps: EngineDeps): Engine {
       }
 
       const linkToken = input.linkToken ?? '';
-      const lookup = await linkLookupKey(hasher, linkToken, now);
-      const found = await store.findAuthRequestByLinkLookup(lookup, now);
+      // The current secret first; a fallback's lookup (a read, nothing spent) only on a miss.
+      let keyed = hasher;
+      let found = await store.findAuthRequestByLinkLookup(await linkLookupKey(hasher, linkToken, now), now);
+      for (const fallback of fallbackHashers) {
+        if (found) break;
+        found = await store.findAuthRequestByLinkLookup(await linkLookupKey(fallback, linkToken, now), now);
+        keyed = fallback;
+      }
       if (!found) throw new SesameError('INVALID_CREDENTIAL');
       // Another client's request answers as an unknown request does, before anything that could
       // tell it apart (its status, the same-browser check) and before anything is consumed.
@@ -237,7 +249,7 @@ export function createEngine(deps: EngineDeps): Engine {
       if ((policy.sameBrowserEnforcement || idGiven) && input.authRequestId !== found.id) {
         throw new SesameError('SAME_BROWSER_REQUIRED');
       }
-      const linkTokenHash = await hasher.digest('link', found.id, linkToken);
+      const linkTokenHash = await keyed.digest('link', found.id, linkToken);
       return verified(
         await store.consumeWithLink({ id: found.id, clientId: caller.id, linkTokenHash, now, maxAttempts: policy.otpAttemptsPerRequest }),
       );

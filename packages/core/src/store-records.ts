@@ -113,6 +113,11 @@ export interface ConsumeOtpCommand {
   /** The client asking: a request created by another client answers `not_found`, consuming no attempt. */
   readonly clientId: string;
   readonly otpHash: Uint8Array;
+  /**
+   * Digests of the same code under the fallback secrets (SESAME_SECRET_FALLBACKS): any of them
+   * matching verifies, and a miss still counts one failed try, not one per key.
+   */
+  readonly otpHashFallbacks?: readonly Uint8Array[];
   readonly now: number;
   /** The request locks when its failed tries reach this number. */
   readonly maxAttempts: number;

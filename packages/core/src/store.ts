@@ -105,6 +105,8 @@ export interface Outbox {
   deliveryTimeline(authRequestId: string): Promise<DeliveryEvent[]>;
   /** Undelivered (queued) emails. */
   outboxDepth(): Promise<number>;
+  /** When the oldest undelivered email was queued (epoch ms), or null when none waits. */
+  oldestQueuedEmailAt(): Promise<number | null>;
 }
 
 /** The development inbox: rendered emails kept for reading when no SMTP server is configured. */
@@ -132,6 +134,12 @@ export interface ApiClients {
    * active client exists.
    */
   updateApiClientSecret(id: string, secretHash: string, audit?: NewAuditEntry): Promise<number | null>;
+  /**
+   * Stores the same secret's hash under the current server key (after it authenticated with a
+   * fallback key's hash): the version stays, so its tokens stay valid. Only while the stored hash
+   * is still `fromHash` and the client active, so a rotation meanwhile wins. False when nothing changed.
+   */
+  rehashApiClientSecret(id: string, fromHash: string, toHash: string): Promise<boolean>;
   /** Sets an active client's sends a minute (null: the deployment default), with its audit entry. False when none. */
   updateApiClientSendLimit(id: string, sendsPerMinute: number | null, audit?: NewAuditEntry): Promise<boolean>;
   touchApiClient(id: string, now: number): Promise<void>;

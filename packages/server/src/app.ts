@@ -46,6 +46,8 @@ export interface AppOptions {
   readonly store: Store;
   /** The server secret (≥ 32 bytes). */
   readonly secret: Uint8Array;
+  /** SESAME_SECRET_FALLBACKS: older secrets whose tokens, hashes, digests and seals are still accepted; nothing new is made with them. */
+  readonly secretFallbacks?: readonly Uint8Array[];
   readonly production: boolean;
   /** Base URL of this server: the token issuer and the OpenAPI server URL. */
   readonly publicUrl: string;
@@ -94,18 +96,26 @@ export function createApp(options: AppOptions): SesameApp {
   const { store, publicUrl } = options;
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger('silent');
-  const metrics = options.metrics ?? createMetrics({ outboxDepth: () => store.outboxDepth() });
-  const keys = deriveServerKeys(options.secret);
-  const tokens = createTokenService({ key: keys.accessToken, issuer: publicUrl, ttlSeconds: options.tokenTtlSeconds ?? 3600, clock });
-  const sealer = createNodePayloadSealer(options.secret);
+  const metrics = options.metrics ?? createMetrics({ outbox: store, now: () => clock.now() });
+  const fallbacks = options.secretFallbacks ?? [];
+  const keys = deriveServerKeys(options.secret, fallbacks);
+  const tokens = createTokenService({
+    key: keys.accessToken,
+    fallbackKeys: keys.fallbacks.map((older) => older.accessToken),
+    issuer: publicUrl,
+    ttlSeconds: options.tokenTtlSeconds ?? 3600,
+    clock,
+  });
+  const random = options.random ?? createPooledRandom();
+  const sealer = createNodePayloadSealer(options.secret, createPooledRandom(), fallbacks);
   const policyOptions = { production: options.production, seedRedirectUris: options.seedRedirectUris ?? [] };
   const policy = createPolicySource(store, policyOptions);
   const sendBudgets = options.sendBudgets ?? DEFAULT_SEND_BUDGETS;
   const uncounted = createEngine({
     store,
     clock,
-    random: options.random ?? createPooledRandom(),
-    hasher: createNodeCredentialHasher(options.secret),
+    random,
+    hasher: createNodeCredentialHasher(options.secret, fallbacks),
     sealer,
     policy,
     ...(options.outbox ? { outbox: options.outbox } : {}),
@@ -121,7 +131,18 @@ export function createApp(options: AppOptions): SesameApp {
   // Request id, access log and request metrics, around everything else.
   app.use('*', recordRequests(metrics, logger));
 
-  app.route('/oauth', oauthRoutes({ store, tokens, clientSecretKey: keys.clientSecret, metrics, now: () => clock.now(), maxBodyBytes }));
+  app.route(
+    '/oauth',
+    oauthRoutes({
+      store,
+      tokens,
+      clientSecretKey: keys.clientSecret,
+      clientSecretFallbackKeys: keys.fallbacks.map((older) => older.clientSecret),
+      metrics,
+      now: () => clock.now(),
+      maxBodyBytes,
+    }),
+  );
 
   app.use(`${API_BASE}/*`, async (c, next) => {
     c.header('Cache-Control', 'no-store');

@@ -161,7 +161,8 @@ async function ensureDevClient(running: RunningSesame, config: Config): Promise<
   try {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<DevClient>;
     if (typeof saved.client_id === 'string' && typeof saved.client_secret === 'string') {
-      if (await authenticateClient(running.store, key, saved.client_id, saved.client_secret)) {
+      const fallbackKeys = running.sesame.keys.fallbacks.map((keys) => keys.clientSecret);
+      if (await authenticateClient(running.store, key, saved.client_id, saved.client_secret, fallbackKeys)) {
         return { client_id: saved.client_id, client_secret: saved.client_secret };
       }
     }

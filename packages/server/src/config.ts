@@ -17,6 +17,8 @@ export interface Config {
   readonly databaseUrl: string;
   /** `undefined` when none is set: generated (development) or refused (production) by `secret.ts`. */
   readonly secret: string | undefined;
+  /** SESAME_SECRET_FALLBACKS: older secrets, still accepted for what they made (never for anything new); deduplicated. */
+  readonly secretFallbacks: readonly string[];
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string;
   readonly logLevel: LogLevel;
@@ -71,6 +73,12 @@ export const VARIABLES: readonly Variable[] = [
     name: 'SESAME_SECRET',
     default: undefined,
     describe: 'server secret, at least 32 characters; required in production, generated once in development',
+  },
+  {
+    name: 'SESAME_SECRET_FALLBACKS',
+    default: undefined,
+    describe:
+      'comma-separated older server secrets (32+ characters each) to rotate without an outage: what they signed, hashed or sealed (tokens, client secrets, queued mail, open sign-ins, admin sessions) is still accepted, nothing new is made with them; remove one once its tokens and sign-ins have expired',
   },
   { name: 'SESAME_SMTP_URL', default: undefined, describe: 'smtp(s)://user:pass@host:port; unset = mail goes to the dev inbox' },
   {
@@ -170,6 +178,17 @@ const envSchema = z.object({
     .refine((v) => /^(file:|postgres(ql)?:\/\/)/.test(v), 'SESAME_DATABASE_URL must start with file: or postgres://')
     .optional(),
   SESAME_SECRET: z.string().min(32, 'SESAME_SECRET must be at least 32 characters').optional(),
+  // Entries are never echoed: a message names the entry by its position only.
+  SESAME_SECRET_FALLBACKS: z
+    .string()
+    .transform((v) => v.split(',').map((entry) => entry.trim()))
+    .superRefine((entries, ctx) => {
+      entries.forEach((entry, i) => {
+        if (entry.length < 32)
+          ctx.addIssue({ code: 'custom', message: `SESAME_SECRET_FALLBACKS entry ${i + 1} must be at least 32 characters` });
+      });
+    })
+    .optional(),
   SESAME_SMTP_URL: z
     .string()
     .refine((v) => /^smtps?:\/\/[^\s]+$/.test(v), 'SESAME_SMTP_URL must look like smtp://user:pass@host:port or smtps://…')
@@ -236,6 +255,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     databaseUrl:
       e.SESAME_DATABASE_URL ?? `file:${e.SESAME_DATA_DIR.startsWith('/') ? '' : './'}${e.SESAME_DATA_DIR.replace(/\/+$/, '')}/sesame.db`,
     secret: e.SESAME_SECRET,
+    // The current secret is tried first anyway; a copy of it (or of another entry) would only cost a second try.
+    secretFallbacks: [...new Set(e.SESAME_SECRET_FALLBACKS ?? [])].filter((entry) => entry !== e.SESAME_SECRET),
     smtpUrl: e.SESAME_SMTP_URL,
     mailFrom: e.SESAME_MAIL_FROM,
     logLevel: e.SESAME_LOG_LEVEL,

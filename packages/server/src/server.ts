@@ -81,6 +81,9 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const secret = resolveSecret(config);
   if (secret.source === 'generated')
     logger.warn({ dataDir: config.dataDir }, 'generated a development server secret in the data directory');
+  // The count only: a secret's value is never logged.
+  if (secret.fallbacks.length > 0)
+    logger.info({ secretFallbacks: secret.fallbacks.length }, 'accepting tokens, hashes and sealed mail made with the fallback secrets');
 
   const store = options.store ?? openStore(config.databaseUrl);
   try {
@@ -90,7 +93,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     throw error;
   }
 
-  const metrics = createMetrics({ outboxDepth: () => store.outboxDepth(), defaultMetrics: true });
+  const { clock } = options;
+  const metrics = createMetrics({ outbox: store, defaultMetrics: true, ...(clock ? { now: () => clock.now() } : {}) });
   const baseTransport =
     options.transport ??
     createMailTransport({
@@ -103,7 +107,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const transport = countingTransport(baseTransport, metrics);
   const worker = createOutboxWorker({
     store,
-    sealer: createNodePayloadSealer(secret.bytes),
+    // Opens mail sealed under a fallback secret too, so a rotation never strands the queue.
+    sealer: createNodePayloadSealer(secret.bytes, undefined, secret.fallbacks),
     transport,
     content: settingsContentSource(store),
     logger,
@@ -148,6 +153,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const sesame = createApp({
     store,
     secret: secret.bytes,
+    secretFallbacks: secret.fallbacks,
     production: config.production,
     publicUrl: config.publicUrl,
     devInbox,

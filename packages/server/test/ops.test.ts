@@ -19,7 +19,7 @@ describe('health, metrics, OpenAPI', () => {
     expect(gone.headers.get('x-request-id')).toBeTruthy();
   });
 
-  it('counts requests per route and status, sends, verifies, limit hits and outbox depth', async () => {
+  it('counts requests per route and status, sends, verifies, limit hits, outbox depth and the age of its oldest email', async () => {
     h = await harness();
     const sent = (await (await h.api('send', { email: 'm@example.com', magiclink_auth_uri: REDIRECT })).json()) as {
       auth_request_id: string;
@@ -39,6 +39,10 @@ describe('health, metrics, OpenAPI', () => {
     expect(text).toMatch(/sesame_limit_hits_total\{limit="send_limit"\} 1/);
     expect(text).toMatch(/sesame_verifies_total\{method="code",outcome="(INVALID_CREDENTIAL|INVALID_ARGUMENT)"\} 1/);
     expect(text).toMatch(/sesame_outbox_depth 2/);
+    // Both emails were queued at the harness clock's start; the clock has moved on by 90 s.
+    expect(text).toMatch(/sesame_outbox_oldest_age_seconds 0\n/);
+    h.clock.advance(90_000);
+    expect(await (await h.request('/metrics')).text()).toMatch(/sesame_outbox_oldest_age_seconds 90\n/);
     expect(text).toMatch(/sesame_oauth_tokens_total\{outcome="issued"\} 1/);
   });
 

@@ -42,9 +42,22 @@ function rejected(reason: string): TransportError {
   );
 }
 
-/** Refuses a state-changing request without a valid token, or from another origin (403 CSRF_REJECTED). */
-export function csrfProtection(key: Uint8Array, publicUrl: string): MiddlewareHandler<AppEnv> {
+/** Whether `token` is the cookie's token under the current key or, failing that, a fallback secret's key. */
+export function csrfTokenMatches(keys: readonly Uint8Array[], cookieValue: string, token: string): boolean {
+  const actual = Buffer.from(token);
+  return keys.some((key) => {
+    const expected = Buffer.from(csrfTokenFor(key, cookieValue));
+    return expected.length === actual.length && timingSafeEqual(expected, actual);
+  });
+}
+
+/**
+ * Refuses a state-changing request without a valid token, or from another origin (403
+ * CSRF_REJECTED). A token made under a fallback secret (`fallbackKeys`) is still accepted.
+ */
+export function csrfProtection(key: Uint8Array, publicUrl: string, fallbackKeys: readonly Uint8Array[] = []): MiddlewareHandler<AppEnv> {
   const origin = new URL(publicUrl).origin;
+  const keys = [key, ...fallbackKeys];
   return async (c, next) => {
     if (STATE_CHANGING.has(c.req.method)) {
       const sentOrigin = c.req.header('origin');
@@ -52,9 +65,7 @@ export function csrfProtection(key: Uint8Array, publicUrl: string): MiddlewareHa
       const cookie = getCookie(c, CSRF_COOKIE);
       const token = c.req.header(CSRF_HEADER);
       if (cookie === undefined || !COOKIE_PATTERN.test(cookie) || token === undefined) throw rejected('missing CSRF token');
-      const expected = Buffer.from(csrfTokenFor(key, cookie));
-      const actual = Buffer.from(token);
-      if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) throw rejected('invalid CSRF token');
+      if (!csrfTokenMatches(keys, cookie, token)) throw rejected('invalid CSRF token');
     }
     await next();
   };

@@ -24,7 +24,14 @@ export function mountAdminApi(app: Hono<AppEnv>, deps: AdminDeps): void {
   const sessions = createAdminSessions(deps);
   app.use('/admin', adminSecurityHeaders());
   app.use('/admin/*', adminSecurityHeaders());
-  app.use('/admin/*', csrfProtection(deps.keys.csrf, deps.publicUrl));
+  app.use(
+    '/admin/*',
+    csrfProtection(
+      deps.keys.csrf,
+      deps.publicUrl,
+      deps.keys.fallbacks.map((keys) => keys.csrf),
+    ),
+  );
   app.use('/admin/api/*', requireAdminSession(sessions));
 
   app.route('/admin/api/csrf', csrfRoutes(deps.keys.csrf, deps.publicUrl));

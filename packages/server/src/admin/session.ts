@@ -24,6 +24,7 @@ import type { AppEnv } from '../http/hono-env.js';
 import { ADMIN_CLIENT_ID, adminCaller, adminVerifyUrl, readObject, type AdminDeps } from './common.js';
 import { ensureCsrfToken, secureCookies } from './csrf.js';
 import { openAesGcm, sealAesGcm } from '../passwordless/node-crypto.js';
+import type { ServerKeys } from '../auth/derived-keys.js';
 
 export const SESSION_COOKIE = 'sesame_admin';
 export const PENDING_COOKIE = 'sesame_admin_pending';
@@ -51,13 +52,18 @@ export function sealPending(key: Uint8Array, authRequestId: string): string {
   return Buffer.from(sealAesGcm(key, PENDING_AAD, Buffer.from(authRequestId, 'utf8'), cryptoRandom)).toString('base64url');
 }
 
-export function openPending(key: Uint8Array, value: string | undefined): string | null {
+/** The auth request id in the cookie, opened with the current key or, failing that, a fallback secret's. */
+export function openPending(keys: Pick<ServerKeys, 'adminPending' | 'fallbacks'>, value: string | undefined): string | null {
   if (value === undefined || !PENDING_PATTERN.test(value)) return null;
-  try {
-    return Buffer.from(openAesGcm(key, PENDING_AAD, Buffer.from(value, 'base64url'))).toString('utf8');
-  } catch {
-    return null;
+  const sealed = Buffer.from(value, 'base64url');
+  for (const key of [keys.adminPending, ...keys.fallbacks.map((fallback) => fallback.adminPending)]) {
+    try {
+      return Buffer.from(openAesGcm(key, PENDING_AAD, sealed)).toString('utf8');
+    } catch {
+      // Not this key's: try the next.
+    }
   }
+  return null;
 }
 
 const UNIFORM_FAILURES = new Set(['INVALID_CREDENTIAL', 'TOO_MANY_ATTEMPTS', 'AUTH_REQUEST_NOT_FOUND']);
@@ -76,9 +82,11 @@ export interface AdminSessions {
 }
 
 export function createAdminSessions(deps: Pick<AdminDeps, 'keys' | 'clock' | 'store'>): AdminSessions {
-  const key = deps.keys.adminSession;
   // Only a keyed digest is stored: the table alone cannot be turned back into cookies.
-  const digest = (id: string) => createHmac('sha256', key).update(`admin session\u0000${id}`).digest('base64url');
+  const digestWith = (key: Uint8Array, id: string) => createHmac('sha256', key).update(`admin session\u0000${id}`).digest('base64url');
+  const digest = (id: string) => digestWith(deps.keys.adminSession, id);
+  // A session started under a fallback secret is stored under that secret's digest until it ends.
+  const fallbackDigests = (id: string) => deps.keys.fallbacks.map((keys) => digestWith(keys.adminSession, id));
   const wellFormed = (cookie: string | undefined): cookie is string => cookie !== undefined && SESSION_ID_PATTERN.test(cookie);
   return {
     async issue(admin) {
@@ -94,13 +102,19 @@ export function createAdminSessions(deps: Pick<AdminDeps, 'keys' | 'clock' | 'st
     },
     async verify(cookie) {
       if (!wellFormed(cookie)) return null;
-      const session = await deps.store.findAdminSession(digest(cookie), deps.clock.now());
+      const now = deps.clock.now();
+      let session = await deps.store.findAdminSession(digest(cookie), now);
+      for (const older of session ? [] : fallbackDigests(cookie)) {
+        session = await deps.store.findAdminSession(older, now);
+        if (session) break;
+      }
       if (!session) return null;
       const admin = await deps.store.findAdmin(session.emailKey);
       return admin ? admin.email : null;
     },
     async end(cookie) {
-      if (wellFormed(cookie)) await deps.store.deleteAdminSession(digest(cookie));
+      if (!wellFormed(cookie)) return;
+      for (const idHash of [digest(cookie), ...fallbackDigests(cookie)]) await deps.store.deleteAdminSession(idHash);
     },
   };
 }
@@ -155,7 +169,7 @@ export function sessionRoutes(deps: AdminDeps, sessions: AdminSessions): Hono<Ap
       } catch (error) {
         if (!(error instanceof SesameError && error.code === 'SEND_LIMIT_EXCEEDED')) throw error;
         // Over the send limit: answer as always, and keep this browser on its earlier email.
-        const earlierId = openPending(deps.keys.adminPending, getCookie(c, PENDING_COOKIE));
+        const earlierId = openPending(deps.keys, getCookie(c, PENDING_COOKIE));
         const earlier = earlierId === null ? null : await store.findAuthRequest(earlierId, deps.clock.now());
         if (
           earlier &&
@@ -180,7 +194,7 @@ export function sessionRoutes(deps: AdminDeps, sessions: AdminSessions): Hono<Ap
     const input = { code: body.code ?? undefined, linkToken: body.link_token ?? body.linkToken ?? undefined, authRequestId: '' };
     // The body's shape first, so a malformed one is refused alike for everyone.
     parseInput(verifyInputSchema, { ...input, authRequestId: 'x' });
-    const pending = openPending(deps.keys.adminPending, cookie);
+    const pending = openPending(deps.keys, cookie);
     if (pending === null) throw notValid();
     // Only a request this flow created can sign an admin in. A wrong code, a locked request and a
     // pending cookie of a non-admin (no request at all) answer alike, with no attempts count, so

@@ -6,7 +6,7 @@
  * request by the caller (auth.ts), which compares `sv` with the client's current version.
  */
 import { randomBytes } from 'node:crypto';
-import { SignJWT, jwtVerify } from 'jose';
+import { SignJWT, errors, jwtVerify } from 'jose';
 import type { Clock } from '@sesame/core';
 
 export const TOKEN_AUDIENCE = 'sesame-api';
@@ -33,9 +33,36 @@ export interface TokenService {
   verify(token: string): Promise<VerifiedToken | null>;
 }
 
-export function createTokenService(options: { key: Uint8Array; issuer: string; ttlSeconds: number; clock: Clock }): TokenService {
+export function createTokenService(options: {
+  key: Uint8Array;
+  /** Keys of the fallback secrets: tokens they signed verify until they expire; none is signed with them. */
+  fallbackKeys?: readonly Uint8Array[];
+  issuer: string;
+  ttlSeconds: number;
+  clock: Clock;
+}): TokenService {
   const { key, issuer, ttlSeconds, clock } = options;
+  const keys = [key, ...(options.fallbackKeys ?? [])];
   const verified = new Map<string, VerifiedToken & { expiresAt: number }>();
+
+  /** The claims under the first key whose signature holds (the current one first); throws when none does. */
+  async function verifiedPayload(token: string, now: number) {
+    for (let i = 0; ; i++) {
+      try {
+        const verifiedToken = await jwtVerify(token, keys[i]!, {
+          issuer,
+          audience: TOKEN_AUDIENCE,
+          algorithms: ['HS256'],
+          requiredClaims: ['sub', 'exp', 'jti'],
+          currentDate: new Date(now),
+        });
+        return verifiedToken.payload;
+      } catch (error) {
+        // Only a signature that failed may hold under an older key; an expired or malformed token does not.
+        if (i + 1 >= keys.length || !(error instanceof errors.JWSSignatureVerificationFailed)) throw error;
+      }
+    }
+  }
 
   return {
     async issue(clientId, secretVersion = 1) {
@@ -62,13 +89,7 @@ export function createTokenService(options: { key: Uint8Array; issuer: string; t
       }
       if (token.length > 4096) return null;
       try {
-        const { payload } = await jwtVerify(token, key, {
-          issuer,
-          audience: TOKEN_AUDIENCE,
-          algorithms: ['HS256'],
-          requiredClaims: ['sub', 'exp', 'jti'],
-          currentDate: new Date(now),
-        });
+        const payload = await verifiedPayload(token, now);
         if (typeof payload.sub !== 'string' || typeof payload.exp !== 'number') return null;
         const version = payload[SECRET_VERSION_CLAIM];
         // Tokens issued before the claim existed were issued under the first secret.

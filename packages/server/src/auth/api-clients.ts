@@ -125,8 +125,18 @@ export async function createClient(
   return client;
 }
 
-/** Finds an active client whose secret matches; `null` for every kind of failure alike. */
-export async function authenticateClient(store: Store, key: Uint8Array, clientId: string, secret: string): Promise<ApiClientRecord | null> {
+/**
+ * Finds an active client whose secret matches; `null` for every kind of failure alike. A hash
+ * made under a fallback secret's key (`fallbackKeys`) still matches, and is then stored again
+ * under the current key, so the client keeps working once that fallback is removed.
+ */
+export async function authenticateClient(
+  store: Store,
+  key: Uint8Array,
+  clientId: string,
+  secret: string,
+  fallbackKeys: readonly Uint8Array[] = [],
+): Promise<ApiClientRecord | null> {
   if (clientId.length === 0 || clientId.length > 200 || secret.length === 0 || secret.length > 200) return null;
   const client = await store.findApiClient(clientId);
   if (!client || client.revokedAt !== null) {
@@ -134,7 +144,12 @@ export async function authenticateClient(store: Store, key: Uint8Array, clientId
     hashClientSecret(key, clientId, secret);
     return null;
   }
-  return clientSecretMatches(key, client, secret) ? client : null;
+  if (clientSecretMatches(key, client, secret)) return client;
+  if (!fallbackKeys.some((fallback) => clientSecretMatches(fallback, client, secret))) return null;
+  const secretHash = hashClientSecret(key, client.id, secret);
+  // False only when a rotation or revocation landed meanwhile: then the old secret is no longer valid.
+  if (!(await store.rehashApiClientSecret(client.id, client.secretHash, secretHash))) return null;
+  return { ...client, secretHash };
 }
 
 /**

@@ -17,6 +17,8 @@ export interface OAuthRouteDeps {
   readonly store: Store;
   readonly tokens: TokenService;
   readonly clientSecretKey: Uint8Array;
+  /** The fallback secrets' client-secret keys (a match re-hashes under `clientSecretKey`). */
+  readonly clientSecretFallbackKeys?: readonly Uint8Array[];
   readonly metrics: Metrics;
   readonly now: () => number;
   readonly maxBodyBytes: number;
@@ -64,7 +66,7 @@ export function oauthRoutes(deps: OAuthRouteDeps): Hono<AppEnv> {
       if (clientId === undefined || clientSecret === undefined) {
         throw new OAuthProblem(401, 'invalid_client', 'Client authentication failed: client_id and client_secret are required.');
       }
-      const client = await authenticateClient(deps.store, deps.clientSecretKey, clientId, clientSecret);
+      const client = await authenticateClient(deps.store, deps.clientSecretKey, clientId, clientSecret, deps.clientSecretFallbackKeys);
       if (!client) throw new OAuthProblem(401, 'invalid_client', 'Client authentication failed.');
       const issued = await deps.tokens.issue(client.id, client.secretVersion);
       await deps.store.touchApiClient(client.id, deps.now());

@@ -14,9 +14,20 @@ export const SECRET_FILE = 'secret';
 export interface ResolvedSecret {
   readonly bytes: Uint8Array;
   readonly source: 'environment' | 'generated' | 'data-dir';
+  /** SESAME_SECRET_FALLBACKS, without the current secret: accepted for what they made, never used to make anything. */
+  readonly fallbacks: readonly Uint8Array[];
 }
 
-export function resolveSecret(config: Pick<Config, 'secret' | 'production' | 'dataDir'>): ResolvedSecret {
+export function resolveSecret(
+  config: Pick<Config, 'secret' | 'production' | 'dataDir'> & Partial<Pick<Config, 'secretFallbacks'>>,
+): ResolvedSecret {
+  const current = resolveCurrentSecret(config);
+  const text = utf8.decode(current.bytes);
+  const fallbacks = (config.secretFallbacks ?? []).filter((older) => older !== text).map((older) => utf8.encode(older));
+  return { ...current, fallbacks };
+}
+
+function resolveCurrentSecret(config: Pick<Config, 'secret' | 'production' | 'dataDir'>): Omit<ResolvedSecret, 'fallbacks'> {
   if (config.secret !== undefined) return { bytes: utf8.encode(config.secret), source: 'environment' };
   if (config.production) {
     throw new ConfigError(['SESAME_SECRET is required when NODE_ENV=production (at least 32 characters, e.g. `openssl rand -base64 48`)']);

@@ -19,16 +19,36 @@ export interface Metrics {
   readonly swept: Counter;
 }
 
-export function createMetrics(options: { outboxDepth?: () => Promise<number>; defaultMetrics?: boolean } = {}): Metrics {
+export interface MetricsOptions {
+  /** The outbox to report on at each scrape (the store). */
+  readonly outbox?: { outboxDepth(): Promise<number>; oldestQueuedEmailAt(): Promise<number | null> };
+  /** Epoch milliseconds; the outbox age is measured against it. */
+  readonly now?: () => number;
+  readonly defaultMetrics?: boolean;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics === true) collectDefaultMetrics({ register: registry, prefix: 'sesame_' });
-  const outboxDepth = options.outboxDepth;
+  const { outbox } = options;
+  const now = options.now ?? Date.now;
   new Gauge({
     name: 'sesame_outbox_depth',
     help: 'Emails queued and not yet delivered.',
     registers: [registry],
     async collect() {
-      if (outboxDepth) this.set(await outboxDepth());
+      if (outbox) this.set(await outbox.outboxDepth());
+    },
+  });
+  // Depth alone hides a stuck queue that stays short; the age of its oldest email does not.
+  new Gauge({
+    name: 'sesame_outbox_oldest_age_seconds',
+    help: 'Age of the oldest email queued and not yet delivered (0 when none waits).',
+    registers: [registry],
+    async collect() {
+      if (!outbox) return;
+      const queuedAt = await outbox.oldestQueuedEmailAt();
+      this.set(queuedAt === null ? 0 : Math.max(0, (now() - queuedAt) / 1000));
     },
   });
   return {

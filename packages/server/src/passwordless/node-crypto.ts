@@ -19,11 +19,12 @@ function deriveKey(secret: Uint8Array, info: string): Buffer {
   return Buffer.from(hkdfSync('sha256', secret, HKDF_SALT, info, 32));
 }
 
-export function createNodeCredentialHasher(secret: Uint8Array): CredentialHasher {
+/** `fallbacks`: older secrets (SESAME_SECRET_FALLBACKS), whose digests verify still accepts (core's engine). */
+export function createNodeCredentialHasher(secret: Uint8Array, fallbacks: readonly Uint8Array[] = []): CredentialHasher {
   assertSecret(secret);
   // A KeyObject, imported once: given raw bytes, every createHmac imports the key anew, a large share of an HMAC this short.
   const key = createSecretKey(deriveKey(secret, 'sesame credential digest'));
-  return {
+  const hasher: CredentialHasher = {
     digest(purpose, authRequestId, value) {
       const mac = createHmac('sha256', key)
         .update(credentialMessage(purpose, authRequestId, value))
@@ -31,6 +32,7 @@ export function createNodeCredentialHasher(secret: Uint8Array): CredentialHasher
       return Promise.resolve(new Uint8Array(mac.buffer, mac.byteOffset, mac.byteLength));
     },
   };
+  return fallbacks.length === 0 ? hasher : { ...hasher, fallbacks: fallbacks.map((older) => createNodeCredentialHasher(older)) };
 }
 
 /**
@@ -62,10 +64,20 @@ export function openAesGcm(key: Uint8Array, associatedData: string, sealed: Uint
   return new Uint8Array(plain.buffer, plain.byteOffset, plain.byteLength);
 }
 
-/** `random` supplies the IVs; the default draws them from a pool like the engine's (see below). */
-export function createNodePayloadSealer(secret: Uint8Array, random: RandomSource = createPooledRandom()): PayloadSealer {
+/**
+ * `random` supplies the IVs; the default draws them from a pool like the engine's (see below).
+ * `fallbacks`: older secrets (SESAME_SECRET_FALLBACKS); `open` tries their keys after the
+ * current one fails, so mail queued before a rotation still goes out. `seal` uses the current key only.
+ */
+export function createNodePayloadSealer(
+  secret: Uint8Array,
+  random: RandomSource = createPooledRandom(),
+  fallbacks: readonly Uint8Array[] = [],
+): PayloadSealer {
   assertSecret(secret);
+  fallbacks.forEach(assertSecret);
   const key = deriveKey(secret, 'sesame outbox seal');
+  const fallbackKeys = fallbacks.map((older) => deriveKey(older, 'sesame outbox seal'));
   return {
     seal(associatedData, plaintext) {
       return Promise.resolve(sealAesGcm(key, associatedData, plaintext, random));
@@ -74,6 +86,13 @@ export function createNodePayloadSealer(secret: Uint8Array, random: RandomSource
       try {
         return Promise.resolve(openAesGcm(key, associatedData, sealed));
       } catch (error) {
+        for (const older of fallbackKeys) {
+          try {
+            return Promise.resolve(openAesGcm(older, associatedData, sealed));
+          } catch {
+            // Not this key's either.
+          }
+        }
         return Promise.reject(error instanceof Error ? error : new Error('Could not open the sealed payload.'));
       }
     },

@@ -38,6 +38,24 @@ export function registerApiClientSuite(ctx: SuiteContext): void {
       expect(await store.findApiClient('c2')).toMatchObject({ revokedAt: null, redirectUris: [] });
     });
 
+    it('re-hashes a secret only over the hash it expects, keeping the version', async () => {
+      const store = ctx.store();
+      await store.createApiClient(apiClient('c1', { name: 'App', secretHash: 'old-key' }));
+      expect(await store.findApiClient('c1')).toMatchObject({ secretHash: 'old-key' });
+      expect(await store.rehashApiClientSecret('c1', 'not-the-hash', 'new-key')).toBe(false);
+      expect(await store.rehashApiClientSecret('nope', 'old-key', 'new-key')).toBe(false);
+      expect(await store.rehashApiClientSecret('c1', 'old-key', 'new-key')).toBe(true);
+      // Read twice: a memoised record must not answer with the old hash.
+      expect(await store.findApiClient('c1')).toMatchObject({ secretHash: 'new-key', secretVersion: 1 });
+      expect(await store.findApiClient('c1')).toMatchObject({ secretHash: 'new-key', secretVersion: 1 });
+      // A rotation in between wins: the stale re-hash changes nothing.
+      expect(await store.updateApiClientSecret('c1', 'rotated')).toBe(2);
+      expect(await store.rehashApiClientSecret('c1', 'new-key', 'again')).toBe(false);
+      expect(await store.revokeApiClient('c1', T0 + 1)).toBe(true);
+      expect(await store.rehashApiClientSecret('c1', 'rotated', 'again')).toBe(false);
+      expect(await store.findApiClient('c1')).toMatchObject({ secretHash: 'rotated', secretVersion: 2 });
+    });
+
     it('sees a client or setting changed through another connection from the next turn of the event loop', async () => {
       const store = ctx.store();
       // A backend may memoise these reads (every API call makes them); a change committed

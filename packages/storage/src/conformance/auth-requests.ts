@@ -206,6 +206,23 @@ export function registerAuthRequestSuite(ctx: SuiteContext): void {
       expect(await consumeOtp(request, request.otp, T0 + 3)).toMatchObject({ outcome: 'verified', request: { attempts: 2 } });
     });
 
+    it('matches a code by any of its fallback digests, and counts a miss as one failed try', async () => {
+      const store = ctx.store();
+      const request = await create();
+      const other = (code: string) => new Uint8Array(32).fill(code.length + 7);
+      const wrong = wrongCode(request.otp);
+      // A miss against the current digest and two fallback digests: one try, not three.
+      const missed = await consumeOtp(request, wrong, T0 + 1, { otpHashFallbacks: [other('a'), await otpDigest(request.id, wrong)] });
+      expect(missed).toEqual({ outcome: 'invalid_credential', attemptsLeft: MAX_ATTEMPTS - 1 });
+      // The right code's digest as the second fallback, the current one wrong: verified.
+      const fallbacks = [other('b'), await otpDigest(request.id, request.otp!)];
+      expect(await consumeOtp(request, wrong, T0 + 2, { otpHashFallbacks: fallbacks })).toMatchObject({
+        outcome: 'verified',
+        request: { attempts: 1 },
+      });
+      expect((await store.findAuthRequest(request.id, T0 + 3))?.status).toBe('verified');
+    });
+
     it('refuses a request already at a cap that was lowered since', async () => {
       const store = ctx.store();
       const request = await create();

@@ -46,6 +46,20 @@ export function registerOutboxSuite(ctx: SuiteContext): void {
       expect(await store.outboxDepth()).toBe(3);
     });
 
+    it('reports when the oldest undelivered email was queued, leased or not, and nothing once all are settled', async () => {
+      const store = ctx.store();
+      expect(await store.oldestQueuedEmailAt()).toBeNull();
+      const [r0, r1] = await queue(2);
+      // A leased email is still undelivered.
+      await store.claimOutbox({ owner: 'a', now: T0 + 10, leaseMs: 30_000, limit: 1 });
+      expect(await store.oldestQueuedEmailAt()).toBe(T0);
+      expect(await store.markOutboxSent({ id: r0!.email.id, owner: 'a', now: T0 + 20, detail: null })).toBe(true);
+      expect(await store.oldestQueuedEmailAt()).toBe(T0 + 1);
+      await store.claimOutbox({ owner: 'b', now: T0 + 30, leaseMs: 30_000, limit: 1 });
+      expect(await store.markOutboxFailed({ id: r1!.email.id, owner: 'b', now: T0 + 40, detail: 'gave up' })).toBe(true);
+      expect(await store.oldestQueuedEmailAt()).toBeNull();
+    });
+
     it('does not claim a row before it is due', async () => {
       const store = ctx.store();
       await queue(1);

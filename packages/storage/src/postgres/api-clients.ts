@@ -89,6 +89,18 @@ export function postgresApiClients(db: Runners): ApiClients {
         );
         return row ? row.secret_version : null;
       }),
+    // Same secret, same version: not a change an operator made, so no audit entry.
+    async rehashApiClientSecret(id, fromHash, toHash) {
+      if (unstorable(id)) return false;
+      const changed = await db.write((s) =>
+        s.count('UPDATE api_clients SET secret_hash = $3::text WHERE id = $1::text AND secret_hash = $2::text AND revoked_at IS NULL', [
+          id,
+          fromHash,
+          toHash,
+        ]),
+      );
+      return changed > 0;
+    },
     updateApiClientSendLimit: (id, sendsPerMinute, audit) =>
       auditedChange(id, false, audit, async (s) => {
         const changed = await s.count('UPDATE api_clients SET sends_per_minute = $2::integer WHERE id = $1::text AND revoked_at IS NULL', [

@@ -114,21 +114,24 @@ export function postgresAuthRequests(db: Runners): AuthRequests {
       // was before this UPDATE; a racing UPDATE re-checks the WHERE on the committed row.
       // `otp_hash = $2` is NULL, so false, for a request without a code. Comparing keyed digests
       // leaks nothing usable: an attacker cannot choose the digest's bytes without the secret.
+      // Fallback-secret digests (rotation) widen the match; without them the statement is the usual one.
+      const fallbacks = command.otpHashFallbacks ?? [];
+      const matches = fallbacks.length === 0 ? 'otp_hash = $2::bytea' : '(otp_hash = $2::bytea OR otp_hash = ANY($6::bytea[]))';
       const [updated] = await s.rows<AuthRequestRow>(
         `WITH updated AS (
            UPDATE auth_requests SET
-             consumed_at = CASE WHEN otp_hash = $2::bytea THEN $3::bigint ELSE consumed_at END,
-             status = CASE WHEN otp_hash = $2::bytea THEN 'verified'
+             consumed_at = CASE WHEN ${matches} THEN $3::bigint ELSE consumed_at END,
+             status = CASE WHEN ${matches} THEN 'verified'
                            WHEN attempts + 1 >= $4::integer THEN 'locked'
                            ELSE status END,
-             attempts = CASE WHEN otp_hash = $2::bytea THEN attempts ELSE attempts + 1 END
+             attempts = CASE WHEN ${matches} THEN attempts ELSE attempts + 1 END
            WHERE id = $1::text AND client_id = $5::text
              AND consumed_at IS NULL AND status = 'pending' AND expires_at > $3::bigint AND attempts < $4::integer
            RETURNING ${AUTH_REQUEST_COLUMNS}),
          failure AS (
            INSERT INTO otp_failures (email_key, at) SELECT email_key, $3::bigint FROM updated WHERE status <> 'verified')
          SELECT * FROM updated`,
-        [id, otpHash, now, maxAttempts, clientId],
+        fallbacks.length === 0 ? [id, otpHash, now, maxAttempts, clientId] : [id, otpHash, now, maxAttempts, clientId, fallbacks],
       );
       if (updated) {
         if (updated.status === 'verified') return { outcome: 'verified', request: toRecord(updated, now) };

@@ -116,5 +116,9 @@ export function postgresOutbox(db: Runners): Outbox {
       const [row] = await db.read((s) => s.rows<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE status = 'queued'"));
       return row?.n ?? 0;
     },
+    async oldestQueuedEmailAt() {
+      const [row] = await db.read((s) => s.rows<{ at: number | null }>("SELECT min(created_at) AS at FROM outbox WHERE status = 'queued'"));
+      return row?.at ?? null;
+    },
   };
 }

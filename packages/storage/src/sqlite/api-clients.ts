@@ -96,6 +96,14 @@ export function sqliteApiClients(ctx: SqliteContext): ApiClients {
     async updateApiClientSecret(id, secretHash, audit) {
       return Promise.resolve(rotate(id, secretHash, audit));
     },
+    async rehashApiClientSecret(id, fromHash, toHash) {
+      // Same secret, same version: not a change an operator made, so no audit entry.
+      const changed = run(
+        'UPDATE api_clients SET secret_hash = @toHash WHERE id = @id AND secret_hash = @fromHash AND revoked_at IS NULL',
+        { id, fromHash, toHash },
+      ).changes;
+      return Promise.resolve(changed > 0);
+    },
     async updateApiClientSendLimit(id, sendsPerMinute, audit) {
       return Promise.resolve(setSendLimit(id, sendsPerMinute, audit));
     },

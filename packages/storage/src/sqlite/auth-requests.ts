@@ -63,6 +63,7 @@ export function sqliteAuthRequests(ctx: SqliteContext): AuthRequests {
 
   const consumeWithOtp = grouped((command: Command<'consumeWithOtp'>): Result<'consumeWithOtp'> => {
     const { id, clientId, otpHash, now, maxAttempts, addressFailureLimit } = command;
+    const fallbacks = command.otpHashFallbacks ?? [];
     const owner = get('SELECT email_key FROM auth_requests WHERE id = @id AND client_id = @clientId', { id, clientId }) as
       { email_key: string } | undefined;
     if (!owner) return { outcome: 'not_found' };
@@ -73,16 +74,21 @@ export function sqliteAuthRequests(ctx: SqliteContext): AuthRequests {
     // in SQL. Every SET expression sees the row as it was before this UPDATE. `otp_hash = @otpHash`
     // is NULL, so false, for a request without a code. Comparing keyed digests with memcmp leaks
     // nothing usable: an attacker cannot choose the digest's bytes without the server secret.
+    // Fallback-secret digests (rotation) widen the match; without them the statement is the usual one.
+    const matches =
+      fallbacks.length === 0 ? 'otp_hash = @otpHash' : `otp_hash IN (@otpHash${fallbacks.map((_, i) => `, @f${i}`).join('')})`;
+    const params: Record<string, unknown> = { id, clientId, otpHash, now, maxAttempts };
+    fallbacks.forEach((hash, i) => (params[`f${i}`] = hash));
     const updated = get(
       `UPDATE auth_requests SET
-         consumed_at = CASE WHEN otp_hash = @otpHash THEN @now ELSE consumed_at END,
-         status = CASE WHEN otp_hash = @otpHash THEN 'verified'
+         consumed_at = CASE WHEN ${matches} THEN @now ELSE consumed_at END,
+         status = CASE WHEN ${matches} THEN 'verified'
                        WHEN attempts + 1 >= @maxAttempts THEN 'locked'
                        ELSE status END,
-         attempts = CASE WHEN otp_hash = @otpHash THEN attempts ELSE attempts + 1 END
+         attempts = CASE WHEN ${matches} THEN attempts ELSE attempts + 1 END
        WHERE id = @id AND client_id = @clientId AND consumed_at IS NULL AND status = 'pending' AND expires_at > @now AND attempts < @maxAttempts
        RETURNING ${AUTH_REQUEST_COLUMNS}`,
-      { id, clientId, otpHash, now, maxAttempts },
+      params,
     ) as AuthRequestRow | undefined;
     if (updated) {
       if (updated.status === 'verified') return { outcome: 'verified', request: toRecord(updated, now) };

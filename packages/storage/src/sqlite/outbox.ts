@@ -125,5 +125,9 @@ export function sqliteOutbox(ctx: SqliteContext): Outbox {
       const row = get("SELECT count(*) AS n FROM outbox WHERE status = 'queued'") as { n: number };
       return Promise.resolve(row.n);
     },
+    async oldestQueuedEmailAt() {
+      const row = get("SELECT min(created_at) AS at FROM outbox WHERE status = 'queued'") as { at: number | null };
+      return Promise.resolve(row.at);
+    },
   };
 }
