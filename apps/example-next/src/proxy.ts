@@ -1,8 +1,9 @@
 import { createAuthMiddleware } from '@sesame/nextjs/middleware';
-import { sessionSecret } from './lib/session-secret';
+import { sessionSecret, sessionSecretFallbacks } from './lib/session-secret';
 
 const protect = createAuthMiddleware({
   sessionSecret,
+  sessionSecretFallbacks,
   protect: ['/dashboard/:path*'],
   loginPath: '/login',
   // The login redirect's base: the configured URL, never X-Forwarded-Host.

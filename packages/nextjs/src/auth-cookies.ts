@@ -40,7 +40,7 @@ export function clearCookie(r: Resolved, jar: Jar, name: string): void {
 
 /** The sign-in this browser started, if its cookie is valid and unexpired. */
 export function readPending(r: Resolved, jar: Pick<Jar, 'get'>): Promise<PendingSignIn | null> {
-  return verifyPendingSignIn(r.config.sessionSecret, jar.get(r.signInCookie), r.now());
+  return verifyPendingSignIn(r.verifySecrets, jar.get(r.signInCookie), r.now());
 }
 
 export async function setPending(r: Resolved, jar: Jar, pending: PendingSignIn, expiresIn: number): Promise<void> {
@@ -54,7 +54,7 @@ export async function setPending(r: Resolved, jar: Jar, pending: PendingSignIn, 
  * answers "signed out" (logged): a sign-out must never be undone by an outage.
  */
 export async function loadSession(r: Resolved, raw: string | undefined): Promise<Session | null> {
-  const token = await verifySession(r.config.sessionSecret, raw, r.now());
+  const token = await verifySession(r.verifySecrets, raw, r.now());
   if (token === null || raw === undefined) return null;
   const session = await sessionOf(token, raw, r.sessionAbsoluteMaxAge);
   try {
@@ -107,5 +107,5 @@ export async function setSignInError(r: Resolved, jar: Jar, note: SignInErrorNot
 }
 
 export function readSignInError(r: Resolved, jar: Pick<Jar, 'get'>): Promise<SignInErrorNote | null> {
-  return verifySignInError(r.config.sessionSecret, jar.get(r.signInErrorCookie), r.now());
+  return verifySignInError(r.verifySecrets, jar.get(r.signInErrorCookie), r.now());
 }

@@ -4,6 +4,7 @@ import { cookieAttributes, type CookieAttributes, type SameSiteSetting } from '.
 import type { OnVerified } from './on-verified.js';
 import { parseAppUrl, type AppUrl } from './origin.js';
 import { createMemorySessionStore, type SessionStore } from './session.js';
+import { secretsWithFallbacks, type VerifySecrets } from './tokens.js';
 import { templateChooser, variablesChooser, type TemplateSetting, type TemplateVariablesSetting } from './templates.js';
 import { clientKey, createThrottle, type ClientIpFunction, type ClientIpSource, type Throttle, type ThrottleRule } from './throttle.js';
 
@@ -14,6 +15,12 @@ export interface SesameAuthConfig {
   readonly clientSecret: string;
   /** Signs the session and auth-request cookies (HS256); at least 32 characters. */
   readonly sessionSecret: string;
+  /**
+   * Older session secrets, still accepted (each at least 32 characters): a cookie signed with one
+   * keeps working until it expires, while everything new is signed with `sessionSecret`.
+   * Removing one ends every cookie only it could verify. See "Rotating SESSION_SECRET".
+   */
+  readonly sessionSecretFallbacks?: readonly string[] | undefined;
   /**
    * The app's public URL (origin, optionally with a base path), e.g. `https://app.example.com`.
    * The magic link points here and POSTs must come from its origin. Required when
@@ -101,6 +108,8 @@ export interface ResolvedSettings {
 
 export interface Resolved extends ResolvedSettings {
   readonly config: SesameAuthConfig;
+  /** What the kit's cookies are verified with: `sessionSecret`, then its fallbacks. */
+  readonly verifySecrets: VerifySecrets;
   readonly client: SesameClient;
   /** `undefined` only outside production: then a loopback Host stands in for it. */
   readonly appUrl: AppUrl | undefined;
@@ -137,6 +146,7 @@ export function resolve(config: SesameAuthConfig): Resolved {
   const missing = (['sesameUrl', 'clientId', 'clientSecret', 'sessionSecret'] as const).filter((k) => !config[k]);
   if (missing.length > 0) throw new Error(`Sesame kit configuration is missing: ${missing.join(', ')}.`);
   if (config.sessionSecret.length < 32) throw new Error('The session secret must be at least 32 characters.');
+  const verifySecrets = secretsWithFallbacks(config.sessionSecret, config.sessionSecretFallbacks, 'sessionSecretFallbacks');
   const expiresIn = config.signIn?.expiresIn;
   if (expiresIn !== undefined && !(Number.isInteger(expiresIn) && expiresIn >= 60 && expiresIn <= 3600)) {
     throw new Error('signIn.expiresIn must be a whole number of seconds from 60 to 3600.');
@@ -167,6 +177,7 @@ export function resolve(config: SesameAuthConfig): Resolved {
   if (config.onVerified !== undefined && typeof config.onVerified !== 'function') throw new Error('onVerified must be a function.');
   return {
     config,
+    verifySecrets,
     client: config.client ?? new SesameClient({ baseUrl: config.sesameUrl, clientId: config.clientId, clientSecret: config.clientSecret }),
     appUrl,
     appName: config.appName ?? 'this app',

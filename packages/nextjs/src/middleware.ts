@@ -12,11 +12,16 @@ import { safeNextPath } from './next-path.js';
 import { parseAppUrl, requestAppUrl, type AppUrl } from './origin.js';
 import type { SessionStore } from './session.js';
 import { renewedToken, sessionOf } from './session-token.js';
-import { verifySession } from './tokens.js';
+import { secretsWithFallbacks, verifySession, type VerifySecrets } from './tokens.js';
 
 export interface AuthMiddlewareOptions {
   /** Read on each request, so the secret is taken from the runtime environment, not the build. */
   readonly sessionSecret: string | (() => string);
+  /**
+   * Older secrets still accepted, as the auth config's `sessionSecretFallbacks` (a function is
+   * read per request). A renewal here is signed with `sessionSecret`.
+   */
+  readonly sessionSecretFallbacks?: readonly string[] | (() => readonly string[] | undefined) | undefined;
   /** Patterns in Next's matcher style: `/dashboard`, `/dashboard/:path*`, `/team/:id`. */
   readonly protect: readonly string[];
   readonly loginPath?: string;
@@ -65,7 +70,7 @@ export function createAuthMiddleware(options: AuthMiddlewareOptions): AuthMiddle
     const secret = typeof options.sessionSecret === 'function' ? options.sessionSecret() : options.sessionSecret;
     const token = readCookie(request.headers.get('cookie'), cookieName);
     const t = now();
-    const verified = await verifySession(secret, token, t);
+    const verified = await verifySession(verifySecrets(options, secret), token, t);
     const session = verified === null || token === undefined ? null : await sessionOf(verified, token, absolute);
     if (session && !(await revoked(options, session.id))) {
       if (options.renew === false) return undefined;
@@ -92,6 +97,13 @@ export function createAuthMiddleware(options: AuthMiddlewareOptions): AuthMiddle
     }
     return new Response(null, { status: 307, headers });
   };
+}
+
+/** `secret` alone when no fallback is set: then a request costs one HMAC, as without the option. */
+function verifySecrets(options: AuthMiddlewareOptions, secret: string): VerifySecrets {
+  const setting = options.sessionSecretFallbacks;
+  const fallbacks = typeof setting === 'function' ? setting() : setting;
+  return fallbacks === undefined || fallbacks.length === 0 ? secret : secretsWithFallbacks(secret, fallbacks, 'sessionSecretFallbacks');
 }
 
 /** A store that fails counts as "signed out", as in the kit. */

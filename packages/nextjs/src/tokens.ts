@@ -95,20 +95,49 @@ async function sign(
     .sign(keyFor(secret));
 }
 
+/**
+ * The secrets a cookie may be signed with: the current one alone, or the current one first and
+ * then older ones still accepted (`sessionSecretFallbacks`). Signing always uses the current one.
+ */
+export type VerifySecrets = string | readonly string[];
+
+/**
+ * `[current, ...fallbacks]`, each checked; just `current` when there are no fallbacks, so a
+ * caller without any verifies with one key, as before. `label` names the option in errors.
+ */
+export function secretsWithFallbacks(current: string, fallbacks: readonly string[] | undefined, label: string): VerifySecrets {
+  if (fallbacks === undefined) return current;
+  // The configuration may come from plain JavaScript: check the shape, not just the type.
+  const list: unknown = fallbacks;
+  if (!Array.isArray(list)) throw new Error(`${label} must be a list of secrets.`);
+  if (list.length === 0) return current;
+  list.forEach((fallback: unknown, i) => {
+    if (typeof fallback !== 'string' || fallback.length < MIN_SECRET_LENGTH) {
+      throw new Error(`${label}[${i}] must be a secret of at least ${MIN_SECRET_LENGTH} characters.`);
+    }
+  });
+  return [current, ...fallbacks];
+}
+
 /** The claims of a token this kit signed for `audience`, or `null` when it is absent, tampered with or expired. */
-async function verified(secret: string, token: string | undefined, audience: string, now: number): Promise<JWTPayload | null> {
+async function verified(secrets: VerifySecrets, token: string | undefined, audience: string, now: number): Promise<JWTPayload | null> {
   if (token === undefined || token === '') return null;
-  try {
-    const { payload } = await jwtVerify(token, keyFor(secret), {
-      algorithms: ['HS256'],
-      issuer: ISSUER,
-      audience,
-      currentDate: new Date(now),
-    });
-    return payload;
-  } catch {
-    return null;
+  for (const secret of typeof secrets === 'string' ? [secrets] : secrets) {
+    try {
+      const { payload } = await jwtVerify(token, keyFor(secret), {
+        algorithms: ['HS256'],
+        issuer: ISSUER,
+        audience,
+        currentDate: new Date(now),
+      });
+      return payload;
+    } catch (error) {
+      // Only a signature that does not match may be an older secret's; a token that is expired,
+      // malformed or for another audience has verified or failed the same way under every key.
+      if ((error as { code?: unknown } | null)?.code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return null;
+    }
   }
+  return null;
 }
 
 /** The app's claims sit beside the kit's (checkClaims keeps their names apart). */
@@ -127,8 +156,8 @@ export async function signSession(
 }
 
 /** `null` for anything that is not a valid, unexpired session token: tampered, expired, absent. */
-export async function verifySession(secret: string, token: string | undefined, now: number): Promise<SessionToken | null> {
-  const payload = await verified(secret, token, SESSION_AUDIENCE, now);
+export async function verifySession(secrets: VerifySecrets, token: string | undefined, now: number): Promise<SessionToken | null> {
+  const payload = await verified(secrets, token, SESSION_AUDIENCE, now);
   if (payload === null) return null;
   if (typeof payload.email !== 'string' || payload.iat === undefined || payload.exp === undefined) return null;
   const { jti, sat, sxp } = payload;
@@ -158,8 +187,8 @@ export async function signPendingSignIn(secret: string, pending: PendingSignIn, 
   return sign(secret, claims, AUTH_REQUEST_AUDIENCE, null, now, maxAgeSeconds);
 }
 
-export async function verifyPendingSignIn(secret: string, token: string | undefined, now: number): Promise<PendingSignIn | null> {
-  const payload = await verified(secret, token, AUTH_REQUEST_AUDIENCE, now);
+export async function verifyPendingSignIn(secrets: VerifySecrets, token: string | undefined, now: number): Promise<PendingSignIn | null> {
+  const payload = await verified(secrets, token, AUTH_REQUEST_AUDIENCE, now);
   if (payload === null) return null;
   const { ari, email, next, rxp, rsa, tpl } = payload;
   if (typeof ari !== 'string' || typeof email !== 'string' || typeof next !== 'string') return null;
@@ -172,8 +201,8 @@ export async function signSignInError(secret: string, note: SignInErrorNote, now
   return sign(secret, { code: note.code, msg: note.message }, SIGN_IN_ERROR_AUDIENCE, null, now, maxAgeSeconds);
 }
 
-export async function verifySignInError(secret: string, token: string | undefined, now: number): Promise<SignInErrorNote | null> {
-  const payload = await verified(secret, token, SIGN_IN_ERROR_AUDIENCE, now);
+export async function verifySignInError(secrets: VerifySecrets, token: string | undefined, now: number): Promise<SignInErrorNote | null> {
+  const payload = await verified(secrets, token, SIGN_IN_ERROR_AUDIENCE, now);
   if (payload === null || payload.code !== 'SIGN_IN_REFUSED' || typeof payload.msg !== 'string') return null;
   return { code: payload.code, message: payload.msg };
 }

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { normalizeEmail, sendInputSchema } from '@sesame/core';
 import { BACKUP_USAGE, backupCommand, restoreCommand } from './cli/backup.js';
 import { CLIENTS_USAGE, clientsCommand } from './cli/clients.js';
+import { DOCTOR_USAGE, doctorCommand } from './cli/doctor.js';
 import { MIGRATE_USAGE, migrateCommand } from './cli/migrate.js';
 import { CLI_ACTOR, UsageError, withStore } from './cli/support.js';
 import { TEMPLATES_USAGE, templatesCommand } from './cli/templates.js';
@@ -32,7 +33,7 @@ Commands:
                                      (what \`npm start\` runs; refused when NODE_ENV=production)
 ${MIGRATE_USAGE}${CLIENTS_USAGE}  admins add EMAIL [--json]          allow EMAIL to sign in to the admin dashboard
   admins remove EMAIL [--json]       take EMAIL off the admins; their dashboard sessions end at once
-${TEMPLATES_USAGE}${BACKUP_USAGE}  --help                             this text
+${TEMPLATES_USAGE}${BACKUP_USAGE}${DOCTOR_USAGE}  --help                             this text
 
 Environment (validated at start):
 `;
@@ -73,6 +74,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 
   try {
+    // Before loadConfig: the doctor reports a bad configuration in its own lines.
+    if (command === 'doctor') return await doctorCommand(io, positionals.slice(1), json);
     const config = loadConfig(io.env);
     switch (command) {
       case 'start':

@@ -28,3 +28,19 @@ export { startSmtpCapture, type SmtpCapture, type SmtpCaptureOptions } from './s
 export { startFaultySmtp, type FaultySmtp, type FaultySmtpOptions, type SmtpFault } from './smtp-faults.js';
 export { withDirectoryLock } from './dir-lock.js';
 export { waitUntil } from './wait.js';
+export {
+  execForm,
+  healthcheckOf,
+  instructionsOf,
+  lastArgs,
+  npmTarballInstall,
+  parseDockerfile,
+  readDockerfile,
+  relocate,
+  runCommands,
+  stageEnv,
+  type DockerInstruction,
+  type DockerStage,
+  type Healthcheck,
+  type NpmInstallStep,
+} from './dockerfile.js';

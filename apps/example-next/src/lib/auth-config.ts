@@ -4,7 +4,7 @@
  * read it too; nothing here is imported by client code.
  */
 import type { SesameAuthConfig } from '@sesame/nextjs';
-import { sessionSecret } from './session-secret';
+import { sessionSecret, sessionSecretFallbacks } from './session-secret';
 
 function wholeNumber(name: string, value: string | undefined, min: number): number | undefined {
   if (value === undefined || value === '') return undefined;
@@ -47,6 +47,7 @@ export function readConfig(): SesameAuthConfig {
     clientId: required('SESAME_CLIENT_ID', env.SESAME_CLIENT_ID),
     clientSecret: required('SESAME_CLIENT_SECRET', env.SESAME_CLIENT_SECRET),
     sessionSecret: sessionSecret(),
+    sessionSecretFallbacks: sessionSecretFallbacks(),
     appUrl: appUrl(),
     // 0 (the default) when `next start` faces clients directly; 1 behind one reverse proxy.
     trustedProxyHops: wholeNumber('TRUSTED_PROXY_HOPS', env.TRUSTED_PROXY_HOPS, 0) ?? 0,

@@ -17,3 +17,16 @@ export function sessionSecret(): string {
   }
   return DEVELOPMENT_SESSION_SECRET;
 }
+
+/**
+ * SESSION_SECRET_FALLBACKS: older secrets, comma-separated, whose cookies are still accepted
+ * while SESSION_SECRET signs everything new (the kit checks each is at least 32 characters).
+ */
+export function sessionSecretFallbacks(): readonly string[] {
+  const configured = process.env.SESSION_SECRET_FALLBACKS;
+  if (configured === undefined) return [];
+  return configured
+    .split(',')
+    .map((secret) => secret.trim())
+    .filter((secret) => secret !== '');
+}
