@@ -16,6 +16,26 @@ import { sendLimits } from './send-limits.js';
 type Command<K extends keyof AuthRequests> = Parameters<AuthRequests[K]>[0];
 type Result<K extends keyof AuthRequests> = Awaited<ReturnType<AuthRequests[K]>>;
 
+/** The consume-by-code UPDATE for a number of fallback digests, built once per count (the statement cache keys on its text). */
+const consumeOtpStatements = new Map<number, string>();
+function consumeOtpSql(fallbackCount: number): string {
+  let sql = consumeOtpStatements.get(fallbackCount);
+  if (sql === undefined) {
+    const extra = Array.from({ length: fallbackCount }, (_, i) => `, @f${i}`).join('');
+    const matches = fallbackCount === 0 ? 'otp_hash = @otpHash' : `otp_hash IN (@otpHash${extra})`;
+    sql = `UPDATE auth_requests SET
+         consumed_at = CASE WHEN ${matches} THEN @now ELSE consumed_at END,
+         status = CASE WHEN ${matches} THEN 'verified'
+                       WHEN attempts + 1 >= @maxAttempts THEN 'locked'
+                       ELSE status END,
+         attempts = CASE WHEN ${matches} THEN attempts ELSE attempts + 1 END
+       WHERE id = @id AND client_id = @clientId AND consumed_at IS NULL AND status = 'pending' AND expires_at > @now AND attempts < @maxAttempts
+       RETURNING ${AUTH_REQUEST_COLUMNS}`;
+    consumeOtpStatements.set(fallbackCount, sql);
+  }
+  return sql;
+}
+
 export function sqliteAuthRequests(ctx: SqliteContext): AuthRequests {
   const { get, all, run, grouped } = ctx;
   const { windowRetryAfter, takeBudgets } = sendLimits(ctx);
@@ -75,21 +95,9 @@ export function sqliteAuthRequests(ctx: SqliteContext): AuthRequests {
     // is NULL, so false, for a request without a code. Comparing keyed digests with memcmp leaks
     // nothing usable: an attacker cannot choose the digest's bytes without the server secret.
     // Fallback-secret digests (rotation) widen the match; without them the statement is the usual one.
-    const matches =
-      fallbacks.length === 0 ? 'otp_hash = @otpHash' : `otp_hash IN (@otpHash${fallbacks.map((_, i) => `, @f${i}`).join('')})`;
     const params: Record<string, unknown> = { id, clientId, otpHash, now, maxAttempts };
     fallbacks.forEach((hash, i) => (params[`f${i}`] = hash));
-    const updated = get(
-      `UPDATE auth_requests SET
-         consumed_at = CASE WHEN ${matches} THEN @now ELSE consumed_at END,
-         status = CASE WHEN ${matches} THEN 'verified'
-                       WHEN attempts + 1 >= @maxAttempts THEN 'locked'
-                       ELSE status END,
-         attempts = CASE WHEN ${matches} THEN attempts ELSE attempts + 1 END
-       WHERE id = @id AND client_id = @clientId AND consumed_at IS NULL AND status = 'pending' AND expires_at > @now AND attempts < @maxAttempts
-       RETURNING ${AUTH_REQUEST_COLUMNS}`,
-      params,
-    ) as AuthRequestRow | undefined;
+    const updated = get(consumeOtpSql(fallbacks.length), params) as AuthRequestRow | undefined;
     if (updated) {
       if (updated.status === 'verified') return { outcome: 'verified', request: toRecord(updated, now) };
       run('INSERT INTO otp_failures (email_key, at) VALUES (@emailKey, @now)', { emailKey: updated.email_key, now });
