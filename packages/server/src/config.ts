@@ -55,7 +55,11 @@ interface Variable {
 }
 
 export const VARIABLES: readonly Variable[] = [
-  { name: 'NODE_ENV', default: 'development', describe: '`production` requires SESAME_SECRET and allows no redirect URI by default' },
+  {
+    name: 'NODE_ENV',
+    default: 'development',
+    describe: '`production` requires SESAME_SECRET and SESAME_SMTP_URL, and allows no redirect URI by default',
+  },
   { name: 'HOST', default: '127.0.0.1', describe: 'interface to listen on (0.0.0.0 to expose)' },
   { name: 'PORT', default: '8080', describe: 'TCP port of the REST API' },
   {

@@ -27,7 +27,7 @@ import { createDualProtocolServer } from './grpc/dual-protocol.js';
 import { createGrpcHandler } from './grpc/handler.js';
 import { h2ServerOptions, limitStreamChurn, sessionEnded } from './grpc/h2-limits.js';
 import { passwordlessGrpcMethods } from './grpc/service.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { allowedHostNames, answerMisdirected, hostAllowed, http1Hosts, http2Hosts, isLoopbackAddress } from './http/host-check.js';
 import { createLogger } from './ops/logging.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
@@ -79,6 +79,13 @@ function countingTransport(transport: MailTransport, metrics: Metrics): MailTran
 export async function startSesame(config: Config, options: StartOptions = {}): Promise<RunningSesame> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const secret = resolveSecret(config);
+  // Without a relay, production would keep every sign-in email (its code and link in clear) in a
+  // dev inbox it never serves: sign-in would fail silently. A caller's own transport is a relay.
+  if (config.production && config.smtpUrl === undefined && !options.transport) {
+    throw new ConfigError([
+      'SESAME_SMTP_URL is required when NODE_ENV=production (e.g. smtps://user:pass@smtp.example.com:465): without it no sign-in email is delivered',
+    ]);
+  }
   if (secret.source === 'generated')
     logger.warn({ dataDir: config.dataDir }, 'generated a development server secret in the data directory');
   // The count only: a secret's value is never logged.

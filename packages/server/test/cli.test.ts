@@ -147,10 +147,16 @@ describe('sesame CLI', () => {
     }
   });
 
-  it('refuses to start in production without a secret, and reports bad configuration', async () => {
+  it('refuses to start in production without a secret or without an SMTP relay, and reports bad configuration', async () => {
     const production = await sesameWithEnv({ NODE_ENV: 'production', SESAME_DATA_DIR: dataDir }, 'start');
     expect(production.code).toBe(1);
     expect(production.stderr).toContain('SESAME_SECRET is required');
+    // With a secret but no relay: every sign-in email would stay undelivered.
+    const secret = 'a-production-secret-of-at-least-32-characters';
+    const unmailed = await sesameWithEnv({ NODE_ENV: 'production', SESAME_DATA_DIR: dataDir, SESAME_SECRET: secret }, 'start');
+    expect(unmailed.code).toBe(1);
+    expect(unmailed.stderr).toContain('SESAME_SMTP_URL is required when NODE_ENV=production');
+    expect(unmailed.stderr).not.toContain(secret);
     const bad = await sesameWithEnv({ PORT: '99999', SESAME_DATA_DIR: dataDir }, 'start');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('PORT must be at most 65535');

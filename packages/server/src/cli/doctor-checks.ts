@@ -160,7 +160,12 @@ export async function checkSmtp(config: Config): Promise<Check[]> {
   }
   if (config.smtpUrl === undefined) {
     if (config.production) {
-      return [fail('smtp', 'SESAME_SMTP_URL is not set: in production no email would be delivered (sign-in emails stay in the database)')];
+      return [
+        fail(
+          'smtp',
+          'SESAME_SMTP_URL is not set: `sesame start` refuses to run in production without a relay (no sign-in email would be delivered)',
+        ),
+      ];
     }
     const served = isLoopbackAddress(config.host)
       ? ok('smtp', devInboxStartupMessage(config.publicUrl))

@@ -234,8 +234,11 @@ describe('the dev inbox and the listening interface', () => {
 });
 
 describe('in production', () => {
+  // Production needs a relay to start; nothing is sent here, so nobody listens on it.
+  const PRODUCTION = { NODE_ENV: 'production', SESAME_SMTP_URL: 'smtp://127.0.0.1:1' };
+
   it('answers any host by default', async () => {
-    const production = await start({ NODE_ENV: 'production', SESAME_PUBLIC_URL: `https://${PUBLIC_HOST}` });
+    const production = await start({ ...PRODUCTION, SESAME_PUBLIC_URL: `https://${PUBLIC_HOST}` });
     for (const host of ['evil.example', '10.0.0.7', PUBLIC_HOST]) {
       expect((await viaHttp1(production.port, '/openapi.json', [host])).status, host).toBe(200);
     }
@@ -243,7 +246,7 @@ describe('in production', () => {
 
   it('with SESAME_ALLOWED_HOSTS: the public host, loopback and the listed names only', async () => {
     const production = await start({
-      NODE_ENV: 'production',
+      ...PRODUCTION,
       SESAME_PUBLIC_URL: `https://${PUBLIC_HOST}`,
       SESAME_ALLOWED_HOSTS: EXTRA_HOST,
     });
