@@ -65,7 +65,8 @@ export const VARIABLES: readonly Variable[] = [
   {
     name: 'SESAME_PUBLIC_URL',
     default: 'http://HOST:PORT',
-    describe: 'public base URL, used in the printed URLs and the OpenAPI document',
+    describe:
+      'public base URL: token issuer, printed URLs, OpenAPI document, base of the dashboard sign-in links (no credentials, query, fragment, white space, control or invisible characters, or \\)',
   },
   { name: 'SESAME_DATA_DIR', default: '.sesame', describe: 'where the development secret (and by default the SQLite file) are kept' },
   {
@@ -171,11 +172,33 @@ const httpUrl = (name: string) =>
     }
   }, `${name} must be an absolute http(s) URL`);
 
+/**
+ * The public URL becomes the token issuer and the base of the dashboard's emailed sign-in links,
+ * where paths are appended to it: what a parser would rewrite or a reader misread is refused.
+ */
+const publicUrl = () =>
+  httpUrl('SESAME_PUBLIC_URL').superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return;
+    }
+    const problem = /[\s\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\\]/u.test(value)
+      ? 'white space, control or invisible characters, or \\'
+      : url.username !== '' || url.password !== ''
+        ? 'a user name or password'
+        : value.includes('?') || value.includes('#')
+          ? 'a query or fragment (paths such as /admin/verify are appended to it)'
+          : null;
+    if (problem) ctx.addIssue({ code: 'custom', message: `SESAME_PUBLIC_URL must not contain ${problem}` });
+  });
+
 const envSchema = z.object({
   NODE_ENV: z.string(),
   HOST: z.string().min(1, 'HOST must not be empty'),
   PORT: integer('PORT', 0, 65535),
-  SESAME_PUBLIC_URL: httpUrl('SESAME_PUBLIC_URL').optional(),
+  SESAME_PUBLIC_URL: publicUrl().optional(),
   SESAME_DATA_DIR: z.string().min(1, 'SESAME_DATA_DIR must not be empty'),
   SESAME_DATABASE_URL: z
     .string()

@@ -39,6 +39,38 @@ describe('configuration', () => {
     expect(message).not.toContain('short');
   });
 
+  it('refuses a SESAME_PUBLIC_URL that links could not be built on, and keeps a usable one as given', () => {
+    const refused = [
+      'ftp://sesame.example.com',
+      'sesame.example.com',
+      'https://user:pass@sesame.example.com',
+      'https://user@sesame.example.com',
+      'https://sesame.example.com/?tenant=a',
+      'https://sesame.example.com?',
+      'https://sesame.example.com/#top',
+      'https://sesame.example.com#',
+      'https://sesame.example.com\\@evil.example',
+      'https://sesame.example.com /x',
+      ' https://sesame.example.com',
+      'https://sesame.example.com/\n',
+      'https://sesame.example.com/\t',
+      'https://sesame.example.com/\u0000',
+      'https://sesame.example.com/\u007f',
+      'https://sesame.example.com/\u200b',
+      'https://sesame\u202e.example.com',
+    ];
+    for (const value of refused) expect(() => loadConfig({ SESAME_PUBLIC_URL: value }), JSON.stringify(value)).toThrow(/SESAME_PUBLIC_URL/);
+    for (const [value, kept] of [
+      ['https://sesame.example.com', 'https://sesame.example.com'],
+      ['https://sesame.example.com/', 'https://sesame.example.com'],
+      ['https://example.com/sesame/', 'https://example.com/sesame'],
+      ['http://127.0.0.1:8080', 'http://127.0.0.1:8080'],
+      ['https://[2001:db8::1]:8443', 'https://[2001:db8::1]:8443'],
+    ]) {
+      expect(loadConfig({ SESAME_PUBLIC_URL: value }).publicUrl).toBe(kept);
+    }
+  });
+
   it('validates SESAME_SMTP_CONNECTIONS (default 5, 1 to 100)', () => {
     expect(loadConfig({}).smtpConnections).toBe(5);
     expect(loadConfig({ SESAME_SMTP_CONNECTIONS: '16' }).smtpConnections).toBe(16);

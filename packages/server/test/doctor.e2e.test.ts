@@ -162,8 +162,8 @@ describe('sesame doctor', () => {
     {
       name: 'public URL with a query',
       env: () => productionEnv({ SESAME_PUBLIC_URL: 'https://sesame.example.com/?tenant=a' }),
-      check: 'public-url',
-      says: /must not have a query or fragment/,
+      check: 'config',
+      says: /SESAME_PUBLIC_URL must not contain a query or fragment/,
     },
     {
       name: 'database migrated by a newer Sesame',

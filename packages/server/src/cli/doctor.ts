@@ -100,8 +100,8 @@ function checkConfig(config: Config): Check[] {
 
 /**
  * SESAME_PUBLIC_URL is where admin sign-in links point (`<url>/admin/verify`) and decides
- * whether the admin cookies are Secure. The configuration accepts any absolute http(s) URL;
- * what it cannot mean (credentials, a query, a fragment) fails here, what is risky warns.
+ * whether the admin cookies are Secure. The configuration already refused what it cannot mean
+ * (credentials, a query, a fragment); what is risky warns here.
  */
 function checkPublicUrl(config: Config, given: string | undefined): Check[] {
   const name = 'public-url';
@@ -110,12 +110,6 @@ function checkPublicUrl(config: Config, given: string | undefined): Check[] {
     return [config.production ? warn(name, `${derived}; set it to the address users reach`) : ok(name, derived)];
   }
   const url = new URL(config.publicUrl);
-  if (url.username !== '' || url.password !== '') return [fail(name, 'SESAME_PUBLIC_URL must not carry a user name or password')];
-  if (url.search !== '' || url.hash !== '' || config.publicUrl.includes('?') || config.publicUrl.includes('#')) {
-    return [
-      fail(name, `SESAME_PUBLIC_URL must not have a query or fragment: paths such as /admin/verify are appended to it (${url.origin}…)`),
-    ];
-  }
   const checks: Check[] = [];
   if (url.pathname !== '/') {
     checks.push(
