@@ -3,7 +3,7 @@
  * Every variable is declared once in `VARIABLES`, so `sesame --help` and the validation can
  * never disagree about what exists or what the default is.
  */
-import { parseRedirectRules, type RedirectRule } from '@sesame/core';
+import { canonicalHttpUrl, parseRedirectRules, type RedirectRule } from '@sesame/core';
 import { z } from 'zod';
 import { hostNameOf } from './http/host-check.js';
 import { METRICS_TOKEN } from './ops/metrics-auth.js';
@@ -66,7 +66,7 @@ export const VARIABLES: readonly Variable[] = [
     name: 'SESAME_PUBLIC_URL',
     default: 'http://HOST:PORT',
     describe:
-      'public base URL: token issuer, printed URLs, OpenAPI document, base of the dashboard sign-in links (no credentials, query, fragment, white space, control or invisible characters, or \\)',
+      'public base URL: token issuer, printed URLs, OpenAPI document, base of the dashboard sign-in links (in canonical form, without credentials, query or fragment)',
   },
   { name: 'SESAME_DATA_DIR', default: '.sesame', describe: 'where the development secret (and by default the SQLite file) are kept' },
   {
@@ -162,36 +162,20 @@ const integer = (name: string, min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
 
-const httpUrl = (name: string) =>
-  z.string().refine((value) => {
-    try {
-      const url = new URL(value);
-      return url.protocol === 'http:' || url.protocol === 'https:';
-    } catch {
-      return false;
-    }
-  }, `${name} must be an absolute http(s) URL`);
-
 /**
  * The public URL becomes the token issuer and the base of the dashboard's emailed sign-in links,
- * where paths are appended to it: what a parser would rewrite or a reader misread is refused.
+ * where paths are appended to it: it must pass the same canonical-URL check as a magic link URI
+ * (core's `canonicalHttpUrl`), and carry no query.
  */
 const publicUrl = () =>
-  httpUrl('SESAME_PUBLIC_URL').superRefine((value, ctx) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      return;
-    }
-    const problem = /[\s\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\\]/u.test(value)
-      ? 'white space, control or invisible characters, or \\'
-      : url.username !== '' || url.password !== ''
-        ? 'a user name or password'
-        : value.includes('?') || value.includes('#')
-          ? 'a query or fragment (paths such as /admin/verify are appended to it)'
-          : null;
-    if (problem) ctx.addIssue({ code: 'custom', message: `SESAME_PUBLIC_URL must not contain ${problem}` });
+  z.string().superRefine((value, ctx) => {
+    const checked = canonicalHttpUrl(value);
+    const problem = !checked.ok
+      ? checked.problem
+      : value.includes('?')
+        ? 'must not have a query (paths such as /admin/verify are appended to it)'
+        : null;
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: `SESAME_PUBLIC_URL ${problem}` });
   });
 
 const envSchema = z.object({
