@@ -152,6 +152,11 @@ export function parseRedirectRules(list: string): RedirectRule[] {
   return rules;
 }
 
+/** A rule written back the way `parseRedirectRules` reads it: a trailing `*` marks a prefix rule. */
+export function formatRedirectRule(rule: RedirectRule): string {
+  return rule.match === 'prefix' ? `${rule.uri}*` : rule.uri;
+}
+
 /** A redirect rule that may not be saved; `problem` reads as a field description. */
 export class RedirectRuleError extends Error {
   override readonly name = 'RedirectRuleError';

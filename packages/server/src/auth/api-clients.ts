@@ -7,7 +7,14 @@
  * so the change and its record commit together or not at all.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { parseRedirectRules, type ApiClientRecord, type NewAuditEntry, type RedirectRule, type Store } from '@sesame/core';
+import {
+  formatRedirectRule,
+  parseRedirectRules,
+  type ApiClientRecord,
+  type NewAuditEntry,
+  type RedirectRule,
+  type Store,
+} from '@sesame/core';
 
 const HASH_SCHEME = 'hmac-sha256';
 const CLIENT_ID_PREFIX = 'skc_';
@@ -34,7 +41,7 @@ export function clientWire(client: ApiClientRecord) {
     id: client.id,
     name: client.name,
     // Redirect rules as the CLI takes them: a trailing `*` marks a prefix rule.
-    redirect_uris: client.redirectUris.map((rule) => (rule.match === 'prefix' ? `${rule.uri}*` : rule.uri)),
+    redirect_uris: client.redirectUris.map(formatRedirectRule),
     created_at: new Date(client.createdAt).toISOString(),
     revoked_at: client.revokedAt === null ? null : new Date(client.revokedAt).toISOString(),
     last_used_at: client.lastUsedAt === null ? null : new Date(client.lastUsedAt).toISOString(),

@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseHttpUrl, redirectRuleProblem, type RedirectRule, type Store } from '@sesame/core';
+import { formatRedirectRule, redirectRuleProblem, type RedirectRule, type Store } from '@sesame/core';
 import { createSmtpTransport, describeSmtpUrl, devInboxStartupMessage, parseMailFrom } from '@sesame/email';
 import { isPostgresUrl, LATEST_VERSION, openStore, sqliteFilename } from '@sesame/storage';
 import type { Config } from '../config.js';
@@ -236,11 +236,11 @@ export async function checkRedirectRules(config: Config, database: DatabaseCheck
 }
 
 function judgeRule(source: string, rule: RedirectRule, production: boolean): Check[] {
-  const shown = `${rule.uri}${rule.match === 'prefix' ? '*' : ''}`;
+  const shown = formatRedirectRule(rule);
   const problem = redirectRuleProblem(rule);
   if (problem !== null) return [fail('redirects', `${source}: the rule ${shown} is not accepted by this Sesame (${problem})`)];
-  const url = parseHttpUrl(rule.uri);
-  if (url === null) return [fail('redirects', `${source}: the rule ${shown} is not an absolute http(s) URL`)];
+  // Accepted above: an absolute http(s) URL in canonical form.
+  const url = new URL(rule.uri);
   const checks: Check[] = [];
   if (production && url.protocol === 'http:') {
     checks.push(
