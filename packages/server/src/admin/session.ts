@@ -23,7 +23,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../http/hono-env.js';
 import { ADMIN_CLIENT_ID, adminCaller, adminVerifyUrl, readObject, type AdminDeps } from './common.js';
 import { ensureCsrfToken, secureCookies } from './csrf.js';
-import { openAesGcm, sealAesGcm } from '../passwordless/node-crypto.js';
+import { openAesGcmWithAny, sealAesGcm } from '../passwordless/node-crypto.js';
 import type { ServerKeys } from '../auth/derived-keys.js';
 
 export const SESSION_COOKIE = 'sesame_admin';
@@ -55,15 +55,12 @@ export function sealPending(key: Uint8Array, authRequestId: string): string {
 /** The auth request id in the cookie, opened with the current key or, failing that, a fallback secret's. */
 export function openPending(keys: Pick<ServerKeys, 'adminPending' | 'fallbacks'>, value: string | undefined): string | null {
   if (value === undefined || !PENDING_PATTERN.test(value)) return null;
-  const sealed = Buffer.from(value, 'base64url');
-  for (const key of [keys.adminPending, ...keys.fallbacks.map((fallback) => fallback.adminPending)]) {
-    try {
-      return Buffer.from(openAesGcm(key, PENDING_AAD, sealed)).toString('utf8');
-    } catch {
-      // Not this key's: try the next.
-    }
+  const candidates = [keys.adminPending, ...keys.fallbacks.map((fallback) => fallback.adminPending)];
+  try {
+    return Buffer.from(openAesGcmWithAny(candidates, PENDING_AAD, Buffer.from(value, 'base64url'))).toString('utf8');
+  } catch {
+    return null;
   }
-  return null;
 }
 
 const UNIFORM_FAILURES = new Set(['INVALID_CREDENTIAL', 'TOO_MANY_ATTEMPTS', 'AUTH_REQUEST_NOT_FOUND']);

@@ -65,6 +65,22 @@ export function openAesGcm(key: Uint8Array, associatedData: string, sealed: Uint
 }
 
 /**
+ * Opens with the first of `keys` that fits (the current key first, then fallback secrets' keys);
+ * throws the first key's error when none does.
+ */
+export function openAesGcmWithAny(keys: readonly Uint8Array[], associatedData: string, sealed: Uint8Array): Uint8Array {
+  let firstError: unknown;
+  for (const key of keys) {
+    try {
+      return openAesGcm(key, associatedData, sealed);
+    } catch (error) {
+      firstError ??= error;
+    }
+  }
+  throw firstError instanceof Error ? firstError : new Error('Could not open the sealed payload.');
+}
+
+/**
  * `random` supplies the IVs; the default draws them from a pool like the engine's (see below).
  * `fallbacks`: older secrets (SESAME_SECRET_FALLBACKS); `open` tries their keys after the
  * current one fails, so mail queued before a rotation still goes out. `seal` uses the current key only.
@@ -77,22 +93,15 @@ export function createNodePayloadSealer(
   assertSecret(secret);
   fallbacks.forEach(assertSecret);
   const key = deriveKey(secret, 'sesame outbox seal');
-  const fallbackKeys = fallbacks.map((older) => deriveKey(older, 'sesame outbox seal'));
+  const keys = [key, ...fallbacks.map((older) => deriveKey(older, 'sesame outbox seal'))];
   return {
     seal(associatedData, plaintext) {
       return Promise.resolve(sealAesGcm(key, associatedData, plaintext, random));
     },
     open(associatedData, sealed) {
       try {
-        return Promise.resolve(openAesGcm(key, associatedData, sealed));
+        return Promise.resolve(openAesGcmWithAny(keys, associatedData, sealed));
       } catch (error) {
-        for (const older of fallbackKeys) {
-          try {
-            return Promise.resolve(openAesGcm(older, associatedData, sealed));
-          } catch {
-            // Not this key's either.
-          }
-        }
         return Promise.reject(error instanceof Error ? error : new Error('Could not open the sealed payload.'));
       }
     },
